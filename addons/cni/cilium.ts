@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { strictObject } from "../../config/zod-helpers";
+import type { CniModule, NodeTraffic } from "./types";
+
+export const ciliumOptions = strictObject({
+  name: z.literal("cilium"),
+  /** kube-proxy-free mode: kubeadm skips addon/kube-proxy and Cilium serves Services. */
+  kubeProxyReplacement: z.boolean().default(true),
+  hubble: z.boolean().default(true),
+  /** Transparent node-to-node encryption. */
+  wireguard: z.boolean().default(false),
+});
+export type CiliumOptions = z.infer<typeof ciliumOptions>;
+
+/**
+ * Cilium in VXLAN tunnel mode with cluster-pool IPAM (the pod CIDR becomes
+ * ipam.operator.clusterPoolIPv4PodCIDRList; /24 per node, Cilium's default).
+ */
+export const cilium: CniModule<CiliumOptions> = {
+  name: "cilium",
+  schema: ciliumOptions,
+  // Upstream's cluster-pool default is 10.0.0.0/8, which swallows the usual VPC ranges.
+  defaultPodCidr: "10.244.0.0/16",
+  podCidrProblems: () => [],
+  nodeTraffic: (options) => {
+    const traffic: NodeTraffic[] = [
+      { protocol: "udp", ports: [8472, 8472], purpose: "Cilium VXLAN overlay between nodes" },
+      { protocol: "tcp", ports: [4240, 4240], purpose: "Cilium node health checks" },
+    ];
+    if (options.hubble) traffic.push({ protocol: "tcp", ports: [4244, 4244], purpose: "Hubble relay to Hubble servers on each node" });
+    if (options.wireguard) traffic.push({ protocol: "udp", ports: [51871, 51871], purpose: "Cilium WireGuard encryption between nodes" });
+    return traffic;
+  },
+  runsKubeProxy: (options) => !options.kubeProxyReplacement,
+};

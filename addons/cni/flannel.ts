@@ -1,0 +1,23 @@
+import { z } from "zod";
+import { strictObject } from "../../config/zod-helpers";
+import type { CniModule } from "./types";
+
+export const flannelOptions = strictObject({
+  name: z.literal("flannel"),
+});
+export type FlannelOptions = z.infer<typeof flannelOptions>;
+
+/**
+ * Flannel with its VXLAN backend. host-gw is not offered: it needs layer-2
+ * adjacency, and an Alibaba Cloud VPC routes at layer 3 and drops pod addresses it
+ * has no route for. Flannel reads each node's podCIDR, which kube-controller-manager
+ * allocates from kubeadm's podSubnet.
+ */
+export const flannel: CniModule<FlannelOptions> = {
+  name: "flannel",
+  schema: flannelOptions,
+  defaultPodCidr: "10.244.0.0/16",
+  podCidrProblems: () => [],
+  nodeTraffic: () => [{ protocol: "udp", ports: [8472, 8472], purpose: "Flannel VXLAN overlay between nodes" }],
+  runsKubeProxy: () => true,
+};

@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { calico, calicoOptions, type CalicoOptions } from "./calico";
+import { cilium, ciliumOptions, type CiliumOptions } from "./cilium";
+import { flannel, flannelOptions, type FlannelOptions } from "./flannel";
+import type { CniModule, NodeTraffic } from "./types";
+
+export type { NodeTraffic, SgProtocol } from "./types";
+
+export type CniOptions = FlannelOptions | CalicoOptions | CiliumOptions;
+export type CniName = CniOptions["name"];
+export const CNI_NAMES: readonly CniName[] = ["calico", "cilium", "flannel"];
+export const DEFAULT_CNI: CniName = "calico";
+
+/** CNIs people ask for that this project refuses, with the reason. */
+const REFUSED_CNIS: Record<string, string> = {
+  weave: "Weave Net has been unmaintained since 2022",
+  "weave-net": "Weave Net has been unmaintained since 2022",
+};
+
+/** Schema of the `cni` config key: one strict shape per CNI, chosen by `name`. */
+export const cniSchema = z.discriminatedUnion("name", [flannelOptions, calicoOptions, ciliumOptions], {
+  error: (issue) => {
+    if (issue.code !== "invalid_union") return undefined;
+    const input = issue.input as { name?: unknown } | undefined;
+    const name = typeof input?.name === "string" ? input.name : undefined;
+    const refused = name !== undefined ? REFUSED_CNIS[name.toLowerCase()] : undefined;
+    if (refused) return `"${name}" is refused: ${refused}. Choose one of ${CNI_NAMES.join(", ")}`;
+    return `must be one of ${CNI_NAMES.join(", ")} (got ${JSON.stringify(input?.name)})`;
+  },
+});
+
+// Each module is typed for its own options; dispatch keeps that pairing intact.
+function dispatch<R>(options: CniOptions, f: <O extends CniOptions>(m: CniModule<O>, o: O) => R): R {
+  switch (options.name) {
+    case "flannel":
+      return f(flannel, options);
+    case "calico":
+      return f(calico, options);
+    case "cilium":
+      return f(cilium, options);
+  }
+}
+
+export function defaultPodCidr(name: CniName): string {
+  return { flannel, calico, cilium }[name].defaultPodCidr;
+}
+export const cniPodCidrProblems = (o: CniOptions, podCidr: string): string[] => dispatch(o, (m, opts) => m.podCidrProblems(podCidr, opts));
+export const cniNodeTraffic = (o: CniOptions): NodeTraffic[] => dispatch(o, (m, opts) => m.nodeTraffic(opts));
+export const cniRunsKubeProxy = (o: CniOptions): boolean => dispatch(o, (m, opts) => m.runsKubeProxy(opts));

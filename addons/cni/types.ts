@@ -1,0 +1,31 @@
+import type { z } from "zod";
+
+/** Protocols an Alibaba Cloud security group rule understands. There are no protocol numbers. */
+export type SgProtocol = "tcp" | "udp" | "icmp" | "gre" | "all";
+
+/** A port range (inclusive) that every node must accept from every other node. */
+export interface NodeTraffic {
+  readonly protocol: SgProtocol;
+  /** First and last port; both -1 for icmp, gre and all. */
+  readonly ports: readonly [number, number];
+  /** Why the traffic exists: lands in the security-group rule description. */
+  readonly purpose: string;
+}
+
+/**
+ * Everything the rest of the program needs to know about one CNI, declared in one
+ * module: its options schema, how it constrains the pod CIDR, the node-to-node traffic
+ * it needs (consumed by the security-group matrix) and whether kube-proxy runs.
+ * Chart name, repository and values join this module with the add-on work.
+ */
+export interface CniModule<Options extends { name: string }> {
+  readonly name: Options["name"];
+  /** Strict schema of `cni` in stack config when this CNI is chosen. */
+  readonly schema: z.ZodType<Options>;
+  /** Pod CIDR when the stack sets none. */
+  readonly defaultPodCidr: string;
+  /** Problems this CNI has with a pod CIDR, beyond the checks every CNI shares. */
+  podCidrProblems(podCidr: string, options: Options): string[];
+  nodeTraffic(options: Options): NodeTraffic[];
+  runsKubeProxy(options: Options): boolean;
+}

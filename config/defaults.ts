@@ -1,0 +1,79 @@
+// Every default of the stack config, in one place. A stack's own values are merged
+// over its environment's profile: objects merge key by key, arrays and scalars replace.
+import { DEFAULT_CNI } from "../addons/cni";
+import type { Environment } from "./schema";
+import { DEFAULT_KUBERNETES_VERSION } from "./versions";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+const base: JsonObject = {
+  kubernetesVersion: DEFAULT_KUBERNETES_VERSION,
+  network: {
+    vpcCidr: "10.0.0.0/16",
+    vswitchPrefixLength: 20,
+    serviceCidr: "10.96.0.0/12", // kubeadm's default
+    dnsDomain: "cluster.local",
+    natGateway: { enabled: true, eipBandwidthMbps: 100 },
+    peerCidrs: [],
+    egress: { restricted: false, allowedCidrs: [] },
+  },
+  controlPlane: {
+    instanceType: "ecs.g7.large", // 2 vCPU, 8 GiB: kubeadm's minimum is 2 vCPU
+    image: { os: "alinux3" },
+    systemDisk: { category: "cloud_essd", sizeGb: 80, performanceLevel: "PL0" },
+  },
+  cni: { name: DEFAULT_CNI },
+  addons: {
+    cloudControllerManager: { enabled: true },
+    csiDisk: { enabled: true },
+    metricsServer: { enabled: true },
+    clusterAutoscaler: { enabled: true },
+    certManager: { enabled: false },
+    nodeProblemDetector: { enabled: false },
+    monitoring: { enabled: false },
+    gateway: { enabled: false },
+  },
+  apiEndpoint: { public: false, allowedCidrs: [] },
+  ssh: { enabled: false, allowedCidrs: [] },
+  tags: {},
+};
+
+/** dev is small and cheap; staging mirrors prod's shape; prod is highly available and protected. */
+const profiles: Record<Environment, JsonObject> = {
+  dev: {
+    controlPlane: { count: 1, deletionProtection: false },
+    network: { natGateway: { eipBandwidthMbps: 20 } },
+    nodePools: [{ name: "default", instanceTypes: ["ecs.g7.large", "ecs.g6.large"], minSize: 1, maxSize: 3, desiredCapacity: 1 }],
+  },
+  staging: {
+    controlPlane: { count: 3, deletionProtection: false },
+    nodePools: [{ name: "default", instanceTypes: ["ecs.g7.xlarge", "ecs.g6.xlarge"], minSize: 2, maxSize: 6, desiredCapacity: 2 }],
+  },
+  prod: {
+    controlPlane: {
+      count: 3,
+      deletionProtection: true,
+      instanceType: "ecs.g7.xlarge",
+      systemDisk: { category: "cloud_essd", sizeGb: 120, performanceLevel: "PL1" },
+    },
+    nodePools: [{ name: "default", instanceTypes: ["ecs.g7.xlarge", "ecs.g6.xlarge"], minSize: 3, maxSize: 20, desiredCapacity: 3 }],
+  },
+};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Merge `over` onto `under`: objects key by key, everything else replaced. */
+export function deepMerge(under: unknown, over: unknown): unknown {
+  if (over === undefined) return under;
+  if (!isObject(under) || !isObject(over)) return over;
+  const out: Record<string, unknown> = { ...under };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(under[k], v);
+  return out;
+}
+
+export function defaultsFor(environment: Environment): JsonObject {
+  return deepMerge(base, profiles[environment]) as JsonObject;
+}

@@ -1,0 +1,244 @@
+// The stack config schema, one zod schema per top-level key. Each section is parsed
+// on its own so a mistake in one section never hides the mistakes in another; checks
+// that span sections live in validate.ts.
+import { z } from "zod";
+import { cniSchema } from "../addons/cni";
+import { cidrProblem } from "../plan/cidr";
+import { versionProblem, normaliseVersion } from "./versions";
+import { strictObject } from "./zod-helpers";
+
+export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** A string refined by a function that says what is wrong with it, or nothing. */
+function checkedString(problem: (v: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message) ctx.addIssue({ code: "custom", message });
+  });
+}
+
+export const cidr = checkedString(cidrProblem);
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+function dnsLabel(max: number, what: string) {
+  return checkedString((v) =>
+    DNS_LABEL.test(v) && v.length <= max
+      ? undefined
+      : `"${v}" is not a valid ${what}: use 1-${max} lowercase letters, digits and '-', starting with a letter and not ending with '-'`,
+  );
+}
+
+/** Region ids look like cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1. */
+const REGION = /^[a-z]{2,3}(-[a-z0-9]+)+$/;
+export const region = checkedString((v) =>
+  REGION.test(v) ? undefined : `"${v}" is not an Alibaba Cloud region id (e.g. cn-hangzhou, ap-southeast-1)`,
+);
+
+/** Zone ids: the region followed by -<letter> (cn-hangzhou-h) or, after a digit, <letter> (ap-southeast-1a). */
+export function zoneProblem(zone: string, regionId: string): string | undefined {
+  const suffixForm = /\d$/.test(regionId) ? `${regionId}<letter>` : `${regionId}-<letter>`;
+  const re = /\d$/.test(regionId) ? new RegExp(`^${regionId}[a-z]$`) : new RegExp(`^${regionId}-[a-z]$`);
+  return re.test(zone) ? undefined : `"${zone}" is not a zone of region ${regionId}; zones there look like ${suffixForm}`;
+}
+
+export const kubernetesVersion = checkedString(versionProblem).transform(normaliseVersion);
+
+const INSTANCE_TYPE = /^ecs\.[a-z0-9-]+\.[a-z0-9-]+$/;
+const instanceType = checkedString((v) =>
+  INSTANCE_TYPE.test(v) ? undefined : `"${v}" is not an ECS instance type (e.g. ecs.g7.large)`,
+);
+
+export const OS_FAMILIES = ["alinux3", "ubuntu-22.04", "ubuntu-24.04"] as const;
+/** Alibaba public image ids start with these; custom images are m-… and cannot be checked. */
+export const PUBLIC_IMAGE_PREFIX: Record<(typeof OS_FAMILIES)[number], string> = {
+  alinux3: "aliyun_3_",
+  "ubuntu-22.04": "ubuntu_22_04_",
+  "ubuntu-24.04": "ubuntu_24_04_",
+};
+
+const image = strictObject({
+  os: z.enum(OS_FAMILIES),
+  /** A pinned image id. Unset: the newest public image of `os`, resolved at deploy time. */
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, "image ids contain only letters, digits, '_', '.' and '-'")
+    .optional(),
+}).superRefine((img, ctx) => {
+  if (img.id === undefined || img.id.startsWith("m-")) return;
+  const prefix = PUBLIC_IMAGE_PREFIX[img.os];
+  if (!img.id.startsWith(prefix)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["id"],
+      message: `public image "${img.id}" is not a ${img.os} image (those start with ${prefix}); fix image.os or image.id`,
+    });
+  }
+});
+
+const DISK_CATEGORIES = ["cloud_essd", "cloud_essd_entry", "cloud_auto", "cloud_efficiency", "cloud_ssd"] as const;
+const systemDisk = strictObject({
+  category: z.enum(DISK_CATEGORIES),
+  sizeGb: z.number().int().min(20).max(2048),
+  performanceLevel: z.enum(["PL0", "PL1", "PL2", "PL3"]).optional(),
+}).superRefine((disk, ctx) => {
+  if (disk.performanceLevel !== undefined && disk.category !== "cloud_essd") {
+    ctx.addIssue({ code: "custom", path: ["performanceLevel"], message: `performance levels exist only for cloud_essd, not ${disk.category}; remove performanceLevel` });
+  }
+});
+
+/** Label keys: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters. */
+const QUALIFIED_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export function labelKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `label key "${key}": prefix "${prefix}" is not a DNS subdomain`;
+  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name)) return `label key "${key}": name part must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric`;
+  return undefined;
+}
+
+/**
+ * The kubelet refuses to start when --node-labels names a label in the kubernetes.io
+ * or k8s.io namespaces outside this allowed set (NodeRestriction; kubelet
+ * `--node-labels` help text). node-role.kubernetes.io/* is the usual casualty.
+ */
+const KUBELET_ALLOWED_LABELS = new Set([
+  "kubernetes.io/hostname", "kubernetes.io/instance-type", "kubernetes.io/os", "kubernetes.io/arch",
+  "beta.kubernetes.io/instance-type", "beta.kubernetes.io/os", "beta.kubernetes.io/arch",
+  "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
+  "failure-domain.kubernetes.io/zone", "failure-domain.kubernetes.io/region",
+  "topology.kubernetes.io/zone", "topology.kubernetes.io/region", "node.kubernetes.io/instance-type",
+]);
+export function kubeletLabelProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf("/");
+  if (slash < 0) return undefined;
+  const prefix = key.slice(0, slash);
+  const reserved = (ns: string) => prefix === ns || prefix.endsWith(`.${ns}`);
+  if (!reserved("kubernetes.io") && !reserved("k8s.io")) return undefined;
+  if (KUBELET_ALLOWED_LABELS.has(key)) return undefined;
+  if (reserved("kubelet.kubernetes.io") || reserved("node.kubernetes.io")) return undefined;
+  return `label "${key}" is in a namespace the kubelet may not set on itself; it would refuse to start. Use your own prefix (e.g. example.com/role) or node.kubernetes.io/…`;
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const labelValue = z.string().max(63).regex(LABEL_VALUE, "label values are at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric");
+const labelKey = checkedString((k) => labelKeyProblem(k) ?? kubeletLabelProblem(k));
+
+const taint = strictObject({
+  key: checkedString(labelKeyProblem),
+  value: labelValue.optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+});
+
+const nodePool = strictObject({
+  name: dnsLabel(20, "node pool name"),
+  instanceTypes: z.array(instanceType).min(1).max(10),
+  minSize: z.number().int().min(0),
+  maxSize: z.number().int().min(0),
+  desiredCapacity: z.number().int().min(0).optional(),
+  labels: z.record(labelKey, labelValue).default({}),
+  taints: z.array(taint).default([]),
+  /** A pool may lag the control plane during upgrades; never lead it. */
+  kubernetesVersion: kubernetesVersion.optional(),
+  image: image.optional(),
+  systemDisk: systemDisk.optional(),
+}).superRefine((pool, ctx) => {
+  if (pool.minSize > pool.maxSize) {
+    ctx.addIssue({ code: "custom", path: ["minSize"], message: `minSize ${pool.minSize} is larger than maxSize ${pool.maxSize}; raise maxSize or lower minSize` });
+  }
+  if (pool.desiredCapacity !== undefined && (pool.desiredCapacity < pool.minSize || pool.desiredCapacity > pool.maxSize)) {
+    ctx.addIssue({ code: "custom", path: ["desiredCapacity"], message: `desiredCapacity ${pool.desiredCapacity} is outside [minSize ${pool.minSize}, maxSize ${pool.maxSize}]` });
+  }
+});
+
+const natGateway = strictObject({
+  enabled: z.boolean(),
+  /** Bandwidth of the NAT gateway's EIP, Mbit/s (pay by traffic). */
+  eipBandwidthMbps: z.number().int().min(1).max(500),
+});
+
+const network = strictObject({
+  /** CIDR of the VPC to create, or of the VPC named by existingVpcId. */
+  vpcCidr: cidr,
+  /** Adopt this VPC instead of creating one; vSwitches and NAT are still created in it. */
+  existingVpcId: z.string().regex(/^vpc-[a-z0-9]+$/, "VPC ids look like vpc-bp1abc…").optional(),
+  /** vSwitch CIDR per zone. Unset: carved from vpcCidr in zone order at vswitchPrefixLength. */
+  vswitches: z.record(z.string(), cidr).optional(),
+  vswitchPrefixLength: z.number().int().min(16).max(29),
+  /** Unset: the chosen CNI's default. */
+  podCidr: cidr.optional(),
+  serviceCidr: cidr,
+  dnsDomain: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "dnsDomain must be a DNS name such as cluster.local"),
+  natGateway,
+  /** IDC, VPN or peered-VPC ranges that may reach the API and NodePorts. */
+  peerCidrs: z.array(cidr),
+  egress: strictObject({
+    /** When true, nodes may reach only the VPC, Alibaba Cloud's internal services and allowedCidrs. */
+    restricted: z.boolean(),
+    allowedCidrs: z.array(cidr),
+  }),
+});
+
+const controlPlane = strictObject({
+  count: z.number().int(),
+  instanceType,
+  image,
+  systemDisk,
+  deletionProtection: z.boolean(),
+});
+
+const addon = strictObject({
+  enabled: z.boolean(),
+  values: z.record(z.string(), z.unknown()).optional(),
+});
+export const ADDON_NAMES = [
+  "cloudControllerManager", "csiDisk", "metricsServer", "clusterAutoscaler",
+  "certManager", "nodeProblemDetector", "monitoring", "gateway",
+] as const;
+const addons = strictObject(Object.fromEntries(ADDON_NAMES.map((n) => [n, addon])) as Record<(typeof ADDON_NAMES)[number], typeof addon>);
+
+const apiEndpoint = strictObject({
+  public: z.boolean(),
+  /** Who may reach the API besides the nodes and peerCidrs. Required when public. */
+  allowedCidrs: z.array(cidr),
+});
+
+const ssh = strictObject({
+  enabled: z.boolean(),
+  allowedCidrs: z.array(cidr),
+  keyPairName: z.string().min(2).max(128).optional(),
+});
+
+const tagKey = checkedString((k) => {
+  if (k.length < 1 || k.length > 128) return `tag key "${k}" must be 1-128 characters`;
+  if (/^(aliyun|acs:)/i.test(k)) return `tag key "${k}" may not start with "aliyun" or "acs:" (reserved by Alibaba Cloud)`;
+  if (/https?:\/\//i.test(k)) return `tag key "${k}" may not contain http:// or https://`;
+  if (k.startsWith("kubeadm-alicloud.io/")) return `tag key "${k}" uses the prefix kubeadm-alicloud.io/, which this project sets itself`;
+  return undefined;
+});
+const tagValue = z.string().max(128).refine((v) => !/https?:\/\//i.test(v), "tag values may not contain http:// or https://");
+
+/** Every top-level key of the stack config, each with its own schema. */
+export const sections = {
+  environment: z.enum(ENVIRONMENTS),
+  clusterName: dnsLabel(32, "cluster name"),
+  region,
+  zones: z.array(z.string()).min(1, "list at least one zone of the region").max(6, "list at most 6 zones"),
+  kubernetesVersion,
+  network,
+  controlPlane,
+  nodePools: z.array(nodePool).min(1, "list at least one node pool (name, instanceTypes, minSize, maxSize)"),
+  cni: cniSchema,
+  addons,
+  apiEndpoint,
+  ssh,
+  tags: z.record(tagKey, tagValue),
+} as const;
+
+export type SectionName = keyof typeof sections;
+export type Sections = { [K in SectionName]: z.output<(typeof sections)[K]> };
+export type NodePoolConfig = Sections["nodePools"][number];
+export type ImageConfig = Sections["controlPlane"]["image"];
+export type SystemDiskConfig = Sections["controlPlane"]["systemDisk"];

@@ -1,0 +1,52 @@
+// The validated, fully resolved description of one cluster. Everything downstream
+// (planning, components, render) reads this and never the raw stack config.
+import type { CniOptions } from "../addons/cni";
+import type { Environment, ImageConfig, NodePoolConfig, Sections, SystemDiskConfig } from "./schema";
+
+export interface VswitchSpec {
+  readonly zone: string;
+  readonly cidr: string;
+}
+
+export interface NodePoolSpec extends Omit<NodePoolConfig, "desiredCapacity" | "kubernetesVersion" | "image" | "systemDisk"> {
+  readonly desiredCapacity: number;
+  readonly kubernetesVersion: string;
+  readonly image: ImageConfig;
+  readonly systemDisk: SystemDiskConfig;
+}
+
+export interface ClusterSpec {
+  readonly project: string;
+  readonly stack: string;
+  readonly environment: Environment;
+  readonly clusterName: string;
+  readonly region: string;
+  readonly zones: readonly string[];
+  readonly kubernetesVersion: string;
+  readonly network: {
+    /** existingId set: adopt that VPC; unset: create one with `cidr`. */
+    readonly vpc: { readonly cidr: string; readonly existingId?: string };
+    readonly vswitches: readonly VswitchSpec[];
+    readonly podCidr: string;
+    readonly serviceCidr: string;
+    readonly dnsDomain: string;
+    readonly natGateway: Sections["network"]["natGateway"];
+    readonly peerCidrs: readonly string[];
+    readonly egress: Sections["network"]["egress"];
+  };
+  readonly controlPlane: Sections["controlPlane"];
+  readonly nodePools: readonly NodePoolSpec[];
+  readonly cni: CniOptions;
+  /** False when the CNI replaces kube-proxy (kubeadm then skips addon/kube-proxy). */
+  readonly kubeProxy: boolean;
+  readonly addons: Sections["addons"];
+  readonly apiEndpoint: Sections["apiEndpoint"];
+  readonly ssh: Sections["ssh"];
+  /** User tags plus the ones this project sets on every resource. */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Upper bound on nodes: every control plane plus every pool at its maximum size. */
+export function maxNodeCount(spec: Pick<ClusterSpec, "controlPlane" | "nodePools">): number {
+  return spec.controlPlane.count + spec.nodePools.reduce((n, p) => n + p.maxSize, 0);
+}

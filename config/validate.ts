@@ -1,0 +1,358 @@
+// Raw stack config -> ClusterSpec, or every problem with it at once.
+import type { z } from "zod";
+import { cniPodCidrProblems, cniRunsKubeProxy, defaultPodCidr } from "../addons/cni";
+import { ALIBABA_RESERVED_CIDR, PRIVATE_RANGES, WORLD, carveSubnets, contains, overlaps, prefixLength, subnetsFit } from "../plan/cidr";
+import { CLUSTER_TAG, STACK_TAG } from "../plan/naming";
+import { defaultsFor, deepMerge } from "./defaults";
+import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
+import type { ClusterSpec, NodePoolSpec, VswitchSpec } from "./spec";
+import { MAX_KUBELET_SKEW, parseKubernetesVersion } from "./versions";
+import { unknownKeyMessage } from "./zod-helpers";
+
+export type ConfigPath = readonly (string | number)[];
+
+export interface ConfigProblem {
+  readonly path: ConfigPath;
+  readonly message: string;
+}
+
+export interface ValidationContext {
+  /** Pulumi project name: the namespace of every config key. */
+  readonly project: string;
+  readonly stack: string;
+  /** `alicloud:region` when the stack sets it: must agree with our region. */
+  readonly providerRegion?: string;
+}
+
+export function formatPath(project: string, path: ConfigPath): string {
+  let out = "";
+  for (const part of path) out += typeof part === "number" ? `[${part}]` : out === "" ? part : `.${part}`;
+  return `${project}:${out}`;
+}
+
+/** Raised before any resource is declared; its message lists every problem. */
+export class ConfigError extends Error {
+  constructor(
+    readonly context: ValidationContext,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    const lines = problems.map((p) => `  - ${formatPath(context.project, p.path)}: ${p.message}`);
+    super(
+      `stack "${context.stack}" has ${problems.length} configuration problem${problems.length === 1 ? "" : "s"}; nothing was created:\n${lines.join("\n")}`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Same-named tags this project puts on every resource. */
+const RESERVED_TAG_COUNT = 2;
+/** Alibaba Cloud allows at most 20 tags on one resource. */
+const MAX_TAGS = 20;
+
+const KNOWN_SECTIONS = Object.keys(sections) as SectionName[];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export function validateStackConfig(raw: Record<string, unknown>, ctx: ValidationContext): ClusterSpec {
+  const problems: ConfigProblem[] = [];
+  const problem = (path: ConfigPath, message: string) => problems.push({ path, message });
+
+  for (const key of Object.keys(raw)) {
+    if (!(KNOWN_SECTIONS as string[]).includes(key)) problem([key], unknownKeyMessage([key], KNOWN_SECTIONS));
+  }
+
+  const environment = resolveEnvironment(raw, ctx, problem);
+  const merged = deepMerge(defaultsFor(environment), { ...raw, environment }) as Record<string, unknown>;
+  if (merged.clusterName === undefined) merged.clusterName = ctx.stack.toLowerCase();
+
+  // Parse every section on its own so that one bad section does not mask another.
+  const parsed: Partial<Sections> = {};
+  for (const name of KNOWN_SECTIONS) {
+    const result = parseSection(name, merged[name]);
+    for (const issue of result.issues) problem([name, ...issue.path], issue.message);
+    if (result.data !== undefined) (parsed as Record<string, unknown>)[name] = result.data;
+  }
+
+  const { region, zones, network, controlPlane, nodePools, cni, apiEndpoint, ssh, tags, kubernetesVersion } = parsed;
+
+  if (region && ctx.providerRegion !== undefined && ctx.providerRegion !== region) {
+    problem(["region"], `is ${region} but alicloud:region is ${ctx.providerRegion}; remove alicloud:region or make them equal`);
+  }
+
+  if (zones) {
+    zones.forEach((zone, i) => {
+      const earlier = zones.indexOf(zone);
+      if (earlier !== i) problem(["zones", i], `"${zone}" is listed twice (also at zones[${earlier}])`);
+      else if (region) {
+        const p = zoneProblem(zone, region);
+        if (p) problem(["zones", i], p);
+      }
+    });
+  }
+
+  if (controlPlane) {
+    if (![1, 3, 5].includes(controlPlane.count)) {
+      problem(["controlPlane", "count"], controlPlane.count % 2 === 0 && controlPlane.count > 0
+        ? `${controlPlane.count} is even: etcd needs a majority, so an even count adds a member without tolerating one more failure. Use 1, 3 or 5`
+        : `${controlPlane.count} is not supported; use 1, 3 or 5 control-plane nodes`);
+    } else if (environment === "prod" && controlPlane.count < 3) {
+      problem(["controlPlane", "count"], `prod must be highly available: use 3 or 5 control-plane nodes (got ${controlPlane.count})`);
+    }
+  }
+  if (zones && environment === "prod" && zones.length < 2) {
+    problem(["zones"], `prod must survive the loss of a zone: list at least 2 zones (got ${zones.length})`);
+  }
+
+  if (nodePools) {
+    nodePools.forEach((pool, i) => {
+      const first = nodePools.findIndex((p) => p.name === pool.name);
+      if (first !== i) problem(["nodePools", i, "name"], `pool name "${pool.name}" is already used by nodePools[${first}]; pool names must be unique`);
+      if (pool.kubernetesVersion !== undefined && kubernetesVersion !== undefined) {
+        const p = poolVersionProblem(pool.kubernetesVersion, kubernetesVersion);
+        if (p) problem(["nodePools", i, "kubernetesVersion"], p);
+      }
+    });
+  }
+
+  let podCidr: string | undefined;
+  let vswitches: VswitchSpec[] | undefined;
+  if (network) {
+    podCidr = network.podCidr ?? (cni ? defaultPodCidr(cni.name) : undefined);
+    vswitches = checkNetwork(network, podCidr, raw, zones, problem);
+    if (podCidr && cni) {
+      const podPath = ["network", "podCidr"];
+      for (const p of cniPodCidrProblems(cni, podCidr)) problem(podPath, p);
+      if (controlPlane && nodePools) {
+        const maxNodes = controlPlane.count + nodePools.reduce((n, p) => n + p.maxSize, 0);
+        // kube-controller-manager gives each node a /24 of the pod CIDR (its default
+        // --node-cidr-mask-size), and every CNI here uses /24 per node or smaller blocks.
+        const capacity = prefixLength(podCidr) <= 24 ? 2 ** (24 - prefixLength(podCidr)) : 0;
+        if (capacity < maxNodes) {
+          problem(podPath, `pod CIDR ${podCidr} holds ${capacity} node blocks of /24, but the cluster can grow to ${maxNodes} nodes (control planes plus every pool's maxSize); use a larger pod CIDR such as /16`);
+        }
+      }
+    }
+  }
+
+  if (apiEndpoint) {
+    if (apiEndpoint.public && apiEndpoint.allowedCidrs.length === 0) {
+      problem(["apiEndpoint", "allowedCidrs"], `the API is public but no CIDR may reach it; list the office or CI ranges allowed, or set apiEndpoint.public to false`);
+    }
+    apiEndpoint.allowedCidrs.forEach((c, i) => {
+      if (c === WORLD && environment === "prod") problem(["apiEndpoint", "allowedCidrs", i], `prod may not open the API to the whole internet (${WORLD}); list the ranges that need it`);
+    });
+  }
+
+  if (ssh) {
+    if (ssh.enabled && ssh.allowedCidrs.length === 0) problem(["ssh", "allowedCidrs"], `SSH is enabled but no CIDR may reach it; list the administrators' ranges or disable SSH (Cloud Assistant needs none)`);
+    if (ssh.enabled && ssh.keyPairName === undefined) problem(["ssh", "keyPairName"], `SSH is enabled but no key pair is named; images allow key login only`);
+    if (!ssh.enabled && (ssh.allowedCidrs.length > 0 || ssh.keyPairName !== undefined)) {
+      problem(["ssh", "enabled"], `ssh.allowedCidrs or ssh.keyPairName is set but SSH is disabled, so they would be ignored; set ssh.enabled: true or remove them`);
+    }
+    ssh.allowedCidrs.forEach((c, i) => {
+      if (c === WORLD) problem(["ssh", "allowedCidrs", i], `SSH may not be open to the whole internet (${WORLD}); list the administrators' ranges`);
+    });
+  }
+
+  if (tags && Object.keys(tags).length > MAX_TAGS - RESERVED_TAG_COUNT) {
+    problem(["tags"], `${Object.keys(tags).length} tags given; Alibaba Cloud allows ${MAX_TAGS} per resource and this project sets ${RESERVED_TAG_COUNT}, so at most ${MAX_TAGS - RESERVED_TAG_COUNT}`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(ctx, problems);
+
+  // Every section parsed and every check passed: nothing below can be undefined.
+  const p = parsed as Sections;
+  return {
+    project: ctx.project,
+    stack: ctx.stack,
+    environment,
+    clusterName: p.clusterName,
+    region: p.region,
+    zones: p.zones,
+    kubernetesVersion: p.kubernetesVersion,
+    network: {
+      vpc: p.network.existingVpcId ? { cidr: p.network.vpcCidr, existingId: p.network.existingVpcId } : { cidr: p.network.vpcCidr },
+      vswitches: vswitches ?? [],
+      podCidr: podCidr ?? defaultPodCidr(p.cni.name),
+      serviceCidr: p.network.serviceCidr,
+      dnsDomain: p.network.dnsDomain,
+      natGateway: p.network.natGateway,
+      peerCidrs: p.network.peerCidrs,
+      egress: p.network.egress,
+    },
+    controlPlane: p.controlPlane,
+    nodePools: p.nodePools.map((pool): NodePoolSpec => ({
+      ...pool,
+      desiredCapacity: pool.desiredCapacity ?? pool.minSize,
+      kubernetesVersion: pool.kubernetesVersion ?? p.kubernetesVersion,
+      image: pool.image ?? p.controlPlane.image,
+      systemDisk: pool.systemDisk ?? p.controlPlane.systemDisk,
+    })),
+    cni: p.cni,
+    kubeProxy: cniRunsKubeProxy(p.cni),
+    addons: p.addons,
+    apiEndpoint: p.apiEndpoint,
+    ssh: p.ssh,
+    tags: { ...p.tags, [CLUSTER_TAG]: p.clusterName, [STACK_TAG]: `${ctx.project}/${ctx.stack}` },
+  };
+}
+
+interface SectionResult {
+  readonly issues: ConfigProblem[];
+  /** Parsed value; also present when the only problems were unknown keys. */
+  readonly data?: unknown;
+}
+
+function toProblems(issues: readonly z.core.$ZodIssue[], missing: boolean): ConfigProblem[] {
+  // A value of the wrong type also fails every check on its content: say only the first.
+  const wrongType = new Set(issues.filter((i) => i.code === "invalid_type").map((i) => i.path.join("\u0000")));
+  const relevant = issues.filter((i) => i.code === "invalid_type" || !wrongType.has(i.path.join("\u0000")));
+  return relevant.flatMap((issue): ConfigProblem[] => {
+    const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+    // A bad record key carries its own issues: report those, at the key's path.
+    if (issue.code === "invalid_key") return issue.issues.map((inner) => ({ path, message: inner.message }));
+    return [{ path, message: missing && path.length === 0 ? "is required" : issue.message }];
+  });
+}
+
+/**
+ * Parse one section. When its only problems are unknown keys, they are reported and
+ * then dropped so the rest of the section still reaches the cross-section checks.
+ */
+function parseSection(name: SectionName, value: unknown): SectionResult {
+  const first = sections[name].safeParse(value);
+  if (first.success) return { issues: [], data: first.data };
+  const issues = toProblems(first.error.issues, value === undefined);
+  if (!first.error.issues.every((i) => i.code === "unrecognized_keys")) return { issues };
+  const pruned = structuredClone(value);
+  for (const issue of first.error.issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    let target: unknown = pruned;
+    for (const key of issue.path) target = isObject(target) || Array.isArray(target) ? (target as Record<PropertyKey, unknown>)[key] : undefined;
+    if (isObject(target)) for (const key of issue.keys) Reflect.deleteProperty(target, key);
+  }
+  const second = sections[name].safeParse(pruned);
+  return second.success ? { issues, data: second.data } : { issues };
+}
+
+function resolveEnvironment(raw: Record<string, unknown>, ctx: ValidationContext, problem: (path: ConfigPath, m: string) => void): Environment {
+  if (raw.environment !== undefined) {
+    const r = sections.environment.safeParse(raw.environment);
+    if (r.success) return r.data;
+    problem(["environment"], `must be one of ${ENVIRONMENTS.join(", ")} (got ${JSON.stringify(raw.environment)})`);
+    return "dev";
+  }
+  if ((ENVIRONMENTS as readonly string[]).includes(ctx.stack)) return ctx.stack as Environment;
+  problem(["environment"], `is required because stack "${ctx.stack}" is not named ${ENVIRONMENTS.join(", ")}; set it to choose the defaults (prod: highly available and protected)`);
+  return "dev";
+}
+
+function poolVersionProblem(pool: string, cluster: string): string | undefined {
+  const p = parseKubernetesVersion(pool);
+  const c = parseKubernetesVersion(cluster);
+  if (!p || !c) return undefined;
+  if (p.minor > c.minor || (p.minor === c.minor && p.patch > c.patch)) {
+    return `${pool} is newer than the control plane (${cluster}); kubelets may never be newer than the API server. Upgrade the control plane first`;
+  }
+  if (c.minor - p.minor > MAX_KUBELET_SKEW) {
+    return `${pool} is ${c.minor - p.minor} minors behind the control plane (${cluster}); kubelets may lag at most ${MAX_KUBELET_SKEW}`;
+  }
+  return undefined;
+}
+
+/** Checks the network section against itself and the zones; returns the vSwitch plan when it is sound. */
+function checkNetwork(
+  network: Sections["network"],
+  podCidr: string | undefined,
+  raw: Record<string, unknown>,
+  zones: readonly string[] | undefined,
+  problem: (path: ConfigPath, m: string) => void,
+): VswitchSpec[] | undefined {
+  const vpc = network.vpcCidr;
+  const rawNetwork = isObject(raw.network) ? raw.network : {};
+  if (network.existingVpcId && rawNetwork.vpcCidr === undefined) {
+    problem(["network", "vpcCidr"], `must be set to the CIDR of the adopted VPC ${network.existingVpcId}: vSwitches are placed and overlaps checked against it`);
+  }
+  let vpcSound = true;
+  if (!PRIVATE_RANGES.some((r) => contains(r, vpc))) {
+    problem(["network", "vpcCidr"], `${vpc} is not inside ${PRIVATE_RANGES.join(", ")}; an Alibaba Cloud VPC uses a private range`);
+    vpcSound = false;
+  } else if (prefixLength(vpc) > 24) {
+    problem(["network", "vpcCidr"], `${vpc} is smaller than /24, the smallest VPC Alibaba Cloud creates`);
+    vpcSound = false;
+  }
+
+  if (prefixLength(network.serviceCidr) < 12) {
+    problem(["network", "serviceCidr"], `${network.serviceCidr} is larger than /12, the largest IPv4 service range kube-apiserver accepts`);
+  }
+
+  // Named ranges that must be pairwise disjoint, and disjoint from Alibaba's reserved range.
+  const ranges: { path: ConfigPath; cidr: string; defaulted?: boolean }[] = [
+    { path: ["network", "vpcCidr"], cidr: vpc },
+    ...(podCidr ? [{ path: ["network", "podCidr"], cidr: podCidr, defaulted: network.podCidr === undefined }] : []),
+    { path: ["network", "serviceCidr"], cidr: network.serviceCidr },
+    ...network.peerCidrs.map((c, i) => ({ path: ["network", "peerCidrs", i], cidr: c })),
+  ];
+  const label = (r: { path: ConfigPath; defaulted?: boolean }) => (r.defaulted ? "the CNI's default pod CIDR" : r.path.join("."));
+  const subject = (r: { cidr: string; defaulted?: boolean }) => (r.defaulted ? `the CNI's default pod CIDR ${r.cidr} (set network.podCidr to a free range)` : r.cidr);
+  ranges.forEach((r, i) => {
+    if (overlaps(r.cidr, ALIBABA_RESERVED_CIDR)) {
+      problem(r.path, `${subject(r)} overlaps ${ALIBABA_RESERVED_CIDR}, which Alibaba Cloud reserves for the metadata service, DNS, mirrors and load-balancer health checks`);
+    }
+    for (const earlier of ranges.slice(0, i)) {
+      if (overlaps(r.cidr, earlier.cidr)) {
+        problem(r.path, `${subject(r)} overlaps ${label(earlier)} (${earlier.cidr}); node, pod, service and peer ranges must not share addresses`);
+      }
+    }
+  });
+
+  network.egress.allowedCidrs.forEach((c, i) => {
+    if (network.egress.restricted && c === WORLD) {
+      problem(["network", "egress", "allowedCidrs", i], `allowing ${WORLD} restricts nothing; list the destinations nodes need, or set network.egress.restricted to false`);
+    }
+  });
+  if (network.egress.allowedCidrs.length > 0 && !network.egress.restricted) {
+    problem(["network", "egress", "allowedCidrs"], `is set but network.egress.restricted is false, so egress is already open and the list would be ignored; set restricted: true or remove the list`);
+  }
+
+  if (!zones || !vpcSound) return undefined;
+  if (network.vswitches !== undefined) return checkExplicitVswitches(network.vswitches, vpc, zones, problem);
+
+  const prefix = network.vswitchPrefixLength;
+  if (!subnetsFit(vpc, prefix, zones.length)) {
+    problem(["network", "vswitchPrefixLength"], `${zones.length} vSwitches of /${prefix} do not fit in the VPC ${vpc}; choose a longer prefix or set network.vswitches per zone`);
+    return undefined;
+  }
+  const cidrs = carveSubnets(vpc, prefix, zones.length);
+  return zones.map((zone, i) => ({ zone, cidr: cidrs[i] as string }));
+}
+
+function checkExplicitVswitches(
+  given: Record<string, string>,
+  vpc: string,
+  zones: readonly string[],
+  report: (path: ConfigPath, m: string) => void,
+): VswitchSpec[] | undefined {
+  let sound = true;
+  const problem = (path: ConfigPath, m: string) => {
+    sound = false;
+    report(path, m);
+  };
+  for (const zone of zones) {
+    if (given[zone] === undefined) problem(["network", "vswitches"], `has no CIDR for zone ${zone}; give every zone in zones a vSwitch CIDR, or remove network.vswitches to derive them`);
+  }
+  const entries = Object.entries(given);
+  entries.forEach(([zone, c], i) => {
+    const path = ["network", "vswitches", zone];
+    if (!zones.includes(zone)) problem(path, `zone ${zone} is not in zones (${zones.join(", ")})`);
+    if (!contains(vpc, c)) problem(path, `${c} is not inside the VPC ${vpc}`);
+    const len = prefixLength(c);
+    if (len < 16 || len > 29) problem(path, `${c}: vSwitch CIDRs must be /16 to /29`);
+    for (const [otherZone, other] of entries.slice(0, i)) {
+      if (overlaps(c, other)) problem(path, `${c} overlaps the vSwitch of ${otherZone} (${other})`);
+    }
+  });
+  return sound ? zones.map((zone) => ({ zone, cidr: given[zone] as string })) : undefined;
+}

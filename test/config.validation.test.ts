@@ -1,0 +1,206 @@
+// Every rejected configuration, with the key it must name and what it must say.
+import { describe, expect, it } from "vitest";
+import { ConfigError, formatPath, validateStackConfig } from "../config/validate";
+import { BASE_CONFIG, PROJECT, specFor } from "./kit";
+
+function problemsOf(raw: Record<string, unknown>, stack = "dev", providerRegion?: string): string[] {
+  try {
+    validateStackConfig(raw, { project: PROJECT, stack, ...(providerRegion ? { providerRegion } : {}) });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => `${formatPath(PROJECT, p.path)}: ${p.message}`);
+    throw err;
+  }
+  return [];
+}
+
+interface Rejected {
+  readonly why: string;
+  readonly config: Record<string, unknown>;
+  readonly stack?: string;
+  readonly providerRegion?: string;
+  /** The config key the message must name, and a fragment it must contain. */
+  readonly key: string;
+  readonly says: string;
+}
+
+const pool = (over: Record<string, unknown> = {}) => ({ name: "p", instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 3, ...over });
+
+const REJECTED: readonly Rejected[] = [
+  { why: "unknown top-level key, with suggestion", config: { netwrok: {} }, key: "netwrok", says: 'did you mean "network"?' },
+  { why: "unknown nested key, with suggestion", config: { network: { vpcCird: "10.0.0.0/16" } }, key: "network", says: 'unknown key "vpcCird": did you mean "vpcCidr"?' },
+  { why: "unknown key with no near match lists the valid ones", config: { ssh: { enabled: false, colour: "red" } }, key: "ssh", says: "valid keys here are enabled, allowedCidrs, keyPairName" },
+  { why: "region missing", config: { region: undefined }, key: "region", says: "is required" },
+  { why: "region malformed", config: { region: "Hangzhou" }, key: "region", says: "is not an Alibaba Cloud region id" },
+  { why: "zone of another region", config: { zones: ["cn-hangzhou-h", "cn-shanghai-e"] }, key: "zones[1]", says: "is not a zone of region cn-hangzhou" },
+  { why: "zone form after a digit", config: { region: "ap-southeast-1", zones: ["ap-southeast-1-a"] }, key: "zones[0]", says: "look like ap-southeast-1<letter>" },
+  { why: "duplicate zone", config: { zones: ["cn-hangzhou-h", "cn-hangzhou-h"] }, key: "zones[1]", says: "is listed twice" },
+  { why: "alicloud:region disagrees", config: {}, providerRegion: "cn-beijing", key: "region", says: "alicloud:region is cn-beijing" },
+  { why: "even control-plane count", config: { controlPlane: { count: 2 } }, key: "controlPlane.count", says: "2 is even" },
+  { why: "out-of-range control-plane count", config: { controlPlane: { count: 7 } }, key: "controlPlane.count", says: "use 1, 3 or 5" },
+  { why: "prod with one control plane", config: { controlPlane: { count: 1 } }, stack: "prod", key: "controlPlane.count", says: "prod must be highly available" },
+  { why: "prod in one zone", config: { zones: ["cn-hangzhou-h"] }, stack: "prod", key: "zones", says: "at least 2 zones" },
+  { why: "stack name gives no environment", config: {}, stack: "eu-team", key: "environment", says: 'stack "eu-team" is not named dev, staging, prod' },
+  { why: "unknown environment", config: { environment: "production" }, key: "environment", says: "must be one of dev, staging, prod" },
+  { why: "malformed VPC CIDR", config: { network: { vpcCidr: "10.0.0.0/33" } }, key: "network.vpcCidr", says: "is not IPv4 CIDR notation" },
+  { why: "CIDR with host bits", config: { network: { vpcCidr: "10.0.0.1/16" } }, key: "network.vpcCidr", says: "the network it names is 10.0.0.0/16" },
+  { why: "public VPC range", config: { network: { vpcCidr: "8.8.0.0/16" } }, key: "network.vpcCidr", says: "is not inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16" },
+  { why: "VPC smaller than /24", config: { network: { vpcCidr: "10.0.0.0/26" } }, key: "network.vpcCidr", says: "smaller than /24" },
+  { why: "pod CIDR overlaps VPC", config: { network: { vpcCidr: "10.0.0.0/8" } }, key: "network.podCidr", says: "the CNI's default pod CIDR 10.244.0.0/16 (set network.podCidr to a free range) overlaps network.vpcCidr (10.0.0.0/8)" },
+  { why: "explicit pod CIDR overlaps VPC", config: { network: { vpcCidr: "10.0.0.0/16", podCidr: "10.0.128.0/17" } }, key: "network.podCidr", says: "overlaps network.vpcCidr" },
+  { why: "service CIDR overlaps pod CIDR", config: { network: { serviceCidr: "10.244.0.0/20" } }, key: "network.serviceCidr", says: "overlaps the CNI's default pod CIDR" },
+  { why: "peer CIDR overlaps VPC", config: { network: { peerCidrs: ["10.0.4.0/24"] } }, key: "network.peerCidrs[0]", says: "overlaps network.vpcCidr" },
+  { why: "range inside Alibaba's reserved block", config: { network: { serviceCidr: "100.100.0.0/16" } }, key: "network.serviceCidr", says: "overlaps 100.64.0.0/10" },
+  { why: "service range too large", config: { network: { serviceCidr: "172.0.0.0/8" } }, key: "network.serviceCidr", says: "larger than /12" },
+  { why: "vSwitch outside the VPC", config: { network: { vswitches: { "cn-hangzhou-h": "10.1.0.0/20", "cn-hangzhou-i": "10.0.16.0/20", "cn-hangzhou-j": "10.0.32.0/20" } } }, key: "network.vswitches.cn-hangzhou-h", says: "is not inside the VPC 10.0.0.0/16" },
+  { why: "vSwitches overlap", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20", "cn-hangzhou-i": "10.0.8.0/21", "cn-hangzhou-j": "10.0.32.0/20" } } }, key: "network.vswitches.cn-hangzhou-i", says: "overlaps the vSwitch of cn-hangzhou-h" },
+  { why: "vSwitch for a zone not listed", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20", "cn-hangzhou-i": "10.0.16.0/20", "cn-hangzhou-j": "10.0.32.0/20", "cn-hangzhou-k": "10.0.48.0/20" } } }, key: "network.vswitches.cn-hangzhou-k", says: "is not in zones" },
+  { why: "zone without a vSwitch", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20" } } }, key: "network.vswitches", says: "has no CIDR for zone cn-hangzhou-i" },
+  { why: "derived vSwitches do not fit", config: { network: { vpcCidr: "10.0.0.0/24", vswitchPrefixLength: 25 } }, key: "network.vswitchPrefixLength", says: "3 vSwitches of /25 do not fit" },
+  { why: "adopted VPC without its CIDR", config: { network: { existingVpcId: "vpc-bp1abc" } }, key: "network.vpcCidr", says: "must be set to the CIDR of the adopted VPC" },
+  { why: "malformed VPC id", config: { network: { existingVpcId: "my-vpc", vpcCidr: "10.0.0.0/16" } }, key: "network.existingVpcId", says: "VPC ids look like vpc-" },
+  { why: "egress list ignored", config: { network: { egress: { restricted: false, allowedCidrs: ["1.2.3.0/24"] } } }, key: "network.egress.allowedCidrs", says: "would be ignored" },
+  { why: "restricted egress that allows everything", config: { network: { egress: { restricted: true, allowedCidrs: ["0.0.0.0/0"] } } }, key: "network.egress.allowedCidrs[0]", says: "restricts nothing" },
+  { why: "pool min > max", config: { nodePools: [pool({ minSize: 5, maxSize: 2 })] }, key: "nodePools[0].minSize", says: "minSize 5 is larger than maxSize 2" },
+  { why: "desired outside [min, max]", config: { nodePools: [pool({ desiredCapacity: 9 })] }, key: "nodePools[0].desiredCapacity", says: "outside [minSize 1, maxSize 3]" },
+  { why: "duplicate pool names", config: { nodePools: [pool(), pool()] }, key: "nodePools[1].name", says: 'pool name "p" is already used by nodePools[0]' },
+  { why: "pool name not a DNS label", config: { nodePools: [pool({ name: "GPU_pool" })] }, key: "nodePools[0].name", says: "is not a valid node pool name" },
+  { why: "instance type malformed", config: { nodePools: [pool({ instanceTypes: ["g7.large"] })] }, key: "nodePools[0].instanceTypes[0]", says: "is not an ECS instance type" },
+  { why: "label the kubelet refuses", config: { nodePools: [pool({ labels: { "node-role.kubernetes.io/worker": "" } })] }, key: "nodePools[0].labels.node-role.kubernetes.io/worker", says: "the kubelet may not set on itself" },
+  { why: "taint with a bad effect", config: { nodePools: [pool({ taints: [{ key: "a", effect: "NoWay" }] })] }, key: "nodePools[0].taints[0].effect", says: "NoSchedule" },
+  { why: "no pools at all", config: { nodePools: [] }, key: "nodePools", says: "list at least one node pool" },
+  { why: "malformed version", config: { kubernetesVersion: "1.36" }, key: "kubernetesVersion", says: "write MAJOR.MINOR.PATCH" },
+  { why: "version before v1beta4", config: { kubernetesVersion: "1.30.4" }, key: "kubernetesVersion", says: "older than 1.31" },
+  { why: "version newer than known", config: { kubernetesVersion: "1.39.0" }, key: "kubernetesVersion", says: "newer than 1.37" },
+  { why: "pool newer than control plane", config: { kubernetesVersion: "1.35.2", nodePools: [pool({ kubernetesVersion: "1.36.5" })] }, key: "nodePools[0].kubernetesVersion", says: "newer than the control plane" },
+  { why: "pool too far behind", config: { kubernetesVersion: "1.36.5", nodePools: [pool({ kubernetesVersion: "1.32.1" })] }, key: "nodePools[0].kubernetesVersion", says: "4 minors behind" },
+  { why: "pod CIDR too small for the nodes", config: { network: { podCidr: "10.244.0.0/22" }, nodePools: [pool({ maxSize: 10 })] }, key: "network.podCidr", says: "holds 4 node blocks of /24, but the cluster can grow to 11 nodes" },
+  { why: "pod CIDR smaller than the Calico block", config: { network: { podCidr: "10.244.0.0/27" }, nodePools: [pool({ maxSize: 0, minSize: 0 })], controlPlane: { count: 1 } }, key: "network.podCidr", says: "must be /26 or larger" },
+  { why: "Weave refused", config: { cni: { name: "weave" } }, key: "cni.name", says: "Weave Net has been unmaintained since 2022" },
+  { why: "unknown CNI", config: { cni: { name: "antrea" } }, key: "cni.name", says: "must be one of calico, cilium, flannel" },
+  { why: "Calico mode the VPC drops", config: { cni: { name: "calico", encapsulation: "VXLANCrossSubnet" } }, key: "cni.encapsulation", says: "does not work on Alibaba Cloud" },
+  { why: "option of another CNI", config: { cni: { name: "flannel", encapsulation: "VXLAN" } }, key: "cni", says: 'unknown key "encapsulation"' },
+  { why: "public API with no allowed CIDRs", config: { apiEndpoint: { public: true } }, key: "apiEndpoint.allowedCidrs", says: "the API is public but no CIDR may reach it" },
+  { why: "prod API open to the world", config: { apiEndpoint: { public: true, allowedCidrs: ["0.0.0.0/0"] } }, stack: "prod", key: "apiEndpoint.allowedCidrs[0]", says: "prod may not open the API to the whole internet" },
+  { why: "SSH enabled without CIDRs", config: { ssh: { enabled: true, keyPairName: "ops" } }, key: "ssh.allowedCidrs", says: "SSH is enabled but no CIDR may reach it" },
+  { why: "SSH enabled without key pair", config: { ssh: { enabled: true, allowedCidrs: ["203.0.113.0/24"] } }, key: "ssh.keyPairName", says: "no key pair is named" },
+  { why: "SSH open to the world", config: { ssh: { enabled: true, keyPairName: "ops", allowedCidrs: ["0.0.0.0/0"] } }, key: "ssh.allowedCidrs[0]", says: "may not be open to the whole internet" },
+  { why: "SSH CIDRs while disabled", config: { ssh: { enabled: false, allowedCidrs: ["203.0.113.0/24"] } }, key: "ssh.enabled", says: "would be ignored" },
+  { why: "image of another OS", config: { controlPlane: { image: { os: "ubuntu-24.04", id: "aliyun_3_x64_20G_alibase_20250101.vhd" } } }, key: "controlPlane.image.id", says: "is not a ubuntu-24.04 image" },
+  { why: "performance level on a non-ESSD disk", config: { controlPlane: { systemDisk: { category: "cloud_efficiency", sizeGb: 80 } } }, key: "controlPlane.systemDisk.performanceLevel", says: "only for cloud_essd" },
+  { why: "reserved tag prefix", config: { tags: { "aliyun-team": "x" } }, key: "tags.aliyun-team", says: 'may not start with "aliyun"' },
+  { why: "tag our own prefix", config: { tags: { "kubeadm-alicloud.io/cluster": "x" } }, key: "tags.kubeadm-alicloud.io/cluster", says: "which this project sets itself" },
+  { why: "too many tags", config: { tags: Object.fromEntries(Array.from({ length: 19 }, (_, i) => [`t${i}`, "v"])) }, key: "tags", says: "at most 18" },
+  { why: "cluster name not a DNS label", config: { clusterName: "My_Cluster" }, key: "clusterName", says: "is not a valid cluster name" },
+];
+
+describe("stack config: every rejected case names its key and says what is wrong", () => {
+  it.each(REJECTED)("$why", ({ config, stack, providerRegion, key, says }) => {
+    const problems = problemsOf({ ...BASE_CONFIG, ...config }, stack ?? "dev", providerRegion);
+    const forKey = problems.filter((p) => p.startsWith(`${PROJECT}:${key}: `));
+    expect(forKey, `problems were:\n${problems.join("\n")}`).not.toHaveLength(0);
+    expect(forKey.some((p) => p.includes(says)), `problems were:\n${problems.join("\n")}`).toBe(true);
+  });
+});
+
+describe("stack config: all problems at once", () => {
+  it("reports mistakes in different sections together, before any resource exists", () => {
+    const problems = problemsOf({
+      ...BASE_CONFIG,
+      zones: ["cn-hangzhou-h", "cn-hangzhou-h"],
+      controlPlane: { count: 4 },
+      network: { vpcCird: "x", serviceCidr: "10.244.0.0/16" },
+      nodePools: [pool({ minSize: 4 })],
+      apiEndpoint: { public: true },
+      cni: { name: "weave" },
+    });
+    const keys = problems.map((p) => p.split(": ")[0]);
+    expect(keys).toEqual(expect.arrayContaining([
+      `${PROJECT}:zones[1]`,
+      `${PROJECT}:controlPlane.count`,
+      `${PROJECT}:network`,
+      `${PROJECT}:nodePools[0].minSize`,
+      `${PROJECT}:apiEndpoint.allowedCidrs`,
+      `${PROJECT}:cni.name`,
+    ]));
+  });
+
+  it("still checks a section after reporting an unknown key in it", () => {
+    // The typo is reported, and the overlap in the same section is not hidden by it.
+    const problems = problemsOf({ ...BASE_CONFIG, network: { vpcCird: "x", peerCidrs: ["10.0.1.0/24"] } });
+    expect(problems.some((p) => p.includes('did you mean "vpcCidr"'))).toBe(true);
+    expect(problems.some((p) => p.startsWith(`${PROJECT}:network.peerCidrs[0]`) && p.includes("overlaps network.vpcCidr"))).toBe(true);
+  });
+
+  it("reports a value of the wrong type once, not once per check on its content", () => {
+    const problems = problemsOf({ ...BASE_CONFIG, zones: "cn-hangzhou-h" });
+    expect(problems).toEqual([`${PROJECT}:zones: Invalid input: expected array, received string`]);
+  });
+
+  it("formats the error with the stack, the count and one line per problem", () => {
+    expect(() => validateStackConfig({ ...BASE_CONFIG, controlPlane: { count: 2 }, zones: ["x"] }, { project: PROJECT, stack: "dev" }))
+      .toThrowError(/stack "dev" has 2 configuration problems; nothing was created:\n  - kubeadm-alicloud:zones\[0\]: .*\n  - kubeadm-alicloud:controlPlane.count: /);
+  });
+});
+
+describe("stack config: accepted configurations resolve to a complete spec", () => {
+  it("dev is small: one control plane, one pool, no deletion protection", () => {
+    const spec = specFor({}, "dev");
+    expect(spec.environment).toBe("dev");
+    expect(spec.controlPlane.count).toBe(1);
+    expect(spec.controlPlane.deletionProtection).toBe(false);
+    expect(spec.nodePools.map((p) => [p.name, p.minSize, p.desiredCapacity, p.maxSize])).toEqual([["default", 1, 1, 3]]);
+  });
+
+  it("prod is highly available and protected", () => {
+    const spec = specFor({}, "prod");
+    expect(spec.controlPlane.count).toBe(3);
+    expect(spec.controlPlane.deletionProtection).toBe(true);
+    expect(spec.zones.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a stack of another name takes its defaults from environment", () => {
+    const spec = specFor({ environment: "prod" }, "eu-prod");
+    expect(spec.environment).toBe("prod");
+    expect(spec.clusterName).toBe("eu-prod");
+    expect(spec.controlPlane.count).toBe(3);
+  });
+
+  it("carves one vSwitch per zone from the VPC, in zone order", () => {
+    const spec = specFor({ network: { vpcCidr: "172.20.0.0/16", vswitchPrefixLength: 22 } });
+    expect(spec.network.vswitches).toEqual([
+      { zone: "cn-hangzhou-h", cidr: "172.20.0.0/22" },
+      { zone: "cn-hangzhou-i", cidr: "172.20.4.0/22" },
+      { zone: "cn-hangzhou-j", cidr: "172.20.8.0/22" },
+    ]);
+  });
+
+  it("keeps explicit vSwitch CIDRs, ordered by zones", () => {
+    const spec = specFor({ network: { vswitches: { "cn-hangzhou-j": "10.0.64.0/20", "cn-hangzhou-h": "10.0.0.0/20", "cn-hangzhou-i": "10.0.32.0/20" } } });
+    expect(spec.network.vswitches.map((v) => v.cidr)).toEqual(["10.0.0.0/20", "10.0.32.0/20", "10.0.64.0/20"]);
+  });
+
+  it("accepts v-prefixed versions and normalises them; pools inherit the cluster version", () => {
+    const spec = specFor({ kubernetesVersion: "v1.35.2" });
+    expect(spec.kubernetesVersion).toBe("1.35.2");
+    expect(spec.nodePools[0]?.kubernetesVersion).toBe("1.35.2");
+  });
+
+  it("lets a pool lag the control plane by up to three minors", () => {
+    const spec = specFor({ kubernetesVersion: "1.36.5", nodePools: [pool({ kubernetesVersion: "1.33.4" })] });
+    expect(spec.nodePools[0]?.kubernetesVersion).toBe("1.33.4");
+  });
+
+  it("Cilium's kube-proxy replacement turns kube-proxy off", () => {
+    expect(specFor({ cni: { name: "cilium" } }).kubeProxy).toBe(false);
+    expect(specFor({ cni: { name: "cilium", kubeProxyReplacement: false } }).kubeProxy).toBe(true);
+    expect(specFor({ cni: { name: "flannel" } }).kubeProxy).toBe(true);
+  });
+
+  it("adds the cluster and stack tags to the user's", () => {
+    expect(specFor({ tags: { team: "platform" } }).tags).toEqual({
+      team: "platform",
+      "kubeadm-alicloud.io/cluster": "dev",
+      "kubeadm-alicloud.io/stack": "kubeadm-alicloud/dev",
+    });
+  });
+});
