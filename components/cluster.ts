@@ -1,0 +1,44 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec } from "../config/spec";
+import { resourceName } from "../plan/naming";
+import { securityRules } from "../plan/security-rules";
+import { Network } from "./network";
+import { SecurityGroups } from "./security-groups";
+
+export interface KubeadmClusterArgs {
+  /** A validated spec (config/validate.ts); the component trusts it. */
+  readonly spec: ClusterSpec;
+}
+
+/** The whole cluster. Today: its network and security groups. */
+export class KubeadmCluster extends pulumi.ComponentResource {
+  readonly network: Network;
+  readonly securityGroups: SecurityGroups;
+
+  constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-alicloud:index:Cluster", name, {}, opts);
+    const { spec } = args;
+
+    this.network = new Network(resourceName(spec.clusterName, "network"), {
+      clusterName: spec.clusterName,
+      network: spec.network,
+      tags: spec.tags,
+      deletionProtection: spec.controlPlane.deletionProtection,
+    }, { parent: this });
+
+    this.securityGroups = new SecurityGroups(resourceName(spec.clusterName, "security-groups"), {
+      clusterName: spec.clusterName,
+      vpcId: this.network.vpcId,
+      rules: securityRules(spec),
+      tags: spec.tags,
+    }, { parent: this });
+
+    this.registerOutputs({
+      vpcId: this.network.vpcId,
+      vswitchIds: this.network.vswitchIds,
+      egressIp: this.network.egressIp,
+      controlPlaneSecurityGroupId: this.securityGroups.controlPlaneGroupId,
+      workersSecurityGroupId: this.securityGroups.workersGroupId,
+    });
+  }
+}

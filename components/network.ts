@@ -1,0 +1,117 @@
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec } from "../config/spec";
+import { resourceName } from "../plan/naming";
+
+export interface NetworkArgs {
+  readonly clusterName: string;
+  readonly network: ClusterSpec["network"];
+  readonly tags: Readonly<Record<string, string>>;
+  /** Protect the NAT gateway and its EIP from deletion (prod). */
+  readonly deletionProtection: boolean;
+}
+
+/**
+ * The cluster's network: a VPC (created, or an existing one adopted), one vSwitch per
+ * zone, and an Enhanced NAT gateway with one EIP and a SNAT entry per vSwitch, so that
+ * nodes without public addresses reach package mirrors and registries.
+ */
+export class Network extends pulumi.ComponentResource {
+  readonly vpcId: pulumi.Output<string>;
+  /** vSwitch id per zone, in the order of the stack's zones. */
+  readonly vswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
+  /** Public address nodes egress from; undefined when the NAT gateway is disabled. */
+  readonly egressIp: pulumi.Output<string> | undefined;
+
+  constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-alicloud:network:Network", name, {}, opts);
+    const { clusterName, network, tags } = args;
+    const child = { parent: this };
+
+    this.vpcId = network.vpc.existingId
+      ? adoptVpc(network.vpc.existingId, network.vpc.cidr, this)
+      : new alicloud.vpc.Network(resourceName(clusterName, "vpc"), {
+          vpcName: resourceName(clusterName, "vpc"),
+          cidrBlock: network.vpc.cidr,
+          description: `Kubernetes cluster ${clusterName} (kubeadm-alicloud)`,
+          tags: { ...tags },
+        }, child).id;
+
+    const vswitches = network.vswitches.map(
+      (v) =>
+        new alicloud.vpc.Switch(resourceName(clusterName, "vsw", v.zone), {
+          vpcId: this.vpcId,
+          zoneId: v.zone,
+          cidrBlock: v.cidr,
+          vswitchName: resourceName(clusterName, v.zone),
+          description: `Nodes of ${clusterName} in ${v.zone}`,
+          tags: { ...tags },
+        }, child),
+    );
+    this.vswitchIds = Object.fromEntries(network.vswitches.map((v, i) => [v.zone, (vswitches[i] as alicloud.vpc.Switch).id]));
+
+    this.egressIp = undefined;
+    const first = vswitches[0];
+    if (network.natGateway.enabled && first) {
+      const nat = new alicloud.vpc.NatGateway(resourceName(clusterName, "nat"), {
+        vpcId: this.vpcId,
+        vswitchId: first.id,
+        natType: "Enhanced",
+        networkType: "internet",
+        paymentType: "PayAsYouGo",
+        internetChargeType: "PayByLcu",
+        natGatewayName: resourceName(clusterName, "nat"),
+        description: `Egress for the nodes of ${clusterName}`,
+        deletionProtection: args.deletionProtection,
+        tags: { ...tags },
+      }, child);
+      const eip = new alicloud.ecs.EipAddress(resourceName(clusterName, "nat-eip"), {
+        addressName: resourceName(clusterName, "nat-eip"),
+        bandwidth: String(network.natGateway.eipBandwidthMbps),
+        internetChargeType: "PayByTraffic",
+        paymentType: "PayAsYouGo",
+        description: `Egress address of ${clusterName}`,
+        deletionProtection: args.deletionProtection,
+        tags: { ...tags },
+      }, child);
+      const association = new alicloud.ecs.EipAssociation(resourceName(clusterName, "nat-eip-association"), {
+        allocationId: eip.id,
+        instanceId: nat.id,
+        instanceType: "Nat",
+      }, child);
+      network.vswitches.forEach((v, i) => {
+        // A SNAT entry may only use an EIP already bound to the gateway: the
+        // association is a real ordering dependency that no input expresses.
+        new alicloud.vpc.SnatEntry(resourceName(clusterName, "snat", v.zone), {
+          snatTableId: nat.snatTableIds,
+          snatIp: eip.ipAddress,
+          sourceVswitchId: (vswitches[i] as alicloud.vpc.Switch).id,
+          snatEntryName: resourceName(clusterName, "snat", v.zone),
+        }, { parent: this, dependsOn: [association] });
+      });
+      this.egressIp = eip.ipAddress;
+    }
+
+    this.registerOutputs({ vpcId: this.vpcId, vswitchIds: this.vswitchIds, egressIp: this.egressIp });
+  }
+}
+
+/**
+ * Why an adopted VPC cannot be used, or undefined when it can: it must exist and
+ * have the CIDR the stack config declares (the vSwitch plan and every overlap check
+ * depend on it).
+ */
+export function adoptedVpcProblem(found: readonly { id: string; cidrBlock: string }[], id: string, cidr: string): string | undefined {
+  const vpc = found.find((v) => v.id === id);
+  if (!vpc) return `network.existingVpcId: VPC ${id} was not found in this region`;
+  if (vpc.cidrBlock !== cidr) return `network.vpcCidr is ${cidr} but VPC ${id} has CIDR ${vpc.cidrBlock}; set network.vpcCidr to ${vpc.cidrBlock}`;
+  return undefined;
+}
+
+function adoptVpc(id: string, cidr: string, parent: pulumi.Resource): pulumi.Output<string> {
+  return alicloud.vpc.getNetworksOutput({ ids: [id] }, { parent }).apply((found) => {
+    const problem = adoptedVpcProblem(found.vpcs, id, cidr);
+    if (problem) throw new Error(problem);
+    return id;
+  });
+}

@@ -1,0 +1,24 @@
+// The Pulumi program: one validated stack config -> one cluster.
+import * as alicloud from "@pulumi/alicloud";
+import { KubeadmCluster } from "./components/cluster";
+import { loadClusterSpec } from "./config/load";
+import { resourceName } from "./plan/naming";
+
+// Validation runs first and throws (listing every problem) before anything is declared.
+const spec = loadClusterSpec();
+
+// An explicit provider pins every resource to the configured region. Credentials come
+// from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+// or a profile), never from stack config.
+const provider = new alicloud.Provider(resourceName(spec.clusterName, "alicloud"), { region: spec.region });
+
+const cluster = new KubeadmCluster(spec.clusterName, { spec }, { providers: { alicloud: provider } });
+
+export const clusterName = spec.clusterName;
+export const region = spec.region;
+export const kubernetesVersion = spec.kubernetesVersion;
+export const vpcId = cluster.network.vpcId;
+export const vswitchIds = cluster.network.vswitchIds;
+export const egressIp = cluster.network.egressIp;
+export const controlPlaneSecurityGroupId = cluster.securityGroups.controlPlaneGroupId;
+export const workersSecurityGroupId = cluster.securityGroups.workersGroupId;
