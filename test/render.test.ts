@@ -1,0 +1,100 @@
+// The offline render, run as users run it (a separate process per render).
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, "..");
+const TSX = join(ROOT, "node_modules", ".bin", "tsx");
+
+interface Rendered {
+  readonly dir: string;
+  readonly resources: { type: string; name: string; parent: string | null; provider: string | null; dependsOn: string[]; inputs: Record<string, unknown>; secretInputs: string[] }[];
+  readonly summary: string;
+  readonly raw: { resources: string; summary: string };
+}
+
+async function render(args: string[]): Promise<Rendered> {
+  const dir = mkdtempSync(join(tmpdir(), "render-"));
+  await run(TSX, [join(ROOT, "tools/render/cli.ts"), ...args, "--out", dir], { cwd: ROOT });
+  const resources = readFileSync(join(dir, "resources.json"), "utf8");
+  const summary = readFileSync(join(dir, "summary.txt"), "utf8");
+  return { dir, resources: JSON.parse(resources) as Rendered["resources"], summary, raw: { resources, summary } };
+}
+
+describe("npm run render", () => {
+  it("is deterministic: the same stack renders to the same bytes", async () => {
+    const [a, b] = await Promise.all([render(["--stack", "prod"]), render(["--stack", "prod"])]);
+    expect(a.raw.resources).toBe(b.raw.resources);
+    expect(a.raw.summary).toBe(b.raw.summary);
+  });
+
+  it.each(["dev", "staging", "prod"])("renders %s: every resource parented, on the explicit provider, in tree order", async (stack) => {
+    const { resources, summary } = await render(["--stack", stack]);
+    const refs = new Set(resources.map((r) => `${r.type}::${r.name}`));
+    const seen = new Set<string>();
+    for (const r of resources) {
+      if (r.parent !== null) {
+        expect(refs.has(r.parent)).toBe(true);
+        expect(seen.has(r.parent), `${r.name} listed before its parent`).toBe(true);
+      }
+      if (r.type.startsWith("alicloud:")) expect(r.provider).toMatch(/^pulumi:providers:alicloud::/);
+      for (const d of r.dependsOn) expect(refs.has(d)).toBe(true);
+      seen.add(`${r.type}::${r.name}`);
+    }
+    expect(resources.filter((r) => r.parent === null).map((r) => r.type).sort()).toEqual(["kubeadm-alicloud:index:Cluster", "pulumi:providers:alicloud"]);
+    expect(summary).toContain(`stack ${stack} (${stack})`);
+    const counted = /Resources \((\d+)\)/.exec(summary)?.[1];
+    expect(Number(counted)).toBe(resources.length);
+  });
+
+  it("summarises zones, CIDRs, node counts and exposure for prod", async () => {
+    const { summary, resources } = await render(["--stack", "prod"]);
+    expect(summary).toContain("zones        cn-shanghai-e, cn-shanghai-f, cn-shanghai-g");
+    expect(summary).toMatch(/vSwitch\s+cn-shanghai-e\s+10\.30\.0\.0\/20/);
+    expect(summary).toContain("control plane  3 x ecs.g7.xlarge");
+    expect(summary).toContain("deletion protection on");
+    expect(summary).toContain("total          6 min / 6 desired / 33 max");
+    expect(summary).toContain("Kubernetes API  private");
+    expect(summary).toContain("no security-group rule admits a non-private address");
+    const rules = resources.filter((r) => r.type === "alicloud:ecs/securityGroupRule:SecurityGroupRule");
+    expect(summary).toContain(`Security-group rules (${rules.length})`);
+  });
+
+  it("lists a public API's allowed range under what is exposed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stack-"));
+    const file = join(dir, "Pulumi.public.yaml");
+    writeFileSync(file, [
+      "config:",
+      "  kubeadm-alicloud:environment: dev",
+      "  kubeadm-alicloud:region: cn-hangzhou",
+      "  kubeadm-alicloud:zones: [cn-hangzhou-h]",
+      "  kubeadm-alicloud:apiEndpoint: { public: true, allowedCidrs: [198.51.100.0/24] }",
+      "  kubeadm-alicloud:tags: { owner: { secure: v1:abcdef } }",
+    ].join("\n"));
+    const { summary, resources } = await render(["--stack-file", file]);
+    expect(summary).toContain("Kubernetes API  public, from 198.51.100.0/24");
+    expect(summary).toMatch(/rule\s+control-plane in\s+accept tcp 6443\s+from 198\.51\.100\.0\/24/);
+    expect(summary).toContain("kubeadm-alicloud:tags is encrypted in the stack file; the render used a placeholder");
+    expect(resources.length).toBeGreaterThan(0);
+  });
+
+  it("fails with every config problem and writes nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stack-"));
+    const file = join(dir, "Pulumi.broken.yaml");
+    writeFileSync(file, "config:\n  kubeadm-alicloud:environment: prod\n  kubeadm-alicloud:region: cn-hangzhou\n  kubeadm-alicloud:zones: [cn-hangzhou-h]\n  kubeadm-alicloud:controlPlane: { count: 2 }\n");
+    const out = join(dir, "out");
+    const err = await run(TSX, [join(ROOT, "tools/render/cli.ts"), "--stack-file", file, "--out", out], { cwd: ROOT }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err?.code).toBe(1);
+    expect(err?.stderr).toContain('stack "broken" has 2 configuration problems; nothing was created');
+    expect(err?.stderr).toContain("kubeadm-alicloud:zones: prod must survive the loss of a zone");
+    expect(err?.stderr).toContain("kubeadm-alicloud:controlPlane.count: 2 is even");
+    expect(() => readFileSync(join(out, "resources.json"))).toThrow();
+  });
+});

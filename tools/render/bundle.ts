@@ -1,0 +1,136 @@
+// The offline render bundle: resources.json (every registration, tree order) and
+// summary.txt (what a reviewer wants to know first). Same input, same bytes.
+import type { ClusterSpec } from "../../config/spec";
+import { PRIVATE_RANGES, contains } from "../../plan/cidr";
+import { securityRules, type SecurityRule } from "../../plan/security-rules";
+import type { RecordedResource } from "./mock-runtime";
+
+/** JSON with object keys sorted at every level, so output never depends on insertion order. */
+export function stableJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (typeof v !== "object" || v === null) return v;
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+  };
+  return `${JSON.stringify(sort(value), null, 2)}\n`;
+}
+
+const ref = (r: RecordedResource) => `${r.type}::${r.name}`;
+
+/** Resources parent-first; siblings by type, then name. */
+export function treeOrder(resources: readonly RecordedResource[]): RecordedResource[] {
+  const children = new Map<string, RecordedResource[]>();
+  const urns = new Set(resources.map((r) => r.urn));
+  for (const r of resources) {
+    const parent = urns.has(r.parent) ? r.parent : "";
+    children.set(parent, [...(children.get(parent) ?? []), r]);
+  }
+  const out: RecordedResource[] = [];
+  const visit = (parent: string) => {
+    const kids = [...(children.get(parent) ?? [])].sort((a, b) => ref(a).localeCompare(ref(b)));
+    for (const k of kids) {
+      out.push(k);
+      visit(k.urn);
+    }
+  };
+  visit("");
+  return out;
+}
+
+export function resourcesJson(resources: readonly RecordedResource[]): string {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const name = (urn: string) => {
+    const r = byUrn.get(urn);
+    return r ? ref(r) : null;
+  };
+  const providerName = (providerRef: string) => {
+    // A provider reference is "<urn>::<id>".
+    const urn = providerRef.split("::").slice(0, -1).join("::");
+    return providerRef === "" ? null : name(urn);
+  };
+  return stableJson(
+    treeOrder(resources).map((r) => ({
+      type: r.type,
+      name: r.name,
+      parent: name(r.parent),
+      dependsOn: r.dependsOn.map((u) => name(u) ?? u).sort(),
+      provider: providerName(r.provider),
+      inputs: Object.fromEntries(Object.entries(r.maskedInputs).filter(([k]) => !k.startsWith("__"))),
+      secretInputs: [...r.secretPaths].sort(),
+    })),
+  );
+}
+
+function isPrivate(cidr: string): boolean {
+  return PRIVATE_RANGES.some((r) => contains(r, cidr));
+}
+
+function describeRule(r: SecurityRule): string {
+  const peer = "group" in r.peer ? (r.peer.group === "controlPlane" ? "sg:control-plane" : "sg:workers") : r.peer.cidr;
+  const ports = r.portRange === "-1/-1" ? "" : ` ${r.portRange.replace("/", "-").replace(/^(\d+)-\1$/, "$1")}`;
+  const group = r.group === "controlPlane" ? "control-plane" : "workers";
+  return `${group.padEnd(14)}${r.direction === "ingress" ? "in " : "out"}  ${r.policy.padEnd(6)} ${`${r.protocol}${ports}`.padEnd(18)} ${r.direction === "ingress" ? "from" : "to  "} ${peer.padEnd(18)} ${r.description}`;
+}
+
+export interface SummaryNotes {
+  /** Lines the render wants the reviewer to know (e.g. what it could not verify). */
+  readonly caveats: readonly string[];
+  readonly egressIp?: string;
+}
+
+export function summaryText(spec: ClusterSpec, resources: readonly RecordedResource[], notes: SummaryNotes): string {
+  const n = spec.network;
+  const rules = securityRules(spec);
+  const lines: string[] = [];
+  const line = (s = "") => lines.push(s);
+  const cniDetail = spec.cni.name === "calico" ? ` (${spec.cni.encapsulation})` : spec.cni.name === "cilium" ? ` (kube-proxy replacement ${spec.cni.kubeProxyReplacement ? "on" : "off"})` : " (VXLAN)";
+
+  line(`kubeadm-alicloud offline render: stack ${spec.stack} (${spec.environment}), cluster ${spec.clusterName} in ${spec.region}`);
+  line(`Kubernetes ${spec.kubernetesVersion}, CNI ${spec.cni.name}${cniDetail}, kube-proxy ${spec.kubeProxy ? "runs" : "replaced by the CNI"}`);
+  line();
+  line("Network");
+  line(`  VPC          ${n.vpc.cidr} (${n.vpc.existingId ? `adopted ${n.vpc.existingId}` : "created"})`);
+  line(`  zones        ${spec.zones.join(", ")}`);
+  for (const v of n.vswitches) line(`  vSwitch      ${v.zone.padEnd(22)} ${v.cidr}`);
+  line(`  pods         ${n.podCidr}`);
+  line(`  services     ${n.serviceCidr} (DNS domain ${n.dnsDomain})`);
+  line(`  peers        ${n.peerCidrs.length > 0 ? n.peerCidrs.join(", ") : "none"}`);
+  line(`  egress       ${n.natGateway.enabled ? `NAT gateway (Enhanced), EIP ${n.natGateway.eipBandwidthMbps} Mbit/s` : "no NAT gateway (the VPC must provide egress)"}; ${n.egress.restricted ? `restricted to the VPC, Alibaba services${n.egress.allowedCidrs.length ? ` and ${n.egress.allowedCidrs.join(", ")}` : ""}` : "unrestricted"}`);
+  line();
+
+  const cp = spec.controlPlane;
+  const minNodes = cp.count + spec.nodePools.reduce((s, p) => s + p.minSize, 0);
+  const desired = cp.count + spec.nodePools.reduce((s, p) => s + p.desiredCapacity, 0);
+  const max = cp.count + spec.nodePools.reduce((s, p) => s + p.maxSize, 0);
+  line("Nodes (planned; instances and scaling groups are declared by the control-plane and node-pool components)");
+  line(`  control plane  ${cp.count} x ${cp.instanceType}, ${cp.image.os}${cp.image.id ? ` ${cp.image.id}` : " (newest public image, resolved at deploy: pin image.id)"}, ${cp.systemDisk.category} ${cp.systemDisk.sizeGb} GB, deletion protection ${cp.deletionProtection ? "on" : "off"}`);
+  for (const p of spec.nodePools) {
+    line(`  pool ${p.name.padEnd(10)} min ${p.minSize} / desired ${p.desiredCapacity} / max ${p.maxSize} x ${p.instanceTypes.join("|")}, Kubernetes ${p.kubernetesVersion}${Object.keys(p.labels).length ? `, labels ${Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(",")}` : ""}${p.taints.length ? `, taints ${p.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",")}` : ""}`);
+  }
+  line(`  total          ${minNodes} min / ${desired} desired / ${max} max`);
+  line();
+
+  const publicIngress = rules.filter((r) => r.direction === "ingress" && "cidr" in r.peer && !isPrivate(r.peer.cidr));
+  line("Exposed publicly");
+  line(`  Kubernetes API  ${spec.apiEndpoint.public ? `public, from ${spec.apiEndpoint.allowedCidrs.join(", ")}` : "private"}`);
+  line(`  SSH             ${spec.ssh.enabled ? `enabled, from ${spec.ssh.allowedCidrs.join(", ")}` : "disabled"}`);
+  line(`  egress address  ${notes.egressIp ?? "none"}`);
+  if (publicIngress.length === 0) line("  no security-group rule admits a non-private address");
+  for (const r of publicIngress) line(`  rule            ${describeRule(r)}`);
+  line();
+
+  line(`Security-group rules (${rules.length})`);
+  for (const r of rules) line(`  ${describeRule(r)}`);
+  line();
+
+  const counts = new Map<string, number>();
+  for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+  line(`Resources (${resources.length})`);
+  for (const [type, count] of [...counts.entries()].sort(([a], [b]) => a.localeCompare(b))) line(`  ${String(count).padStart(4)}  ${type}`);
+  if (notes.caveats.length > 0) {
+    line();
+    line("Not verified offline");
+    for (const c of notes.caveats) line(`  - ${c}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

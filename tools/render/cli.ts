@@ -1,0 +1,63 @@
+// npm run render -- --stack <name> [--out <dir>] [--stack-file <file>] [--stats-json <file>]
+import { writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError } from "../../config/validate";
+import { renderStack, writeBundle } from "./render";
+import { PROJECT_DIR, readStackFile, stackFilePath } from "./stack-file";
+
+const USAGE = `usage: npm run render -- --stack <name> [--out <dir>]
+  --stack <name>        stack to render: stacks/Pulumi.<name>.yaml
+  --stack-file <file>   render this stack file instead (its stack name from --stack or the file name)
+  --out <dir>           output folder (default out/<stack>/)
+  --stats-json <file>   also write wall time and peak memory as JSON`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      stack: { type: "string" },
+      "stack-file": { type: "string" },
+      out: { type: "string" },
+      "stats-json": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.stack && !values["stack-file"]) {
+    console.error(`render: --stack is required\n${USAGE}`);
+    return 2;
+  }
+  const started = process.hrtime.bigint();
+  const file = values["stack-file"] ?? stackFilePath(PROJECT_DIR, values.stack as string);
+  const stack = readStackFile(PROJECT_DIR, file, values.stack);
+  const outDir = values.out ?? join(PROJECT_DIR, "out", stack.stack);
+  try {
+    const result = await renderStack(stack);
+    writeBundle(outDir, result.files);
+    const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const maxRssMb = process.resourceUsage().maxRSS / 1024;
+    console.log(`render: stack ${stack.stack}: ${result.resources.length} resources -> ${relative(process.cwd(), outDir) || "."}/ (${Object.keys(result.files).sort().join(", ")}) in ${wallMs.toFixed(0)} ms, peak RSS ${maxRssMb.toFixed(0)} MB`);
+    if (values["stats-json"]) {
+      writeFileSync(values["stats-json"], JSON.stringify({ stack: stack.stack, resources: result.resources.length, wallMs, maxRssMb }));
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,172 @@
+// Run the real program under Pulumi's mock runtime and record every registration:
+// type, name, parent, explicit dependsOn, inputs, and which inputs are secret.
+// Shared by the offline render and the tests (test/kit.ts).
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface RecordedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  /** URN of the parent, "" at the root. */
+  readonly parent: string;
+  readonly custom: boolean;
+  /**
+   * URNs named in dependsOn that no input already depends on. The engine's request
+   * cannot tell an explicit dependency from an implicit one on the same resource.
+   */
+  readonly dependsOn: readonly string[];
+  /** Inputs with secret values unwrapped. */
+  readonly inputs: Readonly<Record<string, unknown>>;
+  /** Inputs with every secret value replaced by SECRET_MASK: safe to print. */
+  readonly maskedInputs: Readonly<Record<string, unknown>>;
+  /** Dotted paths of the inputs that arrived as Pulumi secrets. */
+  readonly secretPaths: readonly string[];
+  /** URN of the provider reference, "" for the default provider. */
+  readonly provider: string;
+}
+
+/** Outputs the mock provider computes for a resource, beyond echoing its inputs. */
+export type OutputSynthesizer = (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown>;
+export type CallHandler = (args: pulumi.runtime.MockCallArgs) => Record<string, unknown>;
+
+export interface MockRuntimeOptions {
+  readonly project: string;
+  readonly stack: string;
+  /** Full config map, keys as `<namespace>:<key>`, values as Pulumi passes them (JSON text for objects). */
+  readonly config?: Record<string, string>;
+  readonly secretKeys?: readonly string[];
+  readonly outputs?: OutputSynthesizer;
+  readonly call?: CallHandler;
+}
+
+// The parts of the SDK's mock monitor that we wrap. Typed here because the SDK does
+// not export these shapes.
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProvider(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+interface RegisterResponse {
+  getUrn(): string;
+}
+type RegisterCallback = (err: Error | null, resp?: RegisterResponse) => void;
+interface Monitor {
+  registerResource(req: RegisterRequest, cb: RegisterCallback): void;
+}
+
+/** A deterministic id for a mock resource: stable across runs, distinct per name. */
+export function mockId(type: string, name: string): string {
+  return `${name}-${createHash("sha256").update(`${type}::${name}`).digest("hex").slice(0, 8)}`;
+}
+
+const SECRET_SIG = pulumi.runtime.specialSecretSig;
+const SIG_KEY = pulumi.runtime.specialSigKey;
+
+/**
+ * Unwrap secret envelopes, collecting the dotted path of every secret value. With
+ * `mask`, a secret is replaced by the mask instead of its value.
+ */
+export function unwrapSecrets(value: unknown, path: string, secrets: string[], mask?: string): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secrets, mask));
+  if (typeof value !== "object" || value === null) return value;
+  const obj = value as Record<string, unknown>;
+  if (obj[SIG_KEY] === SECRET_SIG) {
+    secrets.push(path);
+    return mask ?? unwrapSecrets(obj.value, path, []);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) out[k] = unwrapSecrets(v, path === "" ? k : `${path}.${k}`, secrets, mask);
+  return out;
+}
+
+export const SECRET_MASK = "[secret]";
+
+export class Recorder {
+  private readonly recorded: RecordedResource[] = [];
+
+  get resources(): readonly RecordedResource[] {
+    return this.recorded;
+  }
+
+  add(r: RecordedResource): void {
+    this.recorded.push(r);
+  }
+
+  reset(): void {
+    this.recorded.length = 0;
+  }
+
+  ofType(type: string): RecordedResource[] {
+    return this.recorded.filter((r) => r.type === type);
+  }
+
+  byName(name: string): RecordedResource {
+    const found = this.recorded.find((r) => r.name === name);
+    if (!found) throw new Error(`no resource named ${name}; have ${this.recorded.map((r) => r.name).join(", ")}`);
+    return found;
+  }
+
+  byUrn(urn: string): RecordedResource | undefined {
+    return this.recorded.find((r) => r.urn === urn);
+  }
+}
+
+/**
+ * Install the mocks and the recorder. Must run before any module that declares
+ * resources is imported (import those with `await import()` afterwards).
+ */
+export async function startMockRuntime(options: MockRuntimeOptions): Promise<Recorder> {
+  const recorder = new Recorder();
+  const mocks: pulumi.runtime.Mocks = {
+    newResource: (args) => ({
+      id: mockId(args.type, args.name),
+      state: { ...args.inputs, ...(options.outputs?.(args) ?? {}) },
+    }),
+    call: (args) => options.call?.(args) ?? {},
+  };
+  await pulumi.runtime.setMocks(mocks, options.project, options.stack, false);
+  pulumi.runtime.setAllConfig(options.config ?? {}, [...(options.secretKeys ?? [])]);
+
+  const monitor = pulumi.runtime.getMonitor() as unknown as Monitor | undefined;
+  if (!monitor) throw new Error("Pulumi mock monitor is not installed");
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    register(req, (err, resp) => {
+      if (!err && resp) {
+        const implicit = new Set<string>();
+        req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((u) => implicit.add(u)));
+        const secretPaths: string[] = [];
+        const raw = req.getObject()?.toJavaScript() ?? {};
+        const inputs = unwrapSecrets(raw, "", secretPaths) as Record<string, unknown>;
+        const maskedInputs = unwrapSecrets(raw, "", [], SECRET_MASK) as Record<string, unknown>;
+        recorder.add({
+          urn: resp.getUrn(),
+          type: req.getType(),
+          name: req.getName(),
+          parent: req.getParent(),
+          custom: req.getCustom(),
+          dependsOn: req.getDependenciesList().filter((u) => !implicit.has(u)),
+          inputs,
+          maskedInputs,
+          secretPaths,
+          provider: req.getProvider(),
+        });
+      }
+      cb(err, resp);
+    });
+  };
+  return recorder;
+}
+
+/** Wait until every outstanding registration has been answered. */
+export async function settle(): Promise<void> {
+  const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  if (typeof runtime.waitForRPCs !== "function") throw new Error("this @pulumi/pulumi no longer exports runtime.waitForRPCs");
+  await runtime.waitForRPCs();
+}
