@@ -138,7 +138,7 @@ describe("stack config: all problems at once", () => {
 
   it("formats the error with the stack, the count and one line per problem", () => {
     expect(() => validateStackConfig({ ...BASE_CONFIG, controlPlane: { count: 2 }, zones: ["x"] }, { project: PROJECT, stack: "dev" }))
-      .toThrowError(/stack "dev" has 2 configuration problems; nothing was created:\n  - kubeadm-alicloud:zones\[0\]: .*\n  - kubeadm-alicloud:controlPlane.count: /);
+      .toThrowError(/stack "dev" has 2 configuration problems; nothing was created:\n {2}- kubeadm-alicloud:zones\[0\]: .*\n {2}- kubeadm-alicloud:controlPlane.count: /);
   });
 });
 
