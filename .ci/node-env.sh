@@ -7,6 +7,12 @@ NODE_PIN="22.23.3"
 _ci_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 _node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(_node_major)" -lt 22 ]; then
+  # npm finds its global config next to the node that runs it; keep the machine's
+  # (registry, CA file) when switching to the Node installed below.
+  _global_npmrc="$(npm config get globalconfig 2>/dev/null || true)"
+  if [ -n "$_global_npmrc" ] && [ -f "$_global_npmrc" ]; then
+    export NPM_CONFIG_GLOBALCONFIG="$_global_npmrc"
+  fi
   _tools="$_ci_dir/tools"
   case "$(uname -m)" in
     x86_64) _arch=x64 ;;
