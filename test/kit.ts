@@ -3,7 +3,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { validateStackConfig } from "../config/validate";
-import { alicloudOutputs } from "../tools/render/alicloud-mocks";
+import { providerOutputs } from "../tools/render/provider-doubles";
 import { settle, startMockRuntime, type CallHandler, type RecordedResource, type Recorder } from "../tools/render/mock-runtime";
 
 export type { RecordedResource, Recorder };
@@ -24,7 +24,7 @@ let calls: CallHandler | undefined;
 
 /** Install recording mocks for this test file. Call once, in beforeAll. */
 export async function installMocks(stack = "dev"): Promise<Recorder> {
-  return startMockRuntime({ project: PROJECT, stack, outputs: alicloudOutputs, call: (args) => calls?.(args) ?? {} });
+  return startMockRuntime({ project: PROJECT, stack, outputs: providerOutputs, call: (args) => calls?.(args) ?? {} });
 }
 
 /** Answer provider function calls (invokes) with this handler until replaced. */
@@ -43,6 +43,7 @@ export async function declareCluster(recorder: Recorder, spec: ClusterSpec): Pro
   await settle();
   await resolved(cluster.network.vpcId);
   await settle();
+  if (recorder.failures.length > 0) throw new Error(`registrations failed:\n${recorder.failures.join("\n")}`);
   return [...recorder.resources];
 }
 

@@ -27,7 +27,7 @@ export interface RecordedResource {
 }
 
 /** Outputs the mock provider computes for a resource, beyond echoing its inputs. */
-export type OutputSynthesizer = (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown>;
+export type OutputSynthesizer = (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> | Promise<Record<string, unknown>>;
 export type CallHandler = (args: pulumi.runtime.MockCallArgs) => Record<string, unknown>;
 
 export interface MockRuntimeOptions {
@@ -89,6 +89,10 @@ export const SECRET_MASK = "[secret]";
 
 export class Recorder {
   private readonly recorded: RecordedResource[] = [];
+  /** Registrations the (mock) provider refused, as "<type> <name>: <message>". */
+  readonly failures: string[] = [];
+  /** What the provider doubles returned, by "<type>::<name>" (ids and outputs, secrets in clear). */
+  readonly outputs = new Map<string, Record<string, unknown>>();
 
   get resources(): readonly RecordedResource[] {
     return this.recorded;
@@ -100,6 +104,8 @@ export class Recorder {
 
   reset(): void {
     this.recorded.length = 0;
+    this.failures.length = 0;
+    this.outputs.clear();
   }
 
   ofType(type: string): RecordedResource[] {
@@ -124,10 +130,11 @@ export class Recorder {
 export async function startMockRuntime(options: MockRuntimeOptions): Promise<Recorder> {
   const recorder = new Recorder();
   const mocks: pulumi.runtime.Mocks = {
-    newResource: (args) => ({
-      id: mockId(args.type, args.name),
-      state: { ...args.inputs, ...(options.outputs?.(args) ?? {}) },
-    }),
+    newResource: async (args) => {
+      const state = { ...args.inputs, ...((await options.outputs?.(args)) ?? {}) };
+      recorder.outputs.set(`${args.type}::${args.name}`, state);
+      return { id: mockId(args.type, args.name), state };
+    },
     call: (args) => options.call?.(args) ?? {},
   };
   await pulumi.runtime.setMocks(mocks, options.project, options.stack, false);
@@ -138,6 +145,7 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
     register(req, (err, resp) => {
+      if (err) recorder.failures.push(`${req.getType()} ${req.getName()}: ${err.message}`);
       if (!err && resp) {
         const implicit = new Set<string>();
         req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((u) => implicit.add(u)));

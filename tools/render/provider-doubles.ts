@@ -1,8 +1,11 @@
-// What the offline render pretends Alibaba Cloud answered. Only outputs that other
-// resources consume are synthesized; everything is deterministic and obviously fake
-// (public addresses come from 203.0.113.0/24, the documentation range).
+// What the offline render and the tests get back from providers: a tls/random double
+// that issues real material (tls-double.ts), and for Alibaba Cloud what the render
+// pretends it answered: only outputs other resources consume, deterministic and
+// obviously fake (public addresses come from 203.0.113.0/24, the documentation range).
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
+import { unwrapSecrets } from "./mock-runtime";
+import { tlsAndRandomOutputs } from "./tls-double";
 
 function digest(text: string): Buffer {
   return createHash("sha256").update(text).digest();
@@ -36,4 +39,12 @@ export function alicloudCalls(adopted: { id: string; cidr: string } | undefined)
     }
     return {};
   };
+}
+
+/** Every provider double the render and the tests use: tls and random first, then Alibaba Cloud. */
+export async function providerOutputs(args: pulumi.runtime.MockResourceArgs): Promise<Record<string, unknown>> {
+  // The mock engine hands inputs over with secrets still in their envelopes; a real
+  // provider sees the values.
+  const inputs = unwrapSecrets(args.inputs, "", []) as Record<string, unknown>;
+  return (await tlsAndRandomOutputs(args.type, args.name, inputs)) ?? alicloudOutputs(args);
 }
