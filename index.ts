@@ -22,3 +22,10 @@ export const vswitchIds = cluster.network.vswitchIds;
 export const egressIp = cluster.network.egressIp;
 export const controlPlaneSecurityGroupId = cluster.securityGroups.controlPlaneGroupId;
 export const workersSecurityGroupId = cluster.securityGroups.workersGroupId;
+export const apiEndpoint = spec.apiEndpoint.dnsName;
+export const caCertPem = cluster.pki.cas.cluster.certPem;
+export const discoveryHash = cluster.pki.discoveryHash;
+export const caExpiresAt = cluster.pki.cas.cluster.expiresAt;
+export const adminCertificateExpiresAt = cluster.pki.admin.expiresAt;
+/** Secret: `pulumi stack output --show-secrets kubeconfig > admin.conf`. */
+export const kubeconfig = cluster.pki.admin.kubeconfig;

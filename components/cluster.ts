@@ -3,6 +3,7 @@ import type { ClusterSpec } from "../config/spec";
 import { resourceName } from "../plan/naming";
 import { securityRules } from "../plan/security-rules";
 import { Network } from "./network";
+import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
 
 export interface KubeadmClusterArgs {
@@ -10,10 +11,11 @@ export interface KubeadmClusterArgs {
   readonly spec: ClusterSpec;
 }
 
-/** The whole cluster. Today: its network and security groups. */
+/** The whole cluster. Today: its network, security groups and PKI. */
 export class KubeadmCluster extends pulumi.ComponentResource {
   readonly network: Network;
   readonly securityGroups: SecurityGroups;
+  readonly pki: ClusterPki;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:index:Cluster", name, {}, opts);
@@ -33,12 +35,22 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       tags: spec.tags,
     }, { parent: this });
 
+    this.pki = new ClusterPki(resourceName(spec.clusterName, "pki"), {
+      clusterName: spec.clusterName,
+      pki: spec.pki,
+      apiServerUrl: `https://${spec.apiEndpoint.dnsName}:6443`,
+      nodePools: spec.nodePools.map((p) => p.name),
+    }, { parent: this });
+
     this.registerOutputs({
       vpcId: this.network.vpcId,
       vswitchIds: this.network.vswitchIds,
       egressIp: this.network.egressIp,
       controlPlaneSecurityGroupId: this.securityGroups.controlPlaneGroupId,
       workersSecurityGroupId: this.securityGroups.workersGroupId,
+      caCertPem: this.pki.cas.cluster.certPem,
+      discoveryHash: this.pki.discoveryHash,
+      adminKubeconfig: this.pki.admin.kubeconfig,
     });
   }
 }

@@ -35,6 +35,15 @@ const base: JsonObject = {
     gateway: { enabled: false },
   },
   apiEndpoint: { public: false, allowedCidrs: [] },
+  pki: {
+    keyAlgorithm: "RSA-2048", // kubeadm's default
+    caValidityHours: 87600, // 10 years, kubeadm's default
+    adminValidityHours: 8760, // 1 year, kubeadm's default for leaves
+    adminEarlyRenewalHours: 720, // renew on any pulumi up in the last 30 days
+    breakGlass: false,
+    bootstrapTokenTtlHours: 720,
+    bootstrapTokenGeneration: 1,
+  },
   ssh: { enabled: false, allowedCidrs: [] },
   tags: {},
 };

@@ -3,6 +3,7 @@
 // that span sections live in validate.ts.
 import { z } from "zod";
 import { cniSchema } from "../addons/cni";
+import { KEY_ALGORITHMS } from "../plan/pki";
 import { cidrProblem } from "../plan/cidr";
 import { versionProblem, normaliseVersion } from "./versions";
 import { strictObject } from "./zod-helpers";
@@ -199,10 +200,39 @@ export const ADDON_NAMES = [
 ] as const;
 const addons = strictObject(Object.fromEntries(ADDON_NAMES.map((n) => [n, addon])) as Record<(typeof ADDON_NAMES)[number], typeof addon>);
 
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 const apiEndpoint = strictObject({
   public: z.boolean(),
   /** Who may reach the API besides the nodes and peerCidrs. Required when public. */
   allowedCidrs: z.array(cidr),
+  /**
+   * kubeadm's controlPlaneEndpoint host: resolved to the node itself on control planes
+   * (the CLB cannot hairpin) and to the load balancer elsewhere. Unset: api.<clusterName>.k8s.internal.
+   */
+  dnsName: z.string().regex(DNS_NAME, "dnsName must be a fully qualified DNS name such as api.prod.example.internal").optional(),
+});
+
+const HOURS_PER_YEAR = 8760;
+const pki = strictObject({
+  /** Key type of every CA, the service-account key and the admin key; kubeadm's encryptionAlgorithm. */
+  keyAlgorithm: z.enum(KEY_ALGORITHMS),
+  caValidityHours: z.number().int().min(HOURS_PER_YEAR, "CAs must live at least a year (8760 hours)").max(30 * HOURS_PER_YEAR),
+  adminValidityHours: z.number().int().min(24).max(5 * HOURS_PER_YEAR),
+  /** A `pulumi up` within this many hours of the admin certificate's expiry renews it. */
+  adminEarlyRenewalHours: z.number().int().min(0),
+  /** Also issue a system:masters credential (bypasses RBAC). */
+  breakGlass: z.boolean(),
+  /** Lifetime of each node pool's bootstrap token once kubeadm installs it. */
+  bootstrapTokenTtlHours: z.number().int().min(1).max(HOURS_PER_YEAR),
+  /** Change to replace every pool's bootstrap token. */
+  bootstrapTokenGeneration: z.number().int().min(1),
+}).superRefine((p, ctx) => {
+  if (p.adminEarlyRenewalHours >= p.adminValidityHours) {
+    ctx.addIssue({ code: "custom", path: ["adminEarlyRenewalHours"], message: `${p.adminEarlyRenewalHours} is not shorter than adminValidityHours (${p.adminValidityHours}): every pulumi up would renew the admin certificate` });
+  }
+  if (p.adminValidityHours >= p.caValidityHours) {
+    ctx.addIssue({ code: "custom", path: ["adminValidityHours"], message: `the admin certificate (${p.adminValidityHours} h) would outlive its CA (${p.caValidityHours} h)` });
+  }
 });
 
 const ssh = strictObject({
@@ -233,6 +263,7 @@ export const sections = {
   cni: cniSchema,
   addons,
   apiEndpoint,
+  pki,
   ssh,
   tags: z.record(tagKey, tagValue),
 } as const;

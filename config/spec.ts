@@ -40,7 +40,8 @@ export interface ClusterSpec {
   /** False when the CNI replaces kube-proxy (kubeadm then skips addon/kube-proxy). */
   readonly kubeProxy: boolean;
   readonly addons: Sections["addons"];
-  readonly apiEndpoint: Sections["apiEndpoint"];
+  readonly apiEndpoint: Sections["apiEndpoint"] & { readonly dnsName: string };
+  readonly pki: Sections["pki"];
   readonly ssh: Sections["ssh"];
   /** User tags plus the ones this project sets on every resource. */
   readonly tags: Readonly<Record<string, string>>;

@@ -193,7 +193,8 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
     cni: p.cni,
     kubeProxy: cniRunsKubeProxy(p.cni),
     addons: p.addons,
-    apiEndpoint: p.apiEndpoint,
+    apiEndpoint: { ...p.apiEndpoint, dnsName: p.apiEndpoint.dnsName ?? `api.${p.clusterName}.k8s.internal` },
+    pki: p.pki,
     ssh: p.ssh,
     tags: { ...p.tags, [CLUSTER_TAG]: p.clusterName, [STACK_TAG]: `${ctx.project}/${ctx.stack}` },
   };

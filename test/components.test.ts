@@ -144,7 +144,7 @@ describe("the cluster as a whole", () => {
       if (r === root) continue;
       const parent = byUrn.get(r.parent);
       expect(parent, `${r.type} ${r.name} has no recorded parent`).toBeDefined();
-      if (r.custom) expect(["kubeadm-alicloud:network:Network", "kubeadm-alicloud:network:SecurityGroups"]).toContain(parent?.type);
+      if (r.custom) expect(["kubeadm-alicloud:network:Network", "kubeadm-alicloud:network:SecurityGroups", "kubeadm-alicloud:pki:ClusterPki"]).toContain(parent?.type);
       else expect(parent?.type).toBe("kubeadm-alicloud:index:Cluster");
     }
   });

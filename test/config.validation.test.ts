@@ -90,6 +90,11 @@ const REJECTED: readonly Rejected[] = [
   { why: "reserved tag prefix", config: { tags: { "aliyun-team": "x" } }, key: "tags.aliyun-team", says: 'may not start with "aliyun"' },
   { why: "tag our own prefix", config: { tags: { "kubeadm-alicloud.io/cluster": "x" } }, key: "tags.kubeadm-alicloud.io/cluster", says: "which this project sets itself" },
   { why: "too many tags", config: { tags: Object.fromEntries(Array.from({ length: 19 }, (_, i) => [`t${i}`, "v"])) }, key: "tags", says: "at most 18" },
+  { why: "unknown key algorithm", config: { pki: { keyAlgorithm: "ED25519" } }, key: "pki.keyAlgorithm", says: "RSA-2048" },
+  { why: "CA shorter than a year", config: { pki: { caValidityHours: 100 } }, key: "pki.caValidityHours", says: "at least a year" },
+  { why: "early renewal as long as the certificate", config: { pki: { adminValidityHours: 720, adminEarlyRenewalHours: 720 } }, key: "pki.adminEarlyRenewalHours", says: "every pulumi up would renew" },
+  { why: "admin outliving its CA", config: { pki: { caValidityHours: 8760, adminValidityHours: 8760 } }, key: "pki.adminValidityHours", says: "would outlive its CA" },
+  { why: "API DNS name not qualified", config: { apiEndpoint: { public: false, allowedCidrs: [], dnsName: "api" } }, key: "apiEndpoint.dnsName", says: "fully qualified DNS name" },
   { why: "cluster name not a DNS label", config: { clusterName: "My_Cluster" }, key: "clusterName", says: "is not a valid cluster name" },
 ];
 
@@ -194,6 +199,12 @@ describe("stack config: accepted configurations resolve to a complete spec", () 
     expect(specFor({ cni: { name: "cilium" } }).kubeProxy).toBe(false);
     expect(specFor({ cni: { name: "cilium", kubeProxyReplacement: false } }).kubeProxy).toBe(true);
     expect(specFor({ cni: { name: "flannel" } }).kubeProxy).toBe(true);
+  });
+
+  it("PKI defaults follow kubeadm: RSA-2048, CAs 10 years, admin 1 year; the API name derives from the cluster", () => {
+    const spec = specFor({ clusterName: "blue" });
+    expect(spec.pki).toMatchObject({ keyAlgorithm: "RSA-2048", caValidityHours: 87600, adminValidityHours: 8760, breakGlass: false });
+    expect(spec.apiEndpoint.dnsName).toBe("api.blue.k8s.internal");
   });
 
   it("adds the cluster and stack tags to the user's", () => {

@@ -1,0 +1,158 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import type { ClusterSpec } from "../config/spec";
+import { resourceName } from "../plan/naming";
+import {
+  ADMIN, BREAK_GLASS, CAS, CA_USES, SA_FILES, TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH,
+  discoveryHash, goDuration, renderKubeconfig, tlsKeyArgs, tokenGroups,
+  type CaName, type KeyAlgorithm, type LeafProfile,
+} from "../plan/pki";
+
+export interface ClusterPkiArgs {
+  readonly clusterName: string;
+  readonly pki: ClusterSpec["pki"];
+  /** The API server URL written into the admin kubeconfig. */
+  readonly apiServerUrl: pulumi.Input<string>;
+  /** One bootstrap token is made per pool name. */
+  readonly nodePools: readonly string[];
+}
+
+export interface CertificateAuthority {
+  readonly certPem: pulumi.Output<string>;
+  /** Secret. */
+  readonly keyPem: pulumi.Output<string>;
+  readonly expiresAt: pulumi.Output<string>;
+}
+
+export interface ClientCredential {
+  readonly certPem: pulumi.Output<string>;
+  /** Secret. */
+  readonly keyPem: pulumi.Output<string>;
+  readonly expiresAt: pulumi.Output<string>;
+  /** Secret: a kubeconfig with the cluster CA, this certificate and its key embedded. */
+  readonly kubeconfig: pulumi.Output<string>;
+}
+
+export interface BootstrapToken {
+  /** The public half, `[a-z0-9]{6}`: names the token's Secret (bootstrap-token-<id>). */
+  readonly id: pulumi.Output<string>;
+  /** Secret: `<id>.<secret>`. */
+  readonly token: pulumi.Output<string>;
+  /** kubeadm's ttl (a Go duration). */
+  readonly ttl: string;
+  readonly usages: readonly string[];
+  readonly groups: readonly string[];
+}
+
+/**
+ * The cluster's PKI, owned by Pulumi: the three CAs kubeadm expects, the
+ * service-account key pair, the admin credential (and an opt-in break-glass one),
+ * and one bootstrap token per node pool. kubeadm on each node signs the leaf
+ * certificates from these CAs. Every key, token and kubeconfig is a Pulumi secret.
+ */
+export class ClusterPki extends pulumi.ComponentResource {
+  readonly encryptionAlgorithm: KeyAlgorithm;
+  readonly cas: Readonly<Record<CaName, CertificateAuthority>>;
+  readonly serviceAccount: { readonly privateKeyPem: pulumi.Output<string>; readonly publicKeyPem: pulumi.Output<string> };
+  /** `sha256:<hex>` of the cluster CA's SubjectPublicKeyInfo, for discovery.bootstrapToken.caCertHashes. */
+  readonly discoveryHash: pulumi.Output<string>;
+  readonly admin: ClientCredential;
+  readonly breakGlass: ClientCredential | undefined;
+  readonly bootstrapTokens: Readonly<Record<string, BootstrapToken>>;
+  /**
+   * Secret: what a control-plane node receives, keyed by path under /etc/kubernetes/pki:
+   * exactly the CA certificates and keys and the service-account pair. Workers get none.
+   */
+  readonly controlPlaneFiles: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-alicloud:pki:ClusterPki", name, {}, opts);
+    const { clusterName, pki } = args;
+    const child = { parent: this };
+    const n = (...parts: string[]) => resourceName(clusterName, ...parts);
+    this.encryptionAlgorithm = pki.keyAlgorithm;
+
+    const key = (id: string) => {
+      const k = new tls.PrivateKey(n(id, "key"), tlsKeyArgs(pki.keyAlgorithm), child);
+      // The mock engine (and any consumer reading raw outputs) would see these in
+      // clear: mark them here, where they are born.
+      return { privateKeyPem: pulumi.secret(k.privateKeyPem), publicKeyPem: k.publicKeyPem };
+    };
+
+    const cas = {} as Record<CaName, CertificateAuthority>;
+    for (const profile of CAS) {
+      const caKey = key(`ca-${profile.name}`);
+      // No early renewal: a replaced CA invalidates every certificate kubeadm signed.
+      const cert = new tls.SelfSignedCert(n(`ca-${profile.name}`), {
+        privateKeyPem: caKey.privateKeyPem,
+        subject: { commonName: profile.commonName },
+        isCaCertificate: true,
+        validityPeriodHours: pki.caValidityHours,
+        allowedUses: [...CA_USES],
+        setSubjectKeyId: true,
+      }, child);
+      cas[profile.name] = { certPem: cert.certPem, keyPem: caKey.privateKeyPem, expiresAt: cert.validityEndTime };
+    }
+    this.cas = cas;
+    this.serviceAccount = key("sa");
+    this.discoveryHash = cas.cluster.certPem.apply(discoveryHash);
+
+    const client = (profile: LeafProfile): ClientCredential => {
+      const k = key(profile.id);
+      const csr = new tls.CertRequest(n(profile.id, "csr"), {
+        privateKeyPem: k.privateKeyPem,
+        subject: { commonName: profile.commonName, ...(profile.organization ? { organization: profile.organization } : {}) },
+      }, child);
+      const signer = cas[profile.signer];
+      const cert = new tls.LocallySignedCert(n(profile.id), {
+        certRequestPem: csr.certRequestPem,
+        caCertPem: signer.certPem,
+        caPrivateKeyPem: signer.keyPem,
+        validityPeriodHours: pki.adminValidityHours,
+        earlyRenewalHours: pki.adminEarlyRenewalHours,
+        allowedUses: [...profile.uses],
+      }, child);
+      const kubeconfig = pulumi
+        .all([args.apiServerUrl, cas.cluster.certPem, cert.certPem, k.privateKeyPem])
+        .apply(([server, caCertPem, clientCertPem, clientKeyPem]) =>
+          renderKubeconfig({ clusterName, server, caCertPem, user: profile.commonName, clientCertPem, clientKeyPem }));
+      return { certPem: cert.certPem, keyPem: k.privateKeyPem, expiresAt: cert.validityEndTime, kubeconfig: pulumi.secret(kubeconfig) };
+    };
+    this.admin = client(ADMIN);
+    this.breakGlass = pki.breakGlass ? client(BREAK_GLASS) : undefined;
+
+    const tokens: Record<string, BootstrapToken> = {};
+    for (const pool of args.nodePools) {
+      // The generation keeper replaces both halves when the operator rotates tokens.
+      const keepers = { generation: String(pki.bootstrapTokenGeneration) };
+      const alphabet = { upper: false, lower: true, numeric: true, special: false, keepers };
+      const id = new random.RandomString(n("token", pool, "id"), { ...alphabet, length: TOKEN_ID_LENGTH }, child);
+      const secret = new random.RandomPassword(n("token", pool, "secret"), { ...alphabet, length: TOKEN_SECRET_LENGTH }, child);
+      tokens[pool] = {
+        id: id.result,
+        token: pulumi.secret(pulumi.interpolate`${id.result}.${secret.result}`),
+        ttl: goDuration(pki.bootstrapTokenTtlHours),
+        usages: ["signing", "authentication"],
+        groups: tokenGroups(pool),
+      };
+    }
+    this.bootstrapTokens = tokens;
+
+    const files: Record<string, pulumi.Output<string>> = { [SA_FILES.privateKey]: this.serviceAccount.privateKeyPem, [SA_FILES.publicKey]: this.serviceAccount.publicKeyPem };
+    for (const profile of CAS) {
+      files[profile.certFile] = cas[profile.name].certPem;
+      files[profile.keyFile] = cas[profile.name].keyPem;
+    }
+    this.controlPlaneFiles = pulumi.secret(pulumi.all(files));
+
+    this.registerOutputs({
+      caCertPem: cas.cluster.certPem,
+      discoveryHash: this.discoveryHash,
+      caExpiresAt: cas.cluster.expiresAt,
+      adminExpiresAt: this.admin.expiresAt,
+      adminKubeconfig: this.admin.kubeconfig,
+      controlPlaneFiles: this.controlPlaneFiles,
+    });
+  }
+}
