@@ -1,10 +1,13 @@
 // The offline render, run as users run it (a separate process per render).
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { CONTROL_PLANE_FILES } from "../plan/pki";
+import { openssl } from "./openssl";
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, "..");
@@ -14,7 +17,14 @@ interface Rendered {
   readonly dir: string;
   readonly resources: { type: string; name: string; parent: string | null; provider: string | null; dependsOn: string[]; inputs: Record<string, unknown>; secretInputs: string[] }[];
   readonly summary: string;
-  readonly raw: { resources: string; summary: string };
+  readonly pki: { certificateAuthorities: { subject: string; isCA: boolean; files: string[] }[]; clientCertificates: { subject: string; issuer: string; extendedKeyUsage: string[] }[] };
+  readonly raw: { resources: string; summary: string; pki: string };
+}
+
+/** Every file below `dir`, relative to it. */
+function filesUnder(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)]);
 }
 
 async function render(args: string[]): Promise<Rendered> {
@@ -22,7 +32,8 @@ async function render(args: string[]): Promise<Rendered> {
   await run(TSX, [join(ROOT, "tools/render/cli.ts"), ...args, "--out", dir], { cwd: ROOT });
   const resources = readFileSync(join(dir, "resources.json"), "utf8");
   const summary = readFileSync(join(dir, "summary.txt"), "utf8");
-  return { dir, resources: JSON.parse(resources) as Rendered["resources"], summary, raw: { resources, summary } };
+  const pki = readFileSync(join(dir, "pki.json"), "utf8");
+  return { dir, resources: JSON.parse(resources) as Rendered["resources"], summary, pki: JSON.parse(pki) as Rendered["pki"], raw: { resources, summary, pki } };
 }
 
 describe("npm run render", () => {
@@ -30,6 +41,7 @@ describe("npm run render", () => {
     const [a, b] = await Promise.all([render(["--stack", "prod"]), render(["--stack", "prod"])]);
     expect(a.raw.resources).toBe(b.raw.resources);
     expect(a.raw.summary).toBe(b.raw.summary);
+    expect(a.raw.pki).toBe(b.raw.pki);
   });
 
   it.each(["dev", "staging", "prod"])("renders %s: every resource parented, on the explicit provider, in tree order", async (stack) => {
@@ -49,6 +61,35 @@ describe("npm run render", () => {
     expect(summary).toContain(`stack ${stack} (${stack})`);
     const counted = /Resources \((\d+)\)/.exec(summary)?.[1];
     expect(Number(counted)).toBe(resources.length);
+  });
+
+  it("the default bundle holds no key material and no token", async () => {
+    const { dir } = await render(["--stack", "staging"]);
+    expect(filesUnder(dir).sort()).toEqual(["pki.json", "resources.json", "summary.txt"]);
+    for (const file of filesUnder(dir)) {
+      const text = readFileSync(join(dir, file), "utf8");
+      expect(text).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE|BEGIN CERTIFICATE REQUEST/);
+      expect(text).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/);
+    }
+  });
+
+  it("pki.json describes the CAs and the admin certificate as read back from them", async () => {
+    const { pki } = await render(["--stack", "dev"]);
+    expect(pki.certificateAuthorities.map((c) => [c.subject, c.isCA, c.files[0]])).toEqual([
+      ["CN=kubernetes", true, "ca.crt"], ["CN=etcd-ca", true, "etcd/ca.crt"], ["CN=front-proxy-ca", true, "front-proxy-ca.crt"],
+    ]);
+    expect(pki.clientCertificates).toMatchObject([{ subject: "CN=kubernetes-admin, O=kubeadm:cluster-admins", issuer: "CN=kubernetes", extendedKeyUsage: ["clientAuth"] }]);
+  });
+
+  it("--materialize writes kubeadm's file layout and admin.conf, owner-only, and they verify", async () => {
+    const { dir } = await render(["--stack", "dev", "--materialize"]);
+    const pkiFiles = filesUnder(join(dir, "pki")).sort();
+    expect(pkiFiles).toEqual([...CONTROL_PLANE_FILES, "admin.conf"].sort());
+    for (const file of pkiFiles) expect(statSync(join(dir, "pki", file)).mode & 0o777).toBe(0o600);
+    const conf = parse(readFileSync(join(dir, "pki", "admin.conf"), "utf8")) as { users: { user: { "client-certificate-data": string } }[] };
+    const cert = join(dir, "admin.crt");
+    writeFileSync(cert, Buffer.from(conf.users[0]?.user["client-certificate-data"] ?? "", "base64"));
+    expect(openssl(["verify", "-CAfile", join(dir, "pki", "ca.crt"), cert]).trim()).toBe(`${cert}: OK`);
   });
 
   it("summarises zones, CIDRs, node counts and exposure for prod", async () => {

@@ -37,6 +37,20 @@ export function treeOrder(resources: readonly RecordedResource[]): RecordedResou
   return out;
 }
 
+/**
+ * PEM blocks (certificates, CSRs) differ on every run and are made for real at deploy
+ * time: the bundle names what they are instead of printing them.
+ */
+export function maskPem(value: unknown): unknown {
+  if (typeof value === "string") {
+    const kind = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(value)?.[1];
+    return kind ? `[${kind} PEM, made at deploy time]` : value;
+  }
+  if (Array.isArray(value)) return value.map(maskPem);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskPem(v)]));
+  return value;
+}
+
 export function resourcesJson(resources: readonly RecordedResource[]): string {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const name = (urn: string) => {
@@ -55,7 +69,7 @@ export function resourcesJson(resources: readonly RecordedResource[]): string {
       parent: name(r.parent),
       dependsOn: r.dependsOn.map((u) => name(u) ?? u).sort(),
       provider: providerName(r.provider),
-      inputs: Object.fromEntries(Object.entries(r.maskedInputs).filter(([k]) => !k.startsWith("__"))),
+      inputs: maskPem(Object.fromEntries(Object.entries(r.maskedInputs).filter(([k]) => !k.startsWith("__")))),
       secretInputs: [...r.secretPaths].sort(),
     })),
   );
@@ -108,6 +122,16 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
     line(`  pool ${p.name.padEnd(10)} min ${p.minSize} / desired ${p.desiredCapacity} / max ${p.maxSize} x ${p.instanceTypes.join("|")}, Kubernetes ${p.kubernetesVersion}${Object.keys(p.labels).length ? `, labels ${Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(",")}` : ""}${p.taints.length ? `, taints ${p.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",")}` : ""}`);
   }
   line(`  total          ${minNodes} min / ${desired} desired / ${max} max`);
+  line();
+
+  const pki = spec.pki;
+  line("PKI (Pulumi owns the CAs and keys; kubeadm signs every other leaf on the nodes)");
+  line(`  algorithm      ${pki.keyAlgorithm} (kubeadm encryptionAlgorithm)`);
+  line(`  CAs            kubernetes, etcd-ca, front-proxy-ca; ${pki.caValidityHours} h, never renewed automatically`);
+  line(`  admin          kubernetes-admin / kubeadm:cluster-admins, ${pki.adminValidityHours} h, renewed by a pulumi up in its last ${pki.adminEarlyRenewalHours} h`);
+  line(`  break-glass    ${pki.breakGlass ? "kubernetes-super-admin / system:masters (bypasses RBAC)" : "off"}`);
+  line(`  API endpoint   https://${spec.apiEndpoint.dnsName}:6443 (in the admin kubeconfig)`);
+  line(`  tokens         one per pool (${spec.nodePools.map((p) => p.name).join(", ")}), ttl ${pki.bootstrapTokenTtlHours} h, generation ${pki.bootstrapTokenGeneration}`);
   line();
 
   const publicIngress = rules.filter((r) => r.direction === "ingress" && "cidr" in r.peer && !isPrivate(r.peer.cidr));

@@ -10,6 +10,8 @@ const USAGE = `usage: npm run render -- --stack <name> [--out <dir>]
   --stack <name>        stack to render: stacks/Pulumi.<name>.yaml
   --stack-file <file>   render this stack file instead (its stack name from --stack or the file name)
   --out <dir>           output folder (default out/<stack>/)
+  --materialize         also write the emulated PKI (keys included) under pki/ in kubeadm's
+                        layout, with admin.conf; the default bundle never holds key material
   --stats-json <file>   also write wall time and peak memory as JSON`;
 
 async function main(): Promise<number> {
@@ -19,6 +21,7 @@ async function main(): Promise<number> {
       "stack-file": { type: "string" },
       out: { type: "string" },
       "stats-json": { type: "string" },
+      materialize: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -36,7 +39,7 @@ async function main(): Promise<number> {
   const stack = readStackFile(PROJECT_DIR, file, values.stack);
   const outDir = values.out ?? join(PROJECT_DIR, "out", stack.stack);
   try {
-    const result = await renderStack(stack);
+    const result = await renderStack(stack, { materialize: values.materialize === true });
     writeBundle(outDir, result.files);
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
     const maxRssMb = process.resourceUsage().maxRSS / 1024;

@@ -3,9 +3,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterSpec } from "../../config/spec";
-import { alicloudCalls, alicloudOutputs } from "./alicloud-mocks";
+import { alicloudCalls, providerOutputs } from "./provider-doubles";
 import { resourcesJson, summaryText } from "./bundle";
 import { settle, startMockRuntime, type RecordedResource } from "./mock-runtime";
+import { pkiFiles, pkiJson } from "./pki-bundle";
 import type { StackConfig } from "./stack-file";
 
 export interface RenderResult {
@@ -15,7 +16,23 @@ export interface RenderResult {
   readonly files: Readonly<Record<string, string>>;
 }
 
-export async function renderStack(stack: StackConfig): Promise<RenderResult> {
+interface OutputLike {
+  apply<T>(f: (v: string | undefined) => T): unknown;
+}
+
+function valueOf(output: OutputLike | undefined): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    if (!output) resolve(undefined);
+    else output.apply((v) => resolve(v));
+  });
+}
+
+export interface RenderOptions {
+  /** Also write the emulated PKI files (keys included) under pki/. */
+  readonly materialize?: boolean;
+}
+
+export async function renderStack(stack: StackConfig, options: RenderOptions = {}): Promise<RenderResult> {
   // Validation needs no mocks; run it first so a bad config fails with its own message.
   const { validateStackConfig } = await import("../../config/validate");
   const { projectConfig } = await import("../../config/load");
@@ -32,18 +49,17 @@ export async function renderStack(stack: StackConfig): Promise<RenderResult> {
     stack: stack.stack,
     config: stack.config,
     secretKeys: stack.secretKeys,
-    outputs: alicloudOutputs,
+    outputs: providerOutputs,
     call: alicloudCalls(adopted),
   });
-  const program = (await import("../../index")) as { egressIp?: { apply<T>(f: (v: string | undefined) => T): unknown } };
+  const program = (await import("../../index")) as { egressIp?: OutputLike; kubeconfig?: OutputLike };
   await settle();
-  const egressIp = await new Promise<string | undefined>((resolve) => {
-    if (!program.egressIp) resolve(undefined);
-    else program.egressIp.apply((v) => resolve(v));
-  });
+  if (recorder.failures.length > 0) throw new Error(`the provider doubles refused ${recorder.failures.length} resource(s):\n  ${recorder.failures.join("\n  ")}`);
+  const egressIp = await valueOf(program.egressIp);
 
   const caveats = [
     "nothing was sent to Alibaba Cloud: resource ids and the egress address are placeholders (203.0.113.0/24)",
+    "keys and certificates were issued by a local double of the tls provider from the program's inputs; pulumi up makes new ones",
     ...(adopted ? [`adopted VPC ${adopted.id}: its CIDR was taken from network.vpcCidr; pulumi up checks it against the real VPC`] : []),
     ...stack.secretKeys.map((k) => `${k} is encrypted in the stack file; the render used a placeholder`),
   ];
@@ -54,14 +70,17 @@ export async function renderStack(stack: StackConfig): Promise<RenderResult> {
     files: {
       "resources.json": resourcesJson(resources),
       "summary.txt": summaryText(spec, resources, { caveats, ...(egressIp !== undefined ? { egressIp } : {}) }),
+      "pki.json": pkiJson(spec, recorder.outputs),
+      ...(options.materialize ? pkiFiles(spec, recorder.outputs, (await valueOf(program.kubeconfig)) ?? "") : {}),
     },
   };
 }
 
+/** Write the bundle; anything under pki/ carries keys and is readable by the owner only. */
 export function writeBundle(outDir: string, files: Readonly<Record<string, string>>): void {
   for (const [name, content] of Object.entries(files)) {
     const path = join(outDir, name);
-    mkdirSync(join(path, ".."), { recursive: true });
-    writeFileSync(path, content);
+    mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+    writeFileSync(path, content, { mode: name.startsWith("pki/") ? 0o600 : 0o644 });
   }
 }
