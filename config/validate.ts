@@ -65,13 +65,17 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
 
   const environment = resolveEnvironment(raw, ctx, problem);
   const merged = deepMerge(defaultsFor(environment), { ...raw, environment }) as Record<string, unknown>;
-  if (merged.clusterName === undefined) merged.clusterName = ctx.stack.toLowerCase();
+  const derivedName = merged.clusterName === undefined;
+  if (derivedName) merged.clusterName = ctx.stack.toLowerCase();
 
   // Parse every section on its own so that one bad section does not mask another.
   const parsed: Partial<Sections> = {};
   for (const name of KNOWN_SECTIONS) {
     const result = parseSection(name, merged[name]);
-    for (const issue of result.issues) problem([name, ...issue.path], issue.message);
+    for (const issue of result.issues) {
+      const derived = name === "clusterName" && derivedName ? ` (derived from the stack name: set ${ctx.project}:clusterName)` : "";
+      problem([name, ...issue.path], `${issue.message}${derived}`);
+    }
     if (result.data !== undefined) (parsed as Record<string, unknown>)[name] = result.data;
   }
 

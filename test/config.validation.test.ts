@@ -96,6 +96,7 @@ const REJECTED: readonly Rejected[] = [
   { why: "admin outliving its CA", config: { pki: { caValidityHours: 8760, adminValidityHours: 8760 } }, key: "pki.adminValidityHours", says: "would outlive its CA" },
   { why: "API DNS name not qualified", config: { apiEndpoint: { public: false, allowedCidrs: [], dnsName: "api" } }, key: "apiEndpoint.dnsName", says: "fully qualified DNS name" },
   { why: "cluster name not a DNS label", config: { clusterName: "My_Cluster" }, key: "clusterName", says: "is not a valid cluster name" },
+  { why: "stack name that makes no cluster name", config: { environment: "dev" }, stack: "team_a.dev", key: "clusterName", says: "derived from the stack name: set kubeadm-alicloud:clusterName" },
 ];
 
 describe("stack config: every rejected case names its key and says what is wrong", () => {
