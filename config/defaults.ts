@@ -45,6 +45,7 @@ const base: JsonObject = {
     bootstrapTokenGeneration: 1,
   },
   ssh: { enabled: false, allowedCidrs: [] },
+  nodeSoftware: {},
   tags: {},
 };
 

@@ -212,6 +212,13 @@ const apiEndpoint = strictObject({
   dnsName: z.string().regex(DNS_NAME, "dnsName must be a fully qualified DNS name such as api.prod.example.internal").optional(),
 });
 
+const nodeSoftware = strictObject({
+  /** Where kubeadm, kubelet, kubectl and containerd come from. Unset: the Alibaba mirror in mainland China regions, upstream elsewhere. */
+  packageSource: z.enum(["aliyun-mirror", "upstream"]).optional(),
+  /** kubeadm's imageRepository. Unset: a mirror of registry.k8s.io in mainland China regions, registry.k8s.io elsewhere. */
+  imageRepository: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "imageRepository is a registry host with an optional path, e.g. registry.k8s.io").optional(),
+});
+
 const HOURS_PER_YEAR = 8760;
 const pki = strictObject({
   /** Key type of every CA, the service-account key and the admin key; kubeadm's encryptionAlgorithm. */
@@ -264,6 +271,7 @@ export const sections = {
   addons,
   apiEndpoint,
   pki,
+  nodeSoftware,
   ssh,
   tags: z.record(tagKey, tagValue),
 } as const;

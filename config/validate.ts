@@ -199,6 +199,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
     addons: p.addons,
     apiEndpoint: { ...p.apiEndpoint, dnsName: p.apiEndpoint.dnsName ?? `api.${p.clusterName}.k8s.internal` },
     pki: p.pki,
+    nodeSoftware: nodeSoftwareFor(p.region, p.nodeSoftware),
     ssh: p.ssh,
     tags: { ...p.tags, [CLUSTER_TAG]: p.clusterName, [STACK_TAG]: `${ctx.project}/${ctx.stack}` },
   };
@@ -240,6 +241,19 @@ function parseSection(name: SectionName, value: unknown): SectionResult {
   }
   const second = sections[name].safeParse(pruned);
   return second.success ? { issues, data: second.data } : { issues };
+}
+
+/**
+ * Mainland China regions reach the upstream package and image hosts slowly or not at
+ * all: there the Alibaba package mirror and a registry.k8s.io mirror are the defaults.
+ */
+export const CHINA_IMAGE_MIRROR = "registry.aliyuncs.com/google_containers";
+function nodeSoftwareFor(region: string, given: Sections["nodeSoftware"]): ClusterSpec["nodeSoftware"] {
+  const mainland = region.startsWith("cn-") && region !== "cn-hongkong";
+  return {
+    packageSource: given.packageSource ?? (mainland ? "aliyun-mirror" : "upstream"),
+    imageRepository: given.imageRepository ?? (mainland ? CHINA_IMAGE_MIRROR : "registry.k8s.io"),
+  };
 }
 
 function resolveEnvironment(raw: Record<string, unknown>, ctx: ValidationContext, problem: (path: ConfigPath, m: string) => void): Environment {

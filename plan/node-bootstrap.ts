@@ -1,0 +1,149 @@
+// What a node receives at first boot: one cloud-config document that writes the
+// bootstrap script (bootstrap/node-bootstrap.sh, a real file), its settings, the
+// kubeadm and containerd configuration, and the node's secrets, then runs the script.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify as toml } from "smol-toml";
+import { stringify as yaml } from "yaml";
+import type { ClusterSpec, NodePoolSpec } from "../config/spec";
+import { renderKubeadmConfig, type ClusterFacts, type NodeRole } from "./kubeadm";
+import { CONTROL_PLANE_FILES } from "./pki";
+
+export const BOOTSTRAP_SCRIPT_PATH = join(__dirname, "..", "bootstrap", "node-bootstrap.sh");
+export const BOOTSTRAP_SCRIPT = readFileSync(BOOTSTRAP_SCRIPT_PATH, "utf8");
+
+/** Where things land on the node. */
+export const NODE_PATHS = {
+  script: "/usr/local/sbin/kubeadm-alicloud-bootstrap",
+  env: "/etc/kubeadm-alicloud/node.env",
+  kubeadm: "/etc/kubeadm-alicloud/kubeadm.yaml",
+  containerd: "/etc/kubeadm-alicloud/containerd.toml",
+  secrets: "/etc/kubeadm-alicloud/secrets",
+} as const;
+
+/**
+ * containerd.io builds pinned per package format, from Docker's repository (or its
+ * Alibaba mirror): 2.3.6 is published for Ubuntu 22.04 and 24.04; Alibaba Cloud Linux 3
+ * takes the RHEL 8 build, of which 2.3.4-2 is the one to use (2.3.4 was published twice).
+ */
+export const CONTAINERD = { deb: "2.3.6-1", rpm: "2.3.4-2.el8" } as const;
+
+/** Alibaba Cloud user data may hold at most 32 KB before Base64. */
+export const USER_DATA_LIMIT = 32 * 1024;
+
+/**
+ * containerd 2.x configuration (version 3): systemd cgroups for runc, and the pause
+ * image kubeadm names for its version (the script fills __PAUSE_IMAGE__ on the node).
+ */
+export function renderContainerdConfig(): string {
+  return toml({
+    version: 3,
+    plugins: {
+      "io.containerd.cri.v1.images": { pinned_images: { sandbox: "__PAUSE_IMAGE__" } },
+      "io.containerd.cri.v1.runtime": {
+        containerd: { runtimes: { runc: { runtime_type: "io.containerd.runc.v2", options: { SystemdCgroup: true } } } },
+      },
+    },
+  });
+}
+
+export interface NodeBootstrapArgs {
+  readonly spec: ClusterSpec;
+  readonly facts: ClusterFacts;
+  readonly role: NodeRole;
+  readonly pool?: NodePoolSpec;
+  /**
+   * Where the API endpoint name points before the node serves the API itself:
+   * "self" for the first control plane, the first control plane's address for the
+   * others (never the CLB: hairpin), the load balancer for workers.
+   */
+  readonly apiHostsAddress: string;
+}
+
+/** The settings file the script sources. Values are checked, so quoting is plain. */
+export function renderNodeEnv(a: NodeBootstrapArgs): string {
+  const version = a.role === "worker" && a.pool ? a.pool.kubernetesVersion : a.spec.kubernetesVersion;
+  const values: Record<string, string> = {
+    ROLE: a.role,
+    KUBERNETES_VERSION: version,
+    KUBERNETES_MINOR: version.split(".").slice(0, 2).join("."),
+    PACKAGE_SOURCE: a.spec.nodeSoftware.packageSource,
+    IMAGE_REPOSITORY: a.spec.nodeSoftware.imageRepository,
+    API_DNS_NAME: a.spec.apiEndpoint.dnsName,
+    API_HOSTS_ADDRESS: a.apiHostsAddress,
+    CONTAINERD_DEB_VERSION: CONTAINERD.deb,
+    CONTAINERD_RPM_VERSION: CONTAINERD.rpm,
+  };
+  for (const [k, v] of Object.entries(values)) {
+    if (!/^[A-Za-z0-9._:/-]+$/.test(v)) throw new Error(`node.env: ${k}=${v} has characters the script does not expect`);
+  }
+  return `${Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n")}\n`;
+}
+
+/** Placeholder in the init configuration for a pool's token. */
+export function poolTokenPlaceholder(pool: string): string {
+  return `__TOKEN_${pool.toUpperCase().replace(/-/g, "_")}__`;
+}
+
+/** A node's secrets, delivered root-only under /etc/kubeadm-alicloud/secrets. */
+export interface NodeSecrets {
+  /** Join token (control-plane and worker roles). */
+  readonly bootstrapToken?: string;
+  /** Init: every pool's token, by pool name. */
+  readonly poolTokens?: Readonly<Record<string, string>>;
+  /** Control planes: ClusterPki.controlPlaneFiles (path under /etc/kubernetes/pki -> PEM). */
+  readonly pki?: Readonly<Record<string, string>>;
+}
+
+interface WriteFile {
+  path: string;
+  content: string;
+  permissions: string;
+  owner: string;
+}
+
+const file = (path: string, content: string, permissions: string): WriteFile => ({ path, content, permissions, owner: "root:root" });
+
+/** The cloud-config document for one node role. */
+export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): string {
+  const kubeadm = renderKubeadmConfig({
+    spec: a.spec,
+    facts: a.facts,
+    role: a.role,
+    imageRepository: a.spec.nodeSoftware.imageRepository,
+    ...(a.pool ? { pool: a.pool } : {}),
+    ...(a.role === "init"
+      ? { bootstrapTokens: a.spec.nodePools.map((p) => ({ placeholder: poolTokenPlaceholder(p.name), ttl: `${a.spec.pki.bootstrapTokenTtlHours}h0m0s`, usages: ["signing", "authentication"], groups: ["system:bootstrappers:kubeadm:default-node-token", `system:bootstrappers:kubeadm-alicloud:pool-${p.name}`] })) }
+      : {}),
+  });
+  const files: WriteFile[] = [
+    file(NODE_PATHS.script, BOOTSTRAP_SCRIPT, "0755"),
+    file(NODE_PATHS.env, renderNodeEnv(a), "0644"),
+    file(NODE_PATHS.kubeadm, kubeadm, "0644"),
+    file(NODE_PATHS.containerd, renderContainerdConfig(), "0644"),
+  ];
+  if (a.role !== "init") {
+    if (!secrets.bootstrapToken) throw new Error(`a ${a.role} node needs a bootstrap token`);
+    files.push(file(`${NODE_PATHS.secrets}/bootstrap-token`, secrets.bootstrapToken, "0600"));
+  }
+  if (a.role === "init") {
+    const tokens = a.spec.nodePools.map((p) => {
+      const t = secrets.poolTokens?.[p.name];
+      if (!t) throw new Error(`the first control plane needs pool ${p.name}'s token`);
+      return `${poolTokenPlaceholder(p.name)}=${t}`;
+    });
+    files.push(file(`${NODE_PATHS.secrets}/tokens.env`, `${tokens.join("\n")}\n`, "0600"));
+  }
+  if (a.role !== "worker") {
+    for (const name of CONTROL_PLANE_FILES) {
+      const content = secrets.pki?.[name];
+      if (!content) throw new Error(`a control plane needs ${name}`);
+      files.push(file(`${NODE_PATHS.secrets}/pki/${name}`, content, name.endsWith(".key") ? "0600" : "0644"));
+    }
+  }
+  const doc = `#cloud-config\n${yaml({ write_files: files, runcmd: [[NODE_PATHS.script]] }, { lineWidth: 0 })}`;
+  if (Buffer.byteLength(doc, "utf8") > USER_DATA_LIMIT) {
+    throw new Error(`user data for a ${a.role} node is ${Buffer.byteLength(doc, "utf8")} bytes; Alibaba Cloud accepts ${USER_DATA_LIMIT}`);
+  }
+  return doc;
+}
