@@ -2,7 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { resourceName } from "../plan/naming";
 import { securityRules } from "../plan/security-rules";
+import * as alicloud from "@pulumi/alicloud";
+import type { ImageConfig } from "../config/schema";
+import { IMAGE_NAME_REGEX } from "../plan/control-plane";
+import { CONTROL_PLANE_TOKEN } from "../plan/pki";
+import { ApiLoadBalancer } from "./api-load-balancer";
+import { ControlPlane } from "./control-plane";
 import { Network } from "./network";
+import { NodePool } from "./node-pool";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
 
@@ -11,11 +18,14 @@ export interface KubeadmClusterArgs {
   readonly spec: ClusterSpec;
 }
 
-/** The whole cluster. Today: its network, security groups and PKI. */
+/** The whole cluster: network, security groups, PKI, API load balancer, control plane and node pools. */
 export class KubeadmCluster extends pulumi.ComponentResource {
   readonly network: Network;
   readonly securityGroups: SecurityGroups;
   readonly pki: ClusterPki;
+  readonly apiLoadBalancer: ApiLoadBalancer;
+  readonly controlPlane: ControlPlane;
+  readonly nodePools: Readonly<Record<string, NodePool>>;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:index:Cluster", name, {}, opts);
@@ -42,6 +52,68 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       nodePools: spec.nodePools.map((p) => p.name),
     }, { parent: this });
 
+    const role = new alicloud.ram.Role(resourceName(spec.clusterName, "node-role"), {
+      roleName: resourceName(spec.clusterName, "nodes"),
+      description: `ECS nodes of Kubernetes cluster ${spec.clusterName}; add-ons attach their policies to it`,
+      assumeRolePolicyDocument: JSON.stringify({
+        Version: "1",
+        Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }],
+      }),
+    }, { parent: this });
+
+    const images = new Map<string, pulumi.Output<string>>();
+    const imageId = (image: ImageConfig): pulumi.Input<string> => {
+      if (image.id) return image.id;
+      const found = images.get(image.os) ?? resolveImage(spec.clusterName, image.os, this);
+      images.set(image.os, found);
+      return found;
+    };
+
+    this.apiLoadBalancer = new ApiLoadBalancer(resourceName(spec.clusterName, "api"), {
+      spec,
+      vswitchIds: this.network.vswitchIds,
+    }, { parent: this });
+
+    const tokens = this.pki.bootstrapTokens;
+    const initTokens = pulumi.all({
+      [CONTROL_PLANE_TOKEN]: this.pki.controlPlaneToken.token,
+      ...Object.fromEntries(Object.entries(tokens).map(([pool, t]) => [pool, t.token])),
+    });
+    this.controlPlane = new ControlPlane(resourceName(spec.clusterName, "control-plane"), {
+      spec,
+      imageId: imageId(spec.controlPlane.image),
+      vswitchIds: this.network.vswitchIds,
+      securityGroupId: this.securityGroups.controlPlaneGroupId,
+      roleName: role.roleName,
+      loadBalancerAddress: this.apiLoadBalancer.privateAddress,
+      discoveryHash: this.pki.discoveryHash,
+      encryptionAlgorithm: this.pki.encryptionAlgorithm,
+      pkiFiles: this.pki.controlPlaneFiles,
+      controlPlaneToken: this.pki.controlPlaneToken.token,
+      initTokens: pulumi.secret(initTokens),
+    }, { parent: this });
+    const backends = this.apiLoadBalancer.attach(this.controlPlane.instanceIds);
+
+    const pools: Record<string, NodePool> = {};
+    for (const pool of spec.nodePools) {
+      const token = tokens[pool.name];
+      if (!token) throw new Error(`no bootstrap token for pool ${pool.name}`);
+      pools[pool.name] = new NodePool(resourceName(spec.clusterName, "pool", pool.name), {
+        spec,
+        pool,
+        imageId: imageId(pool.image),
+        vswitchIds: spec.network.vswitches.map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>),
+        securityGroupId: this.securityGroups.workersGroupId,
+        roleName: role.roleName,
+        loadBalancerAddress: this.apiLoadBalancer.privateAddress,
+        discoveryHash: this.pki.discoveryHash,
+        encryptionAlgorithm: this.pki.encryptionAlgorithm,
+        token: token.token,
+      // Nodes join through the load balancer, once the control plane serves behind it.
+      }, { parent: this, dependsOn: [...backends, ...this.controlPlane.readiness] });
+    }
+    this.nodePools = pools;
+
     this.registerOutputs({
       vpcId: this.network.vpcId,
       vswitchIds: this.network.vswitchIds,
@@ -51,6 +123,20 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       caCertPem: this.pki.cas.cluster.certPem,
       discoveryHash: this.pki.discoveryHash,
       adminKubeconfig: this.pki.admin.kubeconfig,
+      apiPrivateAddress: this.apiLoadBalancer.privateAddress,
+      controlPlaneReady: this.controlPlane.ready,
     });
   }
+}
+
+/** The newest public image of an OS family. Pin `image.id` instead: this moves. */
+function resolveImage(clusterName: string, os: ImageConfig["os"], parent: pulumi.Resource): pulumi.Output<string> {
+  pulumi.log.warn(`${clusterName}: image.id is not pinned for ${os}; using the newest public image. Pin it so a new image never changes nodes by surprise.`, parent);
+  return alicloud.ecs
+    .getImagesOutput({ owners: "system", nameRegex: IMAGE_NAME_REGEX[os], mostRecent: true, architecture: "x86_64" }, { parent })
+    .apply((r) => {
+      const id = r.images[0]?.id;
+      if (!id) throw new Error(`no public ${os} image matches ${IMAGE_NAME_REGEX[os]} in this region; set image.id`);
+      return id;
+    });
 }

@@ -4,7 +4,7 @@ import * as tls from "@pulumi/tls";
 import type { ClusterSpec } from "../config/spec";
 import { resourceName } from "../plan/naming";
 import {
-  ADMIN, BREAK_GLASS, CAS, CA_USES, SA_FILES, TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH,
+  ADMIN, BREAK_GLASS, CAS, CA_USES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, SA_FILES, TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH,
   discoveryHash, goDuration, renderKubeconfig, tlsKeyArgs, tokenGroups,
   type CaName, type KeyAlgorithm, type LeafProfile,
 } from "../plan/pki";
@@ -59,7 +59,10 @@ export class ClusterPki extends pulumi.ComponentResource {
   readonly discoveryHash: pulumi.Output<string>;
   readonly admin: ClientCredential;
   readonly breakGlass: ClientCredential | undefined;
+  /** One per node pool, by pool name. */
   readonly bootstrapTokens: Readonly<Record<string, BootstrapToken>>;
+  /** The token joining control planes use (never given to workers). */
+  readonly controlPlaneToken: BootstrapToken;
   /**
    * Secret: what a control-plane node receives, keyed by path under /etc/kubernetes/pki:
    * exactly the CA certificates and keys and the service-account pair. Workers get none.
@@ -122,21 +125,23 @@ export class ClusterPki extends pulumi.ComponentResource {
     this.admin = client(ADMIN);
     this.breakGlass = pki.breakGlass ? client(BREAK_GLASS) : undefined;
 
-    const tokens: Record<string, BootstrapToken> = {};
-    for (const pool of args.nodePools) {
+    const token = (owner: string, groups: string[]): BootstrapToken => {
       // The generation keeper replaces both halves when the operator rotates tokens.
       const keepers = { generation: String(pki.bootstrapTokenGeneration) };
       const alphabet = { upper: false, lower: true, numeric: true, special: false, keepers };
-      const id = new random.RandomString(n("token", pool, "id"), { ...alphabet, length: TOKEN_ID_LENGTH }, child);
-      const secret = new random.RandomPassword(n("token", pool, "secret"), { ...alphabet, length: TOKEN_SECRET_LENGTH }, child);
-      tokens[pool] = {
+      const id = new random.RandomString(n("token", owner, "id"), { ...alphabet, length: TOKEN_ID_LENGTH }, child);
+      const secret = new random.RandomPassword(n("token", owner, "secret"), { ...alphabet, length: TOKEN_SECRET_LENGTH }, child);
+      return {
         id: id.result,
         token: pulumi.secret(pulumi.interpolate`${id.result}.${secret.result}`),
         ttl: goDuration(pki.bootstrapTokenTtlHours),
         usages: ["signing", "authentication"],
-        groups: tokenGroups(pool),
+        groups,
       };
-    }
+    };
+    const tokens: Record<string, BootstrapToken> = {};
+    for (const pool of args.nodePools) tokens[pool] = token(pool, tokenGroups(pool));
+    this.controlPlaneToken = token(CONTROL_PLANE_TOKEN, [DEFAULT_TOKEN_GROUP]);
     this.bootstrapTokens = tokens;
 
     const files: Record<string, pulumi.Output<string>> = { [SA_FILES.privateKey]: this.serviceAccount.privateKeyPem, [SA_FILES.publicKey]: this.serviceAccount.publicKeyPem };

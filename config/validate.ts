@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { cniPodCidrProblems, cniRunsKubeProxy, defaultPodCidr } from "../addons/cni";
 import { ALIBABA_RESERVED_CIDR, PRIVATE_RANGES, WORLD, carveSubnets, contains, overlaps, prefixLength, subnetsFit } from "../plan/cidr";
 import { CLUSTER_TAG, STACK_TAG } from "../plan/naming";
+import { CONTROL_PLANE_TOKEN } from "../plan/pki";
 import { defaultsFor, deepMerge } from "./defaults";
 import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
 import type { ClusterSpec, NodePoolSpec, VswitchSpec } from "./spec";
@@ -44,8 +45,8 @@ export class ConfigError extends Error {
   }
 }
 
-/** Same-named tags this project puts on every resource. */
-const RESERVED_TAG_COUNT = 2;
+/** Tags this project puts on a resource: cluster and stack everywhere, role and pool on nodes. */
+const RESERVED_TAG_COUNT = 4;
 /** Alibaba Cloud allows at most 20 tags on one resource. */
 const MAX_TAGS = 20;
 
@@ -113,6 +114,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
     nodePools.forEach((pool, i) => {
       const first = nodePools.findIndex((p) => p.name === pool.name);
       if (first !== i) problem(["nodePools", i, "name"], `pool name "${pool.name}" is already used by nodePools[${first}]; pool names must be unique`);
+      if (pool.name === CONTROL_PLANE_TOKEN) problem(["nodePools", i, "name"], `"${CONTROL_PLANE_TOKEN}" is reserved for the control planes; choose another pool name`);
       if (pool.kubernetesVersion !== undefined && kubernetesVersion !== undefined) {
         const p = poolVersionProblem(pool.kubernetesVersion, kubernetesVersion);
         if (p) problem(["nodePools", i, "kubernetesVersion"], p);

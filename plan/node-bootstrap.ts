@@ -7,7 +7,7 @@ import { stringify as toml } from "smol-toml";
 import { stringify as yaml } from "yaml";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
 import { renderKubeadmConfig, type ClusterFacts, type NodeRole } from "./kubeadm";
-import { CONTROL_PLANE_FILES } from "./pki";
+import { CONTROL_PLANE_FILES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, tokenGroups } from "./pki";
 
 export const BOOTSTRAP_SCRIPT_PATH = join(__dirname, "..", "bootstrap", "node-bootstrap.sh");
 export const BOOTSTRAP_SCRIPT = readFileSync(BOOTSTRAP_SCRIPT_PATH, "utf8");
@@ -80,17 +80,22 @@ export function renderNodeEnv(a: NodeBootstrapArgs): string {
   return `${Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n")}\n`;
 }
 
-/** Placeholder in the init configuration for a pool's token. */
-export function poolTokenPlaceholder(pool: string): string {
-  return `__TOKEN_${pool.toUpperCase().replace(/-/g, "_")}__`;
+/** Placeholder in the init configuration for a token (a pool's, or the control planes'). */
+export function tokenPlaceholder(owner: string): string {
+  return `__TOKEN_${owner.toUpperCase().replace(/-/g, "_")}__`;
+}
+
+/** The tokens the first control plane installs: the control planes' own and one per pool. */
+export function initTokenOwners(spec: ClusterSpec): { owner: string; groups: string[] }[] {
+  return [{ owner: CONTROL_PLANE_TOKEN, groups: [DEFAULT_TOKEN_GROUP] }, ...spec.nodePools.map((p) => ({ owner: p.name, groups: tokenGroups(p.name) }))];
 }
 
 /** A node's secrets, delivered root-only under /etc/kubeadm-alicloud/secrets. */
 export interface NodeSecrets {
   /** Join token (control-plane and worker roles). */
   readonly bootstrapToken?: string;
-  /** Init: every pool's token, by pool name. */
-  readonly poolTokens?: Readonly<Record<string, string>>;
+  /** Init: every token it installs, by owner (CONTROL_PLANE_TOKEN or a pool name). */
+  readonly initTokens?: Readonly<Record<string, string>>;
   /** Control planes: ClusterPki.controlPlaneFiles (path under /etc/kubernetes/pki -> PEM). */
   readonly pki?: Readonly<Record<string, string>>;
 }
@@ -113,7 +118,7 @@ export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): stri
     imageRepository: a.spec.nodeSoftware.imageRepository,
     ...(a.pool ? { pool: a.pool } : {}),
     ...(a.role === "init"
-      ? { bootstrapTokens: a.spec.nodePools.map((p) => ({ placeholder: poolTokenPlaceholder(p.name), ttl: `${a.spec.pki.bootstrapTokenTtlHours}h0m0s`, usages: ["signing", "authentication"], groups: ["system:bootstrappers:kubeadm:default-node-token", `system:bootstrappers:kubeadm-alicloud:pool-${p.name}`] })) }
+      ? { bootstrapTokens: initTokenOwners(a.spec).map((t) => ({ placeholder: tokenPlaceholder(t.owner), ttl: `${a.spec.pki.bootstrapTokenTtlHours}h0m0s`, usages: ["signing", "authentication"], groups: t.groups })) }
       : {}),
   });
   const files: WriteFile[] = [
@@ -127,10 +132,10 @@ export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): stri
     files.push(file(`${NODE_PATHS.secrets}/bootstrap-token`, secrets.bootstrapToken, "0600"));
   }
   if (a.role === "init") {
-    const tokens = a.spec.nodePools.map((p) => {
-      const t = secrets.poolTokens?.[p.name];
-      if (!t) throw new Error(`the first control plane needs pool ${p.name}'s token`);
-      return `${poolTokenPlaceholder(p.name)}=${t}`;
+    const tokens = initTokenOwners(a.spec).map(({ owner }) => {
+      const t = secrets.initTokens?.[owner];
+      if (!t) throw new Error(`the first control plane needs the ${owner} token`);
+      return `${tokenPlaceholder(owner)}=${t}`;
     });
     files.push(file(`${NODE_PATHS.secrets}/tokens.env`, `${tokens.join("\n")}\n`, "0600"));
   }

@@ -105,6 +105,9 @@ export const TOKEN_GROUP_RE = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/
 /** The group kubeadm binds to node bootstrap and CSR auto-approval. */
 export const DEFAULT_TOKEN_GROUP = "system:bootstrappers:kubeadm:default-node-token";
 
+/** Name of the control planes' own join token; no node pool may take it. */
+export const CONTROL_PLANE_TOKEN = "control-plane";
+
 /** Extra groups of a pool's token: kubeadm's default plus one naming the pool. */
 export function tokenGroups(pool: string): string[] {
   return [DEFAULT_TOKEN_GROUP, `system:bootstrappers:kubeadm-alicloud:pool-${pool}`];

@@ -17,7 +17,7 @@ import { specFor } from "./kit";
 const FACTS: ClusterFacts = { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"cd".repeat(32)}`, encryptionAlgorithm: "RSA-2048" };
 const PKI = Object.fromEntries(CONTROL_PLANE_FILES.map((f) => [f, f.endsWith(".key") ? `-----BEGIN PRIVATE KEY-----\nstub ${f}\n-----END PRIVATE KEY-----\n` : `stub ${f}\n`]));
 const SECRETS: Record<NodeRole, NodeSecrets> = {
-  init: { poolTokens: { default: "aaaaaa.bbbbbbbbbbbbbbbb" }, pki: PKI },
+  init: { initTokens: { "control-plane": "gggggg.hhhhhhhhhhhhhhhh", default: "aaaaaa.bbbbbbbbbbbbbbbb" }, pki: PKI },
   "control-plane": { bootstrapToken: "cccccc.dddddddddddddddd", pki: PKI },
   worker: { bootstrapToken: "eeeeee.ffffffffffffffff" },
 };

@@ -3,7 +3,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { validateStackConfig } from "../config/validate";
-import { providerOutputs } from "../tools/render/provider-doubles";
+import { alicloudCalls, providerOutputs } from "../tools/render/provider-doubles";
 import { settle, startMockRuntime, type CallHandler, type RecordedResource, type Recorder } from "../tools/render/mock-runtime";
 
 export type { RecordedResource, Recorder };
@@ -24,7 +24,8 @@ let calls: CallHandler | undefined;
 
 /** Install recording mocks for this test file. Call once, in beforeAll. */
 export async function installMocks(stack = "dev"): Promise<Recorder> {
-  return startMockRuntime({ project: PROJECT, stack, outputs: providerOutputs, call: (args) => calls?.(args) ?? {} });
+  const defaults = alicloudCalls(undefined);
+  return startMockRuntime({ project: PROJECT, stack, outputs: providerOutputs, call: (args) => calls?.(args) ?? defaults(args) });
 }
 
 /** Answer provider function calls (invokes) with this handler until replaced. */

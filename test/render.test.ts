@@ -1,5 +1,5 @@
 // The offline render, run as users run it (a separate process per render).
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,11 +37,11 @@ async function render(args: string[]): Promise<Rendered> {
 }
 
 describe("npm run render", () => {
-  it("is deterministic: the same stack renders to the same bytes", async () => {
+  it("is deterministic: the same stack renders to the same bytes, every file", async () => {
     const [a, b] = await Promise.all([render(["--stack", "prod"]), render(["--stack", "prod"])]);
-    expect(a.raw.resources).toBe(b.raw.resources);
-    expect(a.raw.summary).toBe(b.raw.summary);
-    expect(a.raw.pki).toBe(b.raw.pki);
+    const files = filesUnder(a.dir).sort();
+    expect(filesUnder(b.dir).sort()).toEqual(files);
+    for (const f of files) expect(readFileSync(join(a.dir, f), "utf8"), f).toBe(readFileSync(join(b.dir, f), "utf8"));
   });
 
   it.each(["dev", "staging", "prod"])("renders %s: every resource parented, on the explicit provider, in tree order", async (stack) => {
@@ -65,7 +65,11 @@ describe("npm run render", () => {
 
   it("the default bundle holds no key material and no token", async () => {
     const { dir } = await render(["--stack", "staging"]);
-    expect(filesUnder(dir).sort()).toEqual(["pki.json", "resources.json", "summary.txt"]);
+    expect(filesUnder(dir).sort()).toEqual([
+      "kubeadm/cp-0.yaml", "kubeadm/cp-1.yaml", "kubeadm/cp-2.yaml", "kubeadm/pool-general.yaml",
+      "nodes/cp-0/user-data.yaml", "nodes/cp-1/user-data.yaml", "nodes/cp-2/user-data.yaml", "nodes/pool-general/user-data.yaml",
+      "pki.json", "resources.json", "summary.txt",
+    ]);
     for (const file of filesUnder(dir)) {
       const text = readFileSync(join(dir, file), "utf8");
       expect(text).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE|BEGIN CERTIFICATE REQUEST/);
@@ -79,6 +83,16 @@ describe("npm run render", () => {
       ["CN=kubernetes", true, "ca.crt"], ["CN=etcd-ca", true, "etcd/ca.crt"], ["CN=front-proxy-ca", true, "front-proxy-ca.crt"],
     ]);
     expect(pki.clientCertificates).toMatchObject([{ subject: "CN=kubernetes-admin, O=kubeadm:cluster-admins", issuer: "CN=kubernetes", extendedKeyUsage: ["clientAuth"] }]);
+  });
+
+  it("every rendered node document passes cloud-init's schema", async () => {
+    const { dir } = await render(["--stack", "prod"]);
+    const docs = filesUnder(dir).filter((f) => f.endsWith("user-data.yaml"));
+    expect(docs).toHaveLength(5);
+    for (const doc of docs) {
+      const r = spawnSync("cloud-init", ["schema", "--config-file", join(dir, doc)], { encoding: "utf8" });
+      expect(`${r.stdout}${r.stderr}`, doc).toContain("Valid cloud-config");
+    }
   });
 
   it("--materialize writes kubeadm's file layout and admin.conf, owner-only, and they verify", async () => {

@@ -2,6 +2,7 @@
 // summary.txt (what a reviewer wants to know first). Same input, same bytes.
 import type { ClusterSpec } from "../../config/spec";
 import { PRIVATE_RANGES, contains } from "../../plan/cidr";
+import { controlPlanePlacements } from "../../plan/control-plane";
 import { securityRules, type SecurityRule } from "../../plan/security-rules";
 import type { RecordedResource } from "./mock-runtime";
 
@@ -116,11 +117,13 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   const minNodes = cp.count + spec.nodePools.reduce((s, p) => s + p.minSize, 0);
   const desired = cp.count + spec.nodePools.reduce((s, p) => s + p.desiredCapacity, 0);
   const max = cp.count + spec.nodePools.reduce((s, p) => s + p.maxSize, 0);
-  line("Nodes (planned; instances and scaling groups are declared by the control-plane and node-pool components)");
-  line(`  control plane  ${cp.count} x ${cp.instanceType}, ${cp.image.os}${cp.image.id ? ` ${cp.image.id}` : " (newest public image, resolved at deploy: pin image.id)"}, ${cp.systemDisk.category} ${cp.systemDisk.sizeGb} GB, deletion protection ${cp.deletionProtection ? "on" : "off"}`);
+  line("Nodes");
+  line(`  control plane  ${cp.count} x ${cp.instanceType}, ${cp.image.os}${cp.image.id ? ` ${cp.image.id}` : " (newest public image, resolved at deploy: pin image.id)"}, ${cp.systemDisk.category} ${cp.systemDisk.sizeGb} GB encrypted, deletion protection ${cp.deletionProtection ? "on" : "off"}`);
+  for (const p of controlPlanePlacements(spec)) line(`    ${p.name.padEnd(22)} ${p.zone.padEnd(18)} ${p.privateIp}${p.index === 0 ? "  kubeadm init" : "  joins after the previous one serves"}`);
   for (const p of spec.nodePools) {
-    line(`  pool ${p.name.padEnd(10)} min ${p.minSize} / desired ${p.desiredCapacity} / max ${p.maxSize} x ${p.instanceTypes.join("|")}, Kubernetes ${p.kubernetesVersion}${Object.keys(p.labels).length ? `, labels ${Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(",")}` : ""}${p.taints.length ? `, taints ${p.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",")}` : ""}`);
+    line(`  pool ${p.name.padEnd(10)} min ${p.minSize} / desired ${p.desiredCapacity} / max ${p.maxSize} x ${p.instanceTypes.join("|")}, Kubernetes ${p.kubernetesVersion}, all zones${Object.keys(p.labels).length ? `, labels ${Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(",")}` : ""}${p.taints.length ? `, taints ${p.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",")}` : ""}`);
   }
+  line(`  software       packages from ${spec.nodeSoftware.packageSource}, images from ${spec.nodeSoftware.imageRepository}`);
   line(`  total          ${minNodes} min / ${desired} desired / ${max} max`);
   line();
 

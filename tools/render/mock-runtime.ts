@@ -24,11 +24,15 @@ export interface RecordedResource {
   readonly secretPaths: readonly string[];
   /** URN of the provider reference, "" for the default provider. */
   readonly provider: string;
+  /** Input names Pulumi is told to ignore changes to. */
+  readonly ignoreChanges: readonly string[];
+  /** The create timeout asked for, "" when the provider's default applies. */
+  readonly createTimeout: string;
 }
 
 /** Outputs the mock provider computes for a resource, beyond echoing its inputs. */
 export type OutputSynthesizer = (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> | Promise<Record<string, unknown>>;
-export type CallHandler = (args: pulumi.runtime.MockCallArgs) => Record<string, unknown>;
+export type CallHandler = (args: pulumi.runtime.MockCallArgs) => Record<string, unknown> | undefined;
 
 export interface MockRuntimeOptions {
   readonly project: string;
@@ -51,6 +55,8 @@ interface RegisterRequest {
   getDependenciesList(): string[];
   getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getIgnorechangesList(): string[];
+  getCustomtimeouts(): { getCreate(): string } | undefined;
 }
 interface RegisterResponse {
   getUrn(): string;
@@ -164,6 +170,8 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
           maskedInputs,
           secretPaths,
           provider: req.getProvider(),
+          ignoreChanges: req.getIgnorechangesList(),
+          createTimeout: req.getCustomtimeouts()?.getCreate() ?? "",
         });
       }
       cb(err, resp);

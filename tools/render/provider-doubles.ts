@@ -23,19 +23,26 @@ export function alicloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<s
       return { snatTableIds: `stb-${args.name}`, forwardTableIds: `ftb-${args.name}` };
     case "alicloud:ecs/eipAddress:EipAddress":
       return { ipAddress: documentationIp(args.name) };
+    case "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer":
+      // Placeholders from the documentation ranges: 192.0.2.0/24 private, 203.0.113.0/24 public.
+      return { address: args.inputs.addressType === "internet" ? documentationIp(args.name) : documentationIp(args.name).replace("203.0.113.", "192.0.2.") };
     default:
       return {};
   }
 }
 
 /**
- * The render cannot look up an adopted VPC. It answers with the CIDR the stack
- * declares, and the summary says the adoption was not verified.
+ * The render cannot look anything up. An adopted VPC is answered with the CIDR the
+ * stack declares, and an unpinned image with a name saying what deploy will resolve;
+ * the summary says neither was verified.
  */
 export function alicloudCalls(adopted: { id: string; cidr: string } | undefined) {
   return (args: pulumi.runtime.MockCallArgs): Record<string, unknown> => {
     if (args.token === "alicloud:vpc/getNetworks:getNetworks" && adopted) {
       return { ids: [adopted.id], vpcs: [{ id: adopted.id, cidrBlock: adopted.cidr }] };
+    }
+    if (args.token === "alicloud:ecs/getImages:getImages") {
+      return { images: [{ id: `newest-public-image-matching:${String(args.inputs.nameRegex)}` }] };
     }
     return {};
   };

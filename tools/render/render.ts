@@ -6,6 +6,7 @@ import type { ClusterSpec } from "../../config/spec";
 import { alicloudCalls, providerOutputs } from "./provider-doubles";
 import { resourcesJson, summaryText } from "./bundle";
 import { settle, startMockRuntime, type RecordedResource } from "./mock-runtime";
+import { nodeFiles } from "./nodes-bundle";
 import { pkiFiles, pkiJson } from "./pki-bundle";
 import type { StackConfig } from "./stack-file";
 
@@ -62,6 +63,10 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
     "keys and certificates were issued by a local double of the tls provider from the program's inputs; pulumi up makes new ones",
     ...(adopted ? [`adopted VPC ${adopted.id}: its CIDR was taken from network.vpcCidr; pulumi up checks it against the real VPC`] : []),
     ...stack.secretKeys.map((k) => `${k} is encrypted in the stack file; the render used a placeholder`),
+    ...[spec.controlPlane.image, ...spec.nodePools.map((p) => p.image)].filter((i, n, all) => !i.id && all.findIndex((j) => j.os === i.os && !j.id) === n)
+      .map((i) => `image.id is not pinned for ${i.os}: deploy takes the newest public image then (pin it)`),
+    "the API load balancer's addresses are placeholders (192.0.2.0/24 private); the node documents carry them",
+    "nothing here ran kubeadm or cloud-init on a node: see the harness tests for what the bootstrap script was checked against",
   ];
   const resources = recorder.resources;
   return {
@@ -71,6 +76,7 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
       "resources.json": resourcesJson(resources),
       "summary.txt": summaryText(spec, resources, { caveats, ...(egressIp !== undefined ? { egressIp } : {}) }),
       "pki.json": pkiJson(spec, recorder.outputs),
+      ...nodeFiles(spec.clusterName, resources, options.materialize === true),
       ...(options.materialize ? pkiFiles(spec, recorder.outputs, (await valueOf(program.kubeconfig)) ?? "") : {}),
     },
   };

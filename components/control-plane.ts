@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec } from "../config/spec";
+import { controlPlanePlacements } from "../plan/control-plane";
+import { resourceName } from "../plan/naming";
+import { renderUserData, type NodeSecrets } from "../plan/node-bootstrap";
+import type { KeyAlgorithm } from "../plan/pki";
+
+const WAIT_READY = readFileSync(join(__dirname, "..", "bootstrap", "wait-ready.sh"), "utf8");
+/** How long a control plane may take from boot to a serving API: wait-ready.sh's default timeout. */
+export const READINESS_TIMEOUT_SECONDS = 1500;
+
+export interface ControlPlaneArgs {
+  readonly spec: ClusterSpec;
+  readonly imageId: pulumi.Input<string>;
+  readonly vswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
+  readonly securityGroupId: pulumi.Input<string>;
+  readonly roleName: pulumi.Input<string>;
+  readonly loadBalancerAddress: pulumi.Input<string>;
+  readonly discoveryHash: pulumi.Input<string>;
+  readonly encryptionAlgorithm: KeyAlgorithm;
+  /** Secret: ClusterPki.controlPlaneFiles. */
+  readonly pkiFiles: pulumi.Input<Record<string, string>>;
+  /** Secret: the control planes' join token. */
+  readonly controlPlaneToken: pulumi.Input<string>;
+  /** Secret: every token the first control plane installs, by owner. */
+  readonly initTokens: pulumi.Input<Record<string, string>>;
+}
+
+/**
+ * The control-plane instances: fixed private addresses spread over the zones,
+ * encrypted disks, metadata tokens required, the node RAM role. The first runs
+ * `kubeadm init`; each next one is created only after the one before it serves the
+ * API, so etcd membership changes one at a time. `ready` resolves once the last is up.
+ */
+export class ControlPlane extends pulumi.ComponentResource {
+  readonly instanceIds: pulumi.Output<string>[];
+  readonly privateIps: string[];
+  /** Resolves when every control plane passed its readiness check. */
+  readonly ready: pulumi.Output<string>;
+  /** The readiness checks, in order: depend on these to wait for a serving control plane. */
+  readonly readiness: alicloud.ecs.EcsInvocation[];
+
+  constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-alicloud:cluster:ControlPlane", name, {}, opts);
+    const { spec } = args;
+    const child = { parent: this };
+    const placements = controlPlanePlacements(spec);
+    const first = placements[0];
+    if (!first) throw new Error("no control planes planned");
+
+    const command = new alicloud.ecs.Command(resourceName(spec.clusterName, "cp-ready"), {
+      name: resourceName(spec.clusterName, "cp-ready"),
+      description: "kubeadm-alicloud: wait for a control plane's bootstrap and API",
+      type: "RunShellScript",
+      commandContent: Buffer.from(WAIT_READY).toString("base64"),
+      timeout: READINESS_TIMEOUT_SECONDS + 60,
+      workingDir: "/root",
+    }, child);
+
+    this.instanceIds = [];
+    this.readiness = [];
+    this.privateIps = placements.map((p) => p.privateIp);
+    let previous: pulumi.Resource | undefined;
+    for (const p of placements) {
+      const role = p.index === 0 ? "init" : "control-plane";
+      const secrets: pulumi.Output<NodeSecrets> = pulumi
+        .all([args.pkiFiles, args.controlPlaneToken, args.initTokens])
+        .apply(([pki, token, initTokens]) => (role === "init" ? { pki, initTokens } : { pki, bootstrapToken: token }));
+      const userData = pulumi.secret(
+        pulumi.all([args.loadBalancerAddress, args.discoveryHash, secrets]).apply(([loadBalancerAddress, discoveryHash, s]) =>
+          renderUserData({
+            spec,
+            facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm },
+            role,
+            // Never the CLB (hairpin): the first control plane itself, then the first one's address.
+            apiHostsAddress: role === "init" ? "self" : first.privateIp,
+          }, s)),
+      );
+      const disk = spec.controlPlane.systemDisk;
+      const instance = new alicloud.ecs.Instance(p.name, {
+        instanceName: p.name,
+        hostName: p.name,
+        imageId: args.imageId,
+        instanceType: spec.controlPlane.instanceType,
+        vswitchId: args.vswitchIds[p.zone],
+        privateIp: p.privateIp,
+        securityGroups: [args.securityGroupId],
+        systemDiskCategory: disk.category,
+        systemDiskSize: disk.sizeGb,
+        ...(disk.performanceLevel ? { systemDiskPerformanceLevel: disk.performanceLevel } : {}),
+        systemDiskEncrypted: true,
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        deletionProtection: spec.controlPlane.deletionProtection,
+        userData,
+        tags: { ...spec.tags, "kubeadm-alicloud.io/role": "control-plane" },
+        volumeTags: { ...spec.tags },
+      }, {
+        parent: this,
+        ...(previous ? { dependsOn: [previous] } : {}),
+        // User data runs once, at first boot, and a change would reboot the node: what
+        // changes over a cluster's life goes through Cloud Assistant, not here. A newer
+        // public image must not replace control planes either.
+        ignoreChanges: ["userData", "imageId"],
+      });
+      new alicloud.ecs.RamRoleAttachment(`${p.name}-role`, { instanceId: instance.id, ramRoleName: args.roleName }, child);
+      const ready = new alicloud.ecs.EcsInvocation(`${p.name}-ready`, {
+        commandId: command.id,
+        instanceIds: [instance.id],
+        repeatMode: "Once",
+      }, { parent: this, customTimeouts: { create: `${Math.ceil(READINESS_TIMEOUT_SECONDS / 60) + 5}m` } });
+      this.instanceIds.push(instance.id);
+      this.readiness.push(ready);
+      previous = ready;
+    }
+    this.ready = (previous as alicloud.ecs.EcsInvocation).id;
+    this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps, ready: this.ready });
+  }
+}

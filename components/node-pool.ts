@@ -1,0 +1,89 @@
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec, NodePoolSpec } from "../config/spec";
+import { resourceName } from "../plan/naming";
+import { renderUserData } from "../plan/node-bootstrap";
+import type { KeyAlgorithm } from "../plan/pki";
+
+export interface NodePoolArgs {
+  readonly spec: ClusterSpec;
+  readonly pool: NodePoolSpec;
+  readonly imageId: pulumi.Input<string>;
+  readonly vswitchIds: readonly pulumi.Input<string>[];
+  readonly securityGroupId: pulumi.Input<string>;
+  readonly roleName: pulumi.Input<string>;
+  readonly loadBalancerAddress: pulumi.Input<string>;
+  readonly discoveryHash: pulumi.Input<string>;
+  readonly encryptionAlgorithm: KeyAlgorithm;
+  /** Secret: this pool's join token. */
+  readonly token: pulumi.Input<string>;
+}
+
+/**
+ * One node pool: a launch template (metadata tokens required, encrypted disk, the
+ * pool's join token in its user data) and an ESS scaling group across every zone.
+ * Two resources whatever the pool's size.
+ */
+export class NodePool extends pulumi.ComponentResource {
+  readonly scalingGroupId: pulumi.Output<string>;
+
+  constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-alicloud:cluster:NodePool", name, {}, opts);
+    const { spec, pool } = args;
+    const child = { parent: this };
+    const userData = pulumi.secret(
+      pulumi.all([args.loadBalancerAddress, args.discoveryHash, args.token]).apply(([loadBalancerAddress, discoveryHash, token]) =>
+        renderUserData({
+          spec,
+          facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm },
+          role: "worker",
+          pool,
+          apiHostsAddress: loadBalancerAddress,
+        }, { bootstrapToken: token })),
+    );
+    const [firstType] = pool.instanceTypes;
+    const template = new alicloud.ecs.EcsLaunchTemplate(resourceName(spec.clusterName, "pool", pool.name), {
+      launchTemplateName: resourceName(spec.clusterName, "pool", pool.name),
+      description: `Nodes of pool ${pool.name} in ${spec.clusterName}`,
+      imageId: args.imageId,
+      instanceType: firstType,
+      instanceName: resourceName(spec.clusterName, pool.name),
+      securityGroupIds: [args.securityGroupId],
+      ramRoleName: args.roleName,
+      httpEndpoint: "enabled",
+      httpTokens: "required",
+      systemDisk: {
+        category: pool.systemDisk.category,
+        size: pool.systemDisk.sizeGb,
+        ...(pool.systemDisk.performanceLevel ? { performanceLevel: pool.systemDisk.performanceLevel } : {}),
+        encrypted: true,
+        deleteWithInstance: true,
+      },
+      // A launch template passes user data through unchanged: encode it here.
+      userData: pulumi.secret(userData.apply((u) => Buffer.from(u, "utf8").toString("base64"))),
+      tags: { ...spec.tags, "kubeadm-alicloud.io/role": "worker", "kubeadm-alicloud.io/pool": pool.name },
+      templateTags: { ...spec.tags },
+    }, child);
+    const group = new alicloud.ess.ScalingGroup(resourceName(spec.clusterName, "pool", pool.name, "group"), {
+      scalingGroupName: resourceName(spec.clusterName, pool.name),
+      minSize: pool.minSize,
+      maxSize: pool.maxSize,
+      desiredCapacity: pool.desiredCapacity,
+      vswitchIds: [...args.vswitchIds],
+      multiAzPolicy: "BALANCE",
+      launchTemplateId: template.id,
+      launchTemplateVersion: "Latest",
+      launchTemplateOverrides: pool.instanceTypes.map((instanceType) => ({ instanceType })),
+      removalPolicies: ["OldestInstance"],
+      healthCheckTypes: ["ECS"],
+      groupDeletionProtection: spec.controlPlane.deletionProtection,
+      tags: { ...spec.tags, "kubeadm-alicloud.io/pool": pool.name },
+    }, {
+      parent: this,
+      // The cluster-autoscaler moves the desired capacity; pulumi up must not undo it.
+      ignoreChanges: ["desiredCapacity"],
+    });
+    this.scalingGroupId = group.id;
+    this.registerOutputs({ scalingGroupId: this.scalingGroupId });
+  }
+}

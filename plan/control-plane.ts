@@ -1,0 +1,34 @@
+// Where control-plane nodes go and how they are addressed: spread round-robin over
+// the zones, each with a fixed private address in its zone's vSwitch.
+import { IPv4, IPv4CidrRange } from "ip-num";
+import type { ClusterSpec } from "../config/spec";
+import { resourceName } from "./naming";
+
+/** Host offset of the first control plane in each vSwitch (Alibaba reserves the first and last three addresses). */
+export const FIRST_HOST_OFFSET = 10;
+
+export interface ControlPlanePlacement {
+  readonly index: number;
+  readonly name: string;
+  readonly zone: string;
+  readonly privateIp: string;
+}
+
+export function controlPlanePlacements(spec: ClusterSpec): ControlPlanePlacement[] {
+  const zones = spec.network.vswitches;
+  return Array.from({ length: spec.controlPlane.count }, (_, index) => {
+    const vswitch = zones[index % zones.length];
+    if (!vswitch) throw new Error("a control plane needs at least one vSwitch");
+    const nth = Math.floor(index / zones.length);
+    const first = IPv4CidrRange.fromCidr(vswitch.cidr).getFirst();
+    const ip = new IPv4(first.value + BigInt(FIRST_HOST_OFFSET + nth));
+    return { index, name: resourceName(spec.clusterName, "cp", String(index)), zone: vswitch.zone, privateIp: ip.toString() };
+  });
+}
+
+/** Public image names per OS family; pinned ids are preferred (a new public image must not replace nodes by surprise). */
+export const IMAGE_NAME_REGEX: Record<ClusterSpec["controlPlane"]["image"]["os"], string> = {
+  alinux3: "^aliyun_3_x64_20G_alibase_\\d{8}\\.vhd$",
+  "ubuntu-22.04": "^ubuntu_22_04_x64_20G_alibase_\\d{8}\\.vhd$",
+  "ubuntu-24.04": "^ubuntu_24_04_x64_20G_alibase_\\d{8}\\.vhd$",
+};

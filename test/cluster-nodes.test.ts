@@ -1,0 +1,180 @@
+// API load balancer, control plane and node pools under mocks: placement, wiring,
+// ordering, hardening, secrets.
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import type { ClusterSpec } from "../config/spec";
+import { controlPlanePlacements } from "../plan/control-plane";
+import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
+
+let recorder: Recorder;
+beforeAll(async () => {
+  recorder = await installMocks();
+});
+
+const T = {
+  instance: "alicloud:ecs/instance:Instance",
+  lb: "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer",
+  listener: "alicloud:slb/listener:Listener",
+  backends: "alicloud:slb/backendServer:BackendServer",
+  acl: "alicloud:slb/acl:Acl",
+  invocation: "alicloud:ecs/ecsInvocation:EcsInvocation",
+  command: "alicloud:ecs/command:Command",
+  template: "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate",
+  group: "alicloud:ess/scalingGroup:ScalingGroup",
+  role: "alicloud:ram/role:Role",
+  roleAttachment: "alicloud:ecs/ramRoleAttachment:RamRoleAttachment",
+};
+/** Resources of a type by name: registration order is not deterministic. */
+const ofType = (rs: RecordedResource[], t: string) => rs.filter((r) => r.type === t).sort((a, b) => a.name.localeCompare(b.name));
+const mockIdOf = (r: RecordedResource, rs: RecordedResource[], value: unknown) => {
+  // Mock ids are "<name>-<8 hex>": find whose id a value is.
+  const name = String(value).replace(/-[0-9a-f]{8}$/, "");
+  return rs.find((x) => x.name === name && x.type === r.type);
+};
+
+function userDataOf(r: RecordedResource): { write_files: { path: string; content: string; permissions: string }[] } {
+  const raw = String(r.inputs.userData);
+  const text = r.type === T.template ? Buffer.from(raw, "base64").toString("utf8") : raw;
+  expect(text.startsWith("#cloud-config\n")).toBe(true);
+  return parse(text) as { write_files: { path: string; content: string; permissions: string }[] };
+}
+
+describe("control plane", () => {
+  let spec: ClusterSpec;
+  let rs: RecordedResource[];
+  beforeAll(async () => {
+    spec = specFor({ clusterName: "cpa" }, "prod");
+    rs = await declareCluster(recorder, spec);
+  });
+
+  it("spreads three control planes over the zones with fixed private addresses", () => {
+    const instances = ofType(rs, T.instance);
+    const plan = controlPlanePlacements(spec);
+    expect(instances.map((i) => [i.name, i.inputs.privateIp])).toEqual(plan.map((p) => [p.name, p.privateIp]));
+    const zones = instances.map((i) => String(i.inputs.vswitchId).replace(/-[0-9a-f]{8}$/, ""));
+    expect(new Set(zones).size).toBe(3);
+    expect(zones).toEqual(["cpa-vsw-cn-hangzhou-h", "cpa-vsw-cn-hangzhou-i", "cpa-vsw-cn-hangzhou-j"]);
+  });
+
+  it("hardens every instance: tokens-only metadata, encrypted disk, deletion protection, the node role", () => {
+    for (const i of ofType(rs, T.instance)) {
+      expect(i.inputs).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled", systemDiskEncrypted: true, deletionProtection: true, instanceType: "ecs.g7.xlarge" });
+      expect(String(i.inputs.securityGroups)).toMatch(/^cpa-sg-control-plane-/);
+      expect([...i.ignoreChanges].sort()).toEqual(["imageId", "userData"]);
+    }
+    const attachments = ofType(rs, T.roleAttachment);
+    expect(attachments).toHaveLength(3);
+    for (const a of attachments) expect(a.inputs.ramRoleName).toBe("cpa-nodes");
+    const role = ofType(rs, T.role)[0];
+    expect(JSON.parse(String(role?.inputs.assumeRolePolicyDocument))).toEqual({ Version: "1", Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }] });
+  });
+
+  it("user data is a secret; the first node inits, the others join through the first node, never the load balancer", () => {
+    const [first, second] = ofType(rs, T.instance);
+    for (const i of ofType(rs, T.instance)) expect(i.secretPaths).toContain("userData");
+    const env = (r: RecordedResource | undefined) => userDataOf(r as RecordedResource).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/node.env")?.content ?? "";
+    expect(env(first)).toContain("ROLE=init\n");
+    expect(env(first)).toContain("API_HOSTS_ADDRESS=self\n");
+    expect(env(second)).toContain("ROLE=control-plane\n");
+    expect(env(second)).toContain(`API_HOSTS_ADDRESS=${controlPlanePlacements(spec)[0]?.privateIp}\n`);
+    const files = userDataOf(first as RecordedResource).write_files.map((f) => f.path);
+    expect(files).toContain("/etc/kubeadm-alicloud/secrets/pki/ca.key");
+    expect(files).toContain("/etc/kubeadm-alicloud/secrets/tokens.env");
+  });
+
+  it("creates each control plane only after the previous one serves, and waits long enough", () => {
+    const instances = ofType(rs, T.instance);
+    const checks = ofType(rs, T.invocation);
+    expect(checks).toHaveLength(3);
+    expect(instances[0]?.dependsOn).toEqual([]);
+    expect(instances[1]?.dependsOn).toEqual([checks[0]?.urn]);
+    expect(instances[2]?.dependsOn).toEqual([checks[1]?.urn]);
+    for (const [i, c] of checks.entries()) {
+      expect(mockIdOf(instances[i] as RecordedResource, rs, (c.inputs.instanceIds as string[])[0])?.name).toBe(instances[i]?.name);
+      expect(c.createTimeout).toBe("30m");
+    }
+    const command = ofType(rs, T.command)[0];
+    expect(command?.inputs).toMatchObject({ type: "RunShellScript", timeout: 1560 });
+    expect(Buffer.from(String(command?.inputs.commandContent), "base64").toString()).toContain("get --raw=/readyz");
+  });
+
+  it("puts every control plane behind a private TCP 6443 load balancer", () => {
+    const lbs = ofType(rs, T.lb);
+    expect(lbs.map((l) => l.inputs.addressType)).toEqual(["intranet"]);
+    expect(String(lbs[0]?.inputs.vswitchId)).toMatch(/^cpa-vsw-cn-hangzhou-h-/);
+    const listener = ofType(rs, T.listener)[0];
+    expect(listener?.inputs).toMatchObject({ protocol: "tcp", frontendPort: 6443, backendPort: 6443, healthCheckType: "tcp" });
+    const backends = ofType(rs, T.backends);
+    expect(backends).toHaveLength(1);
+    const servers = (backends[0]?.inputs.backendServers as { serverId: string }[]).map((b) => b.serverId.replace(/-[0-9a-f]{8}$/, ""));
+    expect(servers).toEqual(["cpa-cp-0", "cpa-cp-1", "cpa-cp-2"]);
+  });
+
+  it("the load balancer's address and the endpoint name are in the API certificate SANs", () => {
+    const first = ofType(rs, T.instance)[0] as RecordedResource;
+    const kubeadm = userDataOf(first).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/kubeadm.yaml")?.content ?? "";
+    expect(kubeadm).toMatch(/certSANs:\n\s+- api\.cpa\.k8s\.internal\n\s+- 192\.0\.2\.\d+/);
+  });
+
+  it("a public API gets its own internet load balancer behind an allow-list", async () => {
+    const pub = await declareCluster(recorder, specFor({ clusterName: "cpb", apiEndpoint: { public: true, allowedCidrs: ["198.51.100.0/24"] } }));
+    expect(ofType(pub, T.lb).map((l) => [l.name, l.inputs.addressType])).toEqual([["cpb-api-private", "intranet"], ["cpb-api-public", "internet"]]);
+    const acl = ofType(pub, T.acl)[0];
+    expect(acl?.inputs.entryLists).toEqual([{ entry: "198.51.100.0/24", comment: "allowed API client" }]);
+    const listeners = ofType(pub, T.listener);
+    expect(listeners.map((l) => [l.name, l.inputs.aclStatus ?? "off"])).toEqual([["cpb-api-private-listener", "off"], ["cpb-api-public-listener", "on"]]);
+    expect(ofType(pub, T.backends)).toHaveLength(2);
+  });
+});
+
+describe("node pools", () => {
+  let rs: RecordedResource[];
+  beforeAll(async () => {
+    rs = await declareCluster(recorder, specFor({
+      clusterName: "np",
+      nodePools: [
+        { name: "general", instanceTypes: ["ecs.g7.large", "ecs.g6.large"], minSize: 1, maxSize: 5, desiredCapacity: 2 },
+        { name: "batch", instanceTypes: ["ecs.c7.2xlarge"], minSize: 0, maxSize: 10, taints: [{ key: "example.com/batch", effect: "NoSchedule" }] },
+      ],
+    }));
+  });
+
+  it("each pool is one launch template and one scaling group across every zone", () => {
+    const groups = ofType(rs, T.group);
+    expect(groups.map((g) => [g.inputs.scalingGroupName, g.inputs.minSize, g.inputs.desiredCapacity, g.inputs.maxSize])).toEqual([["np-batch", 0, 0, 10], ["np-general", 1, 2, 5]]);
+    for (const g of groups) {
+      expect((g.inputs.vswitchIds as string[]).map((v) => v.replace(/-[0-9a-f]{8}$/, ""))).toEqual(["np-vsw-cn-hangzhou-h", "np-vsw-cn-hangzhou-i", "np-vsw-cn-hangzhou-j"]);
+      expect(g.inputs.launchTemplateVersion).toBe("Latest");
+      expect(g.ignoreChanges).toEqual(["desiredCapacity"]);
+    }
+    expect(groups[1]?.inputs.launchTemplateOverrides).toEqual([{ instanceType: "ecs.g7.large" }, { instanceType: "ecs.g6.large" }]);
+  });
+
+  it("launch templates require metadata tokens, encrypt disks, carry the role, and hold base64 user data as a secret", () => {
+    for (const t of ofType(rs, T.template)) {
+      expect(t.inputs).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled", ramRoleName: "np-nodes" });
+      expect(t.inputs.systemDisk).toMatchObject({ encrypted: true, deleteWithInstance: true });
+      expect(t.secretPaths).toContain("userData");
+      const ud = userDataOf(t);
+      expect(ud.write_files.find((f) => f.path === "/etc/kubeadm-alicloud/node.env")?.content).toContain("ROLE=worker\n");
+      expect(ud.write_files.some((f) => f.path.includes("/pki/"))).toBe(false);
+    }
+  });
+
+  it("each pool joins with its own token, labels and taints", async () => {
+    const [batch, general] = ofType(rs, T.template);
+    const token = (t: RecordedResource | undefined) => userDataOf(t as RecordedResource).write_files.find((f) => f.path.endsWith("/bootstrap-token"))?.content;
+    expect(token(general)).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    expect(token(general)).not.toBe(token(batch));
+    const kubeadm = userDataOf(batch as RecordedResource).write_files.find((f) => f.path.endsWith("kubeadm.yaml"))?.content ?? "";
+    expect(kubeadm).toContain("key: example.com/batch");
+  });
+
+  it("pools wait for the whole control plane and the load balancer's backends", () => {
+    const checks = ofType(rs, T.invocation).map((c) => c.urn);
+    const backends = ofType(rs, T.backends).map((b) => b.urn);
+    for (const pool of rs.filter((r) => r.type === "kubeadm-alicloud:cluster:NodePool")) {
+      expect([...pool.dependsOn].sort()).toEqual([...checks, ...backends].sort());
+    }
+  });
+});

@@ -1,0 +1,42 @@
+// nodes/<name>/user-data.yaml (the decoded cloud-init document of every control plane
+// and pool) and kubeadm/<name>.yaml (its kubeadm configuration). Secrets are replaced
+// by placeholders unless materialized; the discovery hash, which changes with every
+// emulated CA, is named instead of printed.
+import { parse, stringify } from "yaml";
+import { NODE_PATHS } from "../../plan/node-bootstrap";
+import type { RecordedResource } from "./mock-runtime";
+
+const INSTANCE = "alicloud:ecs/instance:Instance";
+const TEMPLATE = "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate";
+export const SECRET_FILE_PLACEHOLDER = "[secret: delivered at deploy time]";
+const HASH_RE = /sha256:[0-9a-f]{64}/g;
+const HASH_PLACEHOLDER = "sha256:[discovery hash of the cluster CA]";
+
+interface WriteFile {
+  path: string;
+  content: string;
+  permissions: string;
+  owner: string;
+}
+
+/** Every node document by bundle name: "cp-0", "pool-general", … */
+export function nodeFiles(clusterName: string, resources: readonly RecordedResource[], materialize: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of resources) {
+    if (r.type !== INSTANCE && r.type !== TEMPLATE) continue;
+    const raw = r.inputs.userData;
+    if (typeof raw !== "string") continue;
+    const text = r.type === TEMPLATE ? Buffer.from(raw, "base64").toString("utf8") : raw;
+    const doc = parse(text) as { write_files: WriteFile[]; runcmd: unknown };
+    const files = doc.write_files.map((f) => {
+      if (materialize) return f;
+      const secret = f.path.startsWith(`${NODE_PATHS.secrets}/`);
+      return { ...f, content: secret ? SECRET_FILE_PLACEHOLDER : f.content.replace(HASH_RE, HASH_PLACEHOLDER) };
+    });
+    const name = r.name.startsWith(`${clusterName}-`) ? r.name.slice(clusterName.length + 1) : r.name;
+    out[`nodes/${name}/user-data.yaml`] = `#cloud-config\n${stringify({ ...doc, write_files: files }, { lineWidth: 0 })}`;
+    const kubeadm = files.find((f) => f.path === NODE_PATHS.kubeadm);
+    if (kubeadm) out[`kubeadm/${name}.yaml`] = kubeadm.content;
+  }
+  return out;
+}
