@@ -4,9 +4,9 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
-import { resourceName } from "../plan/naming";
 import { renderUserData, type NodeSecrets } from "../plan/node-bootstrap";
 import type { KeyAlgorithm } from "../plan/pki";
+import { ReadinessCheck } from "./readiness";
 
 const WAIT_READY = readFileSync(join(__dirname, "..", "bootstrap", "wait-ready.sh"), "utf8");
 /** How long a control plane may take from boot to a serving API: wait-ready.sh's default timeout. */
@@ -41,7 +41,7 @@ export class ControlPlane extends pulumi.ComponentResource {
   /** Resolves when every control plane passed its readiness check. */
   readonly ready: pulumi.Output<string>;
   /** The readiness checks, in order: depend on these to wait for a serving control plane. */
-  readonly readiness: alicloud.ecs.EcsInvocation[];
+  readonly readiness: ReadinessCheck[];
 
   constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:cluster:ControlPlane", name, {}, opts);
@@ -50,15 +50,6 @@ export class ControlPlane extends pulumi.ComponentResource {
     const placements = controlPlanePlacements(spec);
     const first = placements[0];
     if (!first) throw new Error("no control planes planned");
-
-    const command = new alicloud.ecs.Command(resourceName(spec.clusterName, "cp-ready"), {
-      name: resourceName(spec.clusterName, "cp-ready"),
-      description: "kubeadm-alicloud: wait for a control plane's bootstrap and API",
-      type: "RunShellScript",
-      commandContent: Buffer.from(WAIT_READY).toString("base64"),
-      timeout: READINESS_TIMEOUT_SECONDS + 60,
-      workingDir: "/root",
-    }, child);
 
     this.instanceIds = [];
     this.readiness = [];
@@ -107,16 +98,19 @@ export class ControlPlane extends pulumi.ComponentResource {
         ignoreChanges: ["userData", "imageId"],
       });
       new alicloud.ecs.RamRoleAttachment(`${p.name}-role`, { instanceId: instance.id, ramRoleName: args.roleName }, child);
-      const ready = new alicloud.ecs.EcsInvocation(`${p.name}-ready`, {
-        commandId: command.id,
-        instanceIds: [instance.id],
-        repeatMode: "Once",
-      }, { parent: this, customTimeouts: { create: `${Math.ceil(READINESS_TIMEOUT_SECONDS / 60) + 5}m` } });
+      // Cloud Assistant runs wait-ready.sh on the node; a failure stops pulumi up with the
+      // tail of the node's bootstrap log.
+      const ready = new ReadinessCheck(`${p.name}-ready`, {
+        regionId: spec.region,
+        instanceId: instance.id,
+        script: WAIT_READY,
+        timeoutSeconds: READINESS_TIMEOUT_SECONDS,
+      }, child);
       this.instanceIds.push(instance.id);
       this.readiness.push(ready);
       previous = ready;
     }
-    this.ready = (previous as alicloud.ecs.EcsInvocation).id;
+    this.ready = (previous as ReadinessCheck).lastLine;
     this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps, ready: this.ready });
   }
 }

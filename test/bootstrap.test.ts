@@ -191,9 +191,9 @@ describe("rendered user data and scripts, checked with the real linters", () => 
     expect(r.status).toBe(0);
   });
 
-  it("the bootstrap script and the harness stubs pass shellcheck", () => {
+  it("the node scripts and the harness stubs pass shellcheck", () => {
     if (!tools("shellcheck")) throw new Error("shellcheck is missing (bash .ci/run installs it)");
-    const r = spawnSync("shellcheck", [BOOTSTRAP_SCRIPT_PATH, join(__dirname, "harness", "stubs.sh")], { encoding: "utf8" });
+    const r = spawnSync("shellcheck", [BOOTSTRAP_SCRIPT_PATH, join(__dirname, "..", "bootstrap", "wait-ready.sh"), join(__dirname, "harness", "stubs.sh")], { encoding: "utf8" });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });

@@ -17,8 +17,7 @@ const T = {
   listener: "alicloud:slb/listener:Listener",
   backends: "alicloud:slb/backendServer:BackendServer",
   acl: "alicloud:slb/acl:Acl",
-  invocation: "alicloud:ecs/ecsInvocation:EcsInvocation",
-  command: "alicloud:ecs/command:Command",
+  readiness: "pulumi-nodejs:dynamic/kubeadm-alicloud:ReadinessCheck",
   template: "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate",
   group: "alicloud:ess/scalingGroup:ScalingGroup",
   role: "alicloud:ram/role:Role",
@@ -26,11 +25,6 @@ const T = {
 };
 /** Resources of a type by name: registration order is not deterministic. */
 const ofType = (rs: RecordedResource[], t: string) => rs.filter((r) => r.type === t).sort((a, b) => a.name.localeCompare(b.name));
-const mockIdOf = (r: RecordedResource, rs: RecordedResource[], value: unknown) => {
-  // Mock ids are "<name>-<8 hex>": find whose id a value is.
-  const name = String(value).replace(/-[0-9a-f]{8}$/, "");
-  return rs.find((x) => x.name === name && x.type === r.type);
-};
 
 function userDataOf(r: RecordedResource): { write_files: { path: string; content: string; permissions: string }[] } {
   const raw = String(r.inputs.userData);
@@ -82,20 +76,18 @@ describe("control plane", () => {
     expect(files).toContain("/etc/kubeadm-alicloud/secrets/tokens.env");
   });
 
-  it("creates each control plane only after the previous one serves, and waits long enough", () => {
+  it("creates each control plane only after the previous one serves, and checks each one on itself", () => {
     const instances = ofType(rs, T.instance);
-    const checks = ofType(rs, T.invocation);
+    const checks = ofType(rs, T.readiness);
     expect(checks).toHaveLength(3);
     expect(instances[0]?.dependsOn).toEqual([]);
     expect(instances[1]?.dependsOn).toEqual([checks[0]?.urn]);
     expect(instances[2]?.dependsOn).toEqual([checks[1]?.urn]);
     for (const [i, c] of checks.entries()) {
-      expect(mockIdOf(instances[i] as RecordedResource, rs, (c.inputs.instanceIds as string[])[0])?.name).toBe(instances[i]?.name);
-      expect(c.createTimeout).toBe("30m");
+      expect(String(c.inputs.instanceId).replace(/-[0-9a-f]{8}$/, "")).toBe(instances[i]?.name);
+      expect(c.inputs).toMatchObject({ regionId: "cn-hangzhou", timeoutSeconds: 1500 });
+      expect(String(c.inputs.script)).toContain("get --raw=/readyz");
     }
-    const command = ofType(rs, T.command)[0];
-    expect(command?.inputs).toMatchObject({ type: "RunShellScript", timeout: 1560 });
-    expect(Buffer.from(String(command?.inputs.commandContent), "base64").toString()).toContain("get --raw=/readyz");
   });
 
   it("puts every control plane behind a private TCP 6443 load balancer", () => {
@@ -171,7 +163,7 @@ describe("node pools", () => {
   });
 
   it("pools wait for the whole control plane and the load balancer's backends", () => {
-    const checks = ofType(rs, T.invocation).map((c) => c.urn);
+    const checks = ofType(rs, T.readiness).map((c) => c.urn);
     const backends = ofType(rs, T.backends).map((b) => b.urn);
     for (const pool of rs.filter((r) => r.type === "kubeadm-alicloud:cluster:NodePool")) {
       expect([...pool.dependsOn].sort()).toEqual([...checks, ...backends].sort());

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { NODE_PATHS } from "../../plan/node-bootstrap";
 
-const STUBBED = ["curl", "apt-get", "apt-mark", "dnf", "modprobe", "sysctl", "swapoff", "systemctl", "kubeadm", "sleep"];
+const STUBBED = ["curl", "apt-get", "apt-mark", "dnf", "modprobe", "sysctl", "swapoff", "systemctl", "kubeadm", "kubectl", "sleep"];
 const OS_RELEASE: Record<string, string> = {
   "ubuntu-24.04": 'ID=ubuntu\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\n',
   "ubuntu-22.04": 'ID=ubuntu\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\n',
@@ -51,8 +51,13 @@ export interface Run {
 }
 
 export function runBootstrap(box: Sandbox, env: Record<string, string> = {}): Run {
+  return runScript(box, join(box.root, NODE_PATHS.script), [], env);
+}
+
+/** Run any script of ours in the sandbox, with the stubs on PATH. */
+export function runScript(box: Sandbox, script: string, args: readonly string[], env: Record<string, string> = {}): Run {
   const before = existsSync(box.calls) ? readFileSync(box.calls, "utf8").split("\n").filter(Boolean).length : 0;
-  const r = spawnSync("bash", [join(box.root, NODE_PATHS.script)], {
+  const r = spawnSync("bash", [script, ...args], {
     encoding: "utf8",
     env: {
       PATH: `${join(box.root, "..", "bin")}:${process.env.PATH ?? ""}`,

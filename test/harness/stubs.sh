@@ -52,6 +52,11 @@ case "$name" in
         mkdir -p "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes"; touch "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/kubelet.conf" ;;
       reset) rm -rf "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes" ;;
     esac ;;
+  kubectl)
+    case "$*" in
+      *--raw=/readyz*) if [ "$(count readyz)" -le "${STUB_READYZ_FAIL_TIMES:-0}" ]; then exit 1; fi; echo ok ;;
+      *"get nodes"*) printf 'node/cn-hangzhou.i-bp1stub0001\n' ;;
+    esac ;;
   *) ;; # apt-mark dnf modprobe sysctl swapoff systemctl sleep: record only
 esac
 exit 0
