@@ -28,5 +28,10 @@ until kubectl --kubeconfig "$KUBECONFIG_FILE" get --raw=/readyz >/dev/null 2>&1;
   if [ "$(date +%s)" -ge "$deadline" ]; then report_failure "the API server's /readyz did not pass within ${TIMEOUT}s"; fi
   sleep 5
 done
-node="$(kubectl --kubeconfig "$KUBECONFIG_FILE" get nodes -o name | wc -l)"
-echo "kubeadm-alicloud: control plane ready; $node node(s) registered"
+# The node must also have registered itself.
+until [ "$(kubectl --kubeconfig "$KUBECONFIG_FILE" get nodes -o name 2>/dev/null | wc -l)" -ge 1 ]; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then report_failure "no node registered within ${TIMEOUT}s"; fi
+  sleep 5
+done
+nodes="$(kubectl --kubeconfig "$KUBECONFIG_FILE" get nodes -o name | wc -l)"
+echo "kubeadm-alicloud: control plane ready; $nodes node(s) registered"
