@@ -4,6 +4,7 @@ import { cniPodCidrProblems, cniRunsKubeProxy, defaultPodCidr } from "../addons/
 import { ALIBABA_RESERVED_CIDR, PRIVATE_RANGES, WORLD, carveSubnets, contains, overlaps, prefixLength, subnetsFit } from "../plan/cidr";
 import { CLUSTER_TAG, STACK_TAG } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
+import { FIRST_HOST_OFFSET } from "../plan/control-plane";
 import { defaultsFor, deepMerge } from "./defaults";
 import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
 import type { ClusterSpec, NodePoolSpec, VswitchSpec } from "./spec";
@@ -140,6 +141,22 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
         }
       }
     }
+  }
+
+  if (vswitches && controlPlane && nodePools) {
+    // Alibaba reserves the first and the last three addresses of a vSwitch; control
+    // planes sit from the 10th host on; pool nodes spread evenly over the zones; the NAT
+    // gateway and the load balancer take a few more.
+    const poolNodesPerZone = Math.ceil(nodePools.reduce((n, p) => n + p.maxSize, 0) / vswitches.length);
+    const controlPlanesPerZone = Math.ceil(controlPlane.count / vswitches.length);
+    const needed = FIRST_HOST_OFFSET + controlPlanesPerZone + poolNodesPerZone + 4;
+    vswitches.forEach((v) => {
+      const usable = 2 ** (32 - prefixLength(v.cidr)) - 4;
+      if (usable < needed) {
+        const path = network?.vswitches !== undefined ? ["network", "vswitches", v.zone] : ["network", "vswitchPrefixLength"];
+        problem(path, `the vSwitch ${v.cidr} in ${v.zone} has ${usable} usable addresses but needs about ${needed} (control planes from the ${FIRST_HOST_OFFSET}th host, ${poolNodesPerZone} pool nodes at maxSize, NAT and load balancer); use a larger vSwitch`);
+      }
+    });
   }
 
   if (apiEndpoint) {

@@ -56,6 +56,7 @@ const REJECTED: readonly Rejected[] = [
   { why: "vSwitch for a zone not listed", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20", "cn-hangzhou-i": "10.0.16.0/20", "cn-hangzhou-j": "10.0.32.0/20", "cn-hangzhou-k": "10.0.48.0/20" } } }, key: "network.vswitches.cn-hangzhou-k", says: "is not in zones" },
   { why: "zone without a vSwitch", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20" } } }, key: "network.vswitches", says: "has no CIDR for zone cn-hangzhou-i" },
   { why: "derived vSwitches do not fit", config: { network: { vpcCidr: "10.0.0.0/24", vswitchPrefixLength: 25 } }, key: "network.vswitchPrefixLength", says: "3 vSwitches of /25 do not fit" },
+  { why: "vSwitches too small for the nodes", config: { network: { vswitchPrefixLength: 27 }, nodePools: [pool({ maxSize: 60 })] }, key: "network.vswitchPrefixLength", says: "has 28 usable addresses but needs about 35" },
   { why: "adopted VPC without its CIDR", config: { network: { existingVpcId: "vpc-bp1abc" } }, key: "network.vpcCidr", says: "must be set to the CIDR of the adopted VPC" },
   { why: "malformed VPC id", config: { network: { existingVpcId: "my-vpc", vpcCidr: "10.0.0.0/16" } }, key: "network.existingVpcId", says: "VPC ids look like vpc-" },
   { why: "egress list ignored", config: { network: { egress: { restricted: false, allowedCidrs: ["1.2.3.0/24"] } } }, key: "network.egress.allowedCidrs", says: "would be ignored" },
