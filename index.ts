@@ -29,3 +29,9 @@ export const caExpiresAt = cluster.pki.cas.cluster.expiresAt;
 export const adminCertificateExpiresAt = cluster.pki.admin.expiresAt;
 /** Secret: `pulumi stack output --show-secrets kubeconfig > admin.conf`. */
 export const kubeconfig = cluster.pki.admin.kubeconfig;
+export const apiPrivateAddress = cluster.apiLoadBalancer.privateAddress;
+export const apiPublicAddress = cluster.apiLoadBalancer.publicAddress;
+export const controlPlaneIps = cluster.controlPlane.privateIps;
+/** Resolves once every control plane serves the API: anything that talks to the API waits on it. */
+export const controlPlaneReady = cluster.controlPlane.ready;
+export const nodePoolScalingGroupIds = Object.fromEntries(Object.entries(cluster.nodePools).map(([name, pool]) => [name, pool.scalingGroupId]));

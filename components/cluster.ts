@@ -1,11 +1,11 @@
-import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec } from "../config/spec";
-import { resourceName } from "../plan/naming";
-import { securityRules } from "../plan/security-rules";
 import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
 import type { ImageConfig } from "../config/schema";
+import type { ClusterSpec } from "../config/spec";
 import { IMAGE_NAME_REGEX } from "../plan/control-plane";
+import { resourceName } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
+import { securityRules } from "../plan/security-rules";
 import { ApiLoadBalancer } from "./api-load-balancer";
 import { ControlPlane } from "./control-plane";
 import { Network } from "./network";
