@@ -86,6 +86,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       securityGroupId: this.securityGroups.controlPlaneGroupId,
       roleName: role.roleName,
       loadBalancerAddress: this.apiLoadBalancer.privateAddress,
+      ...(this.apiLoadBalancer.publicAddress ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress } : {}),
       discoveryHash: this.pki.discoveryHash,
       encryptionAlgorithm: this.pki.encryptionAlgorithm,
       pkiFiles: this.pki.controlPlaneFiles,

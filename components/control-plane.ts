@@ -19,6 +19,8 @@ export interface ControlPlaneArgs {
   readonly securityGroupId: pulumi.Input<string>;
   readonly roleName: pulumi.Input<string>;
   readonly loadBalancerAddress: pulumi.Input<string>;
+  /** When the API is public: the internet load balancer's address, for the API certificate. */
+  readonly publicLoadBalancerAddress?: pulumi.Input<string>;
   readonly discoveryHash: pulumi.Input<string>;
   readonly encryptionAlgorithm: KeyAlgorithm;
   /** Secret: ClusterPki.controlPlaneFiles. */
@@ -61,10 +63,10 @@ export class ControlPlane extends pulumi.ComponentResource {
         .all([args.pkiFiles, args.controlPlaneToken, args.initTokens])
         .apply(([pki, token, initTokens]) => (role === "init" ? { pki, initTokens } : { pki, bootstrapToken: token }));
       const userData = pulumi.secret(
-        pulumi.all([args.loadBalancerAddress, args.discoveryHash, secrets]).apply(([loadBalancerAddress, discoveryHash, s]) =>
+        pulumi.all([args.loadBalancerAddress, args.publicLoadBalancerAddress, args.discoveryHash, secrets]).apply(([loadBalancerAddress, publicLoadBalancerAddress, discoveryHash, s]) =>
           renderUserData({
             spec,
-            facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm },
+            facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm, ...(publicLoadBalancerAddress ? { publicLoadBalancerAddress } : {}) },
             role,
             // Never the CLB (hairpin): the first control plane itself, then the first one's address.
             apiHostsAddress: role === "init" ? "self" : first.privateIp,

@@ -23,6 +23,8 @@ export type NodeRole = "init" | "control-plane" | "worker";
 export interface ClusterFacts {
   /** Private address of the API load balancer: in the API certificate, and where workers send API traffic. */
   readonly loadBalancerAddress: string;
+  /** Internet address of the API load balancer when the API is public: also in the certificate. */
+  readonly publicLoadBalancerAddress?: string;
   /** `sha256:<hex>` of the cluster CA (ClusterPki.discoveryHash). */
   readonly discoveryHash: string;
   readonly encryptionAlgorithm: KeyAlgorithm;
@@ -69,7 +71,7 @@ function clusterConfiguration(spec: ClusterSpec, facts: ClusterFacts, imageRepos
     apiServer: {
       // The endpoint name resolves to the node itself on control planes and to the
       // load balancer elsewhere: both must be in the serving certificate.
-      certSANs: [spec.apiEndpoint.dnsName, facts.loadBalancerAddress],
+      certSANs: [spec.apiEndpoint.dnsName, facts.loadBalancerAddress, ...(facts.publicLoadBalancerAddress ? [facts.publicLoadBalancerAddress] : [])],
       extraArgs: [{ name: "profiling", value: "false" }],
     },
     controllerManager: {

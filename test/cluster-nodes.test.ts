@@ -116,6 +116,10 @@ describe("control plane", () => {
     const listeners = ofType(pub, T.listener);
     expect(listeners.map((l) => [l.name, l.inputs.aclStatus ?? "off"])).toEqual([["cpb-api-private-listener", "off"], ["cpb-api-public-listener", "on"]]);
     expect(ofType(pub, T.backends)).toHaveLength(2);
+    // Clients of the public address must find it in the API server's certificate.
+    const first = ofType(pub, T.instance)[0] as RecordedResource;
+    const kubeadm = userDataOf(first).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/kubeadm.yaml")?.content ?? "";
+    expect(kubeadm).toMatch(/certSANs:\n\s+- api\.cpb\.k8s\.internal\n\s+- 192\.0\.2\.\d+\n\s+- 203\.0\.113\.\d+/);
   });
 });
 
