@@ -215,6 +215,12 @@ place_pki() {
   mkdir -p "$ROOT/etc/kubernetes/pki"
   cp -a "$SECRETS/pki/." "$ROOT/etc/kubernetes/pki/"
   find "$ROOT/etc/kubernetes/pki" -name '*.key' -exec chmod 0600 {} +
+  # The Secrets encryption key, when encryption at rest is on.
+  if [ -f "$SECRETS/encryption-config.yaml" ]; then
+    mkdir -p "$ROOT/etc/kubernetes/enc"
+    chmod 0700 "$ROOT/etc/kubernetes/enc"
+    install -m 0600 "$SECRETS/encryption-config.yaml" "$ROOT/etc/kubernetes/enc/encryption-config.yaml"
+  fi
 }
 
 kubeadm_step() {

@@ -48,6 +48,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     this.pki = new ClusterPki(resourceName(spec.clusterName, "pki"), {
       clusterName: spec.clusterName,
       pki: spec.pki,
+      encryptionAtRest: spec.apiServer.encryptionAtRest.enabled,
       apiServerUrl: `https://${spec.apiEndpoint.dnsName}:6443`,
       nodePools: spec.nodePools.map((p) => p.name),
     }, { parent: this });
@@ -90,6 +91,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       discoveryHash: this.pki.discoveryHash,
       encryptionAlgorithm: this.pki.encryptionAlgorithm,
       pkiFiles: this.pki.controlPlaneFiles,
+      ...(this.pki.encryptionConfig ? { encryptionConfig: this.pki.encryptionConfig } : {}),
       controlPlaneToken: this.pki.controlPlaneToken.token,
       initTokens: pulumi.secret(initTokens),
     }, { parent: this });

@@ -25,6 +25,8 @@ export interface ControlPlaneArgs {
   readonly encryptionAlgorithm: KeyAlgorithm;
   /** Secret: ClusterPki.controlPlaneFiles. */
   readonly pkiFiles: pulumi.Input<Record<string, string>>;
+  /** Secret: the EncryptionConfiguration, when encryption at rest is on. */
+  readonly encryptionConfig?: pulumi.Input<string>;
   /** Secret: the control planes' join token. */
   readonly controlPlaneToken: pulumi.Input<string>;
   /** Secret: every token the first control plane installs, by owner. */
@@ -60,8 +62,12 @@ export class ControlPlane extends pulumi.ComponentResource {
     for (const p of placements) {
       const role = p.index === 0 ? "init" : "control-plane";
       const secrets: pulumi.Output<NodeSecrets> = pulumi
-        .all([args.pkiFiles, args.controlPlaneToken, args.initTokens])
-        .apply(([pki, token, initTokens]) => (role === "init" ? { pki, initTokens } : { pki, bootstrapToken: token }));
+        .all([args.pkiFiles, args.controlPlaneToken, args.initTokens, args.encryptionConfig])
+        .apply(([pki, token, initTokens, encryptionConfig]) => ({
+          pki,
+          ...(role === "init" ? { initTokens } : { bootstrapToken: token }),
+          ...(encryptionConfig ? { encryptionConfig } : {}),
+        }));
       const userData = pulumi.secret(
         pulumi.all([args.loadBalancerAddress, args.publicLoadBalancerAddress, args.discoveryHash, secrets]).apply(([loadBalancerAddress, publicLoadBalancerAddress, discoveryHash, s]) =>
           renderUserData({

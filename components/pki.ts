@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { ClusterSpec } from "../config/spec";
+import { ENCRYPTION_KEY_BYTES, renderEncryptionConfig } from "../plan/hardening";
 import { resourceName } from "../plan/naming";
 import {
   ADMIN, BREAK_GLASS, CAS, CA_USES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, SA_FILES, TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH,
@@ -12,6 +13,8 @@ import {
 export interface ClusterPkiArgs {
   readonly clusterName: string;
   readonly pki: ClusterSpec["pki"];
+  /** Make a key for encrypting Secrets at rest. */
+  readonly encryptionAtRest?: boolean;
   /** The API server URL written into the admin kubeconfig. */
   readonly apiServerUrl: pulumi.Input<string>;
   /** One bootstrap token is made per pool name. */
@@ -68,6 +71,8 @@ export class ClusterPki extends pulumi.ComponentResource {
    * exactly the CA certificates and keys and the service-account pair. Workers get none.
    */
   readonly controlPlaneFiles: pulumi.Output<Record<string, string>>;
+  /** Secret: the EncryptionConfiguration for Secrets at rest; undefined when that is off. */
+  readonly encryptionConfig: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:pki:ClusterPki", name, {}, opts);
@@ -150,6 +155,12 @@ export class ClusterPki extends pulumi.ComponentResource {
       files[profile.keyFile] = cas[profile.name].keyPem;
     }
     this.controlPlaneFiles = pulumi.secret(pulumi.all(files));
+
+    this.encryptionConfig = undefined;
+    if (args.encryptionAtRest) {
+      const key = new random.RandomBytes(n("secrets-encryption-key"), { length: ENCRYPTION_KEY_BYTES }, child);
+      this.encryptionConfig = pulumi.secret(key.base64.apply(renderEncryptionConfig));
+    }
 
     this.registerOutputs({
       caCertPem: cas.cluster.certPem,

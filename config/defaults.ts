@@ -46,6 +46,10 @@ const base: JsonObject = {
   },
   ssh: { enabled: false, allowedCidrs: [] },
   nodeSoftware: {},
+  apiServer: {
+    encryptionAtRest: { enabled: true },
+    audit: { enabled: true, maxAgeDays: 30, maxBackups: 10, maxSizeMb: 100 },
+  },
   tags: {},
 };
 

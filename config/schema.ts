@@ -219,6 +219,27 @@ const nodeSoftware = strictObject({
   imageRepository: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "imageRepository is a registry host with an optional path, e.g. registry.k8s.io").optional(),
 });
 
+/** A safeguard is on by default; turning one off needs a written reason, shown in reviews. */
+function needsReason(what: string) {
+  return (v: { enabled: boolean; reason?: string | undefined }, ctx: z.core.$RefinementCtx) => {
+    if (!v.enabled && (v.reason === undefined || v.reason.trim().length < 10)) {
+      ctx.addIssue({ code: "custom", path: ["reason"], message: `turning off ${what} needs a reason of at least 10 characters (it is shown in reviews)` });
+    }
+  };
+}
+
+const apiServer = strictObject({
+  /** Secrets encrypted in etcd with a key Pulumi generates and keeps as a secret. */
+  encryptionAtRest: strictObject({ enabled: z.boolean(), reason: z.string().optional() }).superRefine(needsReason("encryption at rest")),
+  audit: strictObject({
+    enabled: z.boolean(),
+    reason: z.string().optional(),
+    maxAgeDays: z.number().int().min(1).max(365),
+    maxBackups: z.number().int().min(1).max(100),
+    maxSizeMb: z.number().int().min(10).max(10_000),
+  }).superRefine(needsReason("the audit log")),
+});
+
 const HOURS_PER_YEAR = 8760;
 const pki = strictObject({
   /** Key type of every CA, the service-account key and the admin key; kubeadm's encryptionAlgorithm. */
@@ -271,6 +292,7 @@ export const sections = {
   addons,
   apiEndpoint,
   pki,
+  apiServer,
   nodeSoftware,
   ssh,
   tags: z.record(tagKey, tagValue),

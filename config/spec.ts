@@ -42,6 +42,7 @@ export interface ClusterSpec {
   readonly addons: Sections["addons"];
   readonly apiEndpoint: Sections["apiEndpoint"] & { readonly dnsName: string };
   readonly pki: Sections["pki"];
+  readonly apiServer: Sections["apiServer"];
   readonly nodeSoftware: { readonly packageSource: "aliyun-mirror" | "upstream"; readonly imageRepository: string };
   readonly ssh: Sections["ssh"];
   /** User tags plus the ones this project sets on every resource. */

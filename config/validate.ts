@@ -218,6 +218,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
     addons: p.addons,
     apiEndpoint: { ...p.apiEndpoint, dnsName: p.apiEndpoint.dnsName ?? `api.${p.clusterName}.k8s.internal` },
     pki: p.pki,
+    apiServer: p.apiServer,
     nodeSoftware: nodeSoftwareFor(p.region, p.nodeSoftware),
     ssh: p.ssh,
     tags: { ...p.tags, [CLUSTER_TAG]: p.clusterName, [STACK_TAG]: `${ctx.project}/${ctx.stack}` },

@@ -3,6 +3,7 @@
 // at boot are placeholders the bootstrap script substitutes (see NODE_PLACEHOLDERS).
 import { stringify } from "yaml";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
+import { apiServerHardening } from "./hardening";
 import type { KeyAlgorithm } from "./pki";
 
 export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
@@ -58,6 +59,7 @@ function nodeRegistration(labels: Readonly<Record<string, string>>, taints?: Nod
 const endpoint = (spec: ClusterSpec) => `${spec.apiEndpoint.dnsName}:${API_PORT}`;
 
 function clusterConfiguration(spec: ClusterSpec, facts: ClusterFacts, imageRepository: string) {
+  const hardening = apiServerHardening(spec);
   return {
     apiVersion: KUBEADM_API,
     kind: "ClusterConfiguration",
@@ -72,7 +74,8 @@ function clusterConfiguration(spec: ClusterSpec, facts: ClusterFacts, imageRepos
       // The endpoint name resolves to the node itself on control planes and to the
       // load balancer elsewhere: both must be in the serving certificate.
       certSANs: [spec.apiEndpoint.dnsName, facts.loadBalancerAddress, ...(facts.publicLoadBalancerAddress ? [facts.publicLoadBalancerAddress] : [])],
-      extraArgs: [{ name: "profiling", value: "false" }],
+      extraArgs: [{ name: "profiling", value: "false" }, ...hardening.extraArgs],
+      ...(hardening.extraVolumes.length > 0 ? { extraVolumes: hardening.extraVolumes } : {}),
     },
     controllerManager: {
       extraArgs: [

@@ -2,11 +2,13 @@
 // bootstrap script (bootstrap/node-bootstrap.sh, a real file), its settings, the
 // kubeadm and containerd configuration, and the node's secrets, then runs the script.
 import { readFileSync } from "node:fs";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { stringify as toml } from "smol-toml";
 import { stringify as yaml } from "yaml";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
 import { renderKubeadmConfig, type ClusterFacts, type NodeRole } from "./kubeadm";
+import { AUDIT_POLICY_FILE, renderAuditPolicy } from "./hardening";
 import { CONTROL_PLANE_FILES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, tokenGroups } from "./pki";
 
 export const BOOTSTRAP_SCRIPT_PATH = join(__dirname, "..", "bootstrap", "node-bootstrap.sh");
@@ -98,16 +100,36 @@ export interface NodeSecrets {
   readonly initTokens?: Readonly<Record<string, string>>;
   /** Control planes: ClusterPki.controlPlaneFiles (path under /etc/kubernetes/pki -> PEM). */
   readonly pki?: Readonly<Record<string, string>>;
+  /** Control planes, when encryption at rest is on: the EncryptionConfiguration file. */
+  readonly encryptionConfig?: string;
 }
 
-interface WriteFile {
+export interface WriteFile {
   path: string;
   content: string;
   permissions: string;
   owner: string;
+  encoding?: "gz+b64";
 }
 
 const file = (path: string, content: string, permissions: string): WriteFile => ({ path, content, permissions, owner: "root:root" });
+
+/**
+ * Large text files travel gzip-compressed (cloud-init's `gz+b64` write_files encoding)
+ * to stay under the 32 KB user-data limit; `mtime: 0` keeps the bytes deterministic.
+ */
+const packed = (path: string, content: string, permissions: string): WriteFile => ({
+  path,
+  content: gzipSync(Buffer.from(content, "utf8"), { level: 9 }).toString("base64"),
+  encoding: "gz+b64",
+  permissions,
+  owner: "root:root",
+});
+
+/** A write_files entry's text as the node sees it. */
+export function fileText(f: WriteFile): string {
+  return f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") : f.content;
+}
 
 /** The cloud-config document for one node role. */
 export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): string {
@@ -122,9 +144,9 @@ export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): stri
       : {}),
   });
   const files: WriteFile[] = [
-    file(NODE_PATHS.script, BOOTSTRAP_SCRIPT, "0755"),
+    packed(NODE_PATHS.script, BOOTSTRAP_SCRIPT, "0755"),
     file(NODE_PATHS.env, renderNodeEnv(a), "0644"),
-    file(NODE_PATHS.kubeadm, kubeadm, "0644"),
+    packed(NODE_PATHS.kubeadm, kubeadm, "0644"),
     file(NODE_PATHS.containerd, renderContainerdConfig(), "0644"),
   ];
   if (a.role !== "init") {
@@ -140,6 +162,11 @@ export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): stri
     files.push(file(`${NODE_PATHS.secrets}/tokens.env`, `${tokens.join("\n")}\n`, "0600"));
   }
   if (a.role !== "worker") {
+    if (a.spec.apiServer.audit.enabled) files.push(packed(AUDIT_POLICY_FILE, renderAuditPolicy(), "0644"));
+    if (a.spec.apiServer.encryptionAtRest.enabled) {
+      if (!secrets.encryptionConfig) throw new Error("a control plane needs the encryption configuration when encryption at rest is on");
+      files.push(file(`${NODE_PATHS.secrets}/encryption-config.yaml`, secrets.encryptionConfig, "0600"));
+    }
     for (const name of CONTROL_PLANE_FILES) {
       const content = secrets.pki?.[name];
       if (!content) throw new Error(`a control plane needs ${name}`);

@@ -10,6 +10,7 @@ import { parse } from "yaml";
 import type { ClusterSpec } from "../config/spec";
 import type { ClusterFacts, NodeRole } from "../plan/kubeadm";
 import { BOOTSTRAP_SCRIPT_PATH, USER_DATA_LIMIT, renderUserData, type NodeSecrets } from "../plan/node-bootstrap";
+import { renderEncryptionConfig } from "../plan/hardening";
 import { CONTROL_PLANE_FILES } from "../plan/pki";
 import { exists, read, runBootstrap, sandbox, type Run } from "./harness/harness";
 import { specFor } from "./kit";
@@ -17,8 +18,8 @@ import { specFor } from "./kit";
 const FACTS: ClusterFacts = { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"cd".repeat(32)}`, encryptionAlgorithm: "RSA-2048" };
 const PKI = Object.fromEntries(CONTROL_PLANE_FILES.map((f) => [f, f.endsWith(".key") ? `-----BEGIN PRIVATE KEY-----\nstub ${f}\n-----END PRIVATE KEY-----\n` : `stub ${f}\n`]));
 const SECRETS: Record<NodeRole, NodeSecrets> = {
-  init: { initTokens: { "control-plane": "gggggg.hhhhhhhhhhhhhhhh", default: "aaaaaa.bbbbbbbbbbbbbbbb" }, pki: PKI },
-  "control-plane": { bootstrapToken: "cccccc.dddddddddddddddd", pki: PKI },
+  init: { initTokens: { "control-plane": "gggggg.hhhhhhhhhhhhhhhh", default: "aaaaaa.bbbbbbbbbbbbbbbb" }, pki: PKI, encryptionConfig: renderEncryptionConfig("a2V5".repeat(11)) },
+  "control-plane": { bootstrapToken: "cccccc.dddddddddddddddd", pki: PKI, encryptionConfig: renderEncryptionConfig("a2V5".repeat(11)) },
   worker: { bootstrapToken: "eeeeee.ffffffffffffffff" },
 };
 const HOSTS: Record<NodeRole, string> = { init: "self", "control-plane": "10.0.0.10", worker: FACTS.loadBalancerAddress };
@@ -171,6 +172,11 @@ describe("node bootstrap script in a sandbox", () => {
     expect(mode("etc/kubeadm-alicloud/secrets/tokens.env")).toBe("600");
     expect(mode("etc/kubeadm-alicloud/secrets/kubeadm.rendered.yaml")).toBe("600");
     expect(mode("etc/kubeadm-alicloud/secrets/pki/ca.key")).toBe("600");
+    // The Secrets encryption key, where kube-apiserver's mount expects it.
+    expect(mode("etc/kubernetes/enc/encryption-config.yaml")).toBe("600");
+    expect(mode("etc/kubernetes/enc")).toBe("700");
+    expect(read(box, "etc/kubernetes/enc/encryption-config.yaml")).toContain("secretbox:");
+    expect(read(box, "etc/kubernetes/audit/policy.yaml")).toContain("kind: Policy");
     expect(mode("etc/kubeadm-alicloud/secrets")).toBe("700");
     expect(mode("var/log/kubeadm-alicloud")).toBe("700");
   });

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
+import { fileText, type WriteFile } from "../plan/node-bootstrap";
 import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
 
 let recorder: Recorder;
@@ -26,11 +27,13 @@ const T = {
 /** Resources of a type by name: registration order is not deterministic. */
 const ofType = (rs: RecordedResource[], t: string) => rs.filter((r) => r.type === t).sort((a, b) => a.name.localeCompare(b.name));
 
-function userDataOf(r: RecordedResource): { write_files: { path: string; content: string; permissions: string }[] } {
+/** The cloud-config document in a resource's user data, every file decoded as the node would. */
+function userDataOf(r: RecordedResource): { write_files: WriteFile[] } {
   const raw = String(r.inputs.userData);
   const text = r.type === T.template ? Buffer.from(raw, "base64").toString("utf8") : raw;
   expect(text.startsWith("#cloud-config\n")).toBe(true);
-  return parse(text) as { write_files: { path: string; content: string; permissions: string }[] };
+  const doc = parse(text) as { write_files: WriteFile[] };
+  return { write_files: doc.write_files.map((f) => ({ ...f, content: fileText(f) })) };
 }
 
 describe("control plane", () => {
@@ -74,6 +77,22 @@ describe("control plane", () => {
     const files = userDataOf(first as RecordedResource).write_files.map((f) => f.path);
     expect(files).toContain("/etc/kubeadm-alicloud/secrets/pki/ca.key");
     expect(files).toContain("/etc/kubeadm-alicloud/secrets/tokens.env");
+  });
+
+  it("control planes get the Secrets encryption key as a root-only secret file; it is a random 32-byte key kept as a Pulumi secret", () => {
+    for (const i of ofType(rs, T.instance)) {
+      const enc = userDataOf(i).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/secrets/encryption-config.yaml");
+      expect(enc?.permissions).toBe("0600");
+      const doc = parse(enc?.content ?? "") as { kind: string; resources: { providers: Record<string, { keys?: { secret: string }[] }>[] }[] };
+      expect(doc.kind).toBe("EncryptionConfiguration");
+      const secret = doc.resources[0]?.providers[0]?.secretbox?.keys?.[0]?.secret ?? "";
+      expect(Buffer.from(secret, "base64")).toHaveLength(32);
+    }
+    const key = rs.filter((r) => r.type === "random:index/randomBytes:RandomBytes");
+    expect(key.map((k) => [k.name, k.inputs.length])).toEqual([["cpa-secrets-encryption-key", 32]]);
+    for (const t of ofType(rs, T.template)) {
+      expect(userDataOf(t).write_files.some((f) => f.path.includes("encryption-config"))).toBe(false);
+    }
   });
 
   it("creates each control plane only after the previous one serves, and checks each one on itself", () => {

@@ -96,6 +96,8 @@ const REJECTED: readonly Rejected[] = [
   { why: "early renewal as long as the certificate", config: { pki: { adminValidityHours: 720, adminEarlyRenewalHours: 720 } }, key: "pki.adminEarlyRenewalHours", says: "every pulumi up would renew" },
   { why: "admin outliving its CA", config: { pki: { caValidityHours: 8760, adminValidityHours: 8760 } }, key: "pki.adminValidityHours", says: "would outlive its CA" },
   { why: "API DNS name not qualified", config: { apiEndpoint: { public: false, allowedCidrs: [], dnsName: "api" } }, key: "apiEndpoint.dnsName", says: "fully qualified DNS name" },
+  { why: "encryption at rest off without a reason", config: { apiServer: { encryptionAtRest: { enabled: false } } }, key: "apiServer.encryptionAtRest.reason", says: "turning off encryption at rest needs a reason" },
+  { why: "audit off with a throwaway reason", config: { apiServer: { audit: { enabled: false, reason: "no" } } }, key: "apiServer.audit.reason", says: "turning off the audit log needs a reason" },
   { why: "cluster name not a DNS label", config: { clusterName: "My_Cluster" }, key: "clusterName", says: "is not a valid cluster name" },
   { why: "stack name that makes no cluster name", config: { environment: "dev" }, stack: "team_a.dev", key: "clusterName", says: "derived from the stack name: set kubeadm-alicloud:clusterName" },
 ];

@@ -117,6 +117,25 @@ describe("kubeadm configuration (v1beta4)", () => {
     expect(cc.controllerManager.extraArgs).toContainEqual({ name: "cloud-provider", value: "external" });
   });
 
+  it("the API server encrypts Secrets at rest and keeps a rotated audit log, by default", () => {
+    const cc = byKind(render(spec, "init"), "ClusterConfiguration") as unknown as { apiServer: { extraArgs: { name: string; value: string }[]; extraVolumes: Record<string, unknown>[] } };
+    expect(cc.apiServer.extraArgs).toEqual([
+      { name: "profiling", value: "false" },
+      { name: "encryption-provider-config", value: "/etc/kubernetes/enc/encryption-config.yaml" },
+      { name: "audit-policy-file", value: "/etc/kubernetes/audit/policy.yaml" },
+      { name: "audit-log-path", value: "/var/log/kubernetes/audit/audit.log" },
+      { name: "audit-log-maxage", value: "30" },
+      { name: "audit-log-maxbackup", value: "10" },
+      { name: "audit-log-maxsize", value: "100" },
+    ]);
+    for (const v of cc.apiServer.extraVolumes) expect(Object.keys(v).sort()).toEqual(["hostPath", "mountPath", "name", "pathType", "readOnly"]);
+    expect(cc.apiServer.extraVolumes.map((v) => [v.name, v.readOnly])).toEqual([["encryption-config", true], ["audit-policy", true], ["audit-log", false]]);
+    const off = specFor({ clusterName: "kc3", apiServer: { encryptionAtRest: { enabled: false, reason: "etcd disks are encrypted by KMS" }, audit: { enabled: false, reason: "audit shipped by a sidecar" } } });
+    const plain = byKind(render(off, "init"), "ClusterConfiguration") as unknown as { apiServer: { extraArgs: unknown[]; extraVolumes?: unknown } };
+    expect(plain.apiServer.extraArgs).toEqual([{ name: "profiling", value: "false" }]);
+    expect(plain.apiServer.extraVolumes).toBeUndefined();
+  });
+
   it("the kubelet uses systemd cgroups, CA-signed serving certificates, and no read-only port", () => {
     const kc = byKind(render(spec, "init"), "KubeletConfiguration");
     expect(kc).toMatchObject({ cgroupDriver: "systemd", serverTLSBootstrap: true, readOnlyPort: 0, authentication: { anonymous: { enabled: false } } });

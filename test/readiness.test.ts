@@ -14,7 +14,7 @@ const WAIT_READY = join(__dirname, "..", "bootstrap", "wait-ready.sh");
 function node(status?: string, log?: string): Sandbox {
   const spec = specFor({ clusterName: "ready" });
   const pki = Object.fromEntries(CONTROL_PLANE_FILES.map((f) => [f, "x"]));
-  const box = sandbox(renderUserData({ spec, facts: { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"a".repeat(64)}`, encryptionAlgorithm: "RSA-2048" }, role: "init", apiHostsAddress: "self" }, { initTokens: { "control-plane": "a", default: "b" }, pki }), "ubuntu-24.04");
+  const box = sandbox(renderUserData({ spec, facts: { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"a".repeat(64)}`, encryptionAlgorithm: "RSA-2048" }, role: "init", apiHostsAddress: "self" }, { initTokens: { "control-plane": "a", default: "b" }, pki, encryptionConfig: "x" }), "ubuntu-24.04");
   mkdirSync(join(box.root, "var/lib/kubeadm-alicloud"), { recursive: true });
   mkdirSync(join(box.root, "var/log/kubeadm-alicloud"), { recursive: true });
   if (status !== undefined) writeFileSync(join(box.root, "var/lib/kubeadm-alicloud/status"), `${status}\n`);

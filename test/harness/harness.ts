@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSyn
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
-import { NODE_PATHS } from "../../plan/node-bootstrap";
+import { NODE_PATHS, fileText, type WriteFile } from "../../plan/node-bootstrap";
 
 const STUBBED = ["curl", "apt-get", "apt-mark", "dnf", "modprobe", "sysctl", "swapoff", "systemctl", "kubeadm", "kubectl", "sleep"];
 const OS_RELEASE: Record<string, string> = {
@@ -28,11 +28,11 @@ export function sandbox(userData: string, os: keyof typeof OS_RELEASE): Sandbox 
   writeFileSync(join(root, "etc/os-release"), OS_RELEASE[os] ?? "");
   writeFileSync(join(root, "etc/fstab"), "UUID=abc / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n");
   writeFileSync(join(root, "etc/hosts"), "127.0.0.1 localhost\n");
-  const doc = parse(userData.replace(/^#cloud-config\n/, "")) as { write_files: { path: string; content: string; permissions: string }[] };
+  const doc = parse(userData.replace(/^#cloud-config\n/, "")) as { write_files: WriteFile[] };
   for (const f of doc.write_files) {
     const path = join(root, f.path);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, f.content);
+    writeFileSync(path, fileText(f));
     chmodSync(path, Number.parseInt(f.permissions, 8));
   }
   const bin = join(base, "bin");

@@ -3,7 +3,7 @@
 // by placeholders unless materialized; the discovery hash, which changes with every
 // emulated CA, is named instead of printed.
 import { parse, stringify } from "yaml";
-import { NODE_PATHS } from "../../plan/node-bootstrap";
+import { NODE_PATHS, fileText, type WriteFile } from "../../plan/node-bootstrap";
 import type { RecordedResource } from "./mock-runtime";
 
 const INSTANCE = "alicloud:ecs/instance:Instance";
@@ -11,13 +11,6 @@ const TEMPLATE = "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate";
 export const SECRET_FILE_PLACEHOLDER = "[secret: delivered at deploy time]";
 const HASH_RE = /sha256:[0-9a-f]{64}/g;
 const HASH_PLACEHOLDER = "sha256:[discovery hash of the cluster CA]";
-
-interface WriteFile {
-  path: string;
-  content: string;
-  permissions: string;
-  owner: string;
-}
 
 /** Every node document by bundle name: "cp-0", "pool-general", … */
 export function nodeFiles(clusterName: string, resources: readonly RecordedResource[], materialize: boolean): Record<string, string> {
@@ -28,10 +21,12 @@ export function nodeFiles(clusterName: string, resources: readonly RecordedResou
     if (typeof raw !== "string") continue;
     const text = r.type === TEMPLATE ? Buffer.from(raw, "base64").toString("utf8") : raw;
     const doc = parse(text) as { write_files: WriteFile[]; runcmd: unknown };
-    const files = doc.write_files.map((f) => {
-      if (materialize) return f;
+    // Shown decoded for review; on the wire compressed files travel as gz+b64.
+    const files = doc.write_files.map(({ encoding: _wire, ...f }) => {
+      const text = fileText({ ...f, ...(_wire ? { encoding: _wire } : {}) });
+      if (materialize) return { ...f, content: text };
       const secret = f.path.startsWith(`${NODE_PATHS.secrets}/`);
-      return { ...f, content: secret ? SECRET_FILE_PLACEHOLDER : f.content.replace(HASH_RE, HASH_PLACEHOLDER) };
+      return { ...f, content: secret ? SECRET_FILE_PLACEHOLDER : text.replace(HASH_RE, HASH_PLACEHOLDER) };
     });
     const name = r.name.startsWith(`${clusterName}-`) ? r.name.slice(clusterName.length + 1) : r.name;
     out[`nodes/${name}/user-data.yaml`] = `#cloud-config\n${stringify({ ...doc, write_files: files }, { lineWidth: 0 })}`;

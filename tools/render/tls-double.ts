@@ -282,6 +282,13 @@ function randomText(type: string, name: string, inputs: Inputs): Inputs {
   return { result };
 }
 
+function randomBytesOutputs(type: string, name: string, inputs: Inputs): Inputs {
+  const length = required(type, name, inputs, "length", isNumber, "a number");
+  if (length < 1) reject(type, name, "length must be at least 1");
+  const bytes = randomBytes(length);
+  return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+}
+
 /** Outputs for tls and random resources, or undefined for types this double does not know. */
 export async function tlsAndRandomOutputs(type: string, name: string, inputs: Inputs): Promise<Inputs | undefined> {
   switch (type) {
@@ -293,6 +300,8 @@ export async function tlsAndRandomOutputs(type: string, name: string, inputs: In
       return certRequest(type, name, inputs);
     case "tls:index/locallySignedCert:LocallySignedCert":
       return locallySignedCert(type, name, inputs);
+    case "random:index/randomBytes:RandomBytes":
+      return randomBytesOutputs(type, name, inputs);
     case "random:index/randomString:RandomString":
     case "random:index/randomPassword:RandomPassword":
       return randomText(type, name, inputs);
