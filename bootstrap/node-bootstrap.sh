@@ -132,6 +132,7 @@ esac
 fetch() { curl -fsSL --max-time 60 "$1" -o "$2"; }
 
 install_apt() {
+  export DEBIAN_FRONTEND=noninteractive
   local keys="$ROOT/etc/apt/keyrings"
   mkdir -p "$keys"
   retry "$NETWORK_ATTEMPTS" fetch "$K8S_REPO/deb/Release.key" "$keys/kubernetes.asc"
@@ -140,7 +141,8 @@ install_apt() {
   printf 'deb [signed-by=/etc/apt/keyrings/docker.asc] %s/ubuntu %s stable\n' "$DOCKER_REPO" "$VERSION_CODENAME" > "$ROOT/etc/apt/sources.list.d/docker.list"
   retry "$NETWORK_ATTEMPTS" apt-get update -q
   local v="$KUBERNETES_VERSION-1.1"
-  DEBIAN_FRONTEND=noninteractive retry "$NETWORK_ATTEMPTS" apt-get install -y -q --allow-downgrades \
+  # Held packages (a run that stopped half-way) are moved to the pins too.
+  retry "$NETWORK_ATTEMPTS" apt-get install -y -q --allow-downgrades --allow-change-held-packages \
     "kubelet=$v" "kubeadm=$v" "kubectl=$v" "containerd.io=$CONTAINERD_DEB_VERSION~ubuntu.$VERSION_ID~$VERSION_CODENAME"
   apt-mark hold kubelet kubeadm kubectl containerd.io
 }
