@@ -94,6 +94,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       ...(this.pki.encryptionConfig ? { encryptionConfig: this.pki.encryptionConfig } : {}),
       controlPlaneToken: this.pki.controlPlaneToken.token,
       initTokens: pulumi.secret(initTokens),
+      // Nodes download packages at first boot: egress must exist before they start.
+      waitFor: this.network.egress,
     }, { parent: this });
     const backends = this.apiLoadBalancer.attach(this.controlPlane.instanceIds);
 
@@ -112,8 +114,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         discoveryHash: this.pki.discoveryHash,
         encryptionAlgorithm: this.pki.encryptionAlgorithm,
         token: token.token,
-      // Nodes join through the load balancer, once the control plane serves behind it.
-      }, { parent: this, dependsOn: [...backends, ...this.controlPlane.readiness] });
+        // Nodes join through the load balancer, once the control plane serves behind it.
+        waitFor: [...this.network.egress, ...backends, ...this.controlPlane.readiness],
+      }, { parent: this });
     }
     this.nodePools = pools;
 

@@ -31,6 +31,8 @@ export interface ControlPlaneArgs {
   readonly controlPlaneToken: pulumi.Input<string>;
   /** Secret: every token the first control plane installs, by owner. */
   readonly initTokens: pulumi.Input<Record<string, string>>;
+  /** What must exist before any control plane boots (the network's egress). */
+  readonly waitFor: readonly pulumi.Resource[];
 }
 
 /**
@@ -99,7 +101,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         volumeTags: { ...spec.tags },
       }, {
         parent: this,
-        ...(previous ? { dependsOn: [previous] } : {}),
+        dependsOn: [...args.waitFor, ...(previous ? [previous] : [])],
         // User data runs once, at first boot, and a change would reboot the node: what
         // changes over a cluster's life goes through Cloud Assistant, not here. A newer
         // public image must not replace control planes either.

@@ -22,6 +22,8 @@ export class Network extends pulumi.ComponentResource {
   readonly vswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
   /** Public address nodes egress from; undefined when the NAT gateway is disabled. */
   readonly egressIp: pulumi.Output<string> | undefined;
+  /** The SNAT entries: nodes booted before them cannot reach package mirrors. */
+  readonly egress: pulumi.Resource[];
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:network:Network", name, {}, opts);
@@ -51,6 +53,7 @@ export class Network extends pulumi.ComponentResource {
     this.vswitchIds = Object.fromEntries(network.vswitches.map((v, i) => [v.zone, (vswitches[i] as alicloud.vpc.Switch).id]));
 
     this.egressIp = undefined;
+    this.egress = [];
     const first = vswitches[0];
     if (network.natGateway.enabled && first) {
       const nat = new alicloud.vpc.NatGateway(resourceName(clusterName, "nat"), {
@@ -82,12 +85,13 @@ export class Network extends pulumi.ComponentResource {
       network.vswitches.forEach((v, i) => {
         // A SNAT entry may only use an EIP already bound to the gateway: the
         // association is a real ordering dependency that no input expresses.
-        new alicloud.vpc.SnatEntry(resourceName(clusterName, "snat", v.zone), {
+        const snat = new alicloud.vpc.SnatEntry(resourceName(clusterName, "snat", v.zone), {
           snatTableId: nat.snatTableIds,
           snatIp: eip.ipAddress,
           sourceVswitchId: (vswitches[i] as alicloud.vpc.Switch).id,
           snatEntryName: resourceName(clusterName, "snat", v.zone),
         }, { parent: this, dependsOn: [association] });
+        this.egress.push(snat);
       });
       this.egressIp = eip.ipAddress;
     }

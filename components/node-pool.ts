@@ -17,6 +17,12 @@ export interface NodePoolArgs {
   readonly encryptionAlgorithm: KeyAlgorithm;
   /** Secret: this pool's join token. */
   readonly token: pulumi.Input<string>;
+  /**
+   * What must exist before the scaling group starts instances (the control plane's
+   * readiness checks and the load balancer's backends). Given to the group itself:
+   * a component's dependsOn is not passed on to its children.
+   */
+  readonly waitFor: readonly pulumi.Resource[];
 }
 
 /**
@@ -80,6 +86,7 @@ export class NodePool extends pulumi.ComponentResource {
       tags: { ...spec.tags, "kubeadm-alicloud.io/pool": pool.name },
     }, {
       parent: this,
+      dependsOn: [...args.waitFor],
       // The cluster-autoscaler moves the desired capacity; pulumi up must not undo it.
       ignoreChanges: ["desiredCapacity"],
     });

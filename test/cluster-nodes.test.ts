@@ -99,9 +99,12 @@ describe("control plane", () => {
     const instances = ofType(rs, T.instance);
     const checks = ofType(rs, T.readiness);
     expect(checks).toHaveLength(3);
-    expect(instances[0]?.dependsOn).toEqual([]);
-    expect(instances[1]?.dependsOn).toEqual([checks[0]?.urn]);
-    expect(instances[2]?.dependsOn).toEqual([checks[1]?.urn]);
+    // Every node waits for the NAT's SNAT entries: it downloads packages at first boot.
+    const snat = rs.filter((r) => r.type === "alicloud:vpc/snatEntry:SnatEntry").map((r) => r.urn).sort();
+    expect(snat).toHaveLength(3);
+    expect([...(instances[0]?.dependsOn ?? [])].sort()).toEqual(snat);
+    expect([...(instances[1]?.dependsOn ?? [])].sort()).toEqual([...snat, checks[0]?.urn].sort());
+    expect([...(instances[2]?.dependsOn ?? [])].sort()).toEqual([...snat, checks[1]?.urn].sort());
     for (const [i, c] of checks.entries()) {
       expect(String(c.inputs.instanceId).replace(/-[0-9a-f]{8}$/, "")).toBe(instances[i]?.name);
       expect(c.inputs).toMatchObject({ regionId: "cn-hangzhou", timeoutSeconds: 1500 });
@@ -185,11 +188,12 @@ describe("node pools", () => {
     expect(kubeadm).toContain("key: example.com/batch");
   });
 
-  it("pools wait for the whole control plane and the load balancer's backends", () => {
+  it("scaling groups start no node before the whole control plane serves behind the load balancer", () => {
     const checks = ofType(rs, T.readiness).map((c) => c.urn);
     const backends = ofType(rs, T.backends).map((b) => b.urn);
-    for (const pool of rs.filter((r) => r.type === "kubeadm-alicloud:cluster:NodePool")) {
-      expect([...pool.dependsOn].sort()).toEqual([...checks, ...backends].sort());
-    }
+    const groups = ofType(rs, T.group);
+    expect(groups).toHaveLength(2);
+    const snat = rs.filter((r) => r.type === "alicloud:vpc/snatEntry:SnatEntry").map((r) => r.urn);
+    for (const group of groups) expect([...group.dependsOn].sort()).toEqual([...snat, ...checks, ...backends].sort());
   });
 });
