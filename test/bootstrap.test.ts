@@ -197,6 +197,15 @@ describe("rendered user data and scripts, checked with the real linters", () => 
     expect(r.status).toBe(0);
   });
 
+  it("cloud-init's schema check is really on: it refuses a broken document", () => {
+    // Negative control: without jsonschema cloud-init would skip validation and pass everything.
+    const file = join(mkdtempSync(join(tmpdir(), "ud-")), "broken.yaml");
+    writeFileSync(file, "#cloud-config\nwrite_files:\n  - path: /x\n    content: x\n    permissions: 600\n");
+    const r = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain("write_files.0.permissions: 600 is not of type 'string'");
+  });
+
   it("the node scripts and the harness stubs pass shellcheck", () => {
     if (!tools("shellcheck")) throw new Error("shellcheck is missing (bash .ci/run installs it)");
     const r = spawnSync("shellcheck", [BOOTSTRAP_SCRIPT_PATH, join(__dirname, "..", "bootstrap", "wait-ready.sh"), join(__dirname, "harness", "stubs.sh")], { encoding: "utf8" });
