@@ -4,6 +4,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
+import { ROLE_TAG } from "../plan/naming";
 import { renderUserData, type NodeSecrets } from "../plan/node-bootstrap";
 import type { KeyAlgorithm } from "../plan/pki";
 import { ReadinessCheck } from "./readiness";
@@ -97,7 +98,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         httpTokens: "required",
         deletionProtection: spec.controlPlane.deletionProtection,
         userData,
-        tags: { ...spec.tags, "kubeadm-alicloud.io/role": "control-plane" },
+        tags: { ...spec.tags, [ROLE_TAG]: "control-plane" },
         volumeTags: { ...spec.tags },
       }, {
         parent: this,

@@ -2,7 +2,7 @@
 import type { z } from "zod";
 import { cniPodCidrProblems, cniRunsKubeProxy, defaultPodCidr } from "../addons/cni";
 import { ALIBABA_RESERVED_CIDR, PRIVATE_RANGES, WORLD, carveSubnets, contains, overlaps, prefixLength, subnetsFit } from "../plan/cidr";
-import { CLUSTER_TAG, STACK_TAG } from "../plan/naming";
+import { CLUSTER_TAG, ENVIRONMENT_TAG, STACK_TAG } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
 import { FIRST_HOST_OFFSET } from "../plan/control-plane";
 import { defaultsFor, deepMerge } from "./defaults";
@@ -46,8 +46,8 @@ export class ConfigError extends Error {
   }
 }
 
-/** Tags this project puts on a resource: cluster and stack everywhere, role and pool on nodes. */
-const RESERVED_TAG_COUNT = 4;
+/** Tags this project puts on a resource: cluster, stack and environment everywhere, role and pool on nodes. */
+const RESERVED_TAG_COUNT = 5;
 /** Alibaba Cloud allows at most 20 tags on one resource. */
 const MAX_TAGS = 20;
 
@@ -221,7 +221,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
     apiServer: p.apiServer,
     nodeSoftware: nodeSoftwareFor(p.region, p.nodeSoftware),
     ssh: p.ssh,
-    tags: { ...p.tags, [CLUSTER_TAG]: p.clusterName, [STACK_TAG]: `${ctx.project}/${ctx.stack}` },
+    tags: { ...p.tags, [CLUSTER_TAG]: p.clusterName, [STACK_TAG]: `${ctx.project}/${ctx.stack}`, [ENVIRONMENT_TAG]: environment },
   };
 }
 

@@ -158,6 +158,7 @@ describe("the cluster as a whole", () => {
         team: "platform",
         "kubeadm-alicloud.io/cluster": "tags-a",
         "kubeadm-alicloud.io/stack": "kubeadm-alicloud/dev",
+        "kubeadm-alicloud.io/environment": "dev",
       });
     }
   });

@@ -90,7 +90,7 @@ const REJECTED: readonly Rejected[] = [
   { why: "performance level on a non-ESSD disk", config: { controlPlane: { systemDisk: { category: "cloud_efficiency", sizeGb: 80 } } }, key: "controlPlane.systemDisk.performanceLevel", says: "only for cloud_essd" },
   { why: "reserved tag prefix", config: { tags: { "aliyun-team": "x" } }, key: "tags.aliyun-team", says: 'may not start with "aliyun"' },
   { why: "tag our own prefix", config: { tags: { "kubeadm-alicloud.io/cluster": "x" } }, key: "tags.kubeadm-alicloud.io/cluster", says: "which this project sets itself" },
-  { why: "too many tags", config: { tags: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`t${i}`, "v"])) }, key: "tags", says: "at most 16" },
+  { why: "too many tags", config: { tags: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`t${i}`, "v"])) }, key: "tags", says: "at most 15" },
   { why: "unknown key algorithm", config: { pki: { keyAlgorithm: "ED25519" } }, key: "pki.keyAlgorithm", says: "RSA-2048" },
   { why: "CA shorter than a year", config: { pki: { caValidityHours: 100 } }, key: "pki.caValidityHours", says: "at least a year" },
   { why: "early renewal as long as the certificate", config: { pki: { adminValidityHours: 720, adminEarlyRenewalHours: 720 } }, key: "pki.adminEarlyRenewalHours", says: "every pulumi up would renew" },
@@ -216,6 +216,7 @@ describe("stack config: accepted configurations resolve to a complete spec", () 
       team: "platform",
       "kubeadm-alicloud.io/cluster": "dev",
       "kubeadm-alicloud.io/stack": "kubeadm-alicloud/dev",
+      "kubeadm-alicloud.io/environment": "dev",
     });
   });
 });
