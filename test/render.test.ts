@@ -115,6 +115,7 @@ describe("npm run render", () => {
     expect(summary).toContain("total          6 min / 6 desired / 33 max");
     expect(summary).toContain("Kubernetes API  private");
     expect(summary).toContain("no security-group rule admits a non-private address");
+    expect(summary).toContain("Guardrails (policy/): all pass");
     const rules = resources.filter((r) => r.type === "alicloud:ecs/securityGroupRule:SecurityGroupRule");
     expect(summary).toContain(`Security-group rules (${rules.length})`);
   });

@@ -4,6 +4,7 @@ import type { ClusterSpec } from "../../config/spec";
 import { PRIVATE_RANGES, contains } from "../../plan/cidr";
 import { controlPlanePlacements } from "../../plan/control-plane";
 import { securityRules, type SecurityRule } from "../../plan/security-rules";
+import { checkGuardrails } from "../../policy/guardrails";
 import type { RecordedResource } from "./mock-runtime";
 
 /** JSON with object keys sorted at every level, so output never depends on insertion order. */
@@ -149,6 +150,11 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
 
   line(`Security-group rules (${rules.length})`);
   for (const r of rules) line(`  ${describeRule(r)}`);
+  line();
+
+  const violations = checkGuardrails(resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as Record<string, unknown> })));
+  line(`Guardrails (policy/): ${violations.length === 0 ? "all pass" : `${violations.length} violation(s)`}`);
+  for (const v of violations) line(`  ${v.policy}: ${v.message}`);
   line();
 
   const counts = new Map<string, number>();
