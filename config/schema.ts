@@ -238,6 +238,8 @@ const apiServer = strictObject({
     maxBackups: z.number().int().min(1).max(100),
     maxSizeMb: z.number().int().min(10).max(10_000),
   }).superRefine(needsReason("the audit log")),
+  /** Anonymous requests only to /livez, /readyz and /healthz (Kubernetes 1.32+). */
+  anonymousHealthOnly: strictObject({ enabled: z.boolean(), reason: z.string().optional() }).superRefine(needsReason("limiting anonymous access to health endpoints")),
 });
 
 const HOURS_PER_YEAR = 8760;

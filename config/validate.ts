@@ -4,6 +4,7 @@ import { cniPodCidrProblems, cniRunsKubeProxy, defaultPodCidr } from "../addons/
 import { ALIBABA_RESERVED_CIDR, PRIVATE_RANGES, WORLD, carveSubnets, contains, overlaps, prefixLength, subnetsFit } from "../plan/cidr";
 import { CLUSTER_TAG, ENVIRONMENT_TAG, STACK_TAG } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
+import { ANONYMOUS_ENDPOINTS_MIN_MINOR } from "../plan/hardening";
 import { FIRST_HOST_OFFSET } from "../plan/control-plane";
 import { defaultsFor, deepMerge } from "./defaults";
 import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
@@ -157,6 +158,14 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
         problem(path, `the vSwitch ${v.cidr} in ${v.zone} has ${usable} usable addresses but needs about ${needed} (control planes from the ${FIRST_HOST_OFFSET}th host, ${poolNodesPerZone} pool nodes at maxSize, NAT and load balancer); use a larger vSwitch`);
       }
     });
+  }
+
+  const apiServerSection = parsed.apiServer;
+  if (apiServerSection?.anonymousHealthOnly.enabled && kubernetesVersion) {
+    const minor = parseKubernetesVersion(kubernetesVersion)?.minor ?? 0;
+    if (minor < ANONYMOUS_ENDPOINTS_MIN_MINOR) {
+      problem(["apiServer", "anonymousHealthOnly", "enabled"], `limiting anonymous access to health endpoints needs Kubernetes 1.${ANONYMOUS_ENDPOINTS_MIN_MINOR} or newer (AnonymousAuthConfigurableEndpoints); upgrade, or set enabled: false with a reason`);
+    }
   }
 
   if (apiEndpoint) {

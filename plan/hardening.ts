@@ -9,6 +9,13 @@ export const ENCRYPTION_FILE = `${ENCRYPTION_DIR}/encryption-config.yaml`;
 export const AUDIT_DIR = "/etc/kubernetes/audit";
 export const AUDIT_POLICY_FILE = `${AUDIT_DIR}/policy.yaml`;
 export const AUDIT_LOG_DIR = "/var/log/kubernetes/audit";
+export const AUTH_DIR = "/etc/kubernetes/auth";
+export const AUTH_CONFIG_FILE = `${AUTH_DIR}/authentication-config.yaml`;
+/** KEP-4633 (anonymous auth for configured endpoints): beta and on by default in 1.32, GA in 1.34. */
+export const ANONYMOUS_ENDPOINTS_MIN_MINOR = 32;
+/** The health endpoints load balancers and the kubelet's probes call without credentials. */
+export const ANONYMOUS_PATHS = ["/livez", "/readyz", "/healthz"] as const;
+
 /** Bytes of the Secrets encryption key (secretbox takes 32). */
 export const ENCRYPTION_KEY_BYTES = 32;
 
@@ -43,6 +50,20 @@ export function renderAuditPolicy(): string {
   });
 }
 
+/**
+ * AuthenticationConfiguration that admits anonymous requests to the health endpoints
+ * only. Structured authentication configuration is GA (apiserver.config.k8s.io/v1) from
+ * 1.34; 1.32 and 1.33 read v1beta1.
+ */
+export function renderAuthenticationConfig(kubernetesMinor: number): string {
+  return stringify({
+    apiVersion: kubernetesMinor >= 34 ? "apiserver.config.k8s.io/v1" : "apiserver.config.k8s.io/v1beta1",
+    kind: "AuthenticationConfiguration",
+    jwt: [],
+    anonymous: { enabled: true, conditions: ANONYMOUS_PATHS.map((path) => ({ path })) },
+  });
+}
+
 type Arg = { name: string; value: string };
 type Volume = { name: string; hostPath: string; mountPath: string; readOnly: boolean; pathType: string };
 
@@ -67,6 +88,11 @@ export function apiServerHardening(spec: ClusterSpec): { extraArgs: Arg[]; extra
       { name: "audit-policy", hostPath: AUDIT_DIR, mountPath: AUDIT_DIR, readOnly: true, pathType: "DirectoryOrCreate" },
       { name: "audit-log", hostPath: AUDIT_LOG_DIR, mountPath: AUDIT_LOG_DIR, readOnly: false, pathType: "DirectoryOrCreate" },
     );
+  }
+  if (h.anonymousHealthOnly.enabled) {
+    // With --authentication-config, --anonymous-auth must not be set (kubeadm does not).
+    extraArgs.push({ name: "authentication-config", value: AUTH_CONFIG_FILE });
+    extraVolumes.push({ name: "authentication-config", hostPath: AUTH_DIR, mountPath: AUTH_DIR, readOnly: true, pathType: "DirectoryOrCreate" });
   }
   return { extraArgs, extraVolumes };
 }

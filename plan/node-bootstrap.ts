@@ -8,7 +8,7 @@ import { stringify as toml } from "smol-toml";
 import { stringify as yaml } from "yaml";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
 import { renderKubeadmConfig, type ClusterFacts, type NodeRole } from "./kubeadm";
-import { AUDIT_POLICY_FILE, renderAuditPolicy } from "./hardening";
+import { AUDIT_POLICY_FILE, AUTH_CONFIG_FILE, renderAuditPolicy, renderAuthenticationConfig } from "./hardening";
 import { CONTROL_PLANE_FILES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, tokenGroups } from "./pki";
 
 export const BOOTSTRAP_SCRIPT_PATH = join(__dirname, "..", "bootstrap", "node-bootstrap.sh");
@@ -163,6 +163,9 @@ export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): stri
   }
   if (a.role !== "worker") {
     if (a.spec.apiServer.audit.enabled) files.push(packed(AUDIT_POLICY_FILE, renderAuditPolicy(), "0644"));
+    if (a.spec.apiServer.anonymousHealthOnly.enabled) {
+      files.push(file(AUTH_CONFIG_FILE, renderAuthenticationConfig(Number(a.spec.kubernetesVersion.split(".")[1])), "0644"));
+    }
     if (a.spec.apiServer.encryptionAtRest.enabled) {
       if (!secrets.encryptionConfig) throw new Error("a control plane needs the encryption configuration when encryption at rest is on");
       files.push(file(`${NODE_PATHS.secrets}/encryption-config.yaml`, secrets.encryptionConfig, "0600"));

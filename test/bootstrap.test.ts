@@ -177,6 +177,7 @@ describe("node bootstrap script in a sandbox", () => {
     expect(mode("etc/kubernetes/enc")).toBe("700");
     expect(read(box, "etc/kubernetes/enc/encryption-config.yaml")).toContain("secretbox:");
     expect(read(box, "etc/kubernetes/audit/policy.yaml")).toContain("kind: Policy");
+    expect(read(box, "etc/kubernetes/auth/authentication-config.yaml")).toContain("kind: AuthenticationConfiguration");
     expect(mode("etc/kubeadm-alicloud/secrets")).toBe("700");
     expect(mode("var/log/kubeadm-alicloud")).toBe("700");
   });

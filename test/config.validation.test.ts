@@ -98,6 +98,7 @@ const REJECTED: readonly Rejected[] = [
   { why: "API DNS name not qualified", config: { apiEndpoint: { public: false, allowedCidrs: [], dnsName: "api" } }, key: "apiEndpoint.dnsName", says: "fully qualified DNS name" },
   { why: "encryption at rest off without a reason", config: { apiServer: { encryptionAtRest: { enabled: false } } }, key: "apiServer.encryptionAtRest.reason", says: "turning off encryption at rest needs a reason" },
   { why: "audit off with a throwaway reason", config: { apiServer: { audit: { enabled: false, reason: "no" } } }, key: "apiServer.audit.reason", says: "turning off the audit log needs a reason" },
+  { why: "health-only anonymous access on a minor that cannot do it", config: { kubernetesVersion: "1.31.9" }, key: "apiServer.anonymousHealthOnly.enabled", says: "needs Kubernetes 1.32 or newer" },
   { why: "cluster name not a DNS label", config: { clusterName: "My_Cluster" }, key: "clusterName", says: "is not a valid cluster name" },
   { why: "stack name that makes no cluster name", config: { environment: "dev" }, stack: "team_a.dev", key: "clusterName", says: "derived from the stack name: set kubeadm-alicloud:clusterName" },
 ];

@@ -2,8 +2,9 @@
 // kubeadm's strict decoder would refuse (allowed fields: ../shared reference kubeadm.md,
 // from cmd/kubeadm/app/apis/kubeadm/v1beta4/types.go).
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import type { ClusterSpec } from "../config/spec";
+import { renderAuthenticationConfig } from "../plan/hardening";
 import { NODE_PLACEHOLDERS, renderKubeadmConfig, type ClusterFacts } from "../plan/kubeadm";
 import { specFor } from "./kit";
 
@@ -117,7 +118,7 @@ describe("kubeadm configuration (v1beta4)", () => {
     expect(cc.controllerManager.extraArgs).toContainEqual({ name: "cloud-provider", value: "external" });
   });
 
-  it("the API server encrypts Secrets at rest and keeps a rotated audit log, by default", () => {
+  it("the API server encrypts Secrets at rest, keeps a rotated audit log and admits anonymous requests to health endpoints only, by default", () => {
     const cc = byKind(render(spec, "init"), "ClusterConfiguration") as unknown as { apiServer: { extraArgs: { name: string; value: string }[]; extraVolumes: Record<string, unknown>[] } };
     expect(cc.apiServer.extraArgs).toEqual([
       { name: "profiling", value: "false" },
@@ -127,13 +128,26 @@ describe("kubeadm configuration (v1beta4)", () => {
       { name: "audit-log-maxage", value: "30" },
       { name: "audit-log-maxbackup", value: "10" },
       { name: "audit-log-maxsize", value: "100" },
+      { name: "authentication-config", value: "/etc/kubernetes/auth/authentication-config.yaml" },
     ]);
     for (const v of cc.apiServer.extraVolumes) expect(Object.keys(v).sort()).toEqual(["hostPath", "mountPath", "name", "pathType", "readOnly"]);
-    expect(cc.apiServer.extraVolumes.map((v) => [v.name, v.readOnly])).toEqual([["encryption-config", true], ["audit-policy", true], ["audit-log", false]]);
-    const off = specFor({ clusterName: "kc3", apiServer: { encryptionAtRest: { enabled: false, reason: "etcd disks are encrypted by KMS" }, audit: { enabled: false, reason: "audit shipped by a sidecar" } } });
+    expect(cc.apiServer.extraVolumes.map((v) => [v.name, v.readOnly])).toEqual([["encryption-config", true], ["audit-policy", true], ["audit-log", false], ["authentication-config", true]]);
+    const off = specFor({ clusterName: "kc3", apiServer: { encryptionAtRest: { enabled: false, reason: "etcd disks are encrypted by KMS" }, audit: { enabled: false, reason: "audit shipped by a sidecar" }, anonymousHealthOnly: { enabled: false, reason: "an external authenticating proxy" } } });
     const plain = byKind(render(off, "init"), "ClusterConfiguration") as unknown as { apiServer: { extraArgs: unknown[]; extraVolumes?: unknown } };
     expect(plain.apiServer.extraArgs).toEqual([{ name: "profiling", value: "false" }]);
     expect(plain.apiServer.extraVolumes).toBeUndefined();
+  });
+
+  it("the anonymous allow-list is the health endpoints, in the config API of the cluster's minor", () => {
+    const doc = (minor: number) => parse(renderAuthenticationConfig(minor)) as { apiVersion: string; kind: string; jwt: unknown[]; anonymous: { enabled: boolean; conditions: { path: string }[] } };
+    expect(doc(36)).toEqual({
+      apiVersion: "apiserver.config.k8s.io/v1",
+      kind: "AuthenticationConfiguration",
+      jwt: [],
+      anonymous: { enabled: true, conditions: [{ path: "/livez" }, { path: "/readyz" }, { path: "/healthz" }] },
+    });
+    expect(doc(34).apiVersion).toBe("apiserver.config.k8s.io/v1");
+    expect(doc(33).apiVersion).toBe("apiserver.config.k8s.io/v1beta1");
   });
 
   it("the kubelet uses systemd cgroups, CA-signed serving certificates, and no read-only port", () => {

@@ -135,7 +135,7 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   line(`  admin          kubernetes-admin / kubeadm:cluster-admins, ${pki.adminValidityHours} h, renewed by a pulumi up in its last ${pki.adminEarlyRenewalHours} h`);
   line(`  break-glass    ${pki.breakGlass ? "kubernetes-super-admin / system:masters (bypasses RBAC)" : "off"}`);
   line(`  API endpoint   https://${spec.apiEndpoint.dnsName}:6443 (in the admin kubeconfig)`);
-  line(`  API server     Secrets encrypted at rest ${spec.apiServer.encryptionAtRest.enabled ? "on" : `OFF (${spec.apiServer.encryptionAtRest.reason ?? ""})`}; audit log ${spec.apiServer.audit.enabled ? `on (${spec.apiServer.audit.maxAgeDays} days, ${spec.apiServer.audit.maxBackups} files of ${spec.apiServer.audit.maxSizeMb} MB)` : `OFF (${spec.apiServer.audit.reason ?? ""})`}`);
+  line(`  API server     Secrets encrypted at rest ${spec.apiServer.encryptionAtRest.enabled ? "on" : `OFF (${spec.apiServer.encryptionAtRest.reason ?? ""})`}; audit log ${spec.apiServer.audit.enabled ? `on (${spec.apiServer.audit.maxAgeDays} days, ${spec.apiServer.audit.maxBackups} files of ${spec.apiServer.audit.maxSizeMb} MB)` : `OFF (${spec.apiServer.audit.reason ?? ""})`}; anonymous ${spec.apiServer.anonymousHealthOnly.enabled ? "health endpoints only" : `UNLIMITED (${spec.apiServer.anonymousHealthOnly.reason ?? ""})`}`);
   line(`  tokens         one per pool (${spec.nodePools.map((p) => p.name).join(", ")}), ttl ${pki.bootstrapTokenTtlHours} h, generation ${pki.bootstrapTokenGeneration}`);
   line();
 
