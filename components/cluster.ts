@@ -6,7 +6,10 @@ import { IMAGE_NAME_REGEX } from "../plan/control-plane";
 import { resourceName } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
 import { securityRules } from "../plan/security-rules";
+import * as k8s from "@pulumi/kubernetes";
+import { API_PORT } from "../plan/kubeadm";
 import { ApiLoadBalancer } from "./api-load-balancer";
+import { Cni } from "./cni";
 import { ControlPlane } from "./control-plane";
 import { Network } from "./network";
 import { NodePool } from "./node-pool";
@@ -26,6 +29,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   readonly apiLoadBalancer: ApiLoadBalancer;
   readonly controlPlane: ControlPlane;
   readonly nodePools: Readonly<Record<string, NodePool>>;
+  /** Talks to this cluster's API once the control plane serves; every in-cluster resource uses it. */
+  readonly kubernetes: k8s.Provider;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:index:Cluster", name, {}, opts);
@@ -119,6 +124,15 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       }, { parent: this });
     }
     this.nodePools = pools;
+
+    // The machine running Pulumi reaches the API through a load balancer address (both
+    // are in the API certificate): the public one when there is one.
+    const apiAddress = this.apiLoadBalancer.publicAddress ?? this.apiLoadBalancer.privateAddress;
+    this.kubernetes = new k8s.Provider(resourceName(spec.clusterName, "kubernetes"), {
+      kubeconfig: this.pki.adminKubeconfigFor(pulumi.interpolate`https://${apiAddress}:${API_PORT}`),
+      enableServerSideApply: true,
+    }, { parent: this, dependsOn: [...this.controlPlane.readiness, ...backends] });
+    new Cni(resourceName(spec.clusterName, "cni"), { spec, provider: this.kubernetes }, { parent: this });
 
     this.registerOutputs({
       vpcId: this.network.vpcId,

@@ -61,6 +61,8 @@ export class ClusterPki extends pulumi.ComponentResource {
   /** `sha256:<hex>` of the cluster CA's SubjectPublicKeyInfo, for discovery.bootstrapToken.caCertHashes. */
   readonly discoveryHash: pulumi.Output<string>;
   readonly admin: ClientCredential;
+  /** Secret: the admin kubeconfig for another server URL (e.g. the load balancer's address). */
+  readonly adminKubeconfigFor: (server: pulumi.Input<string>) => pulumi.Output<string>;
   readonly breakGlass: ClientCredential | undefined;
   /** One per node pool, by pool name. */
   readonly bootstrapTokens: Readonly<Record<string, BootstrapToken>>;
@@ -105,6 +107,10 @@ export class ClusterPki extends pulumi.ComponentResource {
     this.cas = cas;
     this.serviceAccount = key("sa");
     this.discoveryHash = cas.cluster.certPem.apply(discoveryHash);
+
+    this.adminKubeconfigFor = (server) =>
+      pulumi.secret(pulumi.all([server, cas.cluster.certPem, this.admin.certPem, this.admin.keyPem]).apply(([srv, caCertPem, clientCertPem, clientKeyPem]) =>
+        renderKubeconfig({ clusterName, server: srv, caCertPem, user: ADMIN.commonName, clientCertPem, clientKeyPem })));
 
     const client = (profile: LeafProfile): ClientCredential => {
       const k = key(profile.id);

@@ -1,7 +1,12 @@
 import { z } from "zod";
 import { prefixLength } from "../../plan/cidr";
 import { strictObject } from "../../config/zod-helpers";
-import type { CniModule, NodeTraffic } from "./types";
+import type { ChartRef, CniModule, NodeTraffic } from "./types";
+
+const CALICO_REPO = "https://docs.tigera.io/calico/charts";
+/** Since 3.32 the CRDs ship in their own chart, installed before the operator. */
+export const CALICO_CRDS_CHART: ChartRef = { repo: CALICO_REPO, chart: "crd.projectcalico.org.v1", version: "v3.32.2" };
+export const CALICO_OPERATOR_CHART: ChartRef = { repo: CALICO_REPO, chart: "tigera-operator", version: "v3.32.2" };
 
 /**
  * Encapsulations that work on an Alibaba Cloud VPC. The VPC routes at layer 3 and
@@ -60,4 +65,25 @@ export const calico: CniModule<CalicoOptions> = {
           TYPHA,
         ],
   runsKubeProxy: () => true,
+  install: (options, ctx) => ({
+    namespace: "tigera-operator",
+    namespaceLabels: { "pod-security.kubernetes.io/enforce": "privileged" },
+    charts: [
+      { name: "calico-crds", ref: CALICO_CRDS_CHART, values: {} },
+      {
+        name: "calico",
+        ref: CALICO_OPERATOR_CHART,
+        values: {
+          installation: {
+            kubernetesProvider: "",
+            calicoNetwork: {
+              // BGP only carries routes for IP-in-IP; VXLAN needs none.
+              bgp: options.encapsulation === "IPIP" ? "Enabled" : "Disabled",
+              ipPools: [{ cidr: ctx.podCidr, encapsulation: options.encapsulation, natOutgoing: "Enabled", blockSize: options.blockSize, nodeSelector: "all()" }],
+            },
+          },
+        },
+      },
+    ],
+  }),
 };

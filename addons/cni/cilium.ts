@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { strictObject } from "../../config/zod-helpers";
-import type { CniModule, NodeTraffic } from "./types";
+import type { ChartRef, CniModule, NodeTraffic } from "./types";
+
+export const CILIUM_CHART: ChartRef = { repo: "https://helm.cilium.io/", chart: "cilium", version: "1.19.6" };
 
 export const ciliumOptions = strictObject({
   name: z.literal("cilium"),
@@ -32,4 +34,24 @@ export const cilium: CniModule<CiliumOptions> = {
     return traffic;
   },
   runsKubeProxy: (options) => !options.kubeProxyReplacement,
+  install: (options, ctx) => ({
+    namespace: "kube-system",
+    namespaceLabels: {},
+    charts: [{
+      name: "cilium",
+      ref: CILIUM_CHART,
+      values: {
+        kubeProxyReplacement: options.kubeProxyReplacement,
+        // Without kube-proxy the agents cannot use the kubernetes Service: they reach the
+        // API by the endpoint name, which every node resolves (self on control planes).
+        k8sServiceHost: ctx.apiHost,
+        k8sServicePort: ctx.apiPort,
+        routingMode: "tunnel",
+        tunnelProtocol: "vxlan",
+        ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: [ctx.podCidr], clusterPoolIPv4MaskSize: 24 } },
+        hubble: { enabled: options.hubble, relay: { enabled: options.hubble } },
+        encryption: { enabled: options.wireguard, type: "wireguard" },
+      },
+    }],
+  }),
 };

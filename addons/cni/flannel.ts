@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { strictObject } from "../../config/zod-helpers";
-import type { CniModule } from "./types";
+import type { ChartRef, CniModule } from "./types";
+
+/** flannel's chart as published with its releases (flannel-io.github.io/flannel). */
+export const FLANNEL_CHART: ChartRef = { repo: "https://flannel-io.github.io/flannel/", chart: "flannel", version: "v0.28.5" };
 
 export const flannelOptions = strictObject({
   name: z.literal("flannel"),
@@ -20,4 +23,10 @@ export const flannel: CniModule<FlannelOptions> = {
   podCidrProblems: () => [],
   nodeTraffic: () => [{ protocol: "udp", ports: [8472, 8472], purpose: "Flannel VXLAN overlay between nodes" }],
   runsKubeProxy: () => true,
+  install: (_options, ctx) => ({
+    namespace: "kube-flannel",
+    namespaceLabels: { "pod-security.kubernetes.io/enforce": "privileged" },
+    // podCidr must equal kubeadm's networking.podSubnet.
+    charts: [{ name: "flannel", ref: FLANNEL_CHART, values: { podCidr: ctx.podCidr, flannel: { backend: "vxlan" } } }],
+  }),
 };

@@ -2,9 +2,9 @@ import { z } from "zod";
 import { calico, calicoOptions, type CalicoOptions } from "./calico";
 import { cilium, ciliumOptions, type CiliumOptions } from "./cilium";
 import { flannel, flannelOptions, type FlannelOptions } from "./flannel";
-import type { CniModule, NodeTraffic } from "./types";
+import type { CniContext, CniInstall, CniModule, NodeTraffic } from "./types";
 
-export type { NodeTraffic, SgProtocol } from "./types";
+export type { ChartRef, CniContext, CniInstall, NodeTraffic, SgProtocol } from "./types";
 
 export type CniOptions = FlannelOptions | CalicoOptions | CiliumOptions;
 export type CniName = CniOptions["name"];
@@ -47,3 +47,4 @@ export function defaultPodCidr(name: CniName): string {
 export const cniPodCidrProblems = (o: CniOptions, podCidr: string): string[] => dispatch(o, (m, opts) => m.podCidrProblems(podCidr, opts));
 export const cniNodeTraffic = (o: CniOptions): NodeTraffic[] => dispatch(o, (m, opts) => m.nodeTraffic(opts));
 export const cniRunsKubeProxy = (o: CniOptions): boolean => dispatch(o, (m, opts) => m.runsKubeProxy(opts));
+export const cniInstall = (o: CniOptions, ctx: CniContext): CniInstall => dispatch(o, (m, opts) => m.install(opts, ctx));

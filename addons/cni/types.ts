@@ -12,11 +12,34 @@ export interface NodeTraffic {
   readonly purpose: string;
 }
 
+/** A Helm chart, pinned. */
+export interface ChartRef {
+  readonly repo: string;
+  readonly chart: string;
+  readonly version: string;
+}
+
+/** What the cluster tells a CNI module when it renders its installation. */
+export interface CniContext {
+  readonly podCidr: string;
+  /** How host-network pods reach the API: the endpoint name every node resolves. */
+  readonly apiHost: string;
+  readonly apiPort: number;
+}
+
+/** One CNI's installation: charts in order (CRDs first), their namespace and values. */
+export interface CniInstall {
+  readonly namespace: string;
+  /** Labels of the namespace, e.g. Pod Security admission for privileged agents. */
+  readonly namespaceLabels: Readonly<Record<string, string>>;
+  readonly charts: readonly { readonly name: string; readonly ref: ChartRef; readonly values: Record<string, unknown> }[];
+}
+
 /**
  * Everything the rest of the program needs to know about one CNI, declared in one
  * module: its options schema, how it constrains the pod CIDR, the node-to-node traffic
- * it needs (consumed by the security-group matrix) and whether kube-proxy runs.
- * Chart name, repository and values join this module with the add-on work.
+ * it needs (consumed by the security-group matrix), whether kube-proxy runs, and the
+ * pinned charts and values that install it.
  */
 export interface CniModule<Options extends { name: string }> {
   readonly name: Options["name"];
@@ -28,4 +51,5 @@ export interface CniModule<Options extends { name: string }> {
   podCidrProblems(podCidr: string, options: Options): string[];
   nodeTraffic(options: Options): NodeTraffic[];
   runsKubeProxy(options: Options): boolean;
+  install(options: Options, ctx: CniContext): CniInstall;
 }

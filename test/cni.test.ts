@@ -1,0 +1,96 @@
+// The CNI installation: one Kubernetes provider that waits for the control plane, and
+// each CNI's pinned charts, namespace and values. Charts are remote components: Pulumi's
+// mocks never render them, so values are checked here against what each chart declares.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Ajv from "ajv";
+import { beforeAll, describe, expect, it } from "vitest";
+import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
+
+let recorder: Recorder;
+beforeAll(async () => {
+  recorder = await installMocks();
+});
+
+const CHART = "kubernetes:helm.sh/v4:Chart";
+const charts = (rs: RecordedResource[]) => rs.filter((r) => r.type === CHART);
+const providerUrn = (rs: RecordedResource[]) => rs.find((r) => r.type === "pulumi:providers:kubernetes")?.urn;
+
+interface JsonSchema { properties?: Record<string, JsonSchema>; type?: string | string[] }
+/** Paths in `values` that the chart's schema does not declare (typos the schema's own rules would let through). */
+function undeclared(values: unknown, schema: JsonSchema, path = ""): string[] {
+  if (typeof values !== "object" || values === null || Array.isArray(values) || !schema.properties) return [];
+  return Object.entries(values).flatMap(([k, v]) => {
+    const sub = schema.properties?.[k];
+    return sub ? undeclared(v, sub, `${path}.${k}`) : [`${path}.${k}`];
+  });
+}
+
+describe("Kubernetes provider", () => {
+  it("is built from the admin kubeconfig (a secret) against the load balancer, after every readiness check", async () => {
+    const rs = await declareCluster(recorder, specFor({ clusterName: "kp" }));
+    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes") as RecordedResource;
+    expect(provider.secretPaths).toContain("kubeconfig");
+    expect(String(provider.inputs.kubeconfig)).toMatch(/server: https:\/\/192\.0\.2\.\d+:6443/);
+    const checks = rs.filter((r) => r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:ReadinessCheck").map((r) => r.urn);
+    expect(checks.length).toBe(1);
+    for (const c of checks) expect(provider.dependsOn).toContain(c);
+    // Every in-cluster resource goes through it, never an ambient kubeconfig.
+    const inCluster = rs.filter((r) => r.type.startsWith("kubernetes:"));
+    expect(inCluster.length).toBeGreaterThan(0);
+    for (const r of inCluster) expect(r.provider.startsWith(`${provider.urn}::`), `${r.type} ${r.name}`).toBe(true);
+  });
+});
+
+describe("CNI charts", () => {
+  it("Calico (default): CRDs chart, then the operator with a VXLAN pool on the pod CIDR, in a privileged namespace", async () => {
+    const rs = await declareCluster(recorder, specFor({ clusterName: "cc", network: { podCidr: "10.200.0.0/16" } }));
+    const ns = rs.find((r) => r.type === "kubernetes:core/v1:Namespace");
+    expect(ns?.inputs.metadata).toEqual({ name: "tigera-operator", labels: { "pod-security.kubernetes.io/enforce": "privileged" } });
+    const [crds, operator] = ["cc-cni-calico-crds", "cc-cni-calico"].map((n) => charts(rs).find((c) => c.name === n) as RecordedResource);
+    expect(crds?.inputs).toMatchObject({ chart: "crd.projectcalico.org.v1", version: "v3.32.2", repositoryOpts: { repo: "https://docs.tigera.io/calico/charts" } });
+    expect(operator?.inputs).toMatchObject({ chart: "tigera-operator", version: "v3.32.2", namespace: "tigera-operator" });
+    expect(operator?.dependsOn).toEqual([crds?.urn]);
+    expect(crds?.dependsOn).toEqual([ns?.urn]);
+    expect(operator?.inputs.values).toEqual({
+      installation: { kubernetesProvider: "", calicoNetwork: { bgp: "Disabled", ipPools: [{ cidr: "10.200.0.0/16", encapsulation: "VXLAN", natOutgoing: "Enabled", blockSize: 26, nodeSelector: "all()" }] } },
+    });
+    const ipip = await declareCluster(recorder, specFor({ clusterName: "cc2", cni: { name: "calico", encapsulation: "IPIP" } }));
+    const values = charts(ipip).find((c) => c.name === "cc2-cni-calico")?.inputs.values as { installation: { calicoNetwork: { bgp: string; ipPools: { encapsulation: string }[] } } };
+    expect(values.installation.calicoNetwork.bgp).toBe("Enabled");
+    expect(values.installation.calicoNetwork.ipPools[0]?.encapsulation).toBe("IPIP");
+  });
+
+  it("Flannel: its chart with podCidr equal to kubeadm's podSubnet", async () => {
+    const rs = await declareCluster(recorder, specFor({ clusterName: "cf", cni: { name: "flannel" } }));
+    const [flannel] = charts(rs);
+    expect(charts(rs)).toHaveLength(1);
+    expect(flannel?.inputs).toMatchObject({ chart: "flannel", version: "v0.28.5", namespace: "kube-flannel", repositoryOpts: { repo: "https://flannel-io.github.io/flannel/" } });
+    expect(flannel?.inputs.values).toEqual({ podCidr: "10.244.0.0/16", flannel: { backend: "vxlan" } });
+    expect(providerUrn(rs)).toBeDefined();
+  });
+
+  it("Cilium: kube-proxy-free through the endpoint name, cluster-pool IPAM on the pod CIDR, values valid for the chart's schema", async () => {
+    const rs = await declareCluster(recorder, specFor({ clusterName: "ci", cni: { name: "cilium", wireguard: true } }));
+    const [cilium] = charts(rs);
+    expect(cilium?.inputs).toMatchObject({ chart: "cilium", version: "1.19.6", namespace: "kube-system", repositoryOpts: { repo: "https://helm.cilium.io/" } });
+    expect(rs.some((r) => r.type === "kubernetes:core/v1:Namespace")).toBe(false);
+    const values = cilium?.inputs.values as Record<string, unknown>;
+    expect(values).toMatchObject({
+      kubeProxyReplacement: true,
+      k8sServiceHost: "api.ci.k8s.internal",
+      k8sServicePort: 6443,
+      ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: ["10.244.0.0/16"], clusterPoolIPv4MaskSize: 24 } },
+      encryption: { enabled: true, type: "wireguard" },
+    });
+    const schema = JSON.parse(readFileSync(join(__dirname, "..", "..", "shared", "schemas", "cilium", "values.schema.json"), "utf8")) as JsonSchema;
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+    expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
+    expect(undeclared(values, schema)).toEqual([]);
+  });
+
+  it("the undeclared-key check catches a misspelt Cilium value", () => {
+    const schema = JSON.parse(readFileSync(join(__dirname, "..", "..", "shared", "schemas", "cilium", "values.schema.json"), "utf8")) as JsonSchema;
+    expect(undeclared({ kubeProxyReplacment: true, ipam: { mod: "x" } }, schema)).toEqual([".kubeProxyReplacment", ".ipam.mod"]);
+  });
+});
