@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { chartCompatibility } from "../addons/catalog";
 import { cniInstall } from "../addons/cni";
 import type { ClusterSpec } from "../config/spec";
 import { API_PORT } from "../plan/kubeadm";
@@ -17,6 +18,7 @@ export class Cni extends pulumi.ComponentResource {
     const { spec, provider } = args;
     const plan = cniInstall(spec.cni, { podCidr: spec.network.podCidr, apiHost: spec.apiEndpoint.dnsName, apiPort: API_PORT });
     const child = { parent: this, provider };
+    for (const c of chartCompatibility(spec)) if (c.note) pulumi.log.warn(c.note, this);
 
     let previous: pulumi.Resource | undefined;
     if (plan.namespace !== "kube-system") {

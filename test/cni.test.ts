@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Ajv from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
+import { chartCompatibility } from "../addons/catalog";
 import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
 
 let recorder: Recorder;
@@ -94,6 +95,13 @@ describe("CNI charts", () => {
     const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
     expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
     expect(undeclared(values, schema)).toEqual([]);
+  });
+
+  it("says when the cluster's Kubernetes is outside a chart's tested range, or no range is known", () => {
+    const at = (version: string, cni: string) => chartCompatibility(specFor({ clusterName: "cat", kubernetesVersion: version, cni: { name: cni } })).map((c) => c.note);
+    expect(at("1.34.2", "cilium")).toEqual([undefined]);
+    expect(at("1.36.5", "cilium")).toEqual(["cilium 1.19.6 is e2e tested on Kubernetes 1.32-1.35 (Cilium 1.19 compatibility.rst); 1.36 relies on Kubernetes' compatibility"]);
+    expect(at("1.36.5", "flannel")).toEqual(["flannel v0.28.5: no tested Kubernetes range recorded yet"]);
   });
 
   it("the undeclared-key check catches a misspelt Cilium value", () => {

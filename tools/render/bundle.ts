@@ -4,6 +4,7 @@ import type { ClusterSpec } from "../../config/spec";
 import { PRIVATE_RANGES, contains } from "../../plan/cidr";
 import { controlPlanePlacements } from "../../plan/control-plane";
 import { securityRules, type SecurityRule } from "../../plan/security-rules";
+import { chartCompatibility } from "../../addons/catalog";
 import { checkGuardrails } from "../../policy/guardrails";
 import type { RecordedResource } from "./mock-runtime";
 
@@ -150,6 +151,10 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
 
   line(`Security-group rules (${rules.length})`);
   for (const r of rules) line(`  ${describeRule(r)}`);
+  line();
+
+  line("Charts");
+  for (const c of chartCompatibility(spec)) line(`  ${`${c.ref.chart} ${c.ref.version}`.padEnd(36)} ${c.note ?? `tested on Kubernetes 1.${c.tested?.fromMinor}-1.${c.tested?.toMinor}`}`);
   line();
 
   const violations = checkGuardrails(resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as Record<string, unknown> })));
