@@ -116,6 +116,7 @@ describe("npm run render", () => {
     expect(summary).toContain("Kubernetes API  private");
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");
+    expect(summary).toContain("Add-ons: cloudControllerManager, csiDisk, metricsServer, clusterAutoscaler switched on, none installed by this version yet");
     const rules = resources.filter((r) => r.type === "alicloud:ecs/securityGroupRule:SecurityGroupRule");
     expect(summary).toContain(`Security-group rules (${rules.length})`);
   });

@@ -153,6 +153,9 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   for (const r of rules) line(`  ${describeRule(r)}`);
   line();
 
+  const enabledAddons = Object.entries(spec.addons).filter(([, a]) => a.enabled).map(([name]) => name);
+  line(`Add-ons: ${enabledAddons.length ? `${enabledAddons.join(", ")} switched on, none installed by this version yet` : "none switched on"}`);
+  line();
   line("Charts");
   for (const c of chartCompatibility(spec)) line(`  ${`${c.ref.chart} ${c.ref.version}`.padEnd(36)} ${c.note ?? `tested on Kubernetes 1.${c.tested?.fromMinor}-1.${c.tested?.toMinor}`}`);
   line();
