@@ -133,6 +133,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       enableServerSideApply: true,
     }, { parent: this, dependsOn: [...this.controlPlane.readiness, ...backends] });
     new Cni(resourceName(spec.clusterName, "cni"), { spec, provider: this.kubernetes }, { parent: this });
+    const switchedOn = Object.entries(spec.addons).filter(([, a]) => a.enabled).map(([n]) => n);
+    if (switchedOn.length > 0) {
+      pulumi.log.warn(`add-ons ${switchedOn.join(", ")} are switched on, but this version of kubeadm-alicloud does not install add-ons yet`, this);
+    }
 
     this.registerOutputs({
       vpcId: this.network.vpcId,
