@@ -1,9 +1,9 @@
 // Every chart the cluster installs, with the Kubernetes minors its project says it
 // tested, where a source says so. A cluster outside a chart's tested range is reported
 // (preview warning, render summary); no range is recorded without a source.
-import { cniInstall } from "./cni";
-import type { ChartRef } from "./cni";
 import type { ClusterSpec } from "../config/spec";
+import { API_PORT } from "../plan/kubeadm";
+import { cniPlan, type ChartRef } from "./cni";
 
 export interface TestedRange {
   readonly fromMinor: number;
@@ -30,7 +30,7 @@ export interface ChartCompatibility {
 
 export function chartCompatibility(spec: ClusterSpec): ChartCompatibility[] {
   const minor = Number(spec.kubernetesVersion.split(".")[1]);
-  const plan = cniInstall(spec.cni, { podCidr: spec.network.podCidr, apiHost: spec.apiEndpoint.dnsName, apiPort: 6443 });
+  const plan = cniPlan(spec, API_PORT);
   return plan.charts.map(({ ref }) => {
     const tested = TESTED[`${ref.chart}@${ref.version}`];
     if (!tested) return { ref, note: `${ref.chart} ${ref.version}: no tested Kubernetes range recorded yet` };

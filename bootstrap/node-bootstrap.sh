@@ -26,6 +26,7 @@ LOG="$LOG_DIR/bootstrap.log"
 METADATA="${METADATA_URL:-http://100.100.100.200}"
 KUBEADM_ATTEMPTS="${KUBEADM_ATTEMPTS:-3}"
 NETWORK_ATTEMPTS="${NETWORK_ATTEMPTS:-5}"
+CRI_SOCKET="unix:///run/containerd/containerd.sock"
 
 mkdir -p "$STATE_DIR" "$LOG_DIR"
 chmod 0700 "$STATE_DIR" "$LOG_DIR"
@@ -237,7 +238,7 @@ render_kubeadm_config
 # A previous run that died half-way leaves kubeadm's files behind: start clean.
 if [ -f "$ROOT/etc/kubernetes/kubelet.conf" ]; then
   log "found the remains of an unfinished run: resetting first"
-  kubeadm reset --force --cri-socket unix:///run/containerd/containerd.sock || true
+  kubeadm reset --force --cri-socket "$CRI_SOCKET" || true
 fi
 n=1
 until kubeadm_step; do
@@ -245,7 +246,7 @@ until kubeadm_step; do
     fail "kubeadm $ROLE failed $n times; last lines of $LOG: $(tail -n 20 "$LOG" | tr '\n' ' ' | cut -c1-1500)"
   fi
   log "kubeadm $ROLE failed (try $n of $KUBEADM_ATTEMPTS): resetting the node and trying again"
-  kubeadm reset --force --cri-socket unix:///run/containerd/containerd.sock || true
+  kubeadm reset --force --cri-socket "$CRI_SOCKET" || true
   rm -rf "$ROOT/etc/cni/net.d"
   sleep $((15 * n))
   n=$((n + 1))

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { chartCompatibility } from "../addons/catalog";
-import { cniInstall } from "../addons/cni";
+import { cniPlan } from "../addons/cni";
 import type { ClusterSpec } from "../config/spec";
 import { API_PORT } from "../plan/kubeadm";
 
@@ -16,7 +16,7 @@ export class Cni extends pulumi.ComponentResource {
   constructor(name: string, args: CniArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:addons:Cni", name, {}, opts);
     const { spec, provider } = args;
-    const plan = cniInstall(spec.cni, { podCidr: spec.network.podCidr, apiHost: spec.apiEndpoint.dnsName, apiPort: API_PORT });
+    const plan = cniPlan(spec, API_PORT);
     const child = { parent: this, provider };
     for (const c of chartCompatibility(spec)) if (c.note) pulumi.log.warn(c.note, this);
 

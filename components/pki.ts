@@ -108,9 +108,10 @@ export class ClusterPki extends pulumi.ComponentResource {
     this.serviceAccount = key("sa");
     this.discoveryHash = cas.cluster.certPem.apply(discoveryHash);
 
-    this.adminKubeconfigFor = (server) =>
-      pulumi.secret(pulumi.all([server, cas.cluster.certPem, this.admin.certPem, this.admin.keyPem]).apply(([srv, caCertPem, clientCertPem, clientKeyPem]) =>
-        renderKubeconfig({ clusterName, server: srv, caCertPem, user: ADMIN.commonName, clientCertPem, clientKeyPem })));
+    /** Secret: a kubeconfig for one client credential against one server URL, CA embedded. */
+    const kubeconfigOf = (user: string, certPem: pulumi.Input<string>, keyPem: pulumi.Input<string>, server: pulumi.Input<string>) =>
+      pulumi.secret(pulumi.all([server, cas.cluster.certPem, certPem, keyPem]).apply(([srv, caCertPem, clientCertPem, clientKeyPem]) =>
+        renderKubeconfig({ clusterName, server: srv, caCertPem, user, clientCertPem, clientKeyPem })));
 
     const client = (profile: LeafProfile): ClientCredential => {
       const k = key(profile.id);
@@ -127,13 +128,12 @@ export class ClusterPki extends pulumi.ComponentResource {
         earlyRenewalHours: pki.adminEarlyRenewalHours,
         allowedUses: [...profile.uses],
       }, child);
-      const kubeconfig = pulumi
-        .all([args.apiServerUrl, cas.cluster.certPem, cert.certPem, k.privateKeyPem])
-        .apply(([server, caCertPem, clientCertPem, clientKeyPem]) =>
-          renderKubeconfig({ clusterName, server, caCertPem, user: profile.commonName, clientCertPem, clientKeyPem }));
-      return { certPem: cert.certPem, keyPem: k.privateKeyPem, expiresAt: cert.validityEndTime, kubeconfig: pulumi.secret(kubeconfig) };
+      const kubeconfig = kubeconfigOf(profile.commonName, cert.certPem, k.privateKeyPem, args.apiServerUrl);
+      return { certPem: cert.certPem, keyPem: k.privateKeyPem, expiresAt: cert.validityEndTime, kubeconfig };
     };
     this.admin = client(ADMIN);
+    const admin = this.admin;
+    this.adminKubeconfigFor = (server) => kubeconfigOf(ADMIN.commonName, admin.certPem, admin.keyPem, server);
     this.breakGlass = pki.breakGlass ? client(BREAK_GLASS) : undefined;
 
     const token = (owner: string, groups: string[]): BootstrapToken => {

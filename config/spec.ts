@@ -50,6 +50,6 @@ export interface ClusterSpec {
 }
 
 /** Upper bound on nodes: every control plane plus every pool at its maximum size. */
-export function maxNodeCount(spec: Pick<ClusterSpec, "controlPlane" | "nodePools">): number {
+export function maxNodeCount(spec: { readonly controlPlane: { readonly count: number }; readonly nodePools: readonly { readonly maxSize: number }[] }): number {
   return spec.controlPlane.count + spec.nodePools.reduce((n, p) => n + p.maxSize, 0);
 }

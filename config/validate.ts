@@ -8,7 +8,7 @@ import { ANONYMOUS_ENDPOINTS_MIN_MINOR } from "../plan/hardening";
 import { FIRST_HOST_OFFSET } from "../plan/control-plane";
 import { defaultsFor, deepMerge } from "./defaults";
 import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
-import type { ClusterSpec, NodePoolSpec, VswitchSpec } from "./spec";
+import { maxNodeCount, type ClusterSpec, type NodePoolSpec, type VswitchSpec } from "./spec";
 import { MAX_KUBELET_SKEW, parseKubernetesVersion } from "./versions";
 import { unknownKeyMessage } from "./zod-helpers";
 
@@ -133,7 +133,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
       const podPath = ["network", "podCidr"];
       for (const p of cniPodCidrProblems(cni, podCidr)) problem(podPath, p);
       if (controlPlane && nodePools) {
-        const maxNodes = controlPlane.count + nodePools.reduce((n, p) => n + p.maxSize, 0);
+        const maxNodes = maxNodeCount({ controlPlane, nodePools });
         // kube-controller-manager gives each node a /24 of the pod CIDR (its default
         // --node-cidr-mask-size), and every CNI here uses /24 per node or smaller blocks.
         const capacity = prefixLength(podCidr) <= 24 ? 2 ** (24 - prefixLength(podCidr)) : 0;

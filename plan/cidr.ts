@@ -42,9 +42,6 @@ export function contains(outer: string, inner: string): boolean {
   return range(inner).inside(range(outer));
 }
 
-export function addressCount(cidr: string): bigint {
-  return range(cidr).getSize();
-}
 
 /**
  * The first `count` consecutive subnets of length `prefix` inside `parent`.

@@ -9,7 +9,7 @@ import { stringify as yaml } from "yaml";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
 import { renderKubeadmConfig, type ClusterFacts, type NodeRole } from "./kubeadm";
 import { AUDIT_POLICY_FILE, AUTH_CONFIG_FILE, renderAuditPolicy, renderAuthenticationConfig } from "./hardening";
-import { CONTROL_PLANE_FILES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, tokenGroups } from "./pki";
+import { CONTROL_PLANE_FILES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, goDuration, tokenGroups } from "./pki";
 
 export const BOOTSTRAP_SCRIPT_PATH = join(__dirname, "..", "bootstrap", "node-bootstrap.sh");
 export const BOOTSTRAP_SCRIPT = readFileSync(BOOTSTRAP_SCRIPT_PATH, "utf8");
@@ -140,7 +140,7 @@ export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): stri
     imageRepository: a.spec.nodeSoftware.imageRepository,
     ...(a.pool ? { pool: a.pool } : {}),
     ...(a.role === "init"
-      ? { bootstrapTokens: initTokenOwners(a.spec).map((t) => ({ placeholder: tokenPlaceholder(t.owner), ttl: `${a.spec.pki.bootstrapTokenTtlHours}h0m0s`, usages: ["signing", "authentication"], groups: t.groups })) }
+      ? { bootstrapTokens: initTokenOwners(a.spec).map((t) => ({ placeholder: tokenPlaceholder(t.owner), ttl: goDuration(a.spec.pki.bootstrapTokenTtlHours), usages: ["signing", "authentication"], groups: t.groups })) }
       : {}),
   });
   const files: WriteFile[] = [

@@ -1,9 +1,9 @@
 // Guardrails for stacks built with kubeadm-alicloud, as plain functions over the
 // resources a deployment registers: the policy pack (policy/index.ts) runs them in
 // `pulumi preview --policy-pack`, the tests run them on the real program under mocks.
-import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { ENVIRONMENT_TAG, ROLE_TAG } from "../plan/naming";
+import { NODE_PATHS, fileText, type WriteFile } from "../plan/node-bootstrap";
 
 /** The parts of a registered resource the guardrails read. */
 export interface GuardedResource {
@@ -106,10 +106,9 @@ const noWorldOpenAccess: Guardrail = {
 function kubeadmConfigOf(instance: GuardedResource): string | undefined {
   const userData = plain(instance.props.userData);
   if (typeof userData !== "string" || !userData.startsWith("#cloud-config")) return undefined;
-  const doc = parse(userData) as { write_files?: { path: string; content: string; encoding?: string }[] };
-  const f = doc.write_files?.find((w) => w.path === "/etc/kubeadm-alicloud/kubeadm.yaml");
-  if (!f) return undefined;
-  return f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") : f.content;
+  const doc = parse(userData) as { write_files?: WriteFile[] };
+  const f = doc.write_files?.find((w) => w.path === NODE_PATHS.kubeadm);
+  return f ? fileText(f) : undefined;
 }
 
 const prodEncryptionAtRest: Guardrail = {

@@ -48,3 +48,8 @@ export const cniPodCidrProblems = (o: CniOptions, podCidr: string): string[] => 
 export const cniNodeTraffic = (o: CniOptions): NodeTraffic[] => dispatch(o, (m, opts) => m.nodeTraffic(opts));
 export const cniRunsKubeProxy = (o: CniOptions): boolean => dispatch(o, (m, opts) => m.runsKubeProxy(opts));
 export const cniInstall = (o: CniOptions, ctx: CniContext): CniInstall => dispatch(o, (m, opts) => m.install(opts, ctx));
+
+/** The cluster's CNI installation: host-network agents reach the API by the endpoint name. */
+export function cniPlan(spec: { readonly cni: CniOptions; readonly network: { readonly podCidr: string }; readonly apiEndpoint: { readonly dnsName: string } }, apiPort: number): CniInstall {
+  return cniInstall(spec.cni, { podCidr: spec.network.podCidr, apiHost: spec.apiEndpoint.dnsName, apiPort });
+}

@@ -1,6 +1,6 @@
 // The offline render bundle: resources.json (every registration, tree order) and
 // summary.txt (what a reviewer wants to know first). Same input, same bytes.
-import type { ClusterSpec } from "../../config/spec";
+import { maxNodeCount, type ClusterSpec } from "../../config/spec";
 import { PRIVATE_RANGES, contains } from "../../plan/cidr";
 import { controlPlanePlacements } from "../../plan/control-plane";
 import { securityRules, type SecurityRule } from "../../plan/security-rules";
@@ -118,7 +118,7 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   const cp = spec.controlPlane;
   const minNodes = cp.count + spec.nodePools.reduce((s, p) => s + p.minSize, 0);
   const desired = cp.count + spec.nodePools.reduce((s, p) => s + p.desiredCapacity, 0);
-  const max = cp.count + spec.nodePools.reduce((s, p) => s + p.maxSize, 0);
+  const max = maxNodeCount(spec);
   line("Nodes");
   line(`  control plane  ${cp.count} x ${cp.instanceType}, ${cp.image.os}${cp.image.id ? ` ${cp.image.id}` : " (newest public image, resolved at deploy: pin image.id)"}, ${cp.systemDisk.category} ${cp.systemDisk.sizeGb} GB encrypted, deletion protection ${cp.deletionProtection ? "on" : "off"}`);
   for (const p of controlPlanePlacements(spec)) line(`    ${p.name.padEnd(22)} ${p.zone.padEnd(18)} ${p.privateIp}${p.index === 0 ? "  kubeadm init" : "  joins after the previous one serves"}`);

@@ -123,10 +123,6 @@ export class Recorder {
     if (!found) throw new Error(`no resource named ${name}; have ${this.recorded.map((r) => r.name).join(", ")}`);
     return found;
   }
-
-  byUrn(urn: string): RecordedResource | undefined {
-    return this.recorded.find((r) => r.urn === urn);
-  }
 }
 
 /**
