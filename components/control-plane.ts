@@ -97,6 +97,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         httpEndpoint: "enabled",
         httpTokens: "required",
         deletionProtection: spec.controlPlane.deletionProtection,
+        ...(spec.ssh.enabled && spec.ssh.keyPairName ? { keyName: spec.ssh.keyPairName } : {}),
         userData,
         tags: { ...spec.tags, [ROLE_TAG]: "control-plane" },
         volumeTags: { ...spec.tags },

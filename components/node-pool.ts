@@ -56,6 +56,7 @@ export class NodePool extends pulumi.ComponentResource {
       instanceName: resourceName(spec.clusterName, pool.name),
       securityGroupIds: [args.securityGroupId],
       ramRoleName: args.roleName,
+      ...(spec.ssh.enabled && spec.ssh.keyPairName ? { keyPairName: spec.ssh.keyPairName } : {}),
       httpEndpoint: "enabled",
       httpTokens: "required",
       systemDisk: {

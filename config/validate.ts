@@ -361,6 +361,14 @@ function checkNetwork(
       problem(["network", "egress", "allowedCidrs", i], `allowing ${WORLD} restricts nothing; list the destinations nodes need, or set network.egress.restricted to false`);
     }
   });
+  // Nodes have no public addresses: without the NAT gateway, a VPC this program creates
+  // gives them no way to the package mirrors and registries their first boot needs.
+  if (!network.natGateway.enabled && !network.existingVpcId) {
+    problem(["network", "natGateway", "enabled"], `is false but the VPC is created here, so nodes would have no egress and their first boot cannot download packages; keep the NAT gateway, or adopt a VPC that has egress (network.existingVpcId)`);
+  }
+  if (network.egress.restricted && network.egress.allowedCidrs.length === 0) {
+    problem(["network", "egress", "allowedCidrs"], `egress is restricted to the VPC and Alibaba Cloud's internal services, but first boot downloads packages and images from the internet (nodeSoftware sources); list their address ranges here, or leave egress unrestricted`);
+  }
   if (network.egress.allowedCidrs.length > 0 && !network.egress.restricted) {
     problem(["network", "egress", "allowedCidrs"], `is set but network.egress.restricted is false, so egress is already open and the list would be ignored; set restricted: true or remove the list`);
   }

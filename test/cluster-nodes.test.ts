@@ -130,6 +130,13 @@ describe("control plane", () => {
     expect(kubeadm).toMatch(/certSANs:\n\s+- api\.cpa\.k8s\.internal\n\s+- 192\.0\.2\.\d+/);
   });
 
+  it("the SSH key pair reaches control planes and launch templates only when SSH is on", async () => {
+    expect(ofType(rs, T.instance).map((i) => i.inputs.keyName)).toEqual([undefined, undefined, undefined]);
+    const ssh = await declareCluster(recorder, specFor({ clusterName: "cps", ssh: { enabled: true, keyPairName: "ops-key", allowedCidrs: ["198.51.100.0/24"] } }));
+    expect(ofType(ssh, T.instance).map((i) => i.inputs.keyName)).toEqual(["ops-key"]);
+    expect(ofType(ssh, T.template).map((t) => t.inputs.keyPairName)).toEqual(["ops-key"]);
+  });
+
   it("a public API gets its own internet load balancer behind an allow-list", async () => {
     const pub = await declareCluster(recorder, specFor({ clusterName: "cpb", apiEndpoint: { public: true, allowedCidrs: ["198.51.100.0/24"] } }));
     expect(ofType(pub, T.lb).map((l) => [l.name, l.inputs.addressType])).toEqual([["cpb-api-private", "intranet"], ["cpb-api-public", "internet"]]);

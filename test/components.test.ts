@@ -64,9 +64,13 @@ describe("Network", () => {
     }
   });
 
-  it("leaves out NAT entirely when disabled", async () => {
-    const rs = await declareCluster(recorder, specFor({ clusterName: "net-c", network: { natGateway: { enabled: false } } }));
+  it("leaves out NAT entirely when disabled in an adopted VPC that has its own egress", async () => {
+    answerCalls((args) => (args.token === "alicloud:vpc/getNetworks:getNetworks" ? { vpcs: [{ id: "vpc-bp1egress", cidrBlock: "10.0.0.0/16" }] } : undefined));
+    const rs = await declareCluster(recorder, specFor({ clusterName: "net-c", network: { existingVpcId: "vpc-bp1egress", vpcCidr: "10.0.0.0/16", natGateway: { enabled: false } } }));
+    answerCalls(undefined);
     for (const t of [T.nat, T.eip, T.eipAssoc, T.snat]) expect(ofType(rs, t)).toEqual([]);
+    // Nothing to wait for: control planes then depend only on each other.
+    expect(rs.find((r) => r.name === "net-c-cp-0")?.dependsOn).toEqual([]);
   });
 
   it("adopts an existing VPC after checking its CIDR, and creates none", async () => {

@@ -59,6 +59,8 @@ const REJECTED: readonly Rejected[] = [
   { why: "vSwitches too small for the nodes", config: { network: { vswitchPrefixLength: 27 }, nodePools: [pool({ maxSize: 60 })] }, key: "network.vswitchPrefixLength", says: "has 28 usable addresses but needs about 35" },
   { why: "adopted VPC without its CIDR", config: { network: { existingVpcId: "vpc-bp1abc" } }, key: "network.vpcCidr", says: "must be set to the CIDR of the adopted VPC" },
   { why: "malformed VPC id", config: { network: { existingVpcId: "my-vpc", vpcCidr: "10.0.0.0/16" } }, key: "network.existingVpcId", says: "VPC ids look like vpc-" },
+  { why: "NAT off in a VPC created here (nodes would have no egress)", config: { network: { natGateway: { enabled: false } } }, key: "network.natGateway.enabled", says: "nodes would have no egress" },
+  { why: "restricted egress with nothing allowed (first boot downloads from the internet)", config: { network: { egress: { restricted: true } } }, key: "network.egress.allowedCidrs", says: "first boot downloads packages and images from the internet" },
   { why: "egress list ignored", config: { network: { egress: { restricted: false, allowedCidrs: ["1.2.3.0/24"] } } }, key: "network.egress.allowedCidrs", says: "would be ignored" },
   { why: "restricted egress that allows everything", config: { network: { egress: { restricted: true, allowedCidrs: ["0.0.0.0/0"] } } }, key: "network.egress.allowedCidrs[0]", says: "restricts nothing" },
   { why: "pool min > max", config: { nodePools: [pool({ minSize: 5, maxSize: 2 })] }, key: "nodePools[0].minSize", says: "minSize 5 is larger than maxSize 2" },
