@@ -6,7 +6,11 @@
 #   /etc/kubeadm-alicloud/node.env          settings (see "required settings" below)
 #   /etc/kubeadm-alicloud/kubeadm.yaml      kubeadm config with __PLACEHOLDERS__
 #   /etc/kubeadm-alicloud/containerd.toml   containerd config with __PAUSE_IMAGE__
-#   /etc/kubeadm-alicloud/secrets/          root-only: bootstrap-token, tokens.env, pki/
+#   /etc/kubeadm-alicloud/secrets.list      OOS secret parameters to fetch, and where they go
+#   /etc/kubeadm-alicloud/secrets/pki/      control planes: CA certificates and sa.pub (public)
+#   /usr/local/lib/kubeadm-alicloud/fetch-secrets.py   reads secrets.list with the node's RAM role
+# Secrets (fetched at boot into /etc/kubeadm-alicloud/secrets, root-only, removed
+# after success): pki/*.key, encryption-config.yaml, bootstrap-token or tokens/.
 # Outputs:
 #   /var/log/kubeadm-alicloud/bootstrap.log  everything this script printed
 #   /var/lib/kubeadm-alicloud/status         running | ok | failed: <why>
@@ -24,6 +28,7 @@ STATE_DIR="$ROOT/var/lib/kubeadm-alicloud"
 LOG_DIR="$ROOT/var/log/kubeadm-alicloud"
 LOG="$LOG_DIR/bootstrap.log"
 METADATA="${METADATA_URL:-http://100.100.100.200}"
+FETCHER="$ROOT/usr/local/lib/kubeadm-alicloud/fetch-secrets.py"
 KUBEADM_ATTEMPTS="${KUBEADM_ATTEMPTS:-3}"
 NETWORK_ATTEMPTS="${NETWORK_ATTEMPTS:-5}"
 CRI_SOCKET="unix:///run/containerd/containerd.sock"
@@ -92,6 +97,17 @@ NODE_IP="$(retry "$NETWORK_ATTEMPTS" metadata private-ipv4)" || fail "no private
 NODE_NAME="$REGION.$INSTANCE_ID"
 PROVIDER_ID="$REGION.$INSTANCE_ID"
 log "node $NODE_NAME at $NODE_IP"
+
+# ---- secrets, from OOS with this node's RAM role ------------------------------------
+# Python 3 ships with every supported image (cloud-init runs on it); Alibaba Cloud
+# Linux 3 may only have it as platform-python.
+PYTHON="$(command -v python3 || true)"
+if [ -z "$PYTHON" ] && [ -x /usr/libexec/platform-python ]; then PYTHON=/usr/libexec/platform-python; fi
+[ -n "$PYTHON" ] || fail "no Python 3 to run the secret fetcher"
+# The fetcher retries with backoff itself, and writes nothing unless it read everything.
+"$PYTHON" "$FETCHER" --region "$REGION" --manifest "$CONF_DIR/secrets.list" --dest "$SECRETS" \
+  --metadata-url "$METADATA" ${OOS_ENDPOINT:+--endpoint "$OOS_ENDPOINT"} ${FETCH_BACKOFF_SECONDS:+--backoff-seconds "$FETCH_BACKOFF_SECONDS"} \
+  || fail "could not read this node's secrets from OOS (see the fetch-secrets lines above)"
 
 # ---- kernel and OS prerequisites --------------------------------------------------
 swapoff -a
@@ -185,6 +201,8 @@ mkdir -p "$ROOT/etc/containerd"
 # Generated, never the package's own (Docker's ships with the CRI plugin disabled).
 sed "s#__PAUSE_IMAGE__#$PAUSE_IMAGE#" "$CONF_DIR/containerd.toml" > "$ROOT/etc/containerd/config.toml"
 systemctl daemon-reload
+# Pods must not reach the metadata service: the guard's rule is in place before any pod.
+systemctl enable --now kubeadm-alicloud-metadata-guard.service
 systemctl enable containerd
 systemctl restart containerd
 systemctl enable kubelet
@@ -200,12 +218,13 @@ render_kubeadm_config() {
   (umask 077 && sed -e "s#__NODE_NAME__#$NODE_NAME#g" -e "s#__NODE_IP__#$NODE_IP#g" \
     -e "s#__PROVIDER_ID__#$PROVIDER_ID#g" -e "s#__BOOTSTRAP_TOKEN__#$token#g" \
     "$CONF_DIR/kubeadm.yaml" > "$RENDERED")
-  if [ "$ROLE" = init ] && [ -r "$SECRETS/tokens.env" ]; then
-    # tokens.env: one NAME=value line per pool token placeholder.
-    local name value
-    while IFS='=' read -r name value; do
-      [ -n "$name" ] && sed -i "s#$name#$value#g" "$RENDERED"
-    done < "$SECRETS/tokens.env"
+  if [ "$ROLE" = init ]; then
+    # tokens/: one file per token the first control plane installs, named by its placeholder.
+    local f
+    for f in "$SECRETS"/tokens/__TOKEN_*__; do
+      [ -r "$f" ] || fail "no tokens in $SECRETS/tokens"
+      sed -i "s#$(basename "$f")#$(cat "$f")#g" "$RENDERED"
+    done
   fi
   if grep -q '__[A-Z_]*__' "$RENDERED"; then fail "unfilled placeholders in the kubeadm config"; fi
 }
@@ -257,5 +276,8 @@ if [ "$ROLE" = control-plane ]; then
   set_api_host "$NODE_IP"
 fi
 fingerprint > "$STATE_DIR/done"
+# No second copy of any secret stays behind: kubeadm keeps what it needs under
+# /etc/kubernetes, and a second run finds the fingerprint and stops before fetching.
+rm -rf "$SECRETS"
 status ok
 log "bootstrap finished"

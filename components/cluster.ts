@@ -5,6 +5,7 @@ import type { ClusterSpec } from "../config/spec";
 import { IMAGE_NAME_REGEX } from "../plan/control-plane";
 import { resourceName } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
+import { poolReader, poolRoleName } from "../plan/node-secrets";
 import { securityRules } from "../plan/security-rules";
 import * as k8s from "@pulumi/kubernetes";
 import { API_PORT } from "../plan/kubeadm";
@@ -13,6 +14,7 @@ import { Cni } from "./cni";
 import { ControlPlane } from "./control-plane";
 import { Network } from "./network";
 import { NodePool } from "./node-pool";
+import { NodeSecretStore } from "./node-secrets";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
 
@@ -26,6 +28,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   readonly network: Network;
   readonly securityGroups: SecurityGroups;
   readonly pki: ClusterPki;
+  /** The node secrets in OOS and who may read them. */
+  readonly secrets: NodeSecretStore;
   readonly apiLoadBalancer: ApiLoadBalancer;
   readonly controlPlane: ControlPlane;
   readonly nodePools: Readonly<Record<string, NodePool>>;
@@ -58,14 +62,26 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       nodePools: spec.nodePools.map((p) => p.name),
     }, { parent: this });
 
+    // One RAM role for the control planes and one per pool, so that each reads only its
+    // own secrets. The control planes' keeps the name and logical name it had when it
+    // served every node: renaming a role attached to running instances replaces both.
+    const ecsTrust = JSON.stringify({
+      Version: "1",
+      Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }],
+    });
     const role = new alicloud.ram.Role(resourceName(spec.clusterName, "node-role"), {
       roleName: resourceName(spec.clusterName, "nodes"),
-      description: `ECS nodes of Kubernetes cluster ${spec.clusterName}; add-ons attach their policies to it`,
-      assumeRolePolicyDocument: JSON.stringify({
-        Version: "1",
-        Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }],
-      }),
+      description: `Control-plane nodes of Kubernetes cluster ${spec.clusterName}`,
+      assumeRolePolicyDocument: ecsTrust,
     }, { parent: this });
+    const poolRoles: Record<string, alicloud.ram.Role> = {};
+    for (const pool of spec.nodePools) {
+      poolRoles[pool.name] = new alicloud.ram.Role(resourceName(spec.clusterName, "pool", pool.name, "role"), {
+        roleName: poolRoleName(spec.clusterName, pool.name),
+        description: `Nodes of pool ${pool.name} in Kubernetes cluster ${spec.clusterName}`,
+        assumeRolePolicyDocument: ecsTrust,
+      }, { parent: this });
+    }
 
     const images = new Map<string, pulumi.Output<string>>();
     const imageId = (image: ImageConfig): pulumi.Input<string> => {
@@ -81,10 +97,19 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     }, { parent: this });
 
     const tokens = this.pki.bootstrapTokens;
-    const initTokens = pulumi.all({
-      [CONTROL_PLANE_TOKEN]: this.pki.controlPlaneToken.token,
-      ...Object.fromEntries(Object.entries(tokens).map(([pool, t]) => [pool, t.token])),
-    });
+    this.secrets = new NodeSecretStore(resourceName(spec.clusterName, "node-secrets"), {
+      spec,
+      pkiKeys: this.pki.controlPlaneKeys,
+      ...(this.pki.encryptionConfig ? { encryptionConfig: this.pki.encryptionConfig } : {}),
+      tokens: {
+        [CONTROL_PLANE_TOKEN]: this.pki.controlPlaneToken.token,
+        ...Object.fromEntries(Object.entries(tokens).map(([pool, t]) => [pool, t.token])),
+      },
+      roleNames: {
+        "control-plane": role.roleName,
+        ...Object.fromEntries(Object.entries(poolRoles).map(([pool, r]) => [poolReader(pool), r.roleName])),
+      },
+    }, { parent: this });
     this.controlPlane = new ControlPlane(resourceName(spec.clusterName, "control-plane"), {
       spec,
       imageId: imageId(spec.controlPlane.image),
@@ -95,32 +120,28 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       ...(this.apiLoadBalancer.publicAddress ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress } : {}),
       discoveryHash: this.pki.discoveryHash,
       encryptionAlgorithm: this.pki.encryptionAlgorithm,
-      pkiFiles: this.pki.controlPlaneFiles,
-      ...(this.pki.encryptionConfig ? { encryptionConfig: this.pki.encryptionConfig } : {}),
-      controlPlaneToken: this.pki.controlPlaneToken.token,
-      initTokens: pulumi.secret(initTokens),
-      // Nodes download packages at first boot: egress must exist before they start.
-      waitFor: this.network.egress,
+      pkiCertificates: this.pki.controlPlaneCertificates,
+      // Nodes download packages and read their secrets at first boot: egress, the
+      // secrets and the right to read them must exist before they start.
+      waitFor: [...this.network.egress, ...this.secrets.readable],
     }, { parent: this });
     const backends = this.apiLoadBalancer.attach(this.controlPlane.instanceIds);
 
     const pools: Record<string, NodePool> = {};
     for (const pool of spec.nodePools) {
-      const token = tokens[pool.name];
-      if (!token) throw new Error(`no bootstrap token for pool ${pool.name}`);
+      const poolRole = poolRoles[pool.name] as alicloud.ram.Role;
       pools[pool.name] = new NodePool(resourceName(spec.clusterName, "pool", pool.name), {
         spec,
         pool,
         imageId: imageId(pool.image),
         vswitchIds: spec.network.vswitches.map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>),
         securityGroupId: this.securityGroups.workersGroupId,
-        roleName: role.roleName,
+        roleName: poolRole.roleName,
         loadBalancerAddress: this.apiLoadBalancer.privateAddress,
         discoveryHash: this.pki.discoveryHash,
         encryptionAlgorithm: this.pki.encryptionAlgorithm,
-        token: token.token,
         // Nodes join through the load balancer, once the control plane serves behind it.
-        waitFor: [...this.network.egress, ...backends, ...this.controlPlane.readiness],
+        waitFor: [...this.network.egress, ...this.secrets.readable, ...backends, ...this.controlPlane.readiness],
       }, { parent: this });
     }
     this.nodePools = pools;

@@ -36,6 +36,15 @@ export class Cni extends pulumi.ComponentResource {
         values: c.values,
       }, { ...child, ...(previous ? { dependsOn: [previous] } : {}) });
     }
+    // The CNI's own kinds: its CRDs exist once its charts are up.
+    for (const o of plan.objects ?? []) {
+      new k8s.apiextensions.CustomResource(`${name}-${o.metadata.name}`, {
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        metadata: { ...o.metadata },
+        spec: o.spec,
+      }, { ...child, ...(previous ? { dependsOn: [previous] } : {}) });
+    }
     this.registerOutputs({});
   }
 }

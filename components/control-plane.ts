@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
 import { ROLE_TAG } from "../plan/naming";
-import { renderUserData, type NodeSecrets } from "../plan/node-bootstrap";
+import { renderUserData } from "../plan/node-bootstrap";
 import type { KeyAlgorithm } from "../plan/pki";
 import { ReadinessCheck } from "./readiness";
 
@@ -24,15 +24,9 @@ export interface ControlPlaneArgs {
   readonly publicLoadBalancerAddress?: pulumi.Input<string>;
   readonly discoveryHash: pulumi.Input<string>;
   readonly encryptionAlgorithm: KeyAlgorithm;
-  /** Secret: ClusterPki.controlPlaneFiles. */
-  readonly pkiFiles: pulumi.Input<Record<string, string>>;
-  /** Secret: the EncryptionConfiguration, when encryption at rest is on. */
-  readonly encryptionConfig?: pulumi.Input<string>;
-  /** Secret: the control planes' join token. */
-  readonly controlPlaneToken: pulumi.Input<string>;
-  /** Secret: every token the first control plane installs, by owner. */
-  readonly initTokens: pulumi.Input<Record<string, string>>;
-  /** What must exist before any control plane boots (the network's egress). */
+  /** ClusterPki.controlPlaneCertificates: public; the keys come from the node secret store. */
+  readonly pkiCertificates: pulumi.Input<Record<string, string>>;
+  /** What must exist before any control plane boots (egress, the node secrets and the right to read them). */
   readonly waitFor: readonly pulumi.Resource[];
 }
 
@@ -64,23 +58,17 @@ export class ControlPlane extends pulumi.ComponentResource {
     let previous: pulumi.Resource | undefined;
     for (const p of placements) {
       const role = p.index === 0 ? "init" : "control-plane";
-      const secrets: pulumi.Output<NodeSecrets> = pulumi
-        .all([args.pkiFiles, args.controlPlaneToken, args.initTokens, args.encryptionConfig])
-        .apply(([pki, token, initTokens, encryptionConfig]) => ({
-          pki,
-          ...(role === "init" ? { initTokens } : { bootstrapToken: token }),
-          ...(encryptionConfig ? { encryptionConfig } : {}),
-        }));
-      const userData = pulumi.secret(
-        pulumi.all([args.loadBalancerAddress, args.publicLoadBalancerAddress, args.discoveryHash, secrets]).apply(([loadBalancerAddress, publicLoadBalancerAddress, discoveryHash, s]) =>
+      // No key and no token in here (the node fetches them): user data is not a secret,
+      // so a preview shows it.
+      const userData = pulumi.all([args.loadBalancerAddress, args.publicLoadBalancerAddress, args.discoveryHash, args.pkiCertificates])
+        .apply(([loadBalancerAddress, publicLoadBalancerAddress, discoveryHash, pki]) =>
           renderUserData({
             spec,
             facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm, ...(publicLoadBalancerAddress ? { publicLoadBalancerAddress } : {}) },
             role,
             // Never the CLB (hairpin): the first control plane itself, then the first one's address.
             apiHostsAddress: role === "init" ? "self" : first.privateIp,
-          }, s)),
-      );
+          }, { pki }));
       const disk = spec.controlPlane.systemDisk;
       const instance = new alicloud.ecs.Instance(p.name, {
         instanceName: p.name,

@@ -15,8 +15,6 @@ export interface NodePoolArgs {
   readonly loadBalancerAddress: pulumi.Input<string>;
   readonly discoveryHash: pulumi.Input<string>;
   readonly encryptionAlgorithm: KeyAlgorithm;
-  /** Secret: this pool's join token. */
-  readonly token: pulumi.Input<string>;
   /**
    * What must exist before the scaling group starts instances (the control plane's
    * readiness checks and the load balancer's backends). Given to the group itself:
@@ -27,7 +25,8 @@ export interface NodePoolArgs {
 
 /**
  * One node pool: a launch template (metadata tokens required, encrypted disk, the
- * pool's join token in its user data) and an ESS scaling group across every zone.
+ * pool's own RAM role, which alone may read the pool's join token) and an ESS
+ * scaling group across every zone.
  * Two resources whatever the pool's size.
  */
 export class NodePool extends pulumi.ComponentResource {
@@ -37,16 +36,15 @@ export class NodePool extends pulumi.ComponentResource {
     super("kubeadm-alicloud:cluster:NodePool", name, {}, opts);
     const { spec, pool } = args;
     const child = { parent: this };
-    const userData = pulumi.secret(
-      pulumi.all([args.loadBalancerAddress, args.discoveryHash, args.token]).apply(([loadBalancerAddress, discoveryHash, token]) =>
-        renderUserData({
-          spec,
-          facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm },
-          role: "worker",
-          pool,
-          apiHostsAddress: loadBalancerAddress,
-        }, { bootstrapToken: token })),
-    );
+    // The pool's join token is read at boot with the pool's role: user data holds none.
+    const userData = pulumi.all([args.loadBalancerAddress, args.discoveryHash]).apply(([loadBalancerAddress, discoveryHash]) =>
+      renderUserData({
+        spec,
+        facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm },
+        role: "worker",
+        pool,
+        apiHostsAddress: loadBalancerAddress,
+      }, {}));
     const [firstType] = pool.instanceTypes;
     const template = new alicloud.ecs.EcsLaunchTemplate(resourceName(spec.clusterName, "pool", pool.name), {
       launchTemplateName: resourceName(spec.clusterName, "pool", pool.name),
@@ -67,7 +65,7 @@ export class NodePool extends pulumi.ComponentResource {
         deleteWithInstance: true,
       },
       // A launch template passes user data through unchanged: encode it here.
-      userData: pulumi.secret(userData.apply((u) => Buffer.from(u, "utf8").toString("base64"))),
+      userData: userData.apply((u) => Buffer.from(u, "utf8").toString("base64")),
       tags: { ...spec.tags, "kubeadm-alicloud.io/role": "worker", "kubeadm-alicloud.io/pool": pool.name },
       templateTags: { ...spec.tags },
     }, child);

@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import type { ClusterSpec } from "../config/spec";
 import { ENCRYPTION_KEY_BYTES, renderEncryptionConfig } from "../plan/hardening";
 import { resourceName } from "../plan/naming";
+import { PRIVATE_PKI_FILES, PUBLIC_PKI_FILES } from "../plan/node-secrets";
 import {
   ADMIN, BREAK_GLASS, CAS, CA_USES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, SA_FILES, TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH,
   discoveryHash, goDuration, renderKubeconfig, tlsKeyArgs, tokenGroups,
@@ -73,6 +74,10 @@ export class ClusterPki extends pulumi.ComponentResource {
    * exactly the CA certificates and keys and the service-account pair. Workers get none.
    */
   readonly controlPlaneFiles: pulumi.Output<Record<string, string>>;
+  /** The public part of controlPlaneFiles (CA certificates, sa.pub): not secret, goes in user data. */
+  readonly controlPlaneCertificates: pulumi.Output<Record<string, string>>;
+  /** The private keys of controlPlaneFiles, each a secret: kept in OOS, never in user data. */
+  readonly controlPlaneKeys: Readonly<Record<string, pulumi.Output<string>>>;
   /** Secret: the EncryptionConfiguration for Secrets at rest; undefined when that is off. */
   readonly encryptionConfig: pulumi.Output<string> | undefined;
 
@@ -161,6 +166,9 @@ export class ClusterPki extends pulumi.ComponentResource {
       files[profile.keyFile] = cas[profile.name].keyPem;
     }
     this.controlPlaneFiles = pulumi.secret(pulumi.all(files));
+    const pick = (names: readonly string[]) => Object.fromEntries(names.map((f) => [f, files[f] as pulumi.Output<string>]));
+    this.controlPlaneCertificates = pulumi.all(pick(PUBLIC_PKI_FILES));
+    this.controlPlaneKeys = pick(PRIVATE_PKI_FILES);
 
     this.encryptionConfig = undefined;
     if (args.encryptionAtRest) {

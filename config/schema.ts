@@ -256,6 +256,11 @@ const pki = strictObject({
   bootstrapTokenTtlHours: z.number().int().min(1).max(HOURS_PER_YEAR),
   /** Change to replace every pool's bootstrap token. */
   bootstrapTokenGeneration: z.number().int().min(1),
+  /**
+   * KMS key that encrypts the node secrets kept in OOS secret parameters (CA and
+   * service-account keys, the encryption key, join tokens). Unset: OOS's default key.
+   */
+  secretsKmsKeyId: z.string().regex(/^[A-Za-z0-9-]{1,128}$/, "a KMS key id, e.g. key-hzz62f1cb66fa42qo****").optional(),
 }).superRefine((p, ctx) => {
   if (p.adminEarlyRenewalHours >= p.adminValidityHours) {
     ctx.addIssue({ code: "custom", path: ["adminEarlyRenewalHours"], message: `${p.adminEarlyRenewalHours} is not shorter than adminValidityHours (${p.adminValidityHours}): every pulumi up would renew the admin certificate` });

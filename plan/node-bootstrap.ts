@@ -1,6 +1,8 @@
 // What a node receives at first boot: one cloud-config document that writes the
-// bootstrap script (bootstrap/node-bootstrap.sh, a real file), its settings, the
-// kubeadm and containerd configuration, and the node's secrets, then runs the script.
+// bootstrap script (bootstrap/node-bootstrap.sh, a real file) and the secret fetcher
+// (bootstrap/fetch-secrets.py), the settings, the kubeadm and containerd configuration,
+// the list of secrets to fetch and the public certificates, then runs the script.
+// No key and no token: those are fetched at boot (plan/node-secrets.ts).
 import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -8,8 +10,9 @@ import { stringify as toml } from "smol-toml";
 import { stringify as yaml } from "yaml";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
 import { renderKubeadmConfig, type ClusterFacts, type NodeRole } from "./kubeadm";
-import { AUDIT_POLICY_FILE, AUTH_CONFIG_FILE, renderAuditPolicy, renderAuthenticationConfig } from "./hardening";
-import { CONTROL_PLANE_FILES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, goDuration, tokenGroups } from "./pki";
+import { AUDIT_POLICY_FILE, AUTH_CONFIG_FILE, METADATA_ADDRESS, renderAuditPolicy, renderAuthenticationConfig } from "./hardening";
+import { CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, goDuration, tokenGroups } from "./pki";
+import { PUBLIC_PKI_FILES, SECRET_PATHS, renderSecretManifest, secretManifest, tokenPlaceholder } from "./node-secrets";
 
 export const BOOTSTRAP_SCRIPT_PATH = join(__dirname, "..", "bootstrap", "node-bootstrap.sh");
 export const BOOTSTRAP_SCRIPT = readFileSync(BOOTSTRAP_SCRIPT_PATH, "utf8");
@@ -21,7 +24,39 @@ export const NODE_PATHS = {
   kubeadm: "/etc/kubeadm-alicloud/kubeadm.yaml",
   containerd: "/etc/kubeadm-alicloud/containerd.toml",
   secrets: "/etc/kubeadm-alicloud/secrets",
+  /** Which OOS secret parameters this node reads, and where they land under `secrets`. */
+  secretManifest: "/etc/kubeadm-alicloud/secrets.list",
+  fetcher: "/usr/local/lib/kubeadm-alicloud/fetch-secrets.py",
+  metadataGuard: "/etc/systemd/system/kubeadm-alicloud-metadata-guard.service",
 } as const;
+
+export const FETCHER_PATH = join(__dirname, "..", "bootstrap", "fetch-secrets.py");
+const FETCHER = readFileSync(FETCHER_PATH, "utf8");
+
+/**
+ * Pods must not reach the metadata service (it hands out the node role's credentials).
+ * Packets from pods reach the node through PREROUTING; the node's own processes, and
+ * so host-network pods, send through OUTPUT. Dropping in the raw table before
+ * anything else sees the packet blocks the first and leaves the second. Cilium's eBPF
+ * host routing bypasses netfilter: its module adds a cluster-wide policy as well.
+ */
+export function renderMetadataGuardUnit(): string {
+  const rule = `PREROUTING -d ${METADATA_ADDRESS}/32 -m comment --comment kubeadm-alicloud-metadata-guard -j DROP`;
+  return [
+    "[Unit]",
+    "Description=kubeadm-alicloud: drop pod traffic to the metadata service",
+    "Before=kubelet.service containerd.service",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `ExecStart=/bin/sh -c 'iptables -w -t raw -C ${rule} 2>/dev/null || iptables -w -t raw -I ${rule}'`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
 
 /**
  * containerd.io builds pinned per package format, from Docker's repository (or its
@@ -82,26 +117,19 @@ export function renderNodeEnv(a: NodeBootstrapArgs): string {
   return `${Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n")}\n`;
 }
 
-/** Placeholder in the init configuration for a token (a pool's, or the control planes'). */
-export function tokenPlaceholder(owner: string): string {
-  return `__TOKEN_${owner.toUpperCase().replace(/-/g, "_")}__`;
-}
-
 /** The tokens the first control plane installs: the control planes' own and one per pool. */
 export function initTokenOwners(spec: ClusterSpec): { owner: string; groups: string[] }[] {
   return [{ owner: CONTROL_PLANE_TOKEN, groups: [DEFAULT_TOKEN_GROUP] }, ...spec.nodePools.map((p) => ({ owner: p.name, groups: tokenGroups(p.name) }))];
 }
 
-/** A node's secrets, delivered root-only under /etc/kubeadm-alicloud/secrets. */
-export interface NodeSecrets {
-  /** Join token (control-plane and worker roles). */
-  readonly bootstrapToken?: string;
-  /** Init: every token it installs, by owner (CONTROL_PLANE_TOKEN or a pool name). */
-  readonly initTokens?: Readonly<Record<string, string>>;
-  /** Control planes: ClusterPki.controlPlaneFiles (path under /etc/kubernetes/pki -> PEM). */
+/**
+ * What a node receives in user data besides configuration: only public material.
+ * Control planes get the CA certificates and sa.pub; every key and token is fetched
+ * at boot (plan/node-secrets.ts).
+ */
+export interface NodePublicFiles {
+  /** Control planes: PUBLIC_PKI_FILES, path under /etc/kubernetes/pki -> PEM. */
   readonly pki?: Readonly<Record<string, string>>;
-  /** Control planes, when encryption at rest is on: the EncryptionConfiguration file. */
-  readonly encryptionConfig?: string;
 }
 
 export interface WriteFile {
@@ -131,8 +159,8 @@ export function fileText(f: WriteFile): string {
   return f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") : f.content;
 }
 
-/** The cloud-config document for one node role. */
-export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): string {
+/** The cloud-config document for one node role. It holds no key and no token. */
+export function renderUserData(a: NodeBootstrapArgs, publicFiles: NodePublicFiles): string {
   const kubeadm = renderKubeadmConfig({
     spec: a.spec,
     facts: a.facts,
@@ -145,36 +173,26 @@ export function renderUserData(a: NodeBootstrapArgs, secrets: NodeSecrets): stri
   });
   const files: WriteFile[] = [
     packed(NODE_PATHS.script, BOOTSTRAP_SCRIPT, "0755"),
+    packed(NODE_PATHS.fetcher, FETCHER, "0755"),
     file(NODE_PATHS.env, renderNodeEnv(a), "0644"),
     packed(NODE_PATHS.kubeadm, kubeadm, "0644"),
     file(NODE_PATHS.containerd, renderContainerdConfig(), "0644"),
+    file(NODE_PATHS.secretManifest, renderSecretManifest(secretManifest(a.spec, a.role, a.pool?.name)), "0644"),
+    file(NODE_PATHS.metadataGuard, renderMetadataGuardUnit(), "0644"),
   ];
-  if (a.role !== "init") {
-    if (!secrets.bootstrapToken) throw new Error(`a ${a.role} node needs a bootstrap token`);
-    files.push(file(`${NODE_PATHS.secrets}/bootstrap-token`, secrets.bootstrapToken, "0600"));
-  }
-  if (a.role === "init") {
-    const tokens = initTokenOwners(a.spec).map(({ owner }) => {
-      const t = secrets.initTokens?.[owner];
-      if (!t) throw new Error(`the first control plane needs the ${owner} token`);
-      return `${tokenPlaceholder(owner)}=${t}`;
-    });
-    files.push(file(`${NODE_PATHS.secrets}/tokens.env`, `${tokens.join("\n")}\n`, "0600"));
-  }
   if (a.role !== "worker") {
     if (a.spec.apiServer.audit.enabled) files.push(packed(AUDIT_POLICY_FILE, renderAuditPolicy(), "0644"));
     if (a.spec.apiServer.anonymousHealthOnly.enabled) {
       files.push(file(AUTH_CONFIG_FILE, renderAuthenticationConfig(Number(a.spec.kubernetesVersion.split(".")[1])), "0644"));
     }
-    if (a.spec.apiServer.encryptionAtRest.enabled) {
-      if (!secrets.encryptionConfig) throw new Error("a control plane needs the encryption configuration when encryption at rest is on");
-      files.push(file(`${NODE_PATHS.secrets}/encryption-config.yaml`, secrets.encryptionConfig, "0600"));
-    }
-    for (const name of CONTROL_PLANE_FILES) {
-      const content = secrets.pki?.[name];
+    for (const name of PUBLIC_PKI_FILES) {
+      const content = publicFiles.pki?.[name];
       if (!content) throw new Error(`a control plane needs ${name}`);
-      files.push(file(`${NODE_PATHS.secrets}/pki/${name}`, content, name.endsWith(".key") ? "0600" : "0644"));
+      files.push(file(`${NODE_PATHS.secrets}/${SECRET_PATHS.pki(name)}`, content, "0644"));
     }
+  }
+  for (const [name, content] of Object.entries(publicFiles.pki ?? {})) {
+    if (!PUBLIC_PKI_FILES.includes(name) || /PRIVATE KEY/.test(content)) throw new Error(`${name} is not public: private keys never go into user data`);
   }
   const doc = `#cloud-config\n${yaml({ write_files: files, runcmd: [[NODE_PATHS.script]] }, { lineWidth: 0 })}`;
   if (Buffer.byteLength(doc, "utf8") > USER_DATA_LIMIT) {

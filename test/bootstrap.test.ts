@@ -5,33 +5,28 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { ClusterSpec } from "../config/spec";
 import type { ClusterFacts, NodeRole } from "../plan/kubeadm";
-import { BOOTSTRAP_SCRIPT_PATH, USER_DATA_LIMIT, renderUserData, type NodeSecrets } from "../plan/node-bootstrap";
-import { renderEncryptionConfig } from "../plan/hardening";
-import { CONTROL_PLANE_FILES } from "../plan/pki";
-import { exists, read, runBootstrap, sandbox, type Run } from "./harness/harness";
+import { BOOTSTRAP_SCRIPT_PATH, NODE_PATHS, USER_DATA_LIMIT, renderMetadataGuardUnit, renderUserData } from "../plan/node-bootstrap";
+import { PRIVATE_PKI_FILES, PUBLIC_PKI_FILES, secretManifest } from "../plan/node-secrets";
+import { STUB_TOKENS, exists, read, runBootstrap as runInSandbox, sandbox, startFakeCloud, stubSecretValues, type FakeCloud, type Run, type Sandbox } from "./harness/harness";
 import { specFor } from "./kit";
 
 const FACTS: ClusterFacts = { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"cd".repeat(32)}`, encryptionAlgorithm: "RSA-2048" };
-const PKI = Object.fromEntries(CONTROL_PLANE_FILES.map((f) => [f, f.endsWith(".key") ? `-----BEGIN PRIVATE KEY-----\nstub ${f}\n-----END PRIVATE KEY-----\n` : `stub ${f}\n`]));
-const SECRETS: Record<NodeRole, NodeSecrets> = {
-  init: { initTokens: { "control-plane": "gggggg.hhhhhhhhhhhhhhhh", default: "aaaaaa.bbbbbbbbbbbbbbbb" }, pki: PKI, encryptionConfig: renderEncryptionConfig("a2V5".repeat(11)) },
-  "control-plane": { bootstrapToken: "cccccc.dddddddddddddddd", pki: PKI, encryptionConfig: renderEncryptionConfig("a2V5".repeat(11)) },
-  worker: { bootstrapToken: "eeeeee.ffffffffffffffff" },
-};
+/** Control planes get the public PKI files in user data; keys and tokens come from the (fake) secret store. */
+const PKI = Object.fromEntries(PUBLIC_PKI_FILES.map((f) => [f, `stub ${f}\n`]));
 const HOSTS: Record<NodeRole, string> = { init: "self", "control-plane": "10.0.0.10", worker: FACTS.loadBalancerAddress };
 
 function userData(spec: ClusterSpec, role: NodeRole): string {
-  return renderUserData({ spec, facts: FACTS, role, apiHostsAddress: HOSTS[role], ...(role === "worker" ? { pool: spec.nodePools[0] } : {}) }, SECRETS[role]);
+  return renderUserData({ spec, facts: FACTS, role, apiHostsAddress: HOSTS[role], ...(role === "worker" ? { pool: spec.nodePools[0] } : {}) }, role === "worker" ? {} : { pki: PKI });
 }
 
 /** Stubbed commands reduced to the step they stand for, in order, without repeats. */
 function steps(run: Run): string[] {
   const names = run.calls.map((c) => {
-    if (c.startsWith("curl") && c.includes("100.100.100.200")) return "metadata";
+    if (c.startsWith("curl") && c.includes("/latest/")) return "metadata";
     if (c.startsWith("curl")) return "download";
     if (c.startsWith("kubeadm config")) return "kubeadm config images";
     if (c.startsWith("kubeadm ")) return `kubeadm ${c.split(" ")[1]}`;
@@ -42,6 +37,13 @@ function steps(run: Run): string[] {
 }
 
 const spec = specFor({ clusterName: "boot" });
+// The metadata service and OOS the fetcher talks to, holding this spec's secrets.
+let cloud: FakeCloud;
+beforeAll(async () => {
+  cloud = await startFakeCloud({ parameters: stubSecretValues(spec) });
+});
+afterAll(() => cloud.stop());
+const runBootstrap = (box: Sandbox, env: Record<string, string> = {}): Run => runInSandbox(box, { ...cloud.env, ...env });
 
 describe("node bootstrap script in a sandbox", () => {
   it.each([
@@ -96,7 +98,7 @@ describe("node bootstrap script in a sandbox", () => {
     expect(join0.nodeRegistration.name).toBe("cn-hangzhou.i-bp1stub0001");
     expect(join0.nodeRegistration.kubeletExtraArgs).toContainEqual({ name: "provider-id", value: "cn-hangzhou.i-bp1stub0001" });
     expect(join0.nodeRegistration.kubeletExtraArgs).toContainEqual({ name: "node-ip", value: "10.0.0.21" });
-    expect(join0.discovery.bootstrapToken.token).toBe("eeeeee.ffffffffffffffff");
+    expect(join0.discovery.bootstrapToken.token).toBe(STUB_TOKENS.default);
     expect(used).not.toMatch(/__[A-Z_]+__/);
     expect(run.calls.find((c) => c.includes("/latest/api/token"))).toMatch(/-X PUT -H X-aliyun-ecs-metadata-token-ttl-seconds: 900/);
     expect(run.calls.filter((c) => c.includes("/meta-data/")).every((c) => c.includes("X-aliyun-ecs-metadata-token: metadata-token"))).toBe(true);
@@ -165,21 +167,73 @@ describe("node bootstrap script in a sandbox", () => {
     expect(retry.calls).toContain("kubeadm reset --force --cri-socket unix:///run/containerd/containerd.sock");
   });
 
-  it("keeps secrets root-only", () => {
+  const mode = (box: Sandbox, p: string) => spawnSync("stat", ["-c", "%a", join(box.root, p)], { encoding: "utf8" }).stdout.trim();
+
+  it("keeps fetched secrets root-only while it works, and no copy once it is done", () => {
+    // A run that cannot finish leaves the fetched secrets for the next try: root-only.
+    const failing = sandbox(userData(spec, "init"), "ubuntu-24.04");
+    expect(runBootstrap(failing, { STUB_KUBEADM_FAIL_TIMES: "99" }).status).toBe(1);
+    for (const e of secretManifest(spec, "init")) expect(mode(failing, `etc/kubeadm-alicloud/secrets/${e.path}`), e.path).toBe("600");
+    expect(mode(failing, "etc/kubeadm-alicloud/secrets/kubeadm.rendered.yaml")).toBe("600");
+    expect(mode(failing, "etc/kubeadm-alicloud/secrets")).toBe("700");
+    expect(mode(failing, "etc/kubeadm-alicloud/secrets/tokens")).toBe("700");
+
     const box = sandbox(userData(spec, "init"), "ubuntu-24.04");
-    runBootstrap(box);
-    const mode = (p: string) => spawnSync("stat", ["-c", "%a", join(box.root, p)], { encoding: "utf8" }).stdout.trim();
-    expect(mode("etc/kubeadm-alicloud/secrets/tokens.env")).toBe("600");
-    expect(mode("etc/kubeadm-alicloud/secrets/kubeadm.rendered.yaml")).toBe("600");
-    expect(mode("etc/kubeadm-alicloud/secrets/pki/ca.key")).toBe("600");
+    expect(runBootstrap(box).status).toBe(0);
+    expect(exists(box, "etc/kubeadm-alicloud/secrets")).toBe(false);
+    for (const f of PRIVATE_PKI_FILES) {
+      expect(mode(box, `etc/kubernetes/pki/${f}`), f).toBe("600");
+      expect(read(box, `etc/kubernetes/pki/${f}`)).toContain(`stub ${f}`);
+    }
     // The Secrets encryption key, where kube-apiserver's mount expects it.
-    expect(mode("etc/kubernetes/enc/encryption-config.yaml")).toBe("600");
-    expect(mode("etc/kubernetes/enc")).toBe("700");
+    expect(mode(box, "etc/kubernetes/enc/encryption-config.yaml")).toBe("600");
+    expect(mode(box, "etc/kubernetes/enc")).toBe("700");
     expect(read(box, "etc/kubernetes/enc/encryption-config.yaml")).toContain("secretbox:");
     expect(read(box, "etc/kubernetes/audit/policy.yaml")).toContain("kind: Policy");
     expect(read(box, "etc/kubernetes/auth/authentication-config.yaml")).toContain("kind: AuthenticationConfiguration");
-    expect(mode("etc/kubeadm-alicloud/secrets")).toBe("700");
-    expect(mode("var/log/kubeadm-alicloud")).toBe("700");
+    expect(mode(box, "var/log/kubeadm-alicloud")).toBe("700");
+  });
+
+  it.each(["init", "control-plane", "worker"] as const)("%s: reads exactly its manifest's secrets from OOS, and kubeadm gets the tokens", (role) => {
+    const before = cloud.requests().length;
+    const box = sandbox(userData(spec, role), "ubuntu-24.04");
+    expect(runBootstrap(box).status).toBe(0);
+    const asked = cloud.requests().slice(before).filter((r) => r.method === "POST").map((r) => new URL(r.path, cloud.url).searchParams.get("Name"));
+    const manifest = secretManifest(spec, role, role === "worker" ? spec.nodePools[0]?.name : undefined);
+    expect(asked.sort()).toEqual(manifest.map((e) => e.parameterName).sort());
+    const used = readFileSync(join(box.state, "kubeadm-config-used.yaml"), "utf8");
+    if (role === "init") {
+      // The first control plane installs the control planes' token and every pool's.
+      expect(used).toContain(`token: ${STUB_TOKENS["control-plane"]}`);
+      expect(used).toContain(`token: ${STUB_TOKENS.default}`);
+    } else {
+      expect(used).toContain(`token: ${role === "worker" ? STUB_TOKENS.default : STUB_TOKENS["control-plane"]}`);
+    }
+  });
+
+  it("stops before kubeadm, with the store's answer in the status, when a secret cannot be read", async () => {
+    const [denied] = secretManifest(spec, "worker", spec.nodePools[0]?.name).map((e) => e.parameterName);
+    const refusing = await startFakeCloud({ parameters: stubSecretValues(spec), deny: [denied ?? ""] });
+    try {
+      const box = sandbox(userData(spec, "worker"), "ubuntu-24.04");
+      const run = runInSandbox(box, { ...refusing.env });
+      expect(run.status).toBe(1);
+      expect(run.calls.some((c) => c.startsWith("kubeadm join"))).toBe(false);
+      expect(read(box, "var/lib/kubeadm-alicloud/status")).toMatch(/^failed: could not read this node's secrets from OOS/);
+      expect(run.output).toContain(`secret ${denied}: gave up after 8 tries: HTTP 403 Forbidden.RAM`);
+      expect(exists(box, "etc/kubeadm-alicloud/secrets/bootstrap-token")).toBe(false);
+    } finally {
+      refusing.stop();
+    }
+  });
+
+  it("puts the metadata guard in place before containerd and kubeadm start anything", () => {
+    const box = sandbox(userData(spec, "worker"), "ubuntu-24.04");
+    const run = runBootstrap(box);
+    const guard = run.calls.indexOf("systemctl enable --now kubeadm-alicloud-metadata-guard.service");
+    expect(guard).toBeGreaterThan(-1);
+    expect(guard).toBeLessThan(run.calls.indexOf("systemctl restart containerd"));
+    expect(read(box, NODE_PATHS.metadataGuard)).toBe(renderMetadataGuardUnit());
   });
 });
 
@@ -205,6 +259,19 @@ describe("rendered user data and scripts, checked with the real linters", () => 
     const r = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
     expect(r.status).not.toBe(0);
     expect(`${r.stdout}${r.stderr}`).toContain("write_files.0.permissions: 600 is not of type 'string'");
+  });
+
+  it("the metadata guard drops pod traffic to the metadata service and nothing else, on a real datapath", () => {
+    // In a private network namespace: a TUN device plays the pod's interface, another the
+    // way to 100.100.100.200 (harness/metadata-guard.py). The guard command is the unit's own.
+    if (!tools("iptables")) throw new Error("iptables is missing (bash .ci/run installs it)");
+    const exec = /^ExecStart=\/bin\/sh -c '(.*)'$/m.exec(renderMetadataGuardUnit())?.[1] ?? "";
+    expect(exec).toContain("-t raw");
+    const r = spawnSync("unshare", ["-rn", "python3", join(__dirname, "harness", "metadata-guard.py"), exec], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { before: { pod: boolean; host: boolean }; rules: number; after: { pod: boolean; host: boolean } };
+    // Without the guard a pod reaches it (the check can see a leak); with it, only the host does.
+    expect(result).toEqual({ before: { pod: true, host: true }, rules: 1, after: { pod: false, host: true } });
   });
 
   it("the node scripts and the harness stubs pass shellcheck", () => {

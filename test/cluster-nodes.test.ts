@@ -23,7 +23,15 @@ const T = {
   group: "alicloud:ess/scalingGroup:ScalingGroup",
   role: "alicloud:ram/role:Role",
   roleAttachment: "alicloud:ecs/ramRoleAttachment:RamRoleAttachment",
+  parameter: "alicloud:oos/secretParameter:SecretParameter",
+  policy: "alicloud:ram/policy:Policy",
+  policyAttachment: "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment",
 };
+/** What must exist before any node boots so it can read its secrets. */
+const readable = (rs: RecordedResource[]) => rs.filter((r) => r.type === T.parameter || r.type === T.policyAttachment).map((r) => r.urn);
+/** The OOS parameter names a node's manifest lists. */
+const manifestOf = (r: RecordedResource) =>
+  (userDataOf(r).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/secrets.list")?.content ?? "").trim().split("\n").map((l) => l.split(" ")[0]);
 /** Resources of a type by name: registration order is not deterministic. */
 const ofType = (rs: RecordedResource[], t: string) => rs.filter((r) => r.type === t).sort((a, b) => a.name.localeCompare(b.name));
 
@@ -66,33 +74,33 @@ describe("control plane", () => {
     expect(JSON.parse(String(role?.inputs.assumeRolePolicyDocument))).toEqual({ Version: "1", Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }] });
   });
 
-  it("user data is a secret; the first node inits, the others join through the first node, never the load balancer", () => {
+  it("user data holds no secret and is not one; the first node inits, the others join through the first node, never the load balancer", () => {
     const [first, second] = ofType(rs, T.instance);
-    for (const i of ofType(rs, T.instance)) expect(i.secretPaths).toContain("userData");
+    for (const i of ofType(rs, T.instance)) expect(i.secretPaths).not.toContain("userData");
     const env = (r: RecordedResource | undefined) => userDataOf(r as RecordedResource).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/node.env")?.content ?? "";
     expect(env(first)).toContain("ROLE=init\n");
     expect(env(first)).toContain("API_HOSTS_ADDRESS=self\n");
     expect(env(second)).toContain("ROLE=control-plane\n");
     expect(env(second)).toContain(`API_HOSTS_ADDRESS=${controlPlanePlacements(spec)[0]?.privateIp}\n`);
     const files = userDataOf(first as RecordedResource).write_files.map((f) => f.path);
-    expect(files).toContain("/etc/kubeadm-alicloud/secrets/pki/ca.key");
-    expect(files).toContain("/etc/kubeadm-alicloud/secrets/tokens.env");
+    expect(files).toContain("/etc/kubeadm-alicloud/secrets/pki/ca.crt");
+    expect(files.filter((f) => f.endsWith(".key") || f.includes("token"))).toEqual([]);
+    // The first control plane reads every key, the encryption key and every token it installs.
+    expect(manifestOf(first as RecordedResource).sort()).toEqual(ofType(rs, T.parameter).map((p) => p.inputs.secretParameterName).sort());
+    expect(manifestOf(second as RecordedResource)).not.toContain("kubeadm-alicloud-cpa-token-pool-general");
   });
 
-  it("control planes get the Secrets encryption key as a root-only secret file; it is a random 32-byte key kept as a Pulumi secret", () => {
-    for (const i of ofType(rs, T.instance)) {
-      const enc = userDataOf(i).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/secrets/encryption-config.yaml");
-      expect(enc?.permissions).toBe("0600");
-      const doc = parse(enc?.content ?? "") as { kind: string; resources: { providers: Record<string, { keys?: { secret: string }[] }>[] }[] };
-      expect(doc.kind).toBe("EncryptionConfiguration");
-      const secret = doc.resources[0]?.providers[0]?.secretbox?.keys?.[0]?.secret ?? "";
-      expect(Buffer.from(secret, "base64")).toHaveLength(32);
-    }
+  it("control planes read the Secrets encryption key from the secret store: a random 32-byte key kept as a Pulumi secret", () => {
+    const enc = ofType(rs, T.parameter).find((p) => p.name === "cpa-secret-encryption-config") as RecordedResource;
+    expect(enc.secretPaths).toEqual(["value"]);
+    const doc = parse(String(enc.inputs.value)) as { kind: string; resources: { providers: Record<string, { keys?: { secret: string }[] }>[] }[] };
+    expect(doc.kind).toBe("EncryptionConfiguration");
+    const secret = doc.resources[0]?.providers[0]?.secretbox?.keys?.[0]?.secret ?? "";
+    expect(Buffer.from(secret, "base64")).toHaveLength(32);
     const key = rs.filter((r) => r.type === "random:index/randomBytes:RandomBytes");
     expect(key.map((k) => [k.name, k.inputs.length])).toEqual([["cpa-secrets-encryption-key", 32]]);
-    for (const t of ofType(rs, T.template)) {
-      expect(userDataOf(t).write_files.some((f) => f.path.includes("encryption-config"))).toBe(false);
-    }
+    for (const i of ofType(rs, T.instance)) expect(manifestOf(i)).toContain("kubeadm-alicloud-cpa-encryption-config");
+    for (const t of ofType(rs, T.template)) expect(manifestOf(t)).not.toContain("kubeadm-alicloud-cpa-encryption-config");
   });
 
   it("creates each control plane only after the previous one serves, and checks each one on itself", () => {
@@ -102,9 +110,12 @@ describe("control plane", () => {
     // Every node waits for the NAT's SNAT entries: it downloads packages at first boot.
     const snat = rs.filter((r) => r.type === "alicloud:vpc/snatEntry:SnatEntry").map((r) => r.urn).sort();
     expect(snat).toHaveLength(3);
-    expect([...(instances[0]?.dependsOn ?? [])].sort()).toEqual(snat);
-    expect([...(instances[1]?.dependsOn ?? [])].sort()).toEqual([...snat, checks[0]?.urn].sort());
-    expect([...(instances[2]?.dependsOn ?? [])].sort()).toEqual([...snat, checks[1]?.urn].sort());
+    // ... and for its secrets and the right to read them.
+    const store = readable(rs);
+    expect(store.length).toBeGreaterThan(0);
+    expect([...(instances[0]?.dependsOn ?? [])].sort()).toEqual([...snat, ...store].sort());
+    expect([...(instances[1]?.dependsOn ?? [])].sort()).toEqual([...snat, ...store, checks[0]?.urn].sort());
+    expect([...(instances[2]?.dependsOn ?? [])].sort()).toEqual([...snat, ...store, checks[1]?.urn].sort());
     for (const [i, c] of checks.entries()) {
       expect(String(c.inputs.instanceId).replace(/-[0-9a-f]{8}$/, "")).toBe(instances[i]?.name);
       expect(c.inputs).toMatchObject({ regionId: "cn-hangzhou", timeoutSeconds: 1500 });
@@ -175,11 +186,12 @@ describe("node pools", () => {
     expect(groups[1]?.inputs.launchTemplateOverrides).toEqual([{ instanceType: "ecs.g7.large" }, { instanceType: "ecs.g6.large" }]);
   });
 
-  it("launch templates require metadata tokens, encrypt disks, carry the role, and hold base64 user data as a secret", () => {
+  it("launch templates require metadata tokens, encrypt disks, carry their pool's own role, and hold base64 user data with no secret", () => {
     for (const t of ofType(rs, T.template)) {
-      expect(t.inputs).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled", ramRoleName: "np-nodes" });
+      const pool = String(t.name).replace(/^np-pool-/, "");
+      expect(t.inputs).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled", ramRoleName: `np-pool-${pool}` });
       expect(t.inputs.systemDisk).toMatchObject({ encrypted: true, deleteWithInstance: true });
-      expect(t.secretPaths).toContain("userData");
+      expect(t.secretPaths).toEqual([]);
       const ud = userDataOf(t);
       expect(ud.write_files.find((f) => f.path === "/etc/kubeadm-alicloud/node.env")?.content).toContain("ROLE=worker\n");
       expect(ud.write_files.some((f) => f.path.includes("/pki/"))).toBe(false);
@@ -188,9 +200,11 @@ describe("node pools", () => {
 
   it("each pool joins with its own token, labels and taints", async () => {
     const [batch, general] = ofType(rs, T.template);
-    const token = (t: RecordedResource | undefined) => userDataOf(t as RecordedResource).write_files.find((f) => f.path.endsWith("/bootstrap-token"))?.content;
-    expect(token(general)).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
-    expect(token(general)).not.toBe(token(batch));
+    expect(manifestOf(general as RecordedResource)).toEqual(["kubeadm-alicloud-np-token-pool-general"]);
+    expect(manifestOf(batch as RecordedResource)).toEqual(["kubeadm-alicloud-np-token-pool-batch"]);
+    const token = (pool: string) => ofType(rs, T.parameter).find((p) => p.inputs.secretParameterName === `kubeadm-alicloud-np-token-pool-${pool}`)?.inputs.value;
+    expect(token("general")).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    expect(token("general")).not.toBe(token("batch"));
     const kubeadm = userDataOf(batch as RecordedResource).write_files.find((f) => f.path.endsWith("kubeadm.yaml"))?.content ?? "";
     expect(kubeadm).toContain("key: example.com/batch");
   });
@@ -201,6 +215,6 @@ describe("node pools", () => {
     const groups = ofType(rs, T.group);
     expect(groups).toHaveLength(2);
     const snat = rs.filter((r) => r.type === "alicloud:vpc/snatEntry:SnatEntry").map((r) => r.urn);
-    for (const group of groups) expect([...group.dependsOn].sort()).toEqual([...snat, ...checks, ...backends].sort());
+    for (const group of groups) expect([...group.dependsOn].sort()).toEqual([...snat, ...readable(rs), ...checks, ...backends].sort());
   });
 });

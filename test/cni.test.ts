@@ -109,3 +109,27 @@ describe("CNI charts", () => {
     expect(undeclared({ kubeProxyReplacment: true, ipam: { mod: "x" } }, schema)).toEqual([".kubeProxyReplacment", ".ipam.mod"]);
   });
 });
+
+describe("pods and the metadata service", () => {
+  const CR = "kubernetes:cilium.io/v2:CiliumClusterwideNetworkPolicy";
+
+  it("Cilium also gets a cluster-wide deny to 100.100.100.200 (eBPF host routing skips the node's netfilter rule), after its chart", async () => {
+    const rs = await declareCluster(recorder, specFor({ clusterName: "mg", cni: { name: "cilium" } }));
+    const policy = rs.find((r) => r.type === CR) as RecordedResource;
+    expect(policy.inputs.metadata).toEqual({ name: "kubeadm-alicloud-metadata-guard" });
+    expect(policy.inputs.spec).toMatchObject({
+      // Every pod endpoint; host-network pods belong to the host endpoint, which this does not select.
+      endpointSelector: {},
+      // A deny-only policy must not switch pods into default-deny.
+      enableDefaultDeny: { egress: false, ingress: false },
+      egressDeny: [{ toCIDR: ["100.100.100.200/32"] }],
+    });
+    expect(policy.provider.startsWith(`${providerUrn(rs)}::`)).toBe(true);
+    expect(policy.dependsOn).toEqual([charts(rs).find((c) => c.name === "mg-cni-cilium")?.urn]);
+  });
+
+  it.each(["flannel", "calico"])("%s relies on the node rule alone: no extra in-cluster object", async (name) => {
+    const rs = await declareCluster(recorder, specFor({ clusterName: "mg", cni: { name } }));
+    expect(rs.filter((r) => r.type.startsWith("kubernetes:cilium.io") || r.type.includes("NetworkPolicy"))).toEqual([]);
+  });
+});

@@ -69,8 +69,11 @@ describe("Network", () => {
     const rs = await declareCluster(recorder, specFor({ clusterName: "net-c", network: { existingVpcId: "vpc-bp1egress", vpcCidr: "10.0.0.0/16", natGateway: { enabled: false } } }));
     answerCalls(undefined);
     for (const t of [T.nat, T.eip, T.eipAssoc, T.snat]) expect(ofType(rs, t)).toEqual([]);
-    // Nothing to wait for: control planes then depend only on each other.
-    expect(rs.find((r) => r.name === "net-c-cp-0")?.dependsOn).toEqual([]);
+    // No egress to wait for: the first control plane waits only for its secrets.
+    const secretStore = new Set(rs.filter((r) => r.type === "alicloud:oos/secretParameter:SecretParameter" || r.type === "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment").map((r) => r.urn));
+    const waits = rs.find((r) => r.name === "net-c-cp-0")?.dependsOn ?? [];
+    expect(waits.length).toBe(secretStore.size);
+    for (const urn of waits) expect(secretStore.has(urn)).toBe(true);
   });
 
   it("adopts an existing VPC after checking its CIDR, and creates none", async () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { waitForCommand, type CommandApi, type InvocationResult } from "../components/readiness";
 import { renderUserData } from "../plan/node-bootstrap";
-import { CONTROL_PLANE_FILES } from "../plan/pki";
+import { PUBLIC_PKI_FILES } from "../plan/node-secrets";
 import { runScript, sandbox, type Sandbox } from "./harness/harness";
 import { specFor } from "./kit";
 
@@ -13,8 +13,8 @@ const WAIT_READY = join(__dirname, "..", "bootstrap", "wait-ready.sh");
 
 function node(status?: string, log?: string): Sandbox {
   const spec = specFor({ clusterName: "ready" });
-  const pki = Object.fromEntries(CONTROL_PLANE_FILES.map((f) => [f, "x"]));
-  const box = sandbox(renderUserData({ spec, facts: { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"a".repeat(64)}`, encryptionAlgorithm: "RSA-2048" }, role: "init", apiHostsAddress: "self" }, { initTokens: { "control-plane": "a", default: "b" }, pki, encryptionConfig: "x" }), "ubuntu-24.04");
+  const pki = Object.fromEntries(PUBLIC_PKI_FILES.map((f) => [f, "x"]));
+  const box = sandbox(renderUserData({ spec, facts: { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"a".repeat(64)}`, encryptionAlgorithm: "RSA-2048" }, role: "init", apiHostsAddress: "self" }, { pki }), "ubuntu-24.04");
   mkdirSync(join(box.root, "var/lib/kubeadm-alicloud"), { recursive: true });
   mkdirSync(join(box.root, "var/log/kubeadm-alicloud"), { recursive: true });
   if (status !== undefined) writeFileSync(join(box.root, "var/lib/kubeadm-alicloud/status"), `${status}\n`);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { strictObject } from "../../config/zod-helpers";
-import type { ChartRef, CniModule, NodeTraffic } from "./types";
+import { METADATA_ADDRESS } from "../../plan/hardening";
+import type { ChartRef, CniModule, CniObject, NodeTraffic } from "./types";
 
 export const CILIUM_CHART: ChartRef = { repo: "https://helm.cilium.io/", chart: "cilium", version: "1.19.6" };
 
@@ -53,5 +54,27 @@ export const cilium: CniModule<CiliumOptions> = {
         encryption: { enabled: options.wireguard, type: "wireguard" },
       },
     }],
+    objects: [metadataGuardPolicy()],
   }),
 };
+
+/**
+ * Pods must not reach the metadata service. The node's netfilter rule (see
+ * renderMetadataGuardUnit) does not see pod traffic that Cilium's eBPF host routing
+ * redirects past netfilter, so Cilium enforces it too: a deny rule for every pod
+ * endpoint (host-network pods are the host endpoint, which `endpointSelector` does
+ * not select), with default-deny off so nothing else is blocked.
+ */
+export function metadataGuardPolicy(): CniObject {
+  return {
+    apiVersion: "cilium.io/v2",
+    kind: "CiliumClusterwideNetworkPolicy",
+    metadata: { name: "kubeadm-alicloud-metadata-guard" },
+    spec: {
+      description: "kubeadm-alicloud: pods may not reach the Alibaba Cloud metadata service (node role credentials)",
+      endpointSelector: {},
+      enableDefaultDeny: { egress: false, ingress: false },
+      egressDeny: [{ toCIDR: [`${METADATA_ADDRESS}/32`] }],
+    },
+  };
+}

@@ -33,6 +33,16 @@ export interface CniInstall {
   /** Labels of the namespace, e.g. Pod Security admission for privileged agents. */
   readonly namespaceLabels: Readonly<Record<string, string>>;
   readonly charts: readonly { readonly name: string; readonly ref: ChartRef; readonly values: Record<string, unknown> }[];
+  /** Objects of the CNI's own kinds applied once its charts are up (e.g. cluster-wide policies). */
+  readonly objects?: readonly CniObject[];
+}
+
+/** A custom resource of the CNI's API, cluster-scoped. */
+export interface CniObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string };
+  readonly spec: Record<string, unknown>;
 }
 
 /**

@@ -1,11 +1,14 @@
 // A sandbox for the bootstrap script: a fake root built from the node's real user data,
 // stub system commands on PATH (stubs.sh), and the script run with real bash.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
+import type { ClusterSpec } from "../../config/spec";
+import { renderEncryptionConfig } from "../../plan/hardening";
 import { NODE_PATHS, fileText, type WriteFile } from "../../plan/node-bootstrap";
+import { nodeSecretItems, type SecretSource } from "../../plan/node-secrets";
 
 const STUBBED = ["curl", "apt-get", "apt-mark", "dnf", "modprobe", "sysctl", "swapoff", "systemctl", "kubeadm", "kubectl", "sleep"];
 const OS_RELEASE: Record<string, string> = {
@@ -73,3 +76,64 @@ export function runScript(box: Sandbox, script: string, args: readonly string[],
 
 export const read = (box: Sandbox, path: string) => readFileSync(join(box.root, path), "utf8");
 export const exists = (box: Sandbox, path: string) => existsSync(join(box.root, path));
+
+/** What fake-cloud.py answers (see its docstring). */
+export interface FakeCloudConfig {
+  readonly parameters: Readonly<Record<string, string>>;
+  readonly deny?: readonly string[];
+  readonly failFirst?: number;
+  readonly roleAfter?: number;
+}
+
+export interface LoggedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * A local stand-in for the metadata service and OOS, in its own process (the harness
+ * runs scripts with spawnSync, which blocks this one). Stop it when done.
+ */
+export interface FakeCloud {
+  readonly url: string;
+  /** Environment that points the bootstrap script and the fetcher at it, with short backoff. */
+  readonly env: Readonly<Record<string, string>>;
+  requests(): LoggedRequest[];
+  stop(): void;
+}
+
+export async function startFakeCloud(config: FakeCloudConfig): Promise<FakeCloud> {
+  const dir = mkdtempSync(join(tmpdir(), "cloud-"));
+  const files = { config: join(dir, "config.json"), log: join(dir, "requests.jsonl"), port: join(dir, "port") };
+  writeFileSync(files.config, JSON.stringify(config));
+  const child = spawn("python3", [join(__dirname, "fake-cloud.py"), files.config, files.log, files.port], { stdio: "ignore" });
+  for (let waited = 0; !existsSync(files.port); waited += 20) {
+    if (waited > 10_000 || child.exitCode !== null) throw new Error("fake-cloud.py did not start");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const url = `http://127.0.0.1:${readFileSync(files.port, "utf8").trim()}`;
+  return {
+    url,
+    env: { METADATA_URL: url, OOS_ENDPOINT: url, FETCH_BACKOFF_SECONDS: "0.01" },
+    requests: () => (existsSync(files.log) ? readFileSync(files.log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LoggedRequest) : []),
+    stop: () => void child.kill(),
+  };
+}
+
+/** Fixed join tokens the stub secret store hands out, by owner. */
+export const STUB_TOKENS: Readonly<Record<string, string>> = {
+  "control-plane": "cccccc.dddddddddddddddd",
+  default: "eeeeee.ffffffffffffffff",
+};
+
+/** Values for every node secret of a spec, as the secret store would hold them. */
+export function stubSecretValues(spec: ClusterSpec): Record<string, string> {
+  const value = (s: SecretSource, i: number): string => {
+    if (s.kind === "pki") return `-----BEGIN PRIVATE KEY-----\nstub ${s.file}\n-----END PRIVATE KEY-----\n`;
+    if (s.kind === "encryption-config") return renderEncryptionConfig("a2V5".repeat(11));
+    return STUB_TOKENS[s.owner] ?? `${String(i).padStart(6, "t")}.${"x".repeat(16)}`;
+  };
+  return Object.fromEntries(nodeSecretItems(spec).map((item, i) => [item.parameterName, value(item.source, i)]));
+}

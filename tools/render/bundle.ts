@@ -44,6 +44,8 @@ export function treeOrder(resources: readonly RecordedResource[]): RecordedResou
  * PEM blocks (certificates, CSRs) differ on every run and are made for real at deploy
  * time: the bundle names what they are instead of printing them.
  */
+export const USER_DATA_POINTER = "[user data: shown decoded under nodes/]";
+
 export function maskPem(value: unknown): unknown {
   if (typeof value === "string") {
     const kind = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(value)?.[1];
@@ -72,7 +74,8 @@ export function resourcesJson(resources: readonly RecordedResource[]): string {
       parent: name(r.parent),
       dependsOn: r.dependsOn.map((u) => name(u) ?? u).sort(),
       provider: providerName(r.provider),
-      inputs: maskPem(Object.fromEntries(Object.entries(r.maskedInputs).filter(([k]) => !k.startsWith("__")))),
+      // User data is reviewed decoded, file by file, under nodes/ (nodes-bundle.ts).
+      inputs: maskPem(Object.fromEntries(Object.entries(r.maskedInputs).filter(([k]) => !k.startsWith("__")).map(([k, v]) => [k, k === "userData" ? USER_DATA_POINTER : v]))),
       secretInputs: [...r.secretPaths].sort(),
     })),
   );

@@ -1,14 +1,14 @@
 // nodes/<name>/user-data.yaml (the decoded cloud-init document of every control plane
-// and pool) and kubeadm/<name>.yaml (its kubeadm configuration). Secrets are replaced
-// by placeholders unless materialized; the discovery hash, which changes with every
-// emulated CA, is named instead of printed.
+// and pool) and kubeadm/<name>.yaml (its kubeadm configuration). User data holds no
+// secret; the CA certificates in it and the discovery hash change with every emulated
+// CA, so they are named instead of printed unless materialized.
 import { parse, stringify } from "yaml";
 import { NODE_PATHS, fileText, type WriteFile } from "../../plan/node-bootstrap";
 import type { RecordedResource } from "./mock-runtime";
 
 const INSTANCE = "alicloud:ecs/instance:Instance";
 const TEMPLATE = "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate";
-export const SECRET_FILE_PLACEHOLDER = "[secret: delivered at deploy time]";
+export const PKI_FILE_PLACEHOLDER = "[public cluster PKI file (CA certificate or sa.pub): made by Pulumi at deploy time]";
 const HASH_RE = /sha256:[0-9a-f]{64}/g;
 const HASH_PLACEHOLDER = "sha256:[discovery hash of the cluster CA]";
 
@@ -25,8 +25,8 @@ export function nodeFiles(clusterName: string, resources: readonly RecordedResou
     const files = doc.write_files.map(({ encoding: _wire, ...f }) => {
       const text = fileText({ ...f, ...(_wire ? { encoding: _wire } : {}) });
       if (materialize) return { ...f, content: text };
-      const secret = f.path.startsWith(`${NODE_PATHS.secrets}/`);
-      return { ...f, content: secret ? SECRET_FILE_PLACEHOLDER : text.replace(HASH_RE, HASH_PLACEHOLDER) };
+      const pki = f.path.startsWith(`${NODE_PATHS.secrets}/pki/`);
+      return { ...f, content: pki ? PKI_FILE_PLACEHOLDER : text.replace(HASH_RE, HASH_PLACEHOLDER) };
     });
     const name = r.name.startsWith(`${clusterName}-`) ? r.name.slice(clusterName.length + 1) : r.name;
     out[`nodes/${name}/user-data.yaml`] = `#cloud-config\n${stringify({ ...doc, write_files: files }, { lineWidth: 0 })}`;

@@ -1,0 +1,78 @@
+import * as alicloud from "@pulumi/alicloud";
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec } from "../config/spec";
+import { resourceName } from "../plan/naming";
+import { SECRET_VALUE_LIMIT, nodeSecretItems, readerPolicy, type SecretReader, type SecretSource } from "../plan/node-secrets";
+
+export interface NodeSecretStoreArgs {
+  readonly spec: ClusterSpec;
+  /** Secret: each private key under /etc/kubernetes/pki (ClusterPki.controlPlaneKeys). */
+  readonly pkiKeys: Readonly<Record<string, pulumi.Output<string>>>;
+  /** Secret: the EncryptionConfiguration, when encryption at rest is on. */
+  readonly encryptionConfig?: pulumi.Output<string>;
+  /** Secret: each join token, by owner (CONTROL_PLANE_TOKEN or a pool name). */
+  readonly tokens: Readonly<Record<string, pulumi.Output<string>>>;
+  /** The RAM role of each reader: the control planes' and each pool's. */
+  readonly roleNames: Readonly<Record<SecretReader, pulumi.Input<string>>>;
+}
+
+/**
+ * The node secrets, kept where user data cannot leak them: one OOS secret parameter
+ * per key or token (encrypted with KMS), and for each reader role a RAM policy that
+ * allows reading exactly its parameters. Nodes read them at first boot
+ * (bootstrap/fetch-secrets.py); instances must not start before `readable` exists.
+ */
+export class NodeSecretStore extends pulumi.ComponentResource {
+  /** The parameters and policy attachments: depend on these before any node boots. */
+  readonly readable: pulumi.Resource[];
+  /** Parameter names by item key, for outputs and tests. */
+  readonly parameterNames: Readonly<Record<string, string>>;
+
+  constructor(name: string, args: NodeSecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-alicloud:cluster:NodeSecretStore", name, {}, opts);
+    const { spec } = args;
+    const child = { parent: this };
+    const valueOf = (source: SecretSource): pulumi.Output<string> => {
+      const value =
+        source.kind === "pki" ? args.pkiKeys[source.file] : source.kind === "token" ? args.tokens[source.owner] : args.encryptionConfig;
+      if (!value) throw new Error(`no value for node secret ${JSON.stringify(source)}`);
+      return value;
+    };
+
+    this.readable = [];
+    const names: Record<string, string> = {};
+    for (const item of nodeSecretItems(spec)) {
+      const value = pulumi.secret(valueOf(item.source).apply((v) => {
+        if (v.length > SECRET_VALUE_LIMIT) {
+          throw new Error(`${item.key} is ${v.length} characters; an OOS secret parameter holds at most ${SECRET_VALUE_LIMIT}`);
+        }
+        return v;
+      }));
+      this.readable.push(new alicloud.oos.SecretParameter(resourceName(spec.clusterName, "secret", item.key), {
+        secretParameterName: item.parameterName,
+        type: "Secret",
+        value,
+        ...(spec.pki.secretsKmsKeyId ? { keyId: spec.pki.secretsKmsKeyId } : {}),
+        description: `Kubernetes cluster ${spec.clusterName}: ${item.key}, read at boot by ${item.readers.join(", ")}`,
+        tags: { ...spec.tags },
+      }, child));
+      names[item.key] = item.parameterName;
+    }
+    this.parameterNames = names;
+
+    for (const [reader, roleName] of Object.entries(args.roleNames) as [SecretReader, pulumi.Input<string>][]) {
+      const slug = reader.replace(":", "-");
+      const policy = new alicloud.ram.Policy(resourceName(spec.clusterName, "secrets", slug), {
+        policyName: resourceName(spec.clusterName, "secrets", slug),
+        policyDocument: JSON.stringify(readerPolicy(spec, reader)),
+        description: `Read the node secrets of ${reader} in Kubernetes cluster ${spec.clusterName}`,
+      }, child);
+      this.readable.push(new alicloud.ram.RolePolicyAttachment(resourceName(spec.clusterName, "secrets", slug, "attachment"), {
+        policyName: policy.policyName,
+        policyType: "Custom",
+        roleName,
+      }, child));
+    }
+    this.registerOutputs({ parameterNames: this.parameterNames });
+  }
+}

@@ -1,0 +1,141 @@
+// Which secrets each node needs, where they are kept and who may read them.
+//
+// User data is readable by anyone allowed to describe instances and by any process on
+// the node that reaches the metadata service, so no key or token goes there. Each
+// secret is an OOS secret parameter (encrypted with KMS); a node's user data carries
+// only a manifest of parameter names and where to write them, and the node reads them
+// at first boot with its RAM role (bootstrap/fetch-secrets.py). Control planes and
+// each node pool have their own role, and each role may read exactly its secrets.
+import type { ClusterSpec } from "../config/spec";
+import type { NodeRole } from "./kubeadm";
+import { CAS, CONTROL_PLANE_FILES, CONTROL_PLANE_TOKEN, SA_FILES } from "./pki";
+
+/** OOS refuses secret parameter values longer than this (characters). */
+export const SECRET_VALUE_LIMIT = 4096;
+
+/** A role that reads secrets: the control planes', or one node pool's. */
+export type SecretReader = "control-plane" | `pool:${string}`;
+export const poolReader = (pool: string): SecretReader => `pool:${pool}`;
+
+/** What a secret holds; the component maps each kind to a Pulumi secret output. */
+export type SecretSource =
+  | { readonly kind: "pki"; readonly file: string }
+  | { readonly kind: "encryption-config" }
+  | { readonly kind: "token"; readonly owner: string };
+
+export interface SecretItem {
+  /** Stable key, also the Pulumi resource name suffix: `pki-ca-key`, `token-general`. */
+  readonly key: string;
+  readonly parameterName: string;
+  readonly source: SecretSource;
+  readonly readers: readonly SecretReader[];
+}
+
+/** Placeholder in the init configuration for a token (a pool's, or the control planes'). */
+export function tokenPlaceholder(owner: string): string {
+  return `__TOKEN_${owner.toUpperCase().replace(/-/g, "_")}__`;
+}
+
+/** Files under /etc/kubernetes/pki that are private keys: fetched, never in user data. */
+export const PRIVATE_PKI_FILES: readonly string[] = [...CAS.map((c) => c.keyFile), SA_FILES.privateKey].sort();
+/** The rest of CONTROL_PLANE_FILES (CA certificates, sa.pub): public, in user data. */
+export const PUBLIC_PKI_FILES: readonly string[] = CONTROL_PLANE_FILES.filter((f) => !PRIVATE_PKI_FILES.includes(f));
+
+const slug = (text: string) => text.replace(/[/.]/g, "-");
+
+/**
+ * OOS parameter names: letters, digits, `-` and `_`, at most 180 characters, not
+ * starting with ALIYUN, ACS, ALIBABA, ALICLOUD or OOS (the prefix sees to that).
+ */
+export function secretParameterName(clusterName: string, key: string): string {
+  return `kubeadm-alicloud-${clusterName}-${key}`;
+}
+
+/** Every secret the cluster's nodes read, with its readers. */
+export function nodeSecretItems(spec: ClusterSpec): SecretItem[] {
+  const item = (key: string, source: SecretSource, readers: SecretReader[]): SecretItem => ({
+    key,
+    parameterName: secretParameterName(spec.clusterName, key),
+    source,
+    readers,
+  });
+  const items: SecretItem[] = PRIVATE_PKI_FILES.map((file) => item(`pki-${slug(file)}`, { kind: "pki", file }, ["control-plane"]));
+  if (spec.apiServer.encryptionAtRest.enabled) items.push(item("encryption-config", { kind: "encryption-config" }, ["control-plane"]));
+  items.push(item(`token-${CONTROL_PLANE_TOKEN}`, { kind: "token", owner: CONTROL_PLANE_TOKEN }, ["control-plane"]));
+  // The first control plane installs every pool's token; a pool reads only its own.
+  for (const pool of spec.nodePools) items.push(item(`token-pool-${pool.name}`, { kind: "token", owner: pool.name }, ["control-plane", poolReader(pool.name)]));
+  return items;
+}
+
+/** One line of a node's manifest: a parameter and where it lands under the secrets directory. */
+export interface ManifestEntry {
+  readonly parameterName: string;
+  readonly path: string;
+}
+
+/** Paths under /etc/kubeadm-alicloud/secrets that the bootstrap script reads. */
+export const SECRET_PATHS = {
+  pki: (file: string) => `pki/${file}`,
+  encryptionConfig: "encryption-config.yaml",
+  /** A joining node's token. */
+  joinToken: "bootstrap-token",
+  /** The first control plane: one file per token it installs, named by its placeholder. */
+  initToken: (owner: string) => `tokens/${tokenPlaceholder(owner)}`,
+} as const;
+
+/** What one node fetches at first boot. */
+export function secretManifest(spec: ClusterSpec, role: NodeRole, pool?: string): ManifestEntry[] {
+  const byKey = new Map(nodeSecretItems(spec).map((i) => [i.key, i]));
+  const entry = (key: string, path: string): ManifestEntry => {
+    const found = byKey.get(key);
+    if (!found) throw new Error(`no node secret ${key}`);
+    return { parameterName: found.parameterName, path };
+  };
+  if (role === "worker") {
+    if (!pool) throw new Error("a worker's manifest needs its pool");
+    return [entry(`token-pool-${pool}`, SECRET_PATHS.joinToken)];
+  }
+  const entries = PRIVATE_PKI_FILES.map((file) => entry(`pki-${slug(file)}`, SECRET_PATHS.pki(file)));
+  if (spec.apiServer.encryptionAtRest.enabled) entries.push(entry("encryption-config", SECRET_PATHS.encryptionConfig));
+  if (role === "control-plane") {
+    entries.push(entry(`token-${CONTROL_PLANE_TOKEN}`, SECRET_PATHS.joinToken));
+  } else {
+    entries.push(entry(`token-${CONTROL_PLANE_TOKEN}`, SECRET_PATHS.initToken(CONTROL_PLANE_TOKEN)));
+    for (const p of spec.nodePools) entries.push(entry(`token-pool-${p.name}`, SECRET_PATHS.initToken(p.name)));
+  }
+  return entries;
+}
+
+export function renderSecretManifest(entries: readonly ManifestEntry[]): string {
+  return entries.map((e) => `${e.parameterName} ${e.path}\n`).join("");
+}
+
+/** RAM role names: the control planes keep the cluster's original node role; each pool has its own. */
+export function poolRoleName(clusterName: string, pool: string): string {
+  return `${clusterName}-pool-${pool}`;
+}
+
+export interface RamPolicyDocument {
+  readonly Version: "1";
+  readonly Statement: readonly { readonly Effect: "Allow"; readonly Action: readonly string[]; readonly Resource: readonly string[] }[];
+}
+
+/**
+ * Least privilege for one reader: GetSecretParameter on exactly its parameters. OOS
+ * decrypts through KMS on the caller's behalf and documents that the caller needs
+ * kms:GetSecretValue, without naming the KMS secret behind a parameter: that grant is
+ * limited to the region's secrets, and kms:Decrypt to the chosen key when there is one.
+ */
+export function readerPolicy(spec: ClusterSpec, reader: SecretReader): RamPolicyDocument {
+  const names = nodeSecretItems(spec).filter((i) => i.readers.includes(reader)).map((i) => i.parameterName);
+  if (names.length === 0) throw new Error(`no secrets for ${reader}`);
+  const kmsKey = spec.pki.secretsKmsKeyId;
+  return {
+    Version: "1",
+    Statement: [
+      { Effect: "Allow", Action: ["oos:GetSecretParameter"], Resource: names.map((n) => `acs:oos:${spec.region}:*:secretparameter/${n}`) },
+      { Effect: "Allow", Action: ["kms:GetSecretValue"], Resource: [`acs:kms:${spec.region}:*:secret/*`] },
+      { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [`acs:kms:${spec.region}:*:key/${kmsKey ?? "*"}`] },
+    ],
+  };
+}
