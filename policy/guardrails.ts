@@ -26,6 +26,7 @@ export interface Guardrail {
 
 const T = {
   instance: "alicloud:ecs/instance:Instance",
+  template: "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate",
   group: "alicloud:ess/scalingGroup:ScalingGroup",
   nat: "alicloud:vpc/natGateway:NatGateway",
   eip: "alicloud:ecs/eipAddress:EipAddress",
@@ -102,14 +103,35 @@ const noWorldOpenAccess: Guardrail = {
   },
 };
 
-/** The kubeadm configuration carried in a control plane's user data (gz+b64 or plain). */
-function kubeadmConfigOf(instance: GuardedResource): string | undefined {
-  const userData = plain(instance.props.userData);
-  if (typeof userData !== "string" || !userData.startsWith("#cloud-config")) return undefined;
-  const doc = parse(userData) as { write_files?: WriteFile[] };
-  const f = doc.write_files?.find((w) => w.path === NODE_PATHS.kubeadm);
-  return f ? fileText(f) : undefined;
+/** The files of a node's cloud-config user data, decoded; launch templates hold it base64-encoded. */
+function userDataFiles(r: GuardedResource): WriteFile[] | undefined {
+  const raw = plain(r.props.userData);
+  if (typeof raw !== "string") return undefined;
+  const text = r.type === T.template ? Buffer.from(raw, "base64").toString("utf8") : raw;
+  if (!text.startsWith("#cloud-config")) return undefined;
+  const doc = parse(text) as { write_files?: WriteFile[] };
+  return (doc.write_files ?? []).map((f) => ({ ...f, content: fileText(f) }));
 }
+
+/** The kubeadm configuration carried in a control plane's user data. */
+function kubeadmConfigOf(instance: GuardedResource): string | undefined {
+  return userDataFiles(instance)?.find((w) => w.path === NODE_PATHS.kubeadm)?.content;
+}
+
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+const BOOTSTRAP_TOKEN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/;
+
+const noSecretsInUserData: Guardrail = {
+  name: "no-secrets-in-user-data",
+  description: "no instance or launch template carries a private key or a bootstrap token in its user data (readable through DescribeInstances and the metadata service)",
+  check(resources) {
+    return resources.flatMap((r) => {
+      if (r.type !== T.instance && r.type !== T.template) return [];
+      const leaked = (userDataFiles(r) ?? []).filter((f) => PEM_PRIVATE_KEY.test(f.content) || BOOTSTRAP_TOKEN.test(f.content)).map((f) => f.path);
+      return leaked.length === 0 ? [] : [{ policy: this.name, resource: r.name, message: `${r.name}: user data carries a private key or token in ${leaked.join(", ")}` }];
+    });
+  },
+};
 
 const prodEncryptionAtRest: Guardrail = {
   name: "prod-encryption-at-rest",
@@ -129,7 +151,7 @@ const prodEncryptionAtRest: Guardrail = {
   },
 };
 
-export const GUARDRAILS: readonly Guardrail[] = [prodHighlyAvailable, prodDeletionProtection, noWorldOpenAccess, prodEncryptionAtRest];
+export const GUARDRAILS: readonly Guardrail[] = [prodHighlyAvailable, prodDeletionProtection, noWorldOpenAccess, prodEncryptionAtRest, noSecretsInUserData];
 
 export function checkGuardrails(resources: readonly GuardedResource[]): Violation[] {
   return GUARDRAILS.flatMap((g) => g.check(resources));

@@ -72,4 +72,19 @@ describe("guardrail policies", () => {
     edit(rs, (r) => r.type === "alicloud:slb/acl:Acl", (p) => { p.entryLists = [{ entry: "0.0.0.0/0" }]; });
     expect(checkGuardrails(rs).map((v) => v.message)).toEqual(["gp5-api-acl lets the whole internet reach the public API"]);
   });
+
+  it("a key or a token put back into user data fails, on instances and launch templates alike", async () => {
+    const rs = asGuarded(await declareCluster(recorder, specFor({ clusterName: "gp6" }, "dev")));
+    expect(checkGuardrails(rs)).toEqual([]);
+    const key = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n";
+    edit(rs, (r) => r.name === "gp6-cp-0", (p) => { p.userData = String(p.userData).replace("runcmd:", `  - path: /etc/x/ca.key\n    content: ${JSON.stringify(key)}\nruncmd:`); });
+    edit(rs, (r) => r.type === "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate", (p) => {
+      const doc = Buffer.from(String(p.userData), "base64").toString("utf8").replace("runcmd:", "  - path: /etc/x/token\n    content: abcdef.0123456789abcdef\nruncmd:");
+      p.userData = Buffer.from(doc).toString("base64");
+    });
+    expect(checkGuardrails(rs).map((v) => v.message).sort()).toEqual([
+      "gp6-cp-0: user data carries a private key or token in /etc/x/ca.key",
+      "gp6-pool-default: user data carries a private key or token in /etc/x/token",
+    ]);
+  });
 });
