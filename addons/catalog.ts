@@ -1,42 +1,66 @@
-// Every chart the cluster installs, with the Kubernetes minors its project says it
-// tested, where a source says so. A cluster outside a chart's tested range is reported
-// (preview warning, render summary); no range is recorded without a source.
+// The compatibility catalog: every chart and manifest the cluster may install, pinned,
+// with the Kubernetes minors its project says it supports, where a source says so.
+// A cluster outside a recorded range is refused with the rest of the config (so a
+// preview, and an upgrade to a newer minor, fails before anything is declared); an
+// artefact with no recorded range is a preview warning. No range without a source.
 import type { ClusterSpec } from "../config/spec";
 import { API_PORT } from "../plan/kubeadm";
-import { cniPlan, type ChartRef } from "./cni";
+import { cniPlan } from "./cni";
+import { selectedAddons } from "./index";
+import type { Artifact } from "./types";
 
-export interface TestedRange {
+export interface SupportedRange {
   readonly fromMinor: number;
   readonly toMinor: number;
   /** Where the range comes from. */
   readonly source: string;
 }
 
-/** Tested Kubernetes minors by chart name and version. */
-const TESTED: Readonly<Record<string, TestedRange>> = {
+/** Supported Kubernetes minors by "<name>@<version>". */
+const SUPPORTED: Readonly<Record<string, SupportedRange>> = {
   // Documentation/network/kubernetes/compatibility.rst at 1.19.x: "1.32, 1.33, 1.34, 1.35"
-  // are e2e tested; newer ones "depend on the forward / backward compatibility offered by
-  // Kubernetes". Cilium 1.20 moves to a v6.1 kernel minimum (cilium/cilium#44201), which
-  // Alibaba Cloud Linux 3 (5.10) and Ubuntu 22.04 (5.15) do not meet: 1.19 stays.
-  "cilium@1.19.6": { fromMinor: 32, toMinor: 35, source: "Cilium 1.19 compatibility.rst" },
+  // are e2e tested and "guaranteed to be compatible"; newer ones are not listed. Cilium
+  // 1.20 moves to a v6.1 kernel minimum (cilium/cilium#44201), which Alibaba Cloud Linux 3
+  // (5.10) and Ubuntu 22.04 (5.15) do not meet: 1.19 stays.
+  "cilium@1.19.6": { fromMinor: 32, toMinor: 35, source: "Cilium 1.19 compatibility.rst (e2e tested)" },
 };
 
-export interface ChartCompatibility {
-  readonly ref: ChartRef;
-  readonly tested?: TestedRange;
-  /** Why this cluster's version is not known to work with the chart, if it is not. */
-  readonly note?: string;
+export interface CatalogEntry {
+  readonly artifact: Artifact;
+  /** The config key that brings it in: `cni.name`, `addons.<name>.enabled`, or `kubernetesVersion` for core add-ons. */
+  readonly key: string;
+  readonly supported?: SupportedRange;
 }
 
-export function chartCompatibility(spec: ClusterSpec): ChartCompatibility[] {
-  const minor = Number(spec.kubernetesVersion.split(".")[1]);
-  const plan = cniPlan(spec, API_PORT);
-  return plan.charts.map(({ ref }) => {
-    const tested = TESTED[`${ref.chart}@${ref.version}`];
-    if (!tested) return { ref, note: `${ref.chart} ${ref.version}: no tested Kubernetes range recorded yet` };
-    if (minor < tested.fromMinor || minor > tested.toMinor) {
-      return { ref, tested, note: `${ref.chart} ${ref.version} is e2e tested on Kubernetes 1.${tested.fromMinor}-1.${tested.toMinor} (${tested.source}); 1.${minor} relies on Kubernetes' compatibility` };
-    }
-    return { ref, tested };
+/** Everything this cluster installs, with what is known of its Kubernetes support. */
+export function catalogFor(spec: ClusterSpec): CatalogEntry[] {
+  const cni = cniPlan(spec, API_PORT).charts.map(({ ref }): Artifact => ({ kind: "chart", name: ref.chart, source: ref.repo, version: ref.version }));
+  const addons = selectedAddons(spec).flatMap((m) => m.artifacts.map((artifact) => ({ artifact, key: m.name in spec.addons ? `addons.${m.name}.enabled` : "kubernetesVersion" })));
+  return [...cni.map((artifact) => ({ artifact, key: "cni.name" })), ...addons].map((e) => {
+    const supported = SUPPORTED[`${e.artifact.name}@${e.artifact.version}`];
+    return supported ? { ...e, supported } : e;
   });
+}
+
+export interface Compatibility {
+  /** Known not to support this cluster's minor: refused. */
+  readonly problems: { readonly key: string; readonly message: string }[];
+  /** No recorded range: said in previews and in the render. */
+  readonly unknown: string[];
+}
+
+export function compatibility(spec: ClusterSpec): Compatibility {
+  const minor = Number(spec.kubernetesVersion.split(".")[1]);
+  const problems: Compatibility["problems"] = [];
+  const unknown: string[] = [];
+  for (const { artifact: a, key, supported: s } of catalogFor(spec)) {
+    if (!s) unknown.push(`${a.name} ${a.version}: no supported Kubernetes range recorded`);
+    else if (minor < s.fromMinor || minor > s.toMinor) {
+      problems.push({
+        key,
+        message: `${a.name} ${a.version} supports Kubernetes 1.${s.fromMinor}-1.${s.toMinor} (${s.source}), not 1.${minor}: set kubernetesVersion to a release in that range, or change ${key}`,
+      });
+    }
+  }
+  return { problems, unknown };
 }

@@ -9,6 +9,9 @@ import { poolReader, poolRoleName } from "../plan/node-secrets";
 import { securityRules } from "../plan/security-rules";
 import * as k8s from "@pulumi/kubernetes";
 import { API_PORT } from "../plan/kubeadm";
+import { compatibility } from "../addons/catalog";
+import { notYetInstallable } from "../addons/index";
+import { Addons } from "./addons";
 import { ApiLoadBalancer } from "./api-load-balancer";
 import { Cni } from "./cni";
 import { ControlPlane } from "./control-plane";
@@ -153,10 +156,22 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       kubeconfig: this.pki.adminKubeconfigFor(pulumi.interpolate`https://${apiAddress}:${API_PORT}`),
       enableServerSideApply: true,
     }, { parent: this, dependsOn: [...this.controlPlane.readiness, ...backends] });
-    new Cni(resourceName(spec.clusterName, "cni"), { spec, provider: this.kubernetes }, { parent: this });
-    const switchedOn = Object.entries(spec.addons).filter(([, a]) => a.enabled).map(([n]) => n);
-    if (switchedOn.length > 0) {
-      pulumi.log.warn(`add-ons ${switchedOn.join(", ")} are switched on, but this version of kubeadm-alicloud does not install add-ons yet`, this);
+    const cni = new Cni(resourceName(spec.clusterName, "cni"), { spec, provider: this.kubernetes }, { parent: this });
+    new Addons(resourceName(spec.clusterName, "addons"), {
+      spec,
+      provider: this.kubernetes,
+      vpcId: this.network.vpcId,
+      vswitchIds: this.network.vswitchIds,
+      scalingGroupIds: Object.fromEntries(Object.entries(pools).map(([p, np]) => [p, np.scalingGroupId])),
+      controlPlaneRole: role.roleName,
+      poolRoles: Object.fromEntries(Object.entries(poolRoles).map(([p, r]) => [p, r.roleName])),
+      cni: cni.installed,
+    }, { parent: this });
+    // Known incompatibilities were refused with the config; unknown ones are said here.
+    for (const u of compatibility(spec).unknown) pulumi.log.warn(u, this);
+    const pending = notYetInstallable(spec);
+    if (pending.length > 0) {
+      pulumi.log.warn(`add-ons ${pending.join(", ")} are switched on, but this version of kubeadm-alicloud does not install them yet`, this);
     }
 
     this.registerOutputs({

@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { chartCompatibility } from "../addons/catalog";
 import { cniPlan } from "../addons/cni";
 import type { ClusterSpec } from "../config/spec";
 import { API_PORT } from "../plan/kubeadm";
@@ -13,12 +12,14 @@ export interface CniArgs {
 
 /** The cluster's CNI, installed from its pinned charts (addons/cni/<name>.ts). */
 export class Cni extends pulumi.ComponentResource {
+  /** The last resource of the installation: depend on it to wait for the CNI. */
+  readonly installed: pulumi.Resource[];
+
   constructor(name: string, args: CniArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:addons:Cni", name, {}, opts);
     const { spec, provider } = args;
     const plan = cniPlan(spec, API_PORT);
     const child = { parent: this, provider };
-    for (const c of chartCompatibility(spec)) if (c.note) pulumi.log.warn(c.note, this);
 
     let previous: pulumi.Resource | undefined;
     if (plan.namespace !== "kube-system") {
@@ -37,14 +38,16 @@ export class Cni extends pulumi.ComponentResource {
       }, { ...child, ...(previous ? { dependsOn: [previous] } : {}) });
     }
     // The CNI's own kinds: its CRDs exist once its charts are up.
+    const charts = previous;
     for (const o of plan.objects ?? []) {
-      new k8s.apiextensions.CustomResource(`${name}-${o.metadata.name}`, {
+      previous = new k8s.apiextensions.CustomResource(`${name}-${o.metadata.name}`, {
         apiVersion: o.apiVersion,
         kind: o.kind,
         metadata: { ...o.metadata },
         spec: o.spec,
-      }, { ...child, ...(previous ? { dependsOn: [previous] } : {}) });
+      }, { ...child, ...(charts ? { dependsOn: [charts] } : {}) });
     }
+    this.installed = previous ? [previous] : [];
     this.registerOutputs({});
   }
 }

@@ -1,6 +1,8 @@
 // Raw stack config -> ClusterSpec, or every problem with it at once.
 import type { z } from "zod";
+import { compatibility } from "../addons/catalog";
 import { cniPodCidrProblems, cniRunsKubeProxy, defaultPodCidr } from "../addons/cni";
+import { addonValueProblems } from "../addons/index";
 import { ALIBABA_RESERVED_CIDR, PRIVATE_RANGES, WORLD, carveSubnets, contains, overlaps, prefixLength, subnetsFit } from "../plan/cidr";
 import { CLUSTER_TAG, ENVIRONMENT_TAG, STACK_TAG } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
@@ -195,7 +197,16 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   if (problems.length > 0) throw new ConfigError(ctx, problems);
 
   // Every section parsed and every check passed: nothing below can be undefined.
-  const p = parsed as Sections;
+  const spec = buildSpec(parsed as Sections, ctx, environment, vswitches, podCidr);
+  // What the cluster installs must support its Kubernetes version (the catalog), and
+  // add-on overrides must not undo a safeguard.
+  for (const c of compatibility(spec).problems) problem(c.key.split("."), c.message);
+  for (const a of addonValueProblems(spec)) problem(["addons", a.name, "values"], a.message);
+  if (problems.length > 0) throw new ConfigError(ctx, problems);
+  return spec;
+}
+
+function buildSpec(p: Sections, ctx: ValidationContext, environment: Environment, vswitches: ClusterSpec["network"]["vswitches"] | undefined, podCidr: string | undefined): ClusterSpec {
   return {
     project: ctx.project,
     stack: ctx.stack,

@@ -28,7 +28,7 @@ const T = {
   policyAttachment: "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment",
 };
 /** What must exist before any node boots so it can read its secrets. */
-const readable = (rs: RecordedResource[]) => rs.filter((r) => r.type === T.parameter || r.type === T.policyAttachment).map((r) => r.urn);
+const readable = (rs: RecordedResource[]) => rs.filter((r) => r.type === T.parameter || (r.type === T.policyAttachment && r.name.includes("-secrets-"))).map((r) => r.urn);
 /** The OOS parameter names a node's manifest lists. */
 const manifestOf = (r: RecordedResource) =>
   (userDataOf(r).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/secrets.list")?.content ?? "").trim().split("\n").map((l) => l.split(" ")[0]);

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Ajv from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
-import { chartCompatibility } from "../addons/catalog";
+import { compatibility } from "../addons/catalog";
 import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
 
 let recorder: Recorder;
@@ -14,7 +14,8 @@ beforeAll(async () => {
 });
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
-const charts = (rs: RecordedResource[]) => rs.filter((r) => r.type === CHART);
+/** The CNI's charts (add-ons install charts too). */
+const charts = (rs: RecordedResource[]) => rs.filter((r) => r.type === CHART && r.name.includes("-cni-"));
 const providerUrn = (rs: RecordedResource[]) => rs.find((r) => r.type === "pulumi:providers:kubernetes")?.urn;
 
 interface JsonSchema { properties?: Record<string, JsonSchema>; type?: string | string[] }
@@ -79,7 +80,7 @@ describe("CNI charts", () => {
   });
 
   it("Cilium: kube-proxy-free through the endpoint name, cluster-pool IPAM on the pod CIDR, values valid for the chart's schema", async () => {
-    const rs = await declareCluster(recorder, specFor({ clusterName: "ci", cni: { name: "cilium", wireguard: true } }));
+    const rs = await declareCluster(recorder, specFor({ clusterName: "ci", kubernetesVersion: "1.35.2", cni: { name: "cilium", wireguard: true } }));
     const [cilium] = charts(rs);
     expect(cilium?.inputs).toMatchObject({ chart: "cilium", version: "1.19.6", namespace: "kube-system", repositoryOpts: { repo: "https://helm.cilium.io/" } });
     expect(rs.some((r) => r.type === "kubernetes:core/v1:Namespace")).toBe(false);
@@ -97,11 +98,14 @@ describe("CNI charts", () => {
     expect(undeclared(values, schema)).toEqual([]);
   });
 
-  it("says when the cluster's Kubernetes is outside a chart's tested range, or no range is known", () => {
-    const at = (version: string, cni: string) => chartCompatibility(specFor({ clusterName: "cat", kubernetesVersion: version, cni: { name: cni } })).map((c) => c.note);
-    expect(at("1.34.2", "cilium")).toEqual([undefined]);
-    expect(at("1.36.5", "cilium")).toEqual(["cilium 1.19.6 is e2e tested on Kubernetes 1.32-1.35 (Cilium 1.19 compatibility.rst); 1.36 relies on Kubernetes' compatibility"]);
-    expect(at("1.36.5", "flannel")).toEqual(["flannel v0.28.5: no tested Kubernetes range recorded yet"]);
+  it("the catalog refuses a CNI outside its supported range before anything is declared, and names what is unknown", () => {
+    const at = (version: string, cni: string) => compatibility(specFor({ clusterName: "cat", kubernetesVersion: version, cni: { name: cni } }));
+    expect(at("1.34.2", "cilium").problems).toEqual([]);
+    expect(at("1.35.2", "cilium").unknown).not.toContain("cilium 1.19.6: no supported Kubernetes range recorded");
+    expect(() => specFor({ kubernetesVersion: "1.36.5", cni: { name: "cilium" } })).toThrow(
+      "kubeadm-alicloud:cni.name: cilium 1.19.6 supports Kubernetes 1.32-1.35 (Cilium 1.19 compatibility.rst (e2e tested)), not 1.36: set kubernetesVersion to a release in that range, or change cni.name",
+    );
+    expect(at("1.36.5", "flannel").unknown).toContain("flannel v0.28.5: no supported Kubernetes range recorded");
   });
 
   it("the undeclared-key check catches a misspelt Cilium value", () => {
@@ -114,7 +118,7 @@ describe("pods and the metadata service", () => {
   const CR = "kubernetes:cilium.io/v2:CiliumClusterwideNetworkPolicy";
 
   it("Cilium also gets a cluster-wide deny to 100.100.100.200 (eBPF host routing skips the node's netfilter rule), after its chart", async () => {
-    const rs = await declareCluster(recorder, specFor({ clusterName: "mg", cni: { name: "cilium" } }));
+    const rs = await declareCluster(recorder, specFor({ clusterName: "mg", kubernetesVersion: "1.35.2", cni: { name: "cilium" } }));
     const policy = rs.find((r) => r.type === CR) as RecordedResource;
     expect(policy.inputs.metadata).toEqual({ name: "kubeadm-alicloud-metadata-guard" });
     expect(policy.inputs.spec).toMatchObject({

@@ -79,6 +79,8 @@ const REJECTED: readonly Rejected[] = [
   { why: "pod CIDR too small for the nodes", config: { network: { podCidr: "10.244.0.0/22" }, nodePools: [pool({ maxSize: 10 })] }, key: "network.podCidr", says: "holds 4 node blocks of /24, but the cluster can grow to 11 nodes" },
   { why: "pod CIDR smaller than the Calico block", config: { network: { podCidr: "10.244.0.0/27" }, nodePools: [pool({ maxSize: 0, minSize: 0 })], controlPlane: { count: 1 } }, key: "network.podCidr", says: "must be /26 or larger" },
   { why: "Weave refused", config: { cni: { name: "weave" } }, key: "cni.name", says: "Weave Net has been unmaintained since 2022" },
+  { why: "Canal refused, with the alternative", config: { cni: { name: "canal" } }, key: "cni.name", says: "Calico with VXLAN (the default) gives the same data path" },
+  { why: "kube-router refused: the VPC drops its unencapsulated traffic", config: { cni: { name: "kube-router" } }, key: "cni.name", says: "which the Alibaba Cloud VPC drops" },
   { why: "unknown CNI", config: { cni: { name: "antrea" } }, key: "cni.name", says: "must be one of calico, cilium, flannel" },
   { why: "Calico mode the VPC drops", config: { cni: { name: "calico", encapsulation: "VXLANCrossSubnet" } }, key: "cni.encapsulation", says: "does not work on Alibaba Cloud" },
   { why: "option of another CNI", config: { cni: { name: "flannel", encapsulation: "VXLAN" } }, key: "cni", says: 'unknown key "encapsulation"' },
@@ -203,8 +205,8 @@ describe("stack config: accepted configurations resolve to a complete spec", () 
   });
 
   it("Cilium's kube-proxy replacement turns kube-proxy off", () => {
-    expect(specFor({ cni: { name: "cilium" } }).kubeProxy).toBe(false);
-    expect(specFor({ cni: { name: "cilium", kubeProxyReplacement: false } }).kubeProxy).toBe(true);
+    expect(specFor({ kubernetesVersion: "1.35.2", cni: { name: "cilium" } }).kubeProxy).toBe(false);
+    expect(specFor({ kubernetesVersion: "1.35.2", cni: { name: "cilium", kubeProxyReplacement: false } }).kubeProxy).toBe(true);
     expect(specFor({ cni: { name: "flannel" } }).kubeProxy).toBe(true);
   });
 

@@ -156,7 +156,7 @@ describe("kubeadm configuration (v1beta4)", () => {
   });
 
   it("a kube-proxy-free CNI skips kubeadm's kube-proxy phase and config", () => {
-    const d = render(specFor({ clusterName: "kc2", cni: { name: "cilium" } }), "init");
+    const d = render(specFor({ clusterName: "kc2", kubernetesVersion: "1.35.2", cni: { name: "cilium" } }), "init");
     expect(byKind(d, "InitConfiguration").skipPhases).toEqual(["addon/kube-proxy"]);
     expect(d.some((x) => x.kind === "KubeProxyConfiguration")).toBe(false);
   });

@@ -66,6 +66,7 @@ describe("npm run render", () => {
   it("the default bundle holds no key material and no token", async () => {
     const { dir } = await render(["--stack", "staging"]);
     expect(filesUnder(dir).sort()).toEqual([
+      "addons.json",
       "kubeadm/cp-0.yaml", "kubeadm/cp-1.yaml", "kubeadm/cp-2.yaml", "kubeadm/pool-general.yaml",
       "nodes/cp-0/user-data.yaml", "nodes/cp-1/user-data.yaml", "nodes/cp-2/user-data.yaml", "nodes/pool-general/user-data.yaml",
       "pki.json", "resources.json", "summary.txt",
@@ -116,7 +117,7 @@ describe("npm run render", () => {
     expect(summary).toContain("Kubernetes API  private");
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");
-    expect(summary).toContain("Add-ons: cloudControllerManager, csiDisk, metricsServer, clusterAutoscaler switched on, none installed by this version yet");
+    expect(summary).toContain("Add-ons: cloudControllerManager, kubeletCsrApprover, metricsServer; switched on but not installed by this version yet: csiDisk, clusterAutoscaler");
     const rules = resources.filter((r) => r.type === "alicloud:ecs/securityGroupRule:SecurityGroupRule");
     expect(summary).toContain(`Security-group rules (${rules.length})`);
   });

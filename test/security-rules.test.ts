@@ -86,10 +86,10 @@ describe("security-group rule matrix", () => {
   });
 
   it("Cilium opens VXLAN, health and Hubble; WireGuard only when asked", () => {
-    const cilium = securityRules(specFor({ cni: { name: "cilium" } }));
+    const cilium = securityRules(specFor({ kubernetesVersion: "1.35.2", cni: { name: "cilium" } }));
     for (const range of ["8472/8472", "4240/4240", "4244/4244"]) expect(find(cilium, { portRange: range })).toHaveLength(4);
     expect(find(cilium, { portRange: "51871/51871" })).toEqual([]);
-    const wg = securityRules(specFor({ cni: { name: "cilium", wireguard: true, hubble: false } }));
+    const wg = securityRules(specFor({ kubernetesVersion: "1.35.2", cni: { name: "cilium", wireguard: true, hubble: false } }));
     expect(find(wg, { protocol: "udp", portRange: "51871/51871" })).toHaveLength(4);
     expect(find(wg, { portRange: "4244/4244" })).toEqual([]);
   });

@@ -15,6 +15,11 @@ export const DEFAULT_CNI: CniName = "calico";
 const REFUSED_CNIS: Record<string, string> = {
   weave: "Weave Net has been unmaintained since 2022",
   "weave-net": "Weave Net has been unmaintained since 2022",
+  // Canal is Calico's policy engine on Flannel's VXLAN, shipped as one manifest; Calico
+  // with VXLAN gives the same data path and policy, installed and upgraded by its operator.
+  canal: "Canal is Calico policy on Flannel networking from a hand-edited manifest; Calico with VXLAN (the default) gives the same data path and policy through its operator",
+  // kube-router routes pod traffic between nodes of one subnet without encapsulation.
+  "kube-router": "kube-router sends pod traffic between nodes of one vSwitch unencapsulated, which the Alibaba Cloud VPC drops (it has no route to pod addresses), and its full IP-in-IP overlay needs security-group protocol 'all' between nodes",
 };
 
 /** Schema of the `cni` config key: one strict shape per CNI, chosen by `name`. */

@@ -4,7 +4,8 @@ import { maxNodeCount, type ClusterSpec } from "../../config/spec";
 import { PRIVATE_RANGES, contains } from "../../plan/cidr";
 import { controlPlanePlacements } from "../../plan/control-plane";
 import { securityRules, type SecurityRule } from "../../plan/security-rules";
-import { chartCompatibility } from "../../addons/catalog";
+import { catalogFor } from "../../addons/catalog";
+import { notYetInstallable, selectedAddons } from "../../addons/index";
 import { checkGuardrails } from "../../policy/guardrails";
 import type { RecordedResource } from "./mock-runtime";
 
@@ -156,11 +157,15 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   for (const r of rules) line(`  ${describeRule(r)}`);
   line();
 
-  const enabledAddons = Object.entries(spec.addons).filter(([, a]) => a.enabled).map(([name]) => name);
-  line(`Add-ons: ${enabledAddons.length ? `${enabledAddons.join(", ")} switched on, none installed by this version yet` : "none switched on"}`);
+  const installed = selectedAddons(spec).map((m) => m.name);
+  const pending = notYetInstallable(spec);
+  line(`Add-ons: ${installed.join(", ")}${pending.length ? `; switched on but not installed by this version yet: ${pending.join(", ")}` : ""}`);
   line();
-  line("Charts");
-  for (const c of chartCompatibility(spec)) line(`  ${`${c.ref.chart} ${c.ref.version}`.padEnd(36)} ${c.note ?? `tested on Kubernetes 1.${c.tested?.fromMinor}-1.${c.tested?.toMinor}`}`);
+  line("Charts and manifests (compatibility catalog)");
+  for (const e of catalogFor(spec)) {
+    const s = e.supported;
+    line(`  ${`${e.artifact.name} ${e.artifact.version}`.padEnd(40)} ${s ? `supports Kubernetes 1.${s.fromMinor}-1.${s.toMinor} (${s.source})` : "no supported Kubernetes range recorded"}`);
+  }
   line();
 
   const violations = checkGuardrails(resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as Record<string, unknown> })));
@@ -178,4 +183,38 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
     for (const c of notes.caveats) line(`  - ${c}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * addons.json: what the cluster installs in itself, as the program declared it: every
+ * chart (repository, version, namespace, values) and every manifest object, grouped by
+ * the CNI or add-on that brings it, plus the catalog and what is switched on but not
+ * installed yet.
+ */
+export function addonsJson(spec: ClusterSpec, resources: readonly RecordedResource[]): string {
+  const owner = (name: string) => {
+    const rest = name.slice(spec.clusterName.length + 1);
+    if (rest.startsWith("cni-")) return "cni";
+    return /^addons-([A-Za-z]+)-/.exec(rest)?.[1] ?? rest;
+  };
+  const installed = resources.flatMap((r): Record<string, unknown>[] => {
+    const i = r.inputs;
+    if (r.type === "kubernetes:helm.sh/v4:Chart") {
+      const repo = (i.repositoryOpts as { repo?: string } | undefined)?.repo;
+      return [{ for: owner(r.name), kind: "chart", chart: i.chart, version: i.version, repo, namespace: i.namespace, values: i.values ?? {} }];
+    }
+    if (r.type === "kubernetes:yaml/v2:ConfigGroup") {
+      return [{ for: owner(r.name), kind: "manifest", objects: i.objs ?? [] }];
+    }
+    if (r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:core/v1:Namespace") && r.type !== "kubernetes:helm.sh/v4:Chart") {
+      return [{ for: owner(r.name), kind: "object", apiVersion: i.apiVersion, objectKind: i.kind, metadata: i.metadata, spec: i.spec }];
+    }
+    return [];
+  });
+  return stableJson({
+    kubernetesVersion: spec.kubernetesVersion,
+    installed,
+    switchedOnNotInstalled: notYetInstallable(spec),
+    catalog: catalogFor(spec).map((e) => ({ ...e.artifact, key: e.key, supportedKubernetes: e.supported ? `1.${e.supported.fromMinor}-1.${e.supported.toMinor}` : null, source: e.supported?.source ?? e.artifact.source })),
+  });
 }

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ClusterSpec } from "../../config/spec";
 import { alicloudCalls, providerOutputs } from "./provider-doubles";
-import { resourcesJson, summaryText } from "./bundle";
+import { addonsJson, resourcesJson, summaryText } from "./bundle";
 import { settle, startMockRuntime, type RecordedResource } from "./mock-runtime";
 import { nodeFiles } from "./nodes-bundle";
 import { pkiFiles, pkiJson } from "./pki-bundle";
@@ -77,6 +77,7 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
       "resources.json": resourcesJson(resources),
       "summary.txt": summaryText(spec, resources, { caveats, ...(egressIp !== undefined ? { egressIp } : {}) }),
       "pki.json": pkiJson(spec, recorder.outputs),
+      "addons.json": addonsJson(spec, resources),
       ...nodeFiles(spec.clusterName, resources, options.materialize === true),
       ...(options.materialize ? pkiFiles(spec, recorder.outputs, (await valueOf(program.kubeconfig)) ?? "") : {}),
     },

@@ -1,0 +1,127 @@
+// Alibaba Cloud's cloud-controller-manager. Kubelets run with `cloud-provider: external`,
+// so every node starts tainted `node.cloudprovider.kubernetes.io/uninitialized` until the
+// CCM's node controller has matched it to its ECS instance (provider id
+// `<region>.<instance-id>`), set its addresses and zone labels and removed the taint:
+// without it, ordinary pods never schedule. Its service controller turns Services of
+// type LoadBalancer into CLBs.
+//
+// There is no upstream chart: the objects follow kubernetes/cloud-provider-alibaba-cloud
+// docs/examples/cloud-controller-manager.yml, updated to the v2 binary's flags (JSON
+// cloud config, `--configure-cloud-routes`, `--health-probe-bind-addr`; RAM-role
+// credentials from the metadata service with tokens, the v2 default). Version v2.14.0 is
+// the upstream release of that name (its release notes give the image below).
+import type { AddonModule, ManifestObject } from "./types";
+import { mergeValues } from "./values";
+
+export const CCM_VERSION = "v2.14.0";
+export const CCM_IMAGE = `registry-cn-hangzhou.ack.aliyuncs.com/acs/cloud-controller-manager:${CCM_VERSION}`;
+const NAME = "cloud-controller-manager";
+const NS = "kube-system";
+const CONFIG_DIR = "/etc/kubernetes/config";
+
+export const cloudControllerManager: AddonModule = {
+  name: "cloudControllerManager",
+  description: "Alibaba Cloud cloud-controller-manager: initializes nodes, serves LoadBalancer Services with CLB",
+  artifacts: [{ kind: "manifest", name: "cloud-controller-manager", source: "registry-cn-hangzhou.ack.aliyuncs.com/acs/cloud-controller-manager", version: CCM_VERSION }],
+  install(spec, facts, overrides) {
+    const [zone] = spec.zones;
+    const vswitchId = zone ? facts.vswitchIds[zone] : undefined;
+    if (zone === undefined || vswitchId === undefined) throw new Error("the cloud-controller-manager needs the first zone's vSwitch");
+    // Routes stay off: every CNI here encapsulates pod traffic, so the VPC needs no pod routes.
+    const settings = mergeValues({
+      image: CCM_IMAGE,
+      controllers: "node,service",
+      logLevel: 2,
+      cloudConfig: { Global: { clusterID: spec.clusterName, region: spec.region, vpcid: facts.vpcId, zoneid: zone, vswitchid: vswitchId } },
+    }, overrides);
+    const labels = { app: NAME, tier: "control-plane" };
+    const objects: ManifestObject[] = [
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: NAME, namespace: NS } },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: `system:${NAME}` },
+        rules: [
+          { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "update", "patch", "delete"] },
+          { apiGroups: [""], resources: ["nodes/status", "services/status"], verbs: ["patch", "update"] },
+          { apiGroups: [""], resources: ["services", "endpoints"], verbs: ["get", "list", "watch", "update", "patch"] },
+          { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+          { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "update"] },
+          { apiGroups: [""], resources: ["configmaps", "secrets", "serviceaccounts"], verbs: ["get", "list", "watch"] },
+          { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+        ],
+      },
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: `system:${NAME}` },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `system:${NAME}` },
+        subjects: [{ kind: "ServiceAccount", name: NAME, namespace: NS }],
+      },
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "cloud-config", namespace: NS },
+        data: { "cloud-config.conf": JSON.stringify(settings.cloudConfig) },
+      },
+      {
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: { name: NAME, namespace: NS, labels },
+        spec: {
+          selector: { matchLabels: labels },
+          updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+          template: {
+            metadata: { labels },
+            spec: {
+              serviceAccountName: NAME,
+              priorityClassName: "system-cluster-critical",
+              // On the host network: it runs before any CNI is ready, and reaches the
+              // metadata service for its role's credentials (pods cannot).
+              hostNetwork: true,
+              nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
+              tolerations: [
+                { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
+                { key: "node.cloudprovider.kubernetes.io/uninitialized", operator: "Exists", effect: "NoSchedule" },
+                { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" },
+              ],
+              containers: [{
+                name: NAME,
+                image: settings.image,
+                command: [
+                  "/cloud-controller-manager",
+                  `--cloud-config=${CONFIG_DIR}/cloud-config.conf`,
+                  `--controllers=${String(settings.controllers)}`,
+                  "--configure-cloud-routes=false",
+                  "--leader-elect=true",
+                  "--health-probe-bind-addr=127.0.0.1:10258",
+                  `--v=${String(settings.logLevel)}`,
+                ],
+                livenessProbe: { httpGet: { host: "127.0.0.1", port: 10258, path: "/healthz" }, initialDelaySeconds: 15, timeoutSeconds: 15, failureThreshold: 8 },
+                resources: { requests: { cpu: "100m", memory: "200Mi" } },
+                volumeMounts: [{ name: "cloud-config", mountPath: CONFIG_DIR, readOnly: true }],
+              }],
+              volumes: [{ name: "cloud-config", configMap: { name: "cloud-config" } }],
+            },
+          },
+        },
+      },
+    ];
+    return {
+      namespace: NS,
+      charts: [],
+      manifest: { source: "kubernetes/cloud-provider-alibaba-cloud docs/examples/cloud-controller-manager.yml (v2 flags)", version: CCM_VERSION, objects },
+      ram: {
+        scope: "control-plane",
+        // The node controller reads instances and their network; the service controller
+        // owns the CLBs of LoadBalancer Services (upstream's examples grant the same
+        // families; disks, NAS, logs, routes and ALB are left out: not used here).
+        statements: [
+          { Effect: "Allow", Action: ["ecs:DescribeInstances", "ecs:DescribeInstanceTypes", "ecs:DescribeNetworkInterfaces", "ecs:DescribeSecurityGroups"], Resource: ["*"] },
+          { Effect: "Allow", Action: ["vpc:DescribeVpcs", "vpc:DescribeVSwitches", "vpc:DescribeRouteTables"], Resource: ["*"] },
+          { Effect: "Allow", Action: ["slb:*"], Resource: ["*"] },
+        ],
+      },
+    };
+  },
+};

@@ -1,0 +1,50 @@
+// The add-ons this version installs, in order, and which of them this cluster gets.
+// Core add-ons have no switch; the others follow `addons.<name>.enabled`.
+import type { ClusterSpec } from "../config/spec";
+import { cloudControllerManager } from "./ccm";
+import { kubeletCsrApprover } from "./kubelet-csr-approver";
+import { metricsServer } from "./metrics-server";
+import type { AddonFacts, AddonInstall, AddonModule } from "./types";
+
+export type { AddonFacts, AddonInstall, AddonModule, ManifestObject, RamStatement } from "./types";
+
+/** Installed on every cluster, in this order, before the switchable ones. */
+export const CORE_ADDONS: readonly AddonModule[] = [kubeletCsrApprover];
+
+/**
+ * Switchable add-ons this version installs, in order: the cloud-controller-manager
+ * first (nodes stay tainted until it initializes them).
+ */
+export const SWITCHABLE_ADDONS: readonly AddonModule[] = [cloudControllerManager, metricsServer];
+
+type AddonKey = keyof ClusterSpec["addons"];
+const switchOf = (spec: ClusterSpec, name: string) => spec.addons[name as AddonKey];
+
+/** The add-ons this cluster gets: the core ones and every switchable one that is on. */
+export function selectedAddons(spec: ClusterSpec): AddonModule[] {
+  const on = SWITCHABLE_ADDONS.filter((m) => switchOf(spec, m.name)?.enabled === true);
+  return [...on.filter((m) => m === cloudControllerManager), ...CORE_ADDONS, ...on.filter((m) => m !== cloudControllerManager)];
+}
+
+/** Switched on, but this version has no module for them yet. */
+export function notYetInstallable(spec: ClusterSpec): string[] {
+  const known = new Set(SWITCHABLE_ADDONS.map((m) => m.name));
+  return Object.entries(spec.addons).filter(([n, a]) => a.enabled && !known.has(n)).map(([n]) => n);
+}
+
+export interface PlannedAddon {
+  readonly name: string;
+  readonly install: AddonInstall;
+}
+
+export function addonPlan(spec: ClusterSpec, facts: AddonFacts): PlannedAddon[] {
+  return selectedAddons(spec).map((m) => ({ name: m.name, install: m.install(spec, facts, switchOf(spec, m.name)?.values ?? {}) }));
+}
+
+/** Problems with the stack's add-on overrides, by add-on name. */
+export function addonValueProblems(spec: Pick<ClusterSpec, "addons">): { name: string; message: string }[] {
+  return SWITCHABLE_ADDONS.flatMap((m) => {
+    const a = spec.addons[m.name as AddonKey];
+    return a?.enabled && m.problems ? m.problems(a.values ?? {}).map((message) => ({ name: m.name, message })) : [];
+  });
+}

@@ -1,0 +1,98 @@
+import * as alicloud from "@pulumi/alicloud";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { addonPlan, type AddonFacts, type PlannedAddon } from "../addons/index";
+import type { ClusterSpec } from "../config/spec";
+import { resourceName } from "../plan/naming";
+
+export interface AddonsArgs {
+  readonly spec: ClusterSpec;
+  /** The Kubernetes provider of this cluster; every in-cluster resource uses it. */
+  readonly provider: k8s.Provider;
+  readonly vpcId: pulumi.Input<string>;
+  readonly vswitchIds: Readonly<Record<string, pulumi.Input<string>>>;
+  readonly scalingGroupIds: Readonly<Record<string, pulumi.Input<string>>>;
+  /** RAM roles of the control planes and of each pool: add-ons' policies attach here. */
+  readonly controlPlaneRole: pulumi.Input<string>;
+  readonly poolRoles: Readonly<Record<string, pulumi.Input<string>>>;
+  /** The CNI installation: add-ons with pods on the pod network wait for it. */
+  readonly cni: readonly pulumi.Resource[];
+}
+
+const CCM = "cloudControllerManager";
+
+/**
+ * The cluster's add-ons (addons/*.ts): each one's charts or manifest through the
+ * cluster's Kubernetes provider, in order, and its RAM policy attached to the roles of
+ * the nodes it runs on. The cloud-controller-manager goes first and does not wait for
+ * the CNI (it runs on the host network): until it initializes nodes, nothing else
+ * schedules.
+ */
+export class Addons extends pulumi.ComponentResource {
+  constructor(name: string, args: AddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-alicloud:addons:Addons", name, {}, opts);
+    const { spec, provider } = args;
+    const child = { parent: this, provider };
+
+    const facts: pulumi.Output<AddonFacts> = pulumi.output({ vpcId: args.vpcId, vswitchIds: { ...args.vswitchIds }, scalingGroupIds: { ...args.scalingGroupIds } });
+    const planned = facts.apply((f) => addonPlan(spec, f));
+    // Which resources exist depends on the spec only; the facts fill in values.
+    const shape = addonPlan(spec, {
+      vpcId: "",
+      vswitchIds: Object.fromEntries(spec.zones.map((z) => [z, ""])),
+      scalingGroupIds: Object.fromEntries(spec.nodePools.map((p) => [p.name, ""])),
+    });
+
+    let previous: pulumi.Resource[] = [...args.cni];
+    for (const [i, addon] of shape.entries()) {
+      const installOf = (p: PlannedAddon[]) => (p[i] as PlannedAddon).install;
+      const n = (...parts: string[]) => `${name}-${addon.name}${parts.length ? `-${parts.join("-")}` : ""}`;
+      let waitFor = addon.name === CCM ? [] : previous;
+      const step = (r: pulumi.Resource) => {
+        waitFor = [r];
+        return r;
+      };
+      const after = () => (waitFor.length ? { dependsOn: waitFor } : {});
+      if (addon.install.namespace !== "kube-system") {
+        step(new k8s.core.v1.Namespace(n("namespace"), {
+          metadata: { name: addon.install.namespace, labels: { ...(addon.install.namespaceLabels ?? {}) } },
+        }, { ...child, ...after() }));
+      }
+      if (addon.install.manifest) {
+        step(new k8s.yaml.v2.ConfigGroup(n("manifest"), {
+          objs: planned.apply((p) => [...(installOf(p).manifest?.objects ?? [])]),
+        }, { ...child, ...after() }));
+      }
+      for (const [j, c] of addon.install.charts.entries()) {
+        step(new k8s.helm.v4.Chart(n(c.name), {
+          chart: c.ref.chart,
+          version: c.ref.version,
+          repositoryOpts: { repo: c.ref.repo },
+          namespace: addon.install.namespace,
+          values: planned.apply((p) => installOf(p).charts[j]?.values ?? {}),
+        }, { ...child, ...after() }));
+      }
+      if (addon.install.ram) {
+        const policy = new alicloud.ram.Policy(resourceName(spec.clusterName, "addon", addon.name), {
+          policyName: resourceName(spec.clusterName, "addon", addon.name),
+          policyDocument: JSON.stringify({ Version: "1", Statement: addon.install.ram.statements }),
+          description: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
+        }, { parent: this });
+        const roles: [string, pulumi.Input<string>][] = [
+          ["control-plane", args.controlPlaneRole],
+          ...(addon.install.ram.scope === "all-nodes" ? Object.entries(args.poolRoles).map(([p, r]): [string, pulumi.Input<string>] => [`pool-${p}`, r]) : []),
+        ];
+        for (const [who, roleName] of roles) {
+          new alicloud.ram.RolePolicyAttachment(resourceName(spec.clusterName, "addon", addon.name, who), {
+            policyName: policy.policyName,
+            policyType: "Custom",
+            roleName,
+          }, { parent: this });
+        }
+      }
+      if (addon.name !== CCM) previous = waitFor;
+      else previous = [...previous, ...waitFor];
+    }
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,134 @@
+// Add-ons: each module's pinned artefact and values for this cluster, the catalog that
+// refuses known incompatibilities, and the Addons component under mocks (order,
+// provider, RAM policies on the right roles). Charts and manifests are not rendered by
+// Helm or applied to an API server here: their inputs are what is checked.
+import { beforeAll, describe, expect, it } from "vitest";
+import { cloudControllerManager, CCM_IMAGE } from "../addons/ccm";
+import { catalogFor } from "../addons/catalog";
+import { addonPlan, selectedAddons } from "../addons/index";
+import { nodeNameRegex } from "../addons/kubelet-csr-approver";
+import type { AddonFacts, ManifestObject } from "../addons/types";
+import { mergeValues } from "../addons/values";
+import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
+
+const FACTS: AddonFacts = { vpcId: "vpc-bp1test", vswitchIds: { "cn-hangzhou-h": "vsw-h", "cn-hangzhou-i": "vsw-i", "cn-hangzhou-j": "vsw-j" }, scalingGroupIds: { default: "asg-default" } };
+const kind = (objects: readonly ManifestObject[], k: string) => objects.find((o) => o.kind === k) as ManifestObject & Record<string, unknown>;
+
+describe("values", () => {
+  it("layer like Helm: maps merge, lists and scalars replace, null deletes", () => {
+    expect(mergeValues({ a: { b: 1, c: [1, 2] }, d: 1, e: 2 }, { a: { c: [3] }, d: null, f: { g: 1 } })).toEqual({ a: { b: 1, c: [3] }, e: 2, f: { g: 1 } });
+  });
+});
+
+describe("cloud-controller-manager", () => {
+  const spec = specFor({ clusterName: "ccm" });
+  const install = cloudControllerManager.install(spec, FACTS, {});
+  const objects = install.manifest?.objects ?? [];
+
+  it("is configured for this cluster's region, VPC and first zone, with routes off (every CNI here encapsulates)", () => {
+    const config = JSON.parse(String((kind(objects, "ConfigMap").data as Record<string, string>)["cloud-config.conf"])) as unknown;
+    expect(config).toEqual({ Global: { clusterID: "ccm", region: "cn-hangzhou", vpcid: "vpc-bp1test", zoneid: "cn-hangzhou-h", vswitchid: "vsw-h" } });
+    const pod = ((kind(objects, "DaemonSet").spec as Record<string, unknown>).template as { spec: Record<string, unknown> }).spec;
+    const [container] = pod.containers as { image: string; command: string[]; volumeMounts: { mountPath: string }[] }[];
+    expect(container?.image).toBe(CCM_IMAGE);
+    expect(container?.command).toContain("--configure-cloud-routes=false");
+    // The config file it reads is the one the ConfigMap is mounted as.
+    const configFlag = container?.command.find((c) => c.startsWith("--cloud-config="))?.split("=")[1] ?? "";
+    expect(configFlag.startsWith(`${container?.volumeMounts[0]?.mountPath}/`)).toBe(true);
+  });
+
+  it("runs on control planes on the host network, tolerating the taint it exists to remove, with no access key anywhere", () => {
+    const pod = ((kind(objects, "DaemonSet").spec as Record<string, unknown>).template as { spec: Record<string, unknown> }).spec;
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.nodeSelector).toEqual({ "node-role.kubernetes.io/control-plane": "" });
+    expect(pod.tolerations).toContainEqual({ key: "node.cloudprovider.kubernetes.io/uninitialized", operator: "Exists", effect: "NoSchedule" });
+    expect(JSON.stringify(objects)).not.toMatch(/ACCESS_KEY|AccessKey|keysecret/i);
+    // Its RAM grant goes to the control planes' role only, and grants no write outside SLB.
+    expect(install.ram?.scope).toBe("control-plane");
+    const writes = (install.ram?.statements ?? []).flatMap((s) => s.Action).filter((a) => !/:Describe/.test(a));
+    expect(writes).toEqual(["slb:*"]);
+  });
+
+  it("lets the stack override the image and the controllers", () => {
+    const o = cloudControllerManager.install(spec, FACTS, { image: "registry.example/ccm:v2.14.0", controllers: "node,service,nlb" }).manifest?.objects ?? [];
+    const pod = ((kind(o, "DaemonSet").spec as Record<string, unknown>).template as { spec: { containers: { image: string; command: string[] }[] } }).spec;
+    expect(pod.containers[0]?.image).toBe("registry.example/ccm:v2.14.0");
+    expect(pod.containers[0]?.command).toContain("--controllers=node,service,nlb");
+  });
+});
+
+describe("kubelet serving-certificate approval", () => {
+  it("approves only names of this cluster's form in its region, from addresses in the VPC", () => {
+    const re = new RegExp(nodeNameRegex("cn-hangzhou"));
+    // The name bootstrap/node-bootstrap.sh gives a node: <region>.<instance-id>.
+    expect(re.test("cn-hangzhou.i-bp1stub0001")).toBe(true);
+    for (const bad of ["cn-shanghai.i-bp1stub0001", "cn-hangzhou.i-bp1stub0001.evil.com", "cnXhangzhou.i-bp1", "evil.example.com"]) expect(re.test(bad), bad).toBe(false);
+    const spec = specFor({ clusterName: "csr" });
+    const values = addonPlan(spec, FACTS).find((a) => a.name === "kubeletCsrApprover")?.install.charts[0]?.values;
+    expect(values).toMatchObject({ bypassDnsResolution: true, providerIpPrefixes: [spec.network.vpc.cidr] });
+  });
+});
+
+describe("which add-ons, and the catalog", () => {
+  it("the CCM first, then the core approver, then what is switched on; off means absent", () => {
+    expect(selectedAddons(specFor({})).map((m) => m.name)).toEqual(["cloudControllerManager", "kubeletCsrApprover", "metricsServer"]);
+    const off = specFor({ addons: { cloudControllerManager: { enabled: false }, metricsServer: { enabled: false } } });
+    expect(selectedAddons(off).map((m) => m.name)).toEqual(["kubeletCsrApprover"]);
+  });
+
+  it("lists every chart and manifest the cluster installs, pinned, with the key that brings it in", () => {
+    const entries = catalogFor(specFor({}));
+    expect(entries.map((e) => [e.artifact.name, e.artifact.version, e.key])).toEqual([
+      ["crd.projectcalico.org.v1", "v3.32.2", "cni.name"],
+      ["tigera-operator", "v3.32.2", "cni.name"],
+      ["cloud-controller-manager", "v2.14.0", "addons.cloudControllerManager.enabled"],
+      ["kubelet-csr-approver", "1.2.15", "kubernetesVersion"],
+      ["metrics-server", "3.13.0", "addons.metricsServer.enabled"],
+    ]);
+    for (const e of entries) expect(e.artifact.version).toMatch(/^v?\d+\.\d+\.\d+$/);
+  });
+
+  it("refuses metrics-server told to skip kubelet TLS verification, naming the key", () => {
+    expect(() => specFor({ addons: { metricsServer: { enabled: true, values: { args: ["--kubelet-insecure-tls"] } } } })).toThrow(
+      /kubeadm-alicloud:addons\.metricsServer\.values: --kubelet-insecure-tls is refused/,
+    );
+  });
+});
+
+describe("under mocks", () => {
+  let recorder: Recorder;
+  let rs: RecordedResource[];
+  beforeAll(async () => {
+    recorder = await installMocks();
+    rs = await declareCluster(recorder, specFor({ clusterName: "ad", addons: { metricsServer: { enabled: true, values: { replicas: 3 } } } }));
+  });
+  const byName = (n: string) => rs.find((r) => r.name === n) as RecordedResource;
+
+  it("installs through the cluster's provider: the CCM without waiting for the CNI, the rest after the CNI and the CCM", () => {
+    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes")?.urn;
+    const ccm = byName("ad-addons-cloudControllerManager-manifest");
+    const approver = byName("ad-addons-kubeletCsrApprover-kubelet-csr-approver");
+    const metrics = byName("ad-addons-metricsServer-metrics-server");
+    for (const r of [ccm, approver, metrics]) expect(r.provider.startsWith(`${provider}::`)).toBe(true);
+    expect(ccm.dependsOn).toEqual([]);
+    const cniLast = byName("ad-cni-calico").urn;
+    expect([...approver.dependsOn].sort()).toEqual([cniLast, ccm.urn].sort());
+    expect(metrics.dependsOn).toEqual([approver.urn]);
+    expect(metrics.inputs).toMatchObject({ chart: "metrics-server", version: "3.13.0", namespace: "kube-system", values: { replicas: 3 } });
+  });
+
+  it("the CCM's manifest carries the VPC and vSwitch the program created", () => {
+    const objs = byName("ad-addons-cloudControllerManager-manifest").inputs.objs as ManifestObject[];
+    const conf = JSON.parse(String((kind(objs, "ConfigMap").data as Record<string, string>)["cloud-config.conf"])) as { Global: { vpcid: string; vswitchid: string } };
+    const vpc = rs.find((r) => r.type === "alicloud:vpc/network:Network");
+    expect(conf.Global.vpcid.startsWith(`${vpc?.name}-`)).toBe(true);
+    expect(conf.Global.vswitchid).toMatch(/^ad-vsw-cn-hangzhou-h-/);
+  });
+
+  it("attaches the CCM's policy to the control planes' role only", () => {
+    const policy = byName("ad-addon-cloudControllerManager");
+    expect(JSON.parse(String(policy.inputs.policyDocument))).toMatchObject({ Version: "1", Statement: expect.any(Array) });
+    const attached = rs.filter((r) => r.type === "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment" && r.inputs.policyName === policy.inputs.policyName);
+    expect(attached.map((a) => a.inputs.roleName)).toEqual(["ad-nodes"]);
+  });
+});
