@@ -5,6 +5,7 @@
 // artefact with no recorded range is a preview warning. No range without a source.
 import type { ClusterSpec } from "../config/spec";
 import { API_PORT } from "../plan/kubeadm";
+import { CLUSTER_AUTOSCALER_CHART, CLUSTER_AUTOSCALER_TAGS } from "./cluster-autoscaler";
 import { cniPlan } from "./cni";
 import { selectedAddons } from "./index";
 import type { Artifact } from "./types";
@@ -23,6 +24,12 @@ const SUPPORTED: Readonly<Record<string, SupportedRange>> = {
   // 1.20 moves to a v6.1 kernel minimum (cilium/cilium#44201), which Alibaba Cloud Linux 3
   // (5.10) and Ubuntu 22.04 (5.15) do not meet: 1.19 stays.
   "cilium@1.19.6": { fromMinor: 32, toMinor: 35, source: "Cilium 1.19 compatibility.rst (e2e tested)" },
+  // One image per minor, and only minors with a promoted release (addons/cluster-autoscaler.ts).
+  [`cluster-autoscaler@${CLUSTER_AUTOSCALER_CHART.version}`]: {
+    fromMinor: Math.min(...Object.keys(CLUSTER_AUTOSCALER_TAGS).map(Number)),
+    toMinor: Math.max(...Object.keys(CLUSTER_AUTOSCALER_TAGS).map(Number)),
+    source: "cluster-autoscaler releases promoted to registry.k8s.io, one per minor",
+  },
 };
 
 export interface CatalogEntry {

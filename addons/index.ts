@@ -2,6 +2,7 @@
 // Core add-ons have no switch; the others follow `addons.<name>.enabled`.
 import type { ClusterSpec } from "../config/spec";
 import { cloudControllerManager } from "./ccm";
+import { clusterAutoscaler } from "./cluster-autoscaler";
 import { kubeletCsrApprover } from "./kubelet-csr-approver";
 import { metricsServer } from "./metrics-server";
 import type { AddonFacts, AddonInstall, AddonModule } from "./types";
@@ -15,7 +16,7 @@ export const CORE_ADDONS: readonly AddonModule[] = [kubeletCsrApprover];
  * Switchable add-ons this version installs, in order: the cloud-controller-manager
  * first (nodes stay tainted until it initializes them).
  */
-export const SWITCHABLE_ADDONS: readonly AddonModule[] = [cloudControllerManager, metricsServer];
+export const SWITCHABLE_ADDONS: readonly AddonModule[] = [cloudControllerManager, metricsServer, clusterAutoscaler];
 
 type AddonKey = keyof ClusterSpec["addons"];
 const switchOf = (spec: ClusterSpec, name: string) => spec.addons[name as AddonKey];

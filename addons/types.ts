@@ -31,8 +31,22 @@ export interface RamStatement {
   readonly Resource: readonly string[];
 }
 
-/** Which node roles an add-on's API calls come from: where its pods run. */
-export type RamScope = "control-plane" | "all-nodes";
+/**
+ * Whose identity an add-on's API calls use: the node roles where its pods run (it must
+ * then run on the host network: pods cannot reach the metadata service), or a RAM user
+ * of its own whose access key reaches it as a Kubernetes Secret (for software that
+ * cannot read role credentials from a metadata service that requires tokens).
+ */
+export type RamScope = "control-plane" | "all-nodes" | "dedicated-user";
+
+/** For "dedicated-user": the Secret, in the add-on's namespace, that carries the key. */
+export interface CredentialsSecret {
+  readonly name: string;
+  readonly idKey: string;
+  readonly secretKey: string;
+  /** Further plain entries (e.g. the region). */
+  readonly extra: Readonly<Record<string, string>>;
+}
 
 /** A Kubernetes object of a manifest-based add-on. */
 export interface ManifestObject {
@@ -49,7 +63,7 @@ export interface AddonInstall {
   readonly charts: readonly { readonly name: string; readonly ref: ChartRef; readonly values: Record<string, unknown> }[];
   /** Manifest-based add-ons: the objects, applied in order. */
   readonly manifest?: { readonly source: string; readonly version: string; readonly objects: readonly ManifestObject[] };
-  readonly ram?: { readonly scope: RamScope; readonly statements: readonly RamStatement[] };
+  readonly ram?: { readonly scope: RamScope; readonly statements: readonly RamStatement[]; readonly credentialsSecret?: CredentialsSecret };
 }
 
 export interface AddonModule {

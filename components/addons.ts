@@ -58,6 +58,22 @@ export class Addons extends pulumi.ComponentResource {
           metadata: { name: addon.install.namespace, labels: { ...(addon.install.namespaceLabels ?? {}) } },
         }, { ...child, ...after() }));
       }
+      const ram = addon.install.ram;
+      let user: alicloud.ram.User | undefined;
+      if (ram?.scope === "dedicated-user") {
+        // Its own RAM user and access key, delivered as a Secret before the add-on starts.
+        const creds = ram.credentialsSecret;
+        if (!creds) throw new Error(`${addon.name}: a dedicated RAM user needs a credentials Secret`);
+        user = new alicloud.ram.User(resourceName(spec.clusterName, "addon", addon.name, "user"), {
+          name: resourceName(spec.clusterName, addon.name),
+          comments: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
+        }, { parent: this });
+        const key = new alicloud.ram.AccessKey(resourceName(spec.clusterName, "addon", addon.name, "key"), { userName: user.name }, { parent: this });
+        step(new k8s.core.v1.Secret(n("credentials"), {
+          metadata: { name: creds.name, namespace: addon.install.namespace },
+          stringData: pulumi.secret(pulumi.all([key.id, key.secret]).apply(([id, secret]) => ({ [creds.idKey]: id, [creds.secretKey]: secret, ...creds.extra }))),
+        }, { ...child, ...after() }));
+      }
       if (addon.install.manifest) {
         step(new k8s.yaml.v2.ConfigGroup(n("manifest"), {
           objs: planned.apply((p) => [...(installOf(p).manifest?.objects ?? [])]),
@@ -72,15 +88,22 @@ export class Addons extends pulumi.ComponentResource {
           values: planned.apply((p) => installOf(p).charts[j]?.values ?? {}),
         }, { ...child, ...after() }));
       }
-      if (addon.install.ram) {
+      if (ram) {
         const policy = new alicloud.ram.Policy(resourceName(spec.clusterName, "addon", addon.name), {
           policyName: resourceName(spec.clusterName, "addon", addon.name),
-          policyDocument: JSON.stringify({ Version: "1", Statement: addon.install.ram.statements }),
+          policyDocument: JSON.stringify({ Version: "1", Statement: ram.statements }),
           description: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
         }, { parent: this });
-        const roles: [string, pulumi.Input<string>][] = [
+        if (user) {
+          new alicloud.ram.UserPolicyAttachment(resourceName(spec.clusterName, "addon", addon.name, "user-policy"), {
+            policyName: policy.policyName,
+            policyType: "Custom",
+            userName: user.name,
+          }, { parent: this });
+        }
+        const roles: [string, pulumi.Input<string>][] = ram.scope === "dedicated-user" ? [] : [
           ["control-plane", args.controlPlaneRole],
-          ...(addon.install.ram.scope === "all-nodes" ? Object.entries(args.poolRoles).map(([p, r]): [string, pulumi.Input<string>] => [`pool-${p}`, r]) : []),
+          ...(ram.scope === "all-nodes" ? Object.entries(args.poolRoles).map(([p, r]): [string, pulumi.Input<string>] => [`pool-${p}`, r]) : []),
         ];
         for (const [who, roleName] of roles) {
           new alicloud.ram.RolePolicyAttachment(resourceName(spec.clusterName, "addon", addon.name, who), {

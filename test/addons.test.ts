@@ -71,8 +71,8 @@ describe("kubelet serving-certificate approval", () => {
 
 describe("which add-ons, and the catalog", () => {
   it("the CCM first, then the core approver, then what is switched on; off means absent", () => {
-    expect(selectedAddons(specFor({})).map((m) => m.name)).toEqual(["cloudControllerManager", "kubeletCsrApprover", "metricsServer"]);
-    const off = specFor({ addons: { cloudControllerManager: { enabled: false }, metricsServer: { enabled: false } } });
+    expect(selectedAddons(specFor({})).map((m) => m.name)).toEqual(["cloudControllerManager", "kubeletCsrApprover", "metricsServer", "clusterAutoscaler"]);
+    const off = specFor({ addons: { cloudControllerManager: { enabled: false }, metricsServer: { enabled: false }, clusterAutoscaler: { enabled: false } } });
     expect(selectedAddons(off).map((m) => m.name)).toEqual(["kubeletCsrApprover"]);
   });
 
@@ -84,6 +84,7 @@ describe("which add-ons, and the catalog", () => {
       ["cloud-controller-manager", "v2.14.0", "addons.cloudControllerManager.enabled"],
       ["kubelet-csr-approver", "1.2.15", "kubernetesVersion"],
       ["metrics-server", "3.13.0", "addons.metricsServer.enabled"],
+      ["cluster-autoscaler", "9.56.0", "addons.clusterAutoscaler.enabled"],
     ]);
     for (const e of entries) expect(e.artifact.version).toMatch(/^v?\d+\.\d+\.\d+$/);
   });
@@ -132,3 +133,54 @@ describe("under mocks", () => {
     expect(attached.map((a) => a.inputs.roleName)).toEqual(["ad-nodes"]);
   });
 });
+
+describe("cluster-autoscaler", () => {
+  let recorder: Recorder;
+  beforeAll(async () => {
+    recorder = await installMocks();
+  });
+  const pools = [
+    { name: "general", instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 5 },
+    { name: "batch", instanceTypes: ["ecs.c7.2xlarge"], minSize: 0, maxSize: 10 },
+  ];
+
+  it("gets one --nodes group per pool, with the pool's scaling group id and bounds", async () => {
+    const rs = await declareCluster(recorder, specFor({ clusterName: "as", nodePools: pools }));
+    const chart = rs.find((r) => r.name === "as-addons-clusterAutoscaler-cluster-autoscaler") as RecordedResource;
+    const groups = rs.filter((r) => r.type === "alicloud:ess/scalingGroup:ScalingGroup");
+    const idOf = (pool: string) => groups.find((g) => g.inputs.scalingGroupName === `as-${pool}`)?.name ?? "";
+    const values = chart.inputs.values as { autoscalingGroups: { name: string; minSize: number; maxSize: number }[]; cloudProvider: string; image: { tag: string } };
+    expect(values.cloudProvider).toBe("alicloud");
+    // Mock ids are "<resource name>-<hash>": the id is the scaling group's.
+    expect(values.autoscalingGroups.map((g) => [g.name.replace(/-[0-9a-f]{8}$/, ""), g.minSize, g.maxSize])).toEqual([[idOf("general"), 1, 5], [idOf("batch"), 0, 10]]);
+    expect(values.image.tag).toBe("v1.36.0");
+  });
+
+  it("follows the cluster's minor with its image, and is refused on a minor without a release", () => {
+    const tagAt = (v: string) => addonPlan(specFor({ kubernetesVersion: v }), FACTS).find((a) => a.name === "clusterAutoscaler")?.install.charts[0]?.values.image;
+    expect(tagAt("1.35.2")).toEqual({ repository: "registry.k8s.io/autoscaling/cluster-autoscaler", tag: "v1.35.1" });
+    expect(tagAt("1.34.2")).toMatchObject({ tag: "v1.34.4" });
+    expect(() => specFor({ kubernetesVersion: "1.37.0" })).toThrow(/kubeadm-alicloud:addons\.clusterAutoscaler\.enabled: cluster-autoscaler 9\.56\.0 supports Kubernetes 1\.31-1\.36/);
+    expect(() => specFor({ kubernetesVersion: "1.37.0", addons: { clusterAutoscaler: { enabled: false } } })).not.toThrow();
+  });
+
+  it("calls ESS with a RAM user of its own (its provider cannot use token-protected role credentials), its key a secret in a Secret", async () => {
+    const rs = await declareCluster(recorder, specFor({ clusterName: "ak" }));
+    const user = rs.find((r) => r.type === "alicloud:ram/user:User");
+    expect(user?.inputs.name).toBe("ak-clusterAutoscaler");
+    const policy = rs.find((r) => r.name === "ak-addon-clusterAutoscaler") as RecordedResource;
+    const actions = (JSON.parse(String(policy.inputs.policyDocument)) as { Statement: { Action: string[] }[] }).Statement.flatMap((s) => s.Action);
+    expect(actions.every((a) => a.startsWith("ess:") || a === "ecs:DescribeInstanceTypes")).toBe(true);
+    const onUser = rs.filter((r) => r.type === "alicloud:ram/userPolicyAttachment:UserPolicyAttachment");
+    expect(onUser.map((a) => [a.inputs.userName, a.inputs.policyName])).toEqual([["ak-clusterAutoscaler", "ak-addon-clusterAutoscaler"]]);
+    // Not on any node role.
+    expect(rs.filter((r) => r.type === "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment" && r.inputs.policyName === "ak-addon-clusterAutoscaler")).toEqual([]);
+    const secret = rs.find((r) => r.name === "ak-addons-clusterAutoscaler-credentials") as RecordedResource;
+    expect(secret.secretPaths).toContain("stringData");
+    expect(Object.keys(secret.inputs.stringData as object).sort()).toEqual(["ACCESS_KEY_ID", "ACCESS_KEY_SECRET", "REGION_ID"]);
+    const chart = rs.find((r) => r.name === "ak-addons-clusterAutoscaler-cluster-autoscaler") as RecordedResource;
+    expect((chart.inputs.values as { envFromSecret: string }).envFromSecret).toBe((secret.inputs.metadata as { name: string }).name);
+    expect(chart.dependsOn).toEqual([secret.urn]);
+  });
+});
+

@@ -23,6 +23,9 @@ export function alicloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<s
       return { snatTableIds: `stb-${args.name}`, forwardTableIds: `ftb-${args.name}` };
     case "alicloud:ecs/eipAddress:EipAddress":
       return { ipAddress: documentationIp(args.name) };
+    case "alicloud:ram/accessKey:AccessKey":
+      // RAM issues the secret half; the render never sees a real one.
+      return { secret: `placeholder-secret-of-${args.name}` };
     case "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer":
       // Placeholders from the documentation ranges: 192.0.2.0/24 private, 203.0.113.0/24 public.
       return { address: args.inputs.addressType === "internet" ? documentationIp(args.name) : documentationIp(args.name).replace("203.0.113.", "192.0.2.") };

@@ -1,0 +1,65 @@
+// cluster-autoscaler for Alibaba Cloud: one `--nodes=<min>:<max>:<scaling group id>` per
+// node pool, generated from the pools (Alibaba has no node-group auto-discovery).
+//
+// Credentials: its alicloud provider reads role credentials from the metadata service
+// without a session token (cloudprovider/alicloud/alibaba-cloud-sdk-go
+// signer_ecs_ram_role.go: a plain GET of /latest/meta-data/ram/security-credentials/),
+// which instances here refuse (tokens required), and pods cannot reach that service at
+// all. So it gets a RAM user of its own, limited to the calls its README lists, whose
+// access key reaches it as a Secret (ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION_ID: the
+// environment its README documents).
+//
+// The image must match the cluster's minor. Tags promoted to registry.k8s.io:
+// v1.36.0, v1.35.1, v1.34.4, v1.33.5 (kubernetes/k8s.io#9676, 2026-07-02), v1.32.7
+// (release cluster-autoscaler-1.32.7, 2026-02-13), v1.31.4 (kubernetes/kops#17640).
+// Chart 9.56.0: release cluster-autoscaler-chart-9.56.0 (2026-03-02).
+import type { AddonModule } from "./types";
+import { mergeValues } from "./values";
+
+export const CLUSTER_AUTOSCALER_CHART = { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.56.0" } as const;
+export const CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler";
+/** Image tag by Kubernetes minor. */
+export const CLUSTER_AUTOSCALER_TAGS: Readonly<Record<number, string>> = { 31: "v1.31.4", 32: "v1.32.7", 33: "v1.33.5", 34: "v1.34.4", 35: "v1.35.1", 36: "v1.36.0" };
+const CREDENTIALS = "cluster-autoscaler-alicloud";
+
+export const clusterAutoscaler: AddonModule = {
+  name: "clusterAutoscaler",
+  description: "cluster-autoscaler: resizes the node pools' ESS scaling groups",
+  artifacts: [{ kind: "chart", name: CLUSTER_AUTOSCALER_CHART.chart, source: CLUSTER_AUTOSCALER_CHART.repo, version: CLUSTER_AUTOSCALER_CHART.version }],
+  install(spec, facts, overrides) {
+    const minor = Number(spec.kubernetesVersion.split(".")[1]);
+    const tag = CLUSTER_AUTOSCALER_TAGS[minor];
+    if (!tag) throw new Error(`no cluster-autoscaler release recorded for Kubernetes 1.${minor}`);
+    const groups = spec.nodePools.map((p) => {
+      const id = facts.scalingGroupIds[p.name];
+      if (id === undefined) throw new Error(`no scaling group id for pool ${p.name}`);
+      return { name: id, minSize: p.minSize, maxSize: p.maxSize };
+    });
+    return {
+      namespace: "kube-system",
+      charts: [{
+        name: "cluster-autoscaler",
+        ref: CLUSTER_AUTOSCALER_CHART,
+        values: mergeValues({
+          cloudProvider: "alicloud",
+          autoscalingGroups: groups,
+          image: { repository: CLUSTER_AUTOSCALER_IMAGE, tag },
+          envFromSecret: CREDENTIALS,
+          extraArgs: { "balance-similar-node-groups": true, expander: "least-waste" },
+          nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
+          tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }],
+        }, overrides),
+      }],
+      ram: {
+        scope: "dedicated-user",
+        // cluster-autoscaler/cloudprovider/alicloud/README.md, "Use STS with RAM Role".
+        statements: [{
+          Effect: "Allow",
+          Action: ["ess:Describe*", "ess:CreateScalingRule", "ess:ModifyScalingGroup", "ess:RemoveInstances", "ess:ExecuteScalingRule", "ess:ModifyScalingRule", "ess:DeleteScalingRule", "ess:DetachInstances", "ecs:DescribeInstanceTypes"],
+          Resource: ["*"],
+        }],
+        credentialsSecret: { name: CREDENTIALS, idKey: "ACCESS_KEY_ID", secretKey: "ACCESS_KEY_SECRET", extra: { REGION_ID: spec.region } },
+      },
+    };
+  },
+};
