@@ -24,6 +24,10 @@ const SUPPORTED: Readonly<Record<string, SupportedRange>> = {
   // 1.20 moves to a v6.1 kernel minimum (cilium/cilium#44201), which Alibaba Cloud Linux 3
   // (5.10) and Ubuntu 22.04 (5.15) do not meet: 1.19 stays.
   "cilium@1.19.6": { fromMinor: 32, toMinor: 35, source: "Cilium 1.19 compatibility.rst (e2e tested)" },
+  // cert-manager's supported-releases table: 1.21 supports Kubernetes 1.33 to 1.36.
+  "cert-manager@v1.21.1": { fromMinor: 33, toMinor: 36, source: "cert-manager supported releases (1.21)" },
+  // Envoy Gateway's compatibility matrix: 1.9 supports Kubernetes 1.33 to 1.36.
+  "gateway-helm@v1.9.2": { fromMinor: 33, toMinor: 36, source: "Envoy Gateway compatibility matrix (v1.9)" },
   // One image per minor, and only minors with a promoted release (addons/cluster-autoscaler.ts).
   [`cluster-autoscaler@${CLUSTER_AUTOSCALER_CHART.version}`]: {
     fromMinor: Math.min(...Object.keys(CLUSTER_AUTOSCALER_TAGS).map(Number)),

@@ -13,8 +13,7 @@
 // v1.36.0, v1.35.1, v1.34.4, v1.33.5 (kubernetes/k8s.io#9676, 2026-07-02), v1.32.7
 // (release cluster-autoscaler-1.32.7, 2026-02-13), v1.31.4 (kubernetes/kops#17640).
 // Chart 9.56.0: release cluster-autoscaler-chart-9.56.0 (2026-03-02).
-import type { AddonModule } from "./types";
-import { mergeValues } from "./values";
+import { chartAddon } from "./chart-addon";
 
 export const CLUSTER_AUTOSCALER_CHART = { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.56.0" } as const;
 export const CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler";
@@ -22,11 +21,12 @@ export const CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-aut
 export const CLUSTER_AUTOSCALER_TAGS: Readonly<Record<number, string>> = { 31: "v1.31.4", 32: "v1.32.7", 33: "v1.33.5", 34: "v1.34.4", 35: "v1.35.1", 36: "v1.36.0" };
 const CREDENTIALS = "cluster-autoscaler-alicloud";
 
-export const clusterAutoscaler: AddonModule = {
+export const clusterAutoscaler = chartAddon({
   name: "clusterAutoscaler",
   description: "cluster-autoscaler: resizes the node pools' ESS scaling groups",
-  artifacts: [{ kind: "chart", name: CLUSTER_AUTOSCALER_CHART.chart, source: CLUSTER_AUTOSCALER_CHART.repo, version: CLUSTER_AUTOSCALER_CHART.version }],
-  install(spec, facts, overrides) {
+  ref: CLUSTER_AUTOSCALER_CHART,
+  namespace: "kube-system",
+  values: (spec, facts) => {
     const minor = Number(spec.kubernetesVersion.split(".")[1]);
     const tag = CLUSTER_AUTOSCALER_TAGS[minor];
     if (!tag) throw new Error(`no cluster-autoscaler release recorded for Kubernetes 1.${minor}`);
@@ -36,30 +36,23 @@ export const clusterAutoscaler: AddonModule = {
       return { name: id, minSize: p.minSize, maxSize: p.maxSize };
     });
     return {
-      namespace: "kube-system",
-      charts: [{
-        name: "cluster-autoscaler",
-        ref: CLUSTER_AUTOSCALER_CHART,
-        values: mergeValues({
-          cloudProvider: "alicloud",
-          autoscalingGroups: groups,
-          image: { repository: CLUSTER_AUTOSCALER_IMAGE, tag },
-          envFromSecret: CREDENTIALS,
-          extraArgs: { "balance-similar-node-groups": true, expander: "least-waste" },
-          nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
-          tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }],
-        }, overrides),
-      }],
-      ram: {
-        scope: "dedicated-user",
-        // cluster-autoscaler/cloudprovider/alicloud/README.md, "Use STS with RAM Role".
-        statements: [{
-          Effect: "Allow",
-          Action: ["ess:Describe*", "ess:CreateScalingRule", "ess:ModifyScalingGroup", "ess:RemoveInstances", "ess:ExecuteScalingRule", "ess:ModifyScalingRule", "ess:DeleteScalingRule", "ess:DetachInstances", "ecs:DescribeInstanceTypes"],
-          Resource: ["*"],
-        }],
-        credentialsSecret: { name: CREDENTIALS, idKey: "ACCESS_KEY_ID", secretKey: "ACCESS_KEY_SECRET", extra: { REGION_ID: spec.region } },
-      },
+      cloudProvider: "alicloud",
+      autoscalingGroups: groups,
+      image: { repository: CLUSTER_AUTOSCALER_IMAGE, tag },
+      envFromSecret: CREDENTIALS,
+      extraArgs: { "balance-similar-node-groups": true, expander: "least-waste" },
+      nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
+      tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }],
     };
   },
-};
+  ram: (spec) => ({
+    scope: "dedicated-user",
+    // cluster-autoscaler/cloudprovider/alicloud/README.md, "Use STS with RAM Role".
+    statements: [{
+      Effect: "Allow",
+      Action: ["ess:Describe*", "ess:CreateScalingRule", "ess:ModifyScalingGroup", "ess:RemoveInstances", "ess:ExecuteScalingRule", "ess:ModifyScalingRule", "ess:DeleteScalingRule", "ess:DetachInstances", "ecs:DescribeInstanceTypes"],
+      Resource: ["*"],
+    }],
+    credentialsSecret: { name: CREDENTIALS, idKey: "ACCESS_KEY_ID", secretKey: "ACCESS_KEY_SECRET", extra: { REGION_ID: spec.region } },
+  }),
+});

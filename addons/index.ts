@@ -2,9 +2,14 @@
 // Core add-ons have no switch; the others follow `addons.<name>.enabled`.
 import type { ClusterSpec } from "../config/spec";
 import { cloudControllerManager } from "./ccm";
+import { certManager } from "./cert-manager";
 import { clusterAutoscaler } from "./cluster-autoscaler";
+import { csiDisk } from "./csi-disk";
+import { gateway } from "./gateway";
 import { kubeletCsrApprover } from "./kubelet-csr-approver";
 import { metricsServer } from "./metrics-server";
+import { monitoring } from "./monitoring";
+import { nodeProblemDetector } from "./node-problem-detector";
 import type { AddonFacts, AddonInstall, AddonModule } from "./types";
 
 export type { AddonFacts, AddonInstall, AddonModule, ManifestObject, RamStatement } from "./types";
@@ -16,7 +21,9 @@ export const CORE_ADDONS: readonly AddonModule[] = [kubeletCsrApprover];
  * Switchable add-ons this version installs, in order: the cloud-controller-manager
  * first (nodes stay tainted until it initializes them).
  */
-export const SWITCHABLE_ADDONS: readonly AddonModule[] = [cloudControllerManager, metricsServer, clusterAutoscaler];
+export const SWITCHABLE_ADDONS: readonly AddonModule[] = [
+  cloudControllerManager, csiDisk, metricsServer, clusterAutoscaler, certManager, nodeProblemDetector, monitoring, gateway,
+];
 
 type AddonKey = keyof ClusterSpec["addons"];
 const switchOf = (spec: ClusterSpec, name: string) => spec.addons[name as AddonKey];
@@ -25,12 +32,6 @@ const switchOf = (spec: ClusterSpec, name: string) => spec.addons[name as AddonK
 export function selectedAddons(spec: ClusterSpec): AddonModule[] {
   const on = SWITCHABLE_ADDONS.filter((m) => switchOf(spec, m.name)?.enabled === true);
   return [...on.filter((m) => m === cloudControllerManager), ...CORE_ADDONS, ...on.filter((m) => m !== cloudControllerManager)];
-}
-
-/** Switched on, but this version has no module for them yet. */
-export function notYetInstallable(spec: ClusterSpec): string[] {
-  const known = new Set(SWITCHABLE_ADDONS.map((m) => m.name));
-  return Object.entries(spec.addons).filter(([n, a]) => a.enabled && !known.has(n)).map(([n]) => n);
 }
 
 export interface PlannedAddon {

@@ -8,8 +8,7 @@
 //
 // Chart 1.2.15: the project tags chart and app together (chart `version` equals
 // `appVersion`), and v1.2.15 is its release published 2026-09-02 (pkg.go.dev listing).
-import type { AddonModule } from "./types";
-import { mergeValues } from "./values";
+import { chartAddon } from "./chart-addon";
 
 export const CSR_APPROVER_CHART = { repo: "https://postfinance.github.io/kubelet-csr-approver", chart: "kubelet-csr-approver", version: "1.2.15" } as const;
 
@@ -18,29 +17,21 @@ export function nodeNameRegex(region: string): string {
   return `^${region.replace(/[.-]/g, (c) => `\\${c}`)}\\.i-[a-z0-9]+$`;
 }
 
-export const kubeletCsrApprover: AddonModule = {
+export const kubeletCsrApprover = chartAddon({
   name: "kubeletCsrApprover",
   description: "approves kubelet serving-certificate CSRs of this cluster's nodes (core)",
-  artifacts: [{ kind: "chart", name: CSR_APPROVER_CHART.chart, source: CSR_APPROVER_CHART.repo, version: CSR_APPROVER_CHART.version }],
-  install(spec, _facts, overrides) {
-    return {
-      namespace: "kube-system",
-      charts: [{
-        name: "kubelet-csr-approver",
-        ref: CSR_APPROVER_CHART,
-        values: mergeValues({
-          providerRegex: nodeNameRegex(spec.region),
-          // Node names are not in DNS: the check is the name pattern plus the addresses.
-          bypassDnsResolution: true,
-          providerIpPrefixes: [spec.network.vpc.cidr],
-          // Runs before the CCM has initialized nodes: tolerate that taint as well.
-          tolerations: [
-            { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
-            { key: "node.cloudprovider.kubernetes.io/uninitialized", operator: "Exists", effect: "NoSchedule" },
-          ],
-          nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
-        }, overrides),
-      }],
-    };
-  },
-};
+  ref: CSR_APPROVER_CHART,
+  namespace: "kube-system",
+  values: (spec) => ({
+    providerRegex: nodeNameRegex(spec.region),
+    // Node names are not in DNS: the check is the name pattern plus the addresses.
+    bypassDnsResolution: true,
+    providerIpPrefixes: [spec.network.vpc.cidr],
+    // Runs before the CCM has initialized nodes: tolerate that taint as well.
+    tolerations: [
+      { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
+      { key: "node.cloudprovider.kubernetes.io/uninitialized", operator: "Exists", effect: "NoSchedule" },
+    ],
+    nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
+  }),
+});

@@ -1,23 +1,20 @@
 // metrics-server, verifying kubelets against the cluster CA: their serving certificates
 // are CA-signed (kubelet-csr-approver), so no `--kubelet-insecure-tls`. Chart 3.13.0
 // (metrics-server 0.8.0) from the kubernetes-sigs chart repository.
-import type { AddonModule } from "./types";
-import { mergeValues } from "./values";
+import { chartAddon } from "./chart-addon";
 
 export const METRICS_SERVER_CHART = { repo: "https://kubernetes-sigs.github.io/metrics-server/", chart: "metrics-server", version: "3.13.0" } as const;
 
-export const metricsServer: AddonModule = {
+export const metricsServer = chartAddon({
   name: "metricsServer",
   description: "metrics-server: resource metrics for kubectl top and autoscaling",
-  artifacts: [{ kind: "chart", name: METRICS_SERVER_CHART.chart, source: METRICS_SERVER_CHART.repo, version: METRICS_SERVER_CHART.version }],
-  install(_spec, _facts, overrides) {
-    const values = mergeValues({ replicas: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 } }, overrides);
-    return { namespace: "kube-system", charts: [{ name: "metrics-server", ref: METRICS_SERVER_CHART, values }] };
-  },
+  ref: METRICS_SERVER_CHART,
+  namespace: "kube-system",
+  values: () => ({ replicas: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 } }),
   problems(overrides) {
     const args = [overrides.args, overrides.defaultArgs].flatMap((a) => (Array.isArray(a) ? a.map(String) : []));
     return args.some((a) => a.startsWith("--kubelet-insecure-tls"))
       ? ["--kubelet-insecure-tls is refused: kubelet serving certificates here are signed by the cluster CA, so metrics-server verifies them"]
       : [];
   },
-};
+});

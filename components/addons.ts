@@ -80,10 +80,12 @@ export class Addons extends pulumi.ComponentResource {
         }, { ...child, ...after() }));
       }
       for (const [j, c] of addon.install.charts.entries()) {
+        // An OCI registry names the chart in full; a Helm repository takes repositoryOpts.
+        const oci = c.ref.repo.startsWith("oci://");
         step(new k8s.helm.v4.Chart(n(c.name), {
-          chart: c.ref.chart,
+          chart: oci ? `${c.ref.repo}/${c.ref.chart}` : c.ref.chart,
           version: c.ref.version,
-          repositoryOpts: { repo: c.ref.repo },
+          ...(oci ? {} : { repositoryOpts: { repo: c.ref.repo } }),
           namespace: addon.install.namespace,
           values: planned.apply((p) => installOf(p).charts[j]?.values ?? {}),
         }, { ...child, ...after() }));

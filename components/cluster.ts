@@ -10,7 +10,6 @@ import { securityRules } from "../plan/security-rules";
 import * as k8s from "@pulumi/kubernetes";
 import { API_PORT } from "../plan/kubeadm";
 import { compatibility } from "../addons/catalog";
-import { notYetInstallable } from "../addons/index";
 import { Addons } from "./addons";
 import { ApiLoadBalancer } from "./api-load-balancer";
 import { Cni } from "./cni";
@@ -169,10 +168,6 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     }, { parent: this });
     // Known incompatibilities were refused with the config; unknown ones are said here.
     for (const u of compatibility(spec).unknown) pulumi.log.warn(u, this);
-    const pending = notYetInstallable(spec);
-    if (pending.length > 0) {
-      pulumi.log.warn(`add-ons ${pending.join(", ")} are switched on, but this version of kubeadm-alicloud does not install them yet`, this);
-    }
 
     this.registerOutputs({
       vpcId: this.network.vpcId,

@@ -2,13 +2,16 @@
 // refuses known incompatibilities, and the Addons component under mocks (order,
 // provider, RAM policies on the right roles). Charts and manifests are not rendered by
 // Helm or applied to an API server here: their inputs are what is checked.
+import Ajv from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cloudControllerManager, CCM_IMAGE } from "../addons/ccm";
 import { catalogFor } from "../addons/catalog";
-import { addonPlan, selectedAddons } from "../addons/index";
+import { SWITCHABLE_ADDONS, addonPlan, selectedAddons } from "../addons/index";
+import { ADDON_NAMES } from "../config/schema";
 import { nodeNameRegex } from "../addons/kubelet-csr-approver";
 import type { AddonFacts, ManifestObject } from "../addons/types";
 import { mergeValues } from "../addons/values";
+import { chartSchema, undeclared } from "./chart-schema";
 import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
 
 const FACTS: AddonFacts = { vpcId: "vpc-bp1test", vswitchIds: { "cn-hangzhou-h": "vsw-h", "cn-hangzhou-i": "vsw-i", "cn-hangzhou-j": "vsw-j" }, scalingGroupIds: { default: "asg-default" } };
@@ -71,9 +74,13 @@ describe("kubelet serving-certificate approval", () => {
 
 describe("which add-ons, and the catalog", () => {
   it("the CCM first, then the core approver, then what is switched on; off means absent", () => {
-    expect(selectedAddons(specFor({})).map((m) => m.name)).toEqual(["cloudControllerManager", "kubeletCsrApprover", "metricsServer", "clusterAutoscaler"]);
-    const off = specFor({ addons: { cloudControllerManager: { enabled: false }, metricsServer: { enabled: false }, clusterAutoscaler: { enabled: false } } });
+    expect(selectedAddons(specFor({})).map((m) => m.name)).toEqual(["cloudControllerManager", "kubeletCsrApprover", "csiDisk", "metricsServer", "clusterAutoscaler"]);
+    const off = specFor({ addons: { cloudControllerManager: { enabled: false }, csiDisk: { enabled: false }, metricsServer: { enabled: false }, clusterAutoscaler: { enabled: false } } });
     expect(selectedAddons(off).map((m) => m.name)).toEqual(["kubeletCsrApprover"]);
+  });
+
+  it("every add-on switch in the config has a module: no switch silently does nothing", () => {
+    expect(SWITCHABLE_ADDONS.map((m) => m.name).sort()).toEqual([...ADDON_NAMES].sort());
   });
 
   it("lists every chart and manifest the cluster installs, pinned, with the key that brings it in", () => {
@@ -83,6 +90,7 @@ describe("which add-ons, and the catalog", () => {
       ["tigera-operator", "v3.32.2", "cni.name"],
       ["cloud-controller-manager", "v2.14.0", "addons.cloudControllerManager.enabled"],
       ["kubelet-csr-approver", "1.2.15", "kubernetesVersion"],
+      ["alibaba-cloud-csi-driver", "1.36.2", "addons.csiDisk.enabled"],
       ["metrics-server", "3.13.0", "addons.metricsServer.enabled"],
       ["cluster-autoscaler", "9.56.0", "addons.clusterAutoscaler.enabled"],
     ]);
@@ -110,11 +118,15 @@ describe("under mocks", () => {
     const ccm = byName("ad-addons-cloudControllerManager-manifest");
     const approver = byName("ad-addons-kubeletCsrApprover-kubelet-csr-approver");
     const metrics = byName("ad-addons-metricsServer-metrics-server");
+    const csi = byName("ad-addons-csiDisk-csi");
     for (const r of [ccm, approver, metrics]) expect(r.provider.startsWith(`${provider}::`)).toBe(true);
     expect(ccm.dependsOn).toEqual([]);
     const cniLast = byName("ad-cni-calico").urn;
     expect([...approver.dependsOn].sort()).toEqual([cniLast, ccm.urn].sort());
-    expect(metrics.dependsOn).toEqual([approver.urn]);
+    // Then one after the other, in the catalog's order.
+    expect(csi.dependsOn).toEqual([byName("ad-addons-csiDisk-credentials").urn]);
+    expect(byName("ad-addons-csiDisk-credentials").dependsOn).toEqual([approver.urn]);
+    expect(metrics.dependsOn).toEqual([csi.urn]);
     expect(metrics.inputs).toMatchObject({ chart: "metrics-server", version: "3.13.0", namespace: "kube-system", values: { replicas: 3 } });
   });
 
@@ -166,12 +178,12 @@ describe("cluster-autoscaler", () => {
 
   it("calls ESS with a RAM user of its own (its provider cannot use token-protected role credentials), its key a secret in a Secret", async () => {
     const rs = await declareCluster(recorder, specFor({ clusterName: "ak" }));
-    const user = rs.find((r) => r.type === "alicloud:ram/user:User");
-    expect(user?.inputs.name).toBe("ak-clusterAutoscaler");
+    const user = rs.find((r) => r.type === "alicloud:ram/user:User" && r.inputs.name === "ak-clusterAutoscaler");
+    expect(user).toBeDefined();
     const policy = rs.find((r) => r.name === "ak-addon-clusterAutoscaler") as RecordedResource;
     const actions = (JSON.parse(String(policy.inputs.policyDocument)) as { Statement: { Action: string[] }[] }).Statement.flatMap((s) => s.Action);
     expect(actions.every((a) => a.startsWith("ess:") || a === "ecs:DescribeInstanceTypes")).toBe(true);
-    const onUser = rs.filter((r) => r.type === "alicloud:ram/userPolicyAttachment:UserPolicyAttachment");
+    const onUser = rs.filter((r) => r.type === "alicloud:ram/userPolicyAttachment:UserPolicyAttachment" && r.inputs.userName === "ak-clusterAutoscaler");
     expect(onUser.map((a) => [a.inputs.userName, a.inputs.policyName])).toEqual([["ak-clusterAutoscaler", "ak-addon-clusterAutoscaler"]]);
     // Not on any node role.
     expect(rs.filter((r) => r.type === "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment" && r.inputs.policyName === "ak-addon-clusterAutoscaler")).toEqual([]);
@@ -184,3 +196,75 @@ describe("cluster-autoscaler", () => {
   });
 });
 
+
+describe("the other add-ons", () => {
+  let recorder: Recorder;
+  let rs: RecordedResource[];
+  beforeAll(async () => {
+    recorder = await installMocks();
+    const on = { enabled: true };
+    rs = await declareCluster(recorder, specFor({ clusterName: "all", addons: { certManager: on, nodeProblemDetector: on, monitoring: on, gateway: on } }));
+  });
+  const chart = (n: string) => rs.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === n) as RecordedResource;
+
+  it("installs every switched-on add-on, each through the cluster's provider, one after the other", () => {
+    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes")?.urn;
+    const addonCharts = rs.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name.startsWith("all-addons-"));
+    expect(addonCharts.map((c) => c.inputs.chart)).toEqual([
+      "kubelet-csr-approver", "alibaba-cloud-csi-driver", "metrics-server", "cluster-autoscaler", "cert-manager", "node-problem-detector", "kube-prometheus-stack", "oci://docker.io/envoyproxy/gateway-helm",
+    ]);
+    for (const c of addonCharts) expect(c.provider.startsWith(`${provider}::`), c.name).toBe(true);
+    expect(rs.filter((r) => r.type === "kubernetes:core/v1:Namespace").map((n) => (n.inputs.metadata as { name: string }).name).sort()).toEqual(["cert-manager", "envoy-gateway-system", "monitoring", "tigera-operator"]);
+  });
+
+  it("cert-manager's values are valid for its chart's own schema and declare nothing it does not know", () => {
+    const values = chart("all-addons-certManager-cert-manager").inputs.values;
+    const schema = chartSchema("cert-manager");
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+    expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
+    expect(undeclared(values, schema)).toEqual([]);
+    // Negative control: the checks see a misspelt key and a wrong type.
+    expect(undeclared({ ...(values as object), crd: { enabled: true } }, schema)).toEqual([".crd"]);
+    expect(validate({ ...(values as object), replicaCount: "two" })).toBe(false);
+  });
+
+  it("the Gateway chart comes from its OCI registry, named in full", () => {
+    const g = chart("all-addons-gateway-envoy-gateway");
+    expect(g.inputs).toMatchObject({ chart: "oci://docker.io/envoyproxy/gateway-helm", version: "v1.9.2", namespace: "envoy-gateway-system" });
+    expect(g.inputs.repositoryOpts).toBeUndefined();
+  });
+
+  it("monitoring runs in a privileged namespace and does not scrape what kubeadm binds to localhost", () => {
+    const ns = rs.find((r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs.metadata as { name: string }).name === "monitoring");
+    expect((ns?.inputs.metadata as { labels: Record<string, string> }).labels).toEqual({ "pod-security.kubernetes.io/enforce": "privileged" });
+    expect(chart("all-addons-monitoring-kube-prometheus-stack").inputs.values).toMatchObject({
+      kubeControllerManager: { enabled: false }, kubeScheduler: { enabled: false }, kubeEtcd: { enabled: false }, kubeProxy: { enabled: false },
+    });
+  });
+
+  it("the CSI driver reads its own access key from the Secret the chart expects, with disk calls only", () => {
+    const values = chart("all-addons-csiDisk-csi").inputs.values as { deploy: { ack: boolean; regionID: string; accessKey: { enabled: boolean; secretName: string; idKey: string; secretkey: string } }; defaultStorageClass: { enabled: boolean } };
+    expect(values.deploy).toMatchObject({ ack: false, regionID: "cn-hangzhou" });
+    expect(values.defaultStorageClass.enabled).toBe(true);
+    const secret = rs.find((r) => r.name === "all-addons-csiDisk-credentials") as RecordedResource;
+    expect((secret.inputs.metadata as { name: string }).name).toBe(values.deploy.accessKey.secretName);
+    expect(Object.keys(secret.inputs.stringData as object).sort()).toEqual([values.deploy.accessKey.idKey, values.deploy.accessKey.secretkey].sort());
+    expect(secret.secretPaths).toContain("stringData");
+    const policy = rs.find((r) => r.name === "all-addon-csiDisk") as RecordedResource;
+    const actions = (JSON.parse(String(policy.inputs.policyDocument)) as { Statement: { Action: string[] }[] }).Statement.flatMap((s) => s.Action);
+    expect(actions.every((a) => a.startsWith("ecs:"))).toBe(true);
+    expect(actions).toContain("ecs:AttachDisk");
+  });
+
+  it("the catalog refuses cert-manager and the Gateway outside their supported Kubernetes range", () => {
+    const at132 = { kubernetesVersion: "1.32.0", addons: { certManager: { enabled: true }, gateway: { enabled: true } } };
+    let message = "";
+    try {
+      specFor(at132);
+    } catch (e) {
+      message = String(e);
+    }
+    expect(message).toContain("kubeadm-alicloud:addons.certManager.enabled: cert-manager v1.21.1 supports Kubernetes 1.33-1.36");
+    expect(message).toContain("kubeadm-alicloud:addons.gateway.enabled: gateway-helm v1.9.2 supports Kubernetes 1.33-1.36");
+  });
+});

@@ -1,11 +1,10 @@
 // The CNI installation: one Kubernetes provider that waits for the control plane, and
 // each CNI's pinned charts, namespace and values. Charts are remote components: Pulumi's
 // mocks never render them, so values are checked here against what each chart declares.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import Ajv from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compatibility } from "../addons/catalog";
+import { chartSchema, undeclared } from "./chart-schema";
 import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
 
 let recorder: Recorder;
@@ -17,23 +16,6 @@ const CHART = "kubernetes:helm.sh/v4:Chart";
 /** The CNI's charts (add-ons install charts too). */
 const charts = (rs: RecordedResource[]) => rs.filter((r) => r.type === CHART && r.name.includes("-cni-"));
 const providerUrn = (rs: RecordedResource[]) => rs.find((r) => r.type === "pulumi:providers:kubernetes")?.urn;
-
-interface JsonSchema { properties?: Record<string, JsonSchema>; type?: string | string[] }
-
-/** Cilium's upstream values.schema.json, kept in ../shared (CI checks the project out beside it). */
-function ciliumSchema(): JsonSchema {
-  const path = join(__dirname, "..", "..", "shared", "schemas", "cilium", "values.schema.json");
-  if (!existsSync(path)) throw new Error(`${path} is missing: the project expects ../shared beside its checkout, as CI provides`);
-  return JSON.parse(readFileSync(path, "utf8")) as JsonSchema;
-}
-/** Paths in `values` that the chart's schema does not declare (typos the schema's own rules would let through). */
-function undeclared(values: unknown, schema: JsonSchema, path = ""): string[] {
-  if (typeof values !== "object" || values === null || Array.isArray(values) || !schema.properties) return [];
-  return Object.entries(values).flatMap(([k, v]) => {
-    const sub = schema.properties?.[k];
-    return sub ? undeclared(v, sub, `${path}.${k}`) : [`${path}.${k}`];
-  });
-}
 
 describe("Kubernetes provider", () => {
   it("is built from the admin kubeconfig (a secret) against the load balancer, after every readiness check", async () => {
@@ -92,7 +74,7 @@ describe("CNI charts", () => {
       ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: ["10.244.0.0/16"], clusterPoolIPv4MaskSize: 24 } },
       encryption: { enabled: true, type: "wireguard" },
     });
-    const schema = ciliumSchema();
+    const schema = chartSchema("cilium");
     const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
     expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
     expect(undeclared(values, schema)).toEqual([]);
@@ -109,7 +91,7 @@ describe("CNI charts", () => {
   });
 
   it("the undeclared-key check catches a misspelt Cilium value", () => {
-    const schema = ciliumSchema();
+    const schema = chartSchema("cilium");
     expect(undeclared({ kubeProxyReplacment: true, ipam: { mod: "x" } }, schema)).toEqual([".kubeProxyReplacment", ".ipam.mod"]);
   });
 });

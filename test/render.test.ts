@@ -117,7 +117,7 @@ describe("npm run render", () => {
     expect(summary).toContain("Kubernetes API  private");
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");
-    expect(summary).toContain("Add-ons: cloudControllerManager, kubeletCsrApprover, metricsServer, clusterAutoscaler; switched on but not installed by this version yet: csiDisk");
+    expect(summary).toContain("Add-ons: cloudControllerManager, kubeletCsrApprover, csiDisk, metricsServer, clusterAutoscaler\n");
     const rules = resources.filter((r) => r.type === "alicloud:ecs/securityGroupRule:SecurityGroupRule");
     expect(summary).toContain(`Security-group rules (${rules.length})`);
   });

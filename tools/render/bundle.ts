@@ -5,7 +5,7 @@ import { PRIVATE_RANGES, contains } from "../../plan/cidr";
 import { controlPlanePlacements } from "../../plan/control-plane";
 import { securityRules, type SecurityRule } from "../../plan/security-rules";
 import { catalogFor } from "../../addons/catalog";
-import { notYetInstallable, selectedAddons } from "../../addons/index";
+import { selectedAddons } from "../../addons/index";
 import { checkGuardrails } from "../../policy/guardrails";
 import type { RecordedResource } from "./mock-runtime";
 
@@ -157,9 +157,7 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   for (const r of rules) line(`  ${describeRule(r)}`);
   line();
 
-  const installed = selectedAddons(spec).map((m) => m.name);
-  const pending = notYetInstallable(spec);
-  line(`Add-ons: ${installed.join(", ")}${pending.length ? `; switched on but not installed by this version yet: ${pending.join(", ")}` : ""}`);
+  line(`Add-ons: ${selectedAddons(spec).map((m) => m.name).join(", ")}`);
   line();
   line("Charts and manifests (compatibility catalog)");
   for (const e of catalogFor(spec)) {
@@ -188,8 +186,7 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
 /**
  * addons.json: what the cluster installs in itself, as the program declared it: every
  * chart (repository, version, namespace, values) and every manifest object, grouped by
- * the CNI or add-on that brings it, plus the catalog and what is switched on but not
- * installed yet.
+ * the CNI or add-on that brings it, plus the catalog.
  */
 export function addonsJson(spec: ClusterSpec, resources: readonly RecordedResource[]): string {
   const owner = (name: string) => {
@@ -214,7 +211,6 @@ export function addonsJson(spec: ClusterSpec, resources: readonly RecordedResour
   return stableJson({
     kubernetesVersion: spec.kubernetesVersion,
     installed,
-    switchedOnNotInstalled: notYetInstallable(spec),
     catalog: catalogFor(spec).map((e) => ({ ...e.artifact, key: e.key, supportedKubernetes: e.supported ? `1.${e.supported.fromMinor}-1.${e.supported.toMinor}` : null, source: e.supported?.source ?? e.artifact.source })),
   });
 }

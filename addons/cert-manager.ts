@@ -1,0 +1,14 @@
+// cert-manager v1.21.1 from Jetstack's chart repository, CRDs installed (and kept on
+// uninstall) by the chart. Its values are checked against the chart's own
+// values.schema.json (../shared/schemas/cert-manager, from tag v1.21.1) in the tests.
+import { chartAddon } from "./chart-addon";
+
+export const CERT_MANAGER_CHART = { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.21.1" } as const;
+
+export const certManager = chartAddon({
+  name: "certManager",
+  description: "cert-manager: certificates for workloads (issuers are the user's)",
+  ref: CERT_MANAGER_CHART,
+  namespace: "cert-manager",
+  values: () => ({ crds: { enabled: true, keep: true }, replicaCount: 2, podDisruptionBudget: { enabled: true } }),
+});

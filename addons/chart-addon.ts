@@ -1,0 +1,34 @@
+// Most add-ons are one pinned chart in one namespace: this builds their module from what
+// differs (the chart, its default values for this cluster, its RAM needs).
+import type { ClusterSpec } from "../config/spec";
+import type { AddonFacts, AddonInstall, AddonModule, ChartRef } from "./types";
+import { mergeValues } from "./values";
+
+export interface ChartAddon {
+  readonly name: string;
+  readonly description: string;
+  readonly ref: ChartRef;
+  /** The release name; defaults to the chart's. */
+  readonly release?: string;
+  readonly namespace: string;
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /** Default values for this cluster; the stack's overrides are merged over them. */
+  readonly values: (spec: ClusterSpec, facts: AddonFacts) => Record<string, unknown>;
+  readonly ram?: (spec: ClusterSpec) => NonNullable<AddonInstall["ram"]>;
+  readonly problems?: AddonModule["problems"];
+}
+
+export function chartAddon(a: ChartAddon): AddonModule {
+  return {
+    name: a.name,
+    description: a.description,
+    artifacts: [{ kind: "chart", name: a.ref.chart, source: a.ref.repo, version: a.ref.version }],
+    install: (spec, facts, overrides) => ({
+      namespace: a.namespace,
+      ...(a.namespaceLabels ? { namespaceLabels: a.namespaceLabels } : {}),
+      charts: [{ name: a.release ?? a.ref.chart, ref: a.ref, values: mergeValues(a.values(spec, facts), overrides) }],
+      ...(a.ram ? { ram: a.ram(spec) } : {}),
+    }),
+    ...(a.problems ? { problems: a.problems } : {}),
+  };
+}

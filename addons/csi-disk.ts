@@ -1,0 +1,39 @@
+// Alibaba Cloud's CSI driver, disk only, with a default StorageClass. Chart 1.36.2
+// (kubernetes-sigs/alibaba-cloud-csi-driver#1773, "chart: release v1.36.2").
+//
+// Credentials: the chart's own option for self-managed clusters, an access key in a
+// Secret (`deploy.accessKey`), for a RAM user of its own limited to the disk calls of
+// docs/ram-policies/disk/controller.json. Pods cannot reach the metadata service here,
+// so the node role is out of reach for its controller.
+import { chartAddon } from "./chart-addon";
+
+export const CSI_CHART = { repo: "https://kubernetes-sigs.github.io/alibaba-cloud-csi-driver", chart: "alibaba-cloud-csi-driver", version: "1.36.2" } as const;
+const SECRET = "csi-access-key";
+
+export const csiDisk = chartAddon({
+  name: "csiDisk",
+  description: "Alibaba Cloud CSI disk driver and a default StorageClass",
+  ref: CSI_CHART,
+  release: "csi",
+  namespace: "kube-system",
+  values: (spec) => ({
+    csi: { disk: { enabled: true }, nas: { enabled: false }, oss: { enabled: false } },
+    defaultStorageClass: { enabled: true },
+    // Not ACK: a self-managed cluster on ECS, reaching the API over the VPC.
+    deploy: { ack: false, ecs: true, regionID: spec.region, network: "vpc", accessKey: { enabled: true, secretName: SECRET, idKey: "id", secretkey: "secret" } },
+  }),
+  ram: () => ({
+    scope: "dedicated-user",
+    statements: [{
+      Effect: "Allow",
+      Action: [
+        "ecs:AddTags", "ecs:AttachDisk", "ecs:CreateDisk", "ecs:CreateSnapshot", "ecs:CreateSnapshotGroup", "ecs:DeleteDisk", "ecs:DeleteSnapshot",
+        "ecs:DeleteSnapshotGroup", "ecs:DescribeDisks", "ecs:DescribeInstanceAttribute", "ecs:DescribeInstanceHistoryEvents", "ecs:DescribeInstances",
+        "ecs:DescribeSnapshotGroups", "ecs:DescribeSnapshots", "ecs:DescribeTags", "ecs:DescribeTaskAttribute", "ecs:DescribeTasks", "ecs:DetachDisk",
+        "ecs:ListTagResources", "ecs:ModifyDiskAttribute", "ecs:ModifyDiskSpec", "ecs:RemoveTags", "ecs:ResizeDisk", "ecs:TagResources", "ecs:UntagResources",
+      ],
+      Resource: ["*"],
+    }],
+    credentialsSecret: { name: SECRET, idKey: "id", secretKey: "secret", extra: {} },
+  }),
+});

@@ -1,0 +1,15 @@
+// A maintained ingress: Envoy Gateway (Gateway API; ingress-nginx is retired). Chart
+// oci://docker.io/envoyproxy/gateway-helm v1.9.2; its Gateways become LoadBalancer
+// Services, which the cloud-controller-manager turns into CLBs.
+import { chartAddon } from "./chart-addon";
+
+export const GATEWAY_CHART = { repo: "oci://docker.io/envoyproxy", chart: "gateway-helm", version: "v1.9.2" } as const;
+
+export const gateway = chartAddon({
+  name: "gateway",
+  description: "Envoy Gateway: Gateway API controller, the Gateway API CRDs included",
+  ref: GATEWAY_CHART,
+  release: "envoy-gateway",
+  namespace: "envoy-gateway-system",
+  values: () => ({}),
+});
