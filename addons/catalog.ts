@@ -1,8 +1,9 @@
 // The compatibility catalog: every chart and manifest the cluster may install, pinned,
-// with the Kubernetes minors its project says it supports, where a source says so.
-// A cluster outside a recorded range is refused with the rest of the config (so a
-// preview, and an upgrade to a newer minor, fails before anything is declared); an
-// artefact with no recorded range is a preview warning. No range without a source.
+// with the Kubernetes minors its project says it supports. A cluster outside a recorded
+// range is refused with the rest of the config (so a preview, and an upgrade to a newer
+// minor, fails before anything is declared). Every artefact is accounted for: a range
+// with its source, or the reason none is recorded (then a preview warning says so). No
+// range without a source.
 import type { ClusterSpec } from "../config/spec";
 import { API_PORT } from "../plan/kubeadm";
 import { CLUSTER_AUTOSCALER_CHART, CLUSTER_AUTOSCALER_TAGS } from "./cluster-autoscaler";
@@ -17,8 +18,18 @@ export interface SupportedRange {
   readonly source: string;
 }
 
-/** Supported Kubernetes minors by "<name>@<version>". */
-const SUPPORTED: Readonly<Record<string, SupportedRange>> = {
+/** Why an artefact has no recorded range. */
+export interface NoRange {
+  readonly none: string;
+}
+
+/** Supported Kubernetes minors, or why none is recorded, by "<name>@<version>". */
+export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
+  // Tigera's versioned system requirements: Calico 3.32 is tested on Kubernetes 1.34 to
+  // 1.36 (3.33 on 1.35 to 1.37). Both charts are one release.
+  "crd.projectcalico.org.v1@v3.32.2": { fromMinor: 34, toMinor: 36, source: "Calico 3.32 system requirements (tested Kubernetes versions)" },
+  "tigera-operator@v3.32.2": { fromMinor: 34, toMinor: 36, source: "Calico 3.32 system requirements (tested Kubernetes versions)" },
+  "flannel@v0.28.5": { none: "Flannel publishes no Kubernetes support matrix" },
   // Documentation/network/kubernetes/compatibility.rst at 1.19.x: "1.32, 1.33, 1.34, 1.35"
   // are e2e tested and "guaranteed to be compatible"; newer ones are not listed. Cilium
   // 1.20 moves to a v6.1 kernel minimum (cilium/cilium#44201), which Alibaba Cloud Linux 3
@@ -34,6 +45,12 @@ const SUPPORTED: Readonly<Record<string, SupportedRange>> = {
     toMinor: Math.max(...Object.keys(CLUSTER_AUTOSCALER_TAGS).map(Number)),
     source: "cluster-autoscaler releases promoted to registry.k8s.io, one per minor",
   },
+  "cloud-controller-manager@v2.14.0": { none: "Alibaba's cloud-controller-manager release notes state no Kubernetes range" },
+  "kubelet-csr-approver@1.2.15": { none: "kept current with the three newest Kubernetes minors at each release, by its README; no table per release" },
+  "alibaba-cloud-csi-driver@1.36.2": { none: "the driver's README states only a minimum (Kubernetes 1.26 or newer), no range per release" },
+  "metrics-server@3.13.0": { none: "the README's compatibility matrix for metrics-server 0.8 was not available to check here" },
+  "node-problem-detector@2.3.14": { none: "the chart publishes no Kubernetes range" },
+  "kube-prometheus-stack@91.5.0": { none: "the chart states only a minimum kubeVersion, no range" },
 };
 
 export interface CatalogEntry {
@@ -41,6 +58,8 @@ export interface CatalogEntry {
   /** The config key that brings it in: `cni.name`, `addons.<name>.enabled`, or `kubernetesVersion` for core add-ons. */
   readonly key: string;
   readonly supported?: SupportedRange;
+  /** Why no range is recorded, when none is. */
+  readonly noRange?: string;
 }
 
 /** Everything this cluster installs, with what is known of its Kubernetes support. */
@@ -48,8 +67,9 @@ export function catalogFor(spec: ClusterSpec): CatalogEntry[] {
   const cni = cniPlan(spec, API_PORT).charts.map(({ ref }): Artifact => ({ kind: "chart", name: ref.chart, source: ref.repo, version: ref.version }));
   const addons = selectedAddons(spec).flatMap((m) => m.artifacts.map((artifact) => ({ artifact, key: m.name in spec.addons ? `addons.${m.name}.enabled` : "kubernetesVersion" })));
   return [...cni.map((artifact) => ({ artifact, key: "cni.name" })), ...addons].map((e) => {
-    const supported = SUPPORTED[`${e.artifact.name}@${e.artifact.version}`];
-    return supported ? { ...e, supported } : e;
+    const known = SUPPORTED[`${e.artifact.name}@${e.artifact.version}`];
+    if (!known) throw new Error(`${e.artifact.name} ${e.artifact.version} is missing from the compatibility catalog: record its supported range or why there is none`);
+    return "none" in known ? { ...e, noRange: known.none } : { ...e, supported: known };
   });
 }
 
@@ -64,8 +84,8 @@ export function compatibility(spec: ClusterSpec): Compatibility {
   const minor = Number(spec.kubernetesVersion.split(".")[1]);
   const problems: Compatibility["problems"] = [];
   const unknown: string[] = [];
-  for (const { artifact: a, key, supported: s } of catalogFor(spec)) {
-    if (!s) unknown.push(`${a.name} ${a.version}: no supported Kubernetes range recorded`);
+  for (const { artifact: a, key, supported: s, noRange } of catalogFor(spec)) {
+    if (!s) unknown.push(`${a.name} ${a.version}: no supported Kubernetes range recorded (${noRange ?? "unknown"})`);
     else if (minor < s.fromMinor || minor > s.toMinor) {
       problems.push({
         key,

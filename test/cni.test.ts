@@ -87,7 +87,9 @@ describe("CNI charts", () => {
     expect(() => specFor({ kubernetesVersion: "1.36.5", cni: { name: "cilium" } })).toThrow(
       "kubeadm-alicloud:cni.name: cilium 1.19.6 supports Kubernetes 1.32-1.35 (Cilium 1.19 compatibility.rst (e2e tested)), not 1.36: set kubernetesVersion to a release in that range, or change cni.name",
     );
-    expect(at("1.36.5", "flannel").unknown).toContain("flannel v0.28.5: no supported Kubernetes range recorded");
+    expect(at("1.36.5", "flannel").unknown).toContain("flannel v0.28.5: no supported Kubernetes range recorded (Flannel publishes no Kubernetes support matrix)");
+    // Calico 3.32 is tested on 1.34 to 1.36: the default CNI refuses 1.37 and 1.33.
+    expect(() => specFor({ kubernetesVersion: "1.33.0" })).toThrow(/kubeadm-alicloud:cni\.name: tigera-operator v3\.32\.2 supports Kubernetes 1\.34-1\.36/);
   });
 
   it("the undeclared-key check catches a misspelt Cilium value", () => {

@@ -162,7 +162,7 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   line("Charts and manifests (compatibility catalog)");
   for (const e of catalogFor(spec)) {
     const s = e.supported;
-    line(`  ${`${e.artifact.name} ${e.artifact.version}`.padEnd(40)} ${s ? `supports Kubernetes 1.${s.fromMinor}-1.${s.toMinor} (${s.source})` : "no supported Kubernetes range recorded"}`);
+    line(`  ${`${e.artifact.name} ${e.artifact.version}`.padEnd(40)} ${s ? `supports Kubernetes 1.${s.fromMinor}-1.${s.toMinor} (${s.source})` : `no range recorded: ${e.noRange ?? "unknown"}`}`);
   }
   line();
 
@@ -211,6 +211,12 @@ export function addonsJson(spec: ClusterSpec, resources: readonly RecordedResour
   return stableJson({
     kubernetesVersion: spec.kubernetesVersion,
     installed,
-    catalog: catalogFor(spec).map((e) => ({ ...e.artifact, key: e.key, supportedKubernetes: e.supported ? `1.${e.supported.fromMinor}-1.${e.supported.toMinor}` : null, source: e.supported?.source ?? e.artifact.source })),
+    catalog: catalogFor(spec).map((e) => ({
+      ...e.artifact,
+      key: e.key,
+      supportedKubernetes: e.supported ? `1.${e.supported.fromMinor}-1.${e.supported.toMinor}` : null,
+      rangeSource: e.supported?.source ?? null,
+      noRangeBecause: e.noRange ?? null,
+    })),
   });
 }
