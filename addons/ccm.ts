@@ -10,6 +10,7 @@
 // cloud config, `--configure-cloud-routes`, `--health-probe-bind-addr`; RAM-role
 // credentials from the metadata service with tokens, the v2 default). Version v2.14.0 is
 // the upstream release of that name (its release notes give the image below).
+import type { types } from "@pulumi/kubernetes";
 import type { AddonModule, ManifestObject } from "./types";
 import { mergeValues } from "./values";
 
@@ -35,78 +36,78 @@ export const cloudControllerManager: AddonModule = {
       cloudConfig: { Global: { clusterID: spec.clusterName, region: spec.region, vpcid: facts.vpcId, zoneid: zone, vswitchid: vswitchId } },
     }, overrides);
     const labels = { app: NAME, tier: "control-plane" };
-    const objects: ManifestObject[] = [
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: NAME, namespace: NS } },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "ClusterRole",
-        metadata: { name: `system:${NAME}` },
-        rules: [
-          { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "update", "patch", "delete"] },
-          { apiGroups: [""], resources: ["nodes/status", "services/status"], verbs: ["patch", "update"] },
-          { apiGroups: [""], resources: ["services", "endpoints"], verbs: ["get", "list", "watch", "update", "patch"] },
-          { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-          { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "update"] },
-          { apiGroups: [""], resources: ["configmaps", "secrets", "serviceaccounts"], verbs: ["get", "list", "watch"] },
-          { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
-        ],
-      },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "ClusterRoleBinding",
-        metadata: { name: `system:${NAME}` },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `system:${NAME}` },
-        subjects: [{ kind: "ServiceAccount", name: NAME, namespace: NS }],
-      },
-      {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "cloud-config", namespace: NS },
-        data: { "cloud-config.conf": JSON.stringify(settings.cloudConfig) },
-      },
-      {
-        apiVersion: "apps/v1",
-        kind: "DaemonSet",
-        metadata: { name: NAME, namespace: NS, labels },
-        spec: {
-          selector: { matchLabels: labels },
-          updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
-          template: {
-            metadata: { labels },
-            spec: {
-              serviceAccountName: NAME,
-              priorityClassName: "system-cluster-critical",
-              // On the host network: it runs before any CNI is ready, and reaches the
-              // metadata service for its role's credentials (pods cannot).
-              hostNetwork: true,
-              nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
-              tolerations: [
-                { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
-                { key: "node.cloudprovider.kubernetes.io/uninitialized", operator: "Exists", effect: "NoSchedule" },
-                { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" },
+    // Typed with the Kubernetes API's own input types: a misspelt field does not compile.
+    const serviceAccount: types.input.core.v1.ServiceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: NAME, namespace: NS } };
+    const clusterRole: types.input.rbac.v1.ClusterRole = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRole",
+      metadata: { name: `system:${NAME}` },
+      rules: [
+        { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "update", "patch", "delete"] },
+        { apiGroups: [""], resources: ["nodes/status", "services/status"], verbs: ["patch", "update"] },
+        { apiGroups: [""], resources: ["services", "endpoints"], verbs: ["get", "list", "watch", "update", "patch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "update"] },
+        { apiGroups: [""], resources: ["configmaps", "secrets", "serviceaccounts"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+      ],
+    };
+    const binding: types.input.rbac.v1.ClusterRoleBinding = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: `system:${NAME}` },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `system:${NAME}` },
+      subjects: [{ kind: "ServiceAccount", name: NAME, namespace: NS }],
+    };
+    const configMap: types.input.core.v1.ConfigMap = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "cloud-config", namespace: NS },
+      data: { "cloud-config.conf": JSON.stringify(settings.cloudConfig) },
+    };
+    const daemonSet: types.input.apps.v1.DaemonSet = {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: NAME, namespace: NS, labels },
+      spec: {
+        selector: { matchLabels: labels },
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: NAME,
+            priorityClassName: "system-cluster-critical",
+            // On the host network: it runs before any CNI is ready, and reaches the
+            // metadata service for its role's credentials (pods cannot).
+            hostNetwork: true,
+            nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
+            tolerations: [
+              { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
+              { key: "node.cloudprovider.kubernetes.io/uninitialized", operator: "Exists", effect: "NoSchedule" },
+              { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" },
+            ],
+            containers: [{
+              name: NAME,
+              image: String(settings.image),
+              command: [
+                "/cloud-controller-manager",
+                `--cloud-config=${CONFIG_DIR}/cloud-config.conf`,
+                `--controllers=${String(settings.controllers)}`,
+                "--configure-cloud-routes=false",
+                "--leader-elect=true",
+                "--health-probe-bind-addr=127.0.0.1:10258",
+                `--v=${String(settings.logLevel)}`,
               ],
-              containers: [{
-                name: NAME,
-                image: settings.image,
-                command: [
-                  "/cloud-controller-manager",
-                  `--cloud-config=${CONFIG_DIR}/cloud-config.conf`,
-                  `--controllers=${String(settings.controllers)}`,
-                  "--configure-cloud-routes=false",
-                  "--leader-elect=true",
-                  "--health-probe-bind-addr=127.0.0.1:10258",
-                  `--v=${String(settings.logLevel)}`,
-                ],
-                livenessProbe: { httpGet: { host: "127.0.0.1", port: 10258, path: "/healthz" }, initialDelaySeconds: 15, timeoutSeconds: 15, failureThreshold: 8 },
-                resources: { requests: { cpu: "100m", memory: "200Mi" } },
-                volumeMounts: [{ name: "cloud-config", mountPath: CONFIG_DIR, readOnly: true }],
-              }],
-              volumes: [{ name: "cloud-config", configMap: { name: "cloud-config" } }],
-            },
+              livenessProbe: { httpGet: { host: "127.0.0.1", port: 10258, path: "/healthz" }, initialDelaySeconds: 15, timeoutSeconds: 15, failureThreshold: 8 },
+              resources: { requests: { cpu: "100m", memory: "200Mi" } },
+              volumeMounts: [{ name: "cloud-config", mountPath: CONFIG_DIR, readOnly: true }],
+            }],
+            volumes: [{ name: "cloud-config", configMap: { name: "cloud-config" } }],
           },
         },
       },
-    ];
+    };
+    const objects = [serviceAccount, clusterRole, binding, configMap, daemonSet] as ManifestObject[];
     return {
       namespace: NS,
       charts: [],
