@@ -1,7 +1,7 @@
 // Most add-ons are one pinned chart in one namespace: this builds their module from what
 // differs (the chart, its default values for this cluster, its RAM needs).
 import type { ClusterSpec } from "../config/spec";
-import type { AddonFacts, AddonInstall, AddonModule, ChartRef } from "./types";
+import type { AddonFacts, AddonInstall, AddonModule, ChartRef, CredentialsSecret } from "./types";
 import { mergeValues } from "./values";
 
 export interface ChartAddon {
@@ -31,4 +31,9 @@ export function chartAddon(a: ChartAddon): AddonModule {
     }),
     ...(a.problems ? { problems: a.problems } : {}),
   };
+}
+
+/** An add-on's own RAM user, allowed `actions`, its access key handed over as `secret`. */
+export function ownRamUser(actions: readonly string[], secret: CredentialsSecret): NonNullable<AddonInstall["ram"]> {
+  return { scope: "dedicated-user", statements: [{ Effect: "Allow", Action: actions, Resource: ["*"] }], credentialsSecret: secret };
 }

@@ -13,7 +13,7 @@
 // v1.36.0, v1.35.1, v1.34.4, v1.33.5 (kubernetes/k8s.io#9676, 2026-07-02), v1.32.7
 // (release cluster-autoscaler-1.32.7, 2026-02-13), v1.31.4 (kubernetes/kops#17640).
 // Chart 9.56.0: release cluster-autoscaler-chart-9.56.0 (2026-03-02).
-import { chartAddon } from "./chart-addon";
+import { chartAddon, ownRamUser } from "./chart-addon";
 
 export const CLUSTER_AUTOSCALER_CHART = { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.56.0" } as const;
 export const CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler";
@@ -45,14 +45,9 @@ export const clusterAutoscaler = chartAddon({
       tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }],
     };
   },
-  ram: (spec) => ({
-    scope: "dedicated-user",
-    // cluster-autoscaler/cloudprovider/alicloud/README.md, "Use STS with RAM Role".
-    statements: [{
-      Effect: "Allow",
-      Action: ["ess:Describe*", "ess:CreateScalingRule", "ess:ModifyScalingGroup", "ess:RemoveInstances", "ess:ExecuteScalingRule", "ess:ModifyScalingRule", "ess:DeleteScalingRule", "ess:DetachInstances", "ecs:DescribeInstanceTypes"],
-      Resource: ["*"],
-    }],
-    credentialsSecret: { name: CREDENTIALS, idKey: "ACCESS_KEY_ID", secretKey: "ACCESS_KEY_SECRET", extra: { REGION_ID: spec.region } },
-  }),
+  // cluster-autoscaler/cloudprovider/alicloud/README.md, "Use STS with RAM Role".
+  ram: (spec) => ownRamUser(
+    ["ess:Describe*", "ess:CreateScalingRule", "ess:ModifyScalingGroup", "ess:RemoveInstances", "ess:ExecuteScalingRule", "ess:ModifyScalingRule", "ess:DeleteScalingRule", "ess:DetachInstances", "ecs:DescribeInstanceTypes"],
+    { name: CREDENTIALS, idKey: "ACCESS_KEY_ID", secretKey: "ACCESS_KEY_SECRET", extra: { REGION_ID: spec.region } },
+  ),
 });

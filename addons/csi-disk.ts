@@ -5,10 +5,11 @@
 // Secret (`deploy.accessKey`), for a RAM user of its own limited to the disk calls of
 // docs/ram-policies/disk/controller.json. Pods cannot reach the metadata service here,
 // so the node role is out of reach for its controller.
-import { chartAddon } from "./chart-addon";
+import { chartAddon, ownRamUser } from "./chart-addon";
 
 export const CSI_CHART = { repo: "https://kubernetes-sigs.github.io/alibaba-cloud-csi-driver", chart: "alibaba-cloud-csi-driver", version: "1.36.2" } as const;
-const SECRET = "csi-access-key";
+/** The Secret the chart reads its access key from (`deploy.accessKey`). */
+const CREDENTIALS = { name: "csi-access-key", idKey: "id", secretKey: "secret", extra: {} } as const;
 
 export const csiDisk = chartAddon({
   name: "csiDisk",
@@ -20,20 +21,13 @@ export const csiDisk = chartAddon({
     csi: { disk: { enabled: true }, nas: { enabled: false }, oss: { enabled: false } },
     defaultStorageClass: { enabled: true },
     // Not ACK: a self-managed cluster on ECS, reaching the API over the VPC.
-    deploy: { ack: false, ecs: true, regionID: spec.region, network: "vpc", accessKey: { enabled: true, secretName: SECRET, idKey: "id", secretkey: "secret" } },
+    deploy: { ack: false, ecs: true, regionID: spec.region, network: "vpc", accessKey: { enabled: true, secretName: CREDENTIALS.name, idKey: CREDENTIALS.idKey, secretkey: CREDENTIALS.secretKey } },
   }),
-  ram: () => ({
-    scope: "dedicated-user",
-    statements: [{
-      Effect: "Allow",
-      Action: [
-        "ecs:AddTags", "ecs:AttachDisk", "ecs:CreateDisk", "ecs:CreateSnapshot", "ecs:CreateSnapshotGroup", "ecs:DeleteDisk", "ecs:DeleteSnapshot",
-        "ecs:DeleteSnapshotGroup", "ecs:DescribeDisks", "ecs:DescribeInstanceAttribute", "ecs:DescribeInstanceHistoryEvents", "ecs:DescribeInstances",
-        "ecs:DescribeSnapshotGroups", "ecs:DescribeSnapshots", "ecs:DescribeTags", "ecs:DescribeTaskAttribute", "ecs:DescribeTasks", "ecs:DetachDisk",
-        "ecs:ListTagResources", "ecs:ModifyDiskAttribute", "ecs:ModifyDiskSpec", "ecs:RemoveTags", "ecs:ResizeDisk", "ecs:TagResources", "ecs:UntagResources",
-      ],
-      Resource: ["*"],
-    }],
-    credentialsSecret: { name: SECRET, idKey: "id", secretKey: "secret", extra: {} },
-  }),
+  // docs/ram-policies/disk/controller.json (the node plugin's list is a subset).
+  ram: () => ownRamUser([
+    "ecs:AddTags", "ecs:AttachDisk", "ecs:CreateDisk", "ecs:CreateSnapshot", "ecs:CreateSnapshotGroup", "ecs:DeleteDisk", "ecs:DeleteSnapshot",
+    "ecs:DeleteSnapshotGroup", "ecs:DescribeDisks", "ecs:DescribeInstanceAttribute", "ecs:DescribeInstanceHistoryEvents", "ecs:DescribeInstances",
+    "ecs:DescribeSnapshotGroups", "ecs:DescribeSnapshots", "ecs:DescribeTags", "ecs:DescribeTaskAttribute", "ecs:DescribeTasks", "ecs:DetachDisk",
+    "ecs:ListTagResources", "ecs:ModifyDiskAttribute", "ecs:ModifyDiskSpec", "ecs:RemoveTags", "ecs:ResizeDisk", "ecs:TagResources", "ecs:UntagResources",
+  ], CREDENTIALS),
 });
