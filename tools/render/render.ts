@@ -68,6 +68,7 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
     "the API load balancer's addresses are placeholders (192.0.2.0/24 private); the node documents carry them",
     "nothing here ran kubeadm or cloud-init on a node: see the harness tests for what the bootstrap script was checked against",
     "node secrets: nodes read them from OOS with their RAM role at first boot; whether RAM and OOS grant that read is only met on pulumi up",
+    "no chart was rendered and no manifest applied (no Helm, no API server): addons.json lists what the program declares",
   ];
   const resources = recorder.resources;
   return {
