@@ -1,7 +1,7 @@
 // Most add-ons are one pinned chart in one namespace: this builds their module from what
 // differs (the chart, its default values for this cluster, its RAM needs).
 import type { ClusterSpec } from "../config/spec";
-import type { AddonFacts, AddonInstall, AddonModule, ChartRef, CredentialsSecret } from "./types";
+import type { AddonFacts, AddonModule, AddonRam, ChartRef, CredentialsSecret } from "./types";
 import { mergeValues } from "./values";
 
 export interface ChartAddon {
@@ -14,7 +14,7 @@ export interface ChartAddon {
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Default values for this cluster; the stack's overrides are merged over them. */
   readonly values: (spec: ClusterSpec, facts: AddonFacts) => Record<string, unknown>;
-  readonly ram?: (spec: ClusterSpec) => NonNullable<AddonInstall["ram"]>;
+  readonly ram?: (spec: ClusterSpec) => AddonRam;
   readonly problems?: AddonModule["problems"];
 }
 
@@ -34,6 +34,6 @@ export function chartAddon(a: ChartAddon): AddonModule {
 }
 
 /** An add-on's own RAM user, allowed `actions`, its access key handed over as `secret`. */
-export function ownRamUser(actions: readonly string[], secret: CredentialsSecret): NonNullable<AddonInstall["ram"]> {
+export function ownRamUser(actions: readonly string[], secret: CredentialsSecret): AddonRam {
   return { scope: "dedicated-user", statements: [{ Effect: "Allow", Action: actions, Resource: ["*"] }], credentialsSecret: secret };
 }

@@ -31,13 +31,6 @@ export interface RamStatement {
   readonly Resource: readonly string[];
 }
 
-/**
- * Whose identity an add-on's API calls use: the node roles where its pods run (it must
- * then run on the host network: pods cannot reach the metadata service), or a RAM user
- * of its own whose access key reaches it as a Kubernetes Secret (for software that
- * cannot read role credentials from a metadata service that requires tokens).
- */
-export type RamScope = "control-plane" | "all-nodes" | "dedicated-user";
 
 /** For "dedicated-user": the Secret, in the add-on's namespace, that carries the key. */
 export interface CredentialsSecret {
@@ -63,8 +56,18 @@ export interface AddonInstall {
   readonly charts: readonly { readonly name: string; readonly ref: ChartRef; readonly values: Record<string, unknown> }[];
   /** Manifest-based add-ons: the objects, applied in order. */
   readonly manifest?: { readonly source: string; readonly version: string; readonly objects: readonly ManifestObject[] };
-  readonly ram?: { readonly scope: RamScope; readonly statements: readonly RamStatement[]; readonly credentialsSecret?: CredentialsSecret };
+  readonly ram?: AddonRam;
 }
+
+/**
+ * Whose identity an add-on's API calls use: the control planes' role (it must then run
+ * there on the host network: pods cannot reach the metadata service), or a RAM user of
+ * its own whose access key reaches it as a Kubernetes Secret (for software that cannot
+ * read role credentials from a metadata service that requires tokens).
+ */
+export type AddonRam =
+  | { readonly scope: "control-plane"; readonly statements: readonly RamStatement[] }
+  | { readonly scope: "dedicated-user"; readonly statements: readonly RamStatement[]; readonly credentialsSecret: CredentialsSecret };
 
 export interface AddonModule {
   /** The `addons.<name>` key; "core" add-ons have no switch. */

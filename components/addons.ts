@@ -12,9 +12,8 @@ export interface AddonsArgs {
   readonly vpcId: pulumi.Input<string>;
   readonly vswitchIds: Readonly<Record<string, pulumi.Input<string>>>;
   readonly scalingGroupIds: Readonly<Record<string, pulumi.Input<string>>>;
-  /** RAM roles of the control planes and of each pool: add-ons' policies attach here. */
+  /** The control planes' RAM role: policies of add-ons that run there attach to it. */
   readonly controlPlaneRole: pulumi.Input<string>;
-  readonly poolRoles: Readonly<Record<string, pulumi.Input<string>>>;
   /** The CNI installation: add-ons with pods on the pod network wait for it. */
   readonly cni: readonly pulumi.Resource[];
 }
@@ -63,7 +62,6 @@ export class Addons extends pulumi.ComponentResource {
       if (ram?.scope === "dedicated-user") {
         // Its own RAM user and access key, delivered as a Secret before the add-on starts.
         const creds = ram.credentialsSecret;
-        if (!creds) throw new Error(`${addon.name}: a dedicated RAM user needs a credentials Secret`);
         user = new alicloud.ram.User(resourceName(spec.clusterName, "addon", addon.name, "user"), {
           name: resourceName(spec.clusterName, addon.name),
           comments: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
@@ -102,16 +100,11 @@ export class Addons extends pulumi.ComponentResource {
             policyType: "Custom",
             userName: user.name,
           }, { parent: this });
-        }
-        const roles: [string, pulumi.Input<string>][] = ram.scope === "dedicated-user" ? [] : [
-          ["control-plane", args.controlPlaneRole],
-          ...(ram.scope === "all-nodes" ? Object.entries(args.poolRoles).map(([p, r]): [string, pulumi.Input<string>] => [`pool-${p}`, r]) : []),
-        ];
-        for (const [who, roleName] of roles) {
-          new alicloud.ram.RolePolicyAttachment(resourceName(spec.clusterName, "addon", addon.name, who), {
+        } else {
+          new alicloud.ram.RolePolicyAttachment(resourceName(spec.clusterName, "addon", addon.name, "control-plane"), {
             policyName: policy.policyName,
             policyType: "Custom",
-            roleName,
+            roleName: args.controlPlaneRole,
           }, { parent: this });
         }
       }

@@ -163,7 +163,6 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       vswitchIds: this.network.vswitchIds,
       scalingGroupIds: Object.fromEntries(Object.entries(pools).map(([p, np]) => [p, np.scalingGroupId])),
       controlPlaneRole: role.roleName,
-      poolRoles: Object.fromEntries(Object.entries(poolRoles).map(([p, r]) => [p, r.roleName])),
       cni: cni.installed,
     }, { parent: this });
     // Known incompatibilities were refused with the config; unknown ones are said here.

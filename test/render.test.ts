@@ -117,7 +117,8 @@ describe("npm run render", () => {
     expect(summary).toContain("Kubernetes API  private");
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");
-    expect(summary).toContain("Add-ons: cloudControllerManager, kubeletCsrApprover, csiDisk, metricsServer, clusterAutoscaler\n");
+    const addons = /Add-ons\n((?: {2}.*\n)+)/.exec(summary)?.[1]?.split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/)[0]);
+    expect(addons).toEqual(["cloudControllerManager", "kubeletCsrApprover", "csiDisk", "metricsServer", "clusterAutoscaler"]);
     const rules = resources.filter((r) => r.type === "alicloud:ecs/securityGroupRule:SecurityGroupRule");
     expect(summary).toContain(`Security-group rules (${rules.length})`);
   });

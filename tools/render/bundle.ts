@@ -157,7 +157,8 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   for (const r of rules) line(`  ${describeRule(r)}`);
   line();
 
-  line(`Add-ons: ${selectedAddons(spec).map((m) => m.name).join(", ")}`);
+  line("Add-ons");
+  for (const m of selectedAddons(spec)) line(`  ${m.name.padEnd(22)} ${m.description}`);
   line();
   line("Charts and manifests (compatibility catalog)");
   for (const e of catalogFor(spec)) {
