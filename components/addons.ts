@@ -42,6 +42,12 @@ export class Addons extends pulumi.ComponentResource {
       scalingGroupIds: Object.fromEntries(spec.nodePools.map((p) => [p.name, ""])),
     });
 
+    // Values built from overrides the stack keeps encrypted (a password, say) stay secret.
+    const overridesSecret = spec.secretConfigKeys.includes("addons");
+    const keep = <T>(addonName: string, value: pulumi.Output<T>): pulumi.Output<T> =>
+      // pulumi.secret keeps the value's type; its signature says Unwrap<T>, which T already is.
+      overridesSecret && spec.addons[addonName as keyof ClusterSpec["addons"]]?.values !== undefined ? (pulumi.secret(value) as pulumi.Output<T>) : value;
+
     let previous: pulumi.Resource[] = [...args.cni];
     for (const [i, addon] of shape.entries()) {
       const installOf = (p: PlannedAddon[]) => (p[i] as PlannedAddon).install;
@@ -74,7 +80,7 @@ export class Addons extends pulumi.ComponentResource {
       }
       if (addon.install.manifest) {
         step(new k8s.yaml.v2.ConfigGroup(n("manifest"), {
-          objs: planned.apply((p) => [...(installOf(p).manifest?.objects ?? [])]),
+          objs: keep(addon.name, planned.apply((p) => [...(installOf(p).manifest?.objects ?? [])])),
         }, { ...child, ...after() }));
       }
       for (const [j, c] of addon.install.charts.entries()) {
@@ -85,7 +91,7 @@ export class Addons extends pulumi.ComponentResource {
           version: c.ref.version,
           ...(oci ? {} : { repositoryOpts: { repo: c.ref.repo } }),
           namespace: addon.install.namespace,
-          values: planned.apply((p) => installOf(p).charts[j]?.values ?? {}),
+          values: keep(addon.name, planned.apply((p) => installOf(p).charts[j]?.values ?? {})),
         }, { ...child, ...after() }));
       }
       if (ram) {

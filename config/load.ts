@@ -30,5 +30,19 @@ export function loadClusterSpec(): ClusterSpec {
     project,
     stack,
     ...(providerRegion !== undefined ? { providerRegion } : {}),
+    secretKeys: secretProjectKeys(all, project),
   });
+}
+
+/**
+ * The project keys whose stack value is encrypted. The SDK knows (`isConfigSecret`) but
+ * does not declare it in its types; should it ever be missing, every key counts as
+ * secret: hiding too much beats leaking.
+ */
+export function secretProjectKeys(all: Record<string, string>, project: string): string[] {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  const prefix = `${project}:`;
+  return Object.keys(all)
+    .filter((k) => k.startsWith(prefix) && (runtime.isConfigSecret ? runtime.isConfigSecret(k) : true))
+    .map((k) => k.slice(prefix.length));
 }

@@ -18,6 +18,11 @@ export interface NodePoolSpec extends Omit<NodePoolConfig, "desiredCapacity" | "
 export interface ClusterSpec {
   readonly project: string;
   readonly stack: string;
+  /**
+   * Config keys the stack keeps encrypted (e.g. "addons" when an add-on's values carry a
+   * password): what is derived from them stays a Pulumi secret.
+   */
+  readonly secretConfigKeys: readonly string[];
   readonly environment: Environment;
   readonly clusterName: string;
   readonly region: string;

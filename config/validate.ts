@@ -27,6 +27,8 @@ export interface ValidationContext {
   readonly stack: string;
   /** `alicloud:region` when the stack sets it: must agree with our region. */
   readonly providerRegion?: string;
+  /** Project keys (without `<project>:`) whose value the stack keeps encrypted. */
+  readonly secretKeys?: readonly string[];
 }
 
 export function formatPath(project: string, path: ConfigPath): string {
@@ -210,6 +212,7 @@ function buildSpec(p: Sections, ctx: ValidationContext, environment: Environment
   return {
     project: ctx.project,
     stack: ctx.stack,
+    secretConfigKeys: [...(ctx.secretKeys ?? [])],
     environment,
     clusterName: p.clusterName,
     region: p.region,

@@ -2,17 +2,20 @@
 // refuses known incompatibilities, and the Addons component under mocks (order,
 // provider, RAM policies on the right roles). Charts and manifests are not rendered by
 // Helm or applied to an API server here: their inputs are what is checked.
+import * as pulumi from "@pulumi/pulumi";
 import Ajv from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cloudControllerManager, CCM_IMAGE } from "../addons/ccm";
 import { catalogFor } from "../addons/catalog";
 import { SWITCHABLE_ADDONS, addonPlan, selectedAddons } from "../addons/index";
+import { secretProjectKeys } from "../config/load";
 import { ADDON_NAMES } from "../config/schema";
+import { validateStackConfig } from "../config/validate";
 import { nodeNameRegex } from "../addons/kubelet-csr-approver";
 import type { AddonFacts, ManifestObject } from "../addons/types";
 import { mergeValues } from "../addons/values";
 import { chartSchema, undeclared } from "./chart-schema";
-import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
+import { BASE_CONFIG, PROJECT, declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
 
 const FACTS: AddonFacts = { vpcId: "vpc-bp1test", vswitchIds: { "cn-hangzhou-h": "vsw-h", "cn-hangzhou-i": "vsw-i", "cn-hangzhou-j": "vsw-j" }, scalingGroupIds: { default: "asg-default" } };
 const kind = (objects: readonly ManifestObject[], k: string) => objects.find((o) => o.kind === k) as ManifestObject & Record<string, unknown>;
@@ -277,5 +280,32 @@ describe("the other add-ons", () => {
     }
     expect(message).toContain("kubeadm-alicloud:addons.certManager.enabled: cert-manager v1.21.1 supports Kubernetes 1.33-1.36");
     expect(message).toContain("kubeadm-alicloud:addons.gateway.enabled: gateway-helm v1.9.2 supports Kubernetes 1.33-1.36");
+  });
+});
+
+describe("add-on values from encrypted config", () => {
+  let recorder: Recorder;
+  beforeAll(async () => {
+    recorder = await installMocks();
+  });
+
+  it("the loader learns from the runtime which keys the stack keeps encrypted", () => {
+    pulumi.runtime.setAllConfig({ "kubeadm-alicloud:region": "cn-hangzhou", "kubeadm-alicloud:addons": "{}" }, ["kubeadm-alicloud:addons"]);
+    try {
+      expect(secretProjectKeys(pulumi.runtime.allConfig(), "kubeadm-alicloud")).toEqual(["addons"]);
+    } finally {
+      pulumi.runtime.setAllConfig({}, []);
+    }
+  });
+
+  it("keep an add-on's values secret when the stack encrypts `addons`, and only that add-on's", async () => {
+    const config = { ...BASE_CONFIG, clusterName: "sv", addons: { monitoring: { enabled: true, values: { grafana: { adminPassword: "hunter2-hunter2" } } } } };
+    const chartOf = (rs: RecordedResource[], n: string) => rs.find((r) => r.name === n) as RecordedResource;
+    const encrypted = await declareCluster(recorder, validateStackConfig(config, { project: PROJECT, stack: "dev", secretKeys: ["addons"] }));
+    expect(chartOf(encrypted, "sv-addons-monitoring-kube-prometheus-stack").secretPaths).toContain("values");
+    // Add-ons without overrides stay readable in a preview.
+    expect(chartOf(encrypted, "sv-addons-metricsServer-metrics-server").secretPaths).not.toContain("values");
+    const plain = await declareCluster(recorder, validateStackConfig(config, { project: PROJECT, stack: "dev" }));
+    expect(chartOf(plain, "sv-addons-monitoring-kube-prometheus-stack").secretPaths).not.toContain("values");
   });
 });
