@@ -204,6 +204,11 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   // add-on overrides must not undo a safeguard.
   for (const c of compatibility(spec).problems) problem(c.key.split("."), c.message);
   for (const a of addonValueProblems(spec)) problem(["addons", a.name, "values"], a.message);
+  for (const [name, a] of Object.entries(spec.addons)) {
+    if (!a.enabled && a.values !== undefined) {
+      problem(["addons", name, "values"], `is set but addons.${name}.enabled is false, so it would be ignored; set enabled: true or remove the values`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(ctx, problems);
   return spec;
 }

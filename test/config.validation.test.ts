@@ -79,6 +79,7 @@ const REJECTED: readonly Rejected[] = [
   { why: "pod CIDR too small for the nodes", config: { network: { podCidr: "10.244.0.0/22" }, nodePools: [pool({ maxSize: 10 })] }, key: "network.podCidr", says: "holds 4 node blocks of /24, but the cluster can grow to 11 nodes" },
   { why: "pod CIDR smaller than the Calico block", config: { network: { podCidr: "10.244.0.0/27" }, nodePools: [pool({ maxSize: 0, minSize: 0 })], controlPlane: { count: 1 } }, key: "network.podCidr", says: "must be /26 or larger" },
   { why: "Weave refused", config: { cni: { name: "weave" } }, key: "cni.name", says: "Weave Net has been unmaintained since 2022" },
+  { why: "add-on values given while it is off", config: { addons: { monitoring: { enabled: false, values: { grafana: { enabled: false } } } } }, key: "addons.monitoring.values", says: "addons.monitoring.enabled is false, so it would be ignored" },
   { why: "Canal refused, with the alternative", config: { cni: { name: "canal" } }, key: "cni.name", says: "Calico with VXLAN (the default) gives the same data path" },
   { why: "kube-router refused: the VPC drops its unencapsulated traffic", config: { cni: { name: "kube-router" } }, key: "cni.name", says: "which the Alibaba Cloud VPC drops" },
   { why: "unknown CNI", config: { cni: { name: "antrea" } }, key: "cni.name", says: "must be one of calico, cilium, flannel" },
