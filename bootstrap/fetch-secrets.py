@@ -11,7 +11,9 @@ before kubeadm, from node-bootstrap.sh:
 The manifest has one "<parameter name> <path under DIR>" line per secret. The script
   1. asks the metadata service for a session token (tokens are required on our nodes),
      then for the role's temporary credentials, retrying while the role is not yet
-     attached (Pulumi attaches it right after the instance is created);
+     attached: Pulumi attaches it after the instance is created, and a control plane's
+     bootstrap role only after its create returned, so this step has a time budget of
+     its own (--role-wait-seconds, default 600: ROLE_WAIT_SECONDS in plan/timeouts.ts);
   2. calls OOS GetSecretParameter (WithDecryption) for each name, signed with
      ACS3-HMAC-SHA256, retrying network errors, throttling, 5xx and 403 (RAM
      changes take a moment to reach OOS) with exponential backoff;
@@ -82,11 +84,28 @@ def http(request, timeout):
         return err.code, err.read()
 
 
-def with_retries(what, attempt, attempts, backoff):
-    """Call attempt() until it returns (True, value); it returns (False, why) to retry."""
+class Budget:
+    """A time budget shared by several steps: `seconds` in total from its creation."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def left(self):
+        return self.deadline - time.monotonic()
+
+
+def with_retries(what, attempt, attempts, backoff, budget=None, max_delay=None):
+    """Call attempt() until it returns (True, value); it returns (False, why) to retry.
+
+    Without a budget it gives up after `attempts` tries; with one (a Budget), once the
+    budget's time is spent, however many tries that took. The delay doubles from
+    `backoff` up to `max_delay` (default 30 x backoff) and never outlasts the budget."""
     delay = backoff
-    why = "not tried"
-    for n in range(1, attempts + 1):
+    cap = 30 * backoff if max_delay is None else max_delay
+    n = 0
+    while True:
+        n += 1
         try:
             done, value = attempt()
         except (urllib.error.URLError, OSError) as err:
@@ -94,18 +113,27 @@ def with_retries(what, attempt, attempts, backoff):
         if done:
             return value
         why = value
-        if n < attempts:
+        if budget is None:
+            if n >= attempts:
+                raise FetchError("{}: gave up after {} tries: {}".format(what, attempts, why))
             log("{}: try {} of {} failed ({}); again in {:g}s".format(what, n, attempts, why, delay))
-            time.sleep(delay)
-            delay = min(delay * 2, 30 * backoff)
-    raise FetchError("{}: gave up after {} tries: {}".format(what, attempts, why))
+            pause = delay
+        else:
+            left = budget.left()
+            if left <= 0:
+                raise FetchError("{}: gave up after {:g}s ({} tries): {}".format(what, budget.seconds, n, why))
+            pause = min(delay, left)
+            log("{}: try {} failed ({}); again in {:g}s ({:.0f}s of {:g}s left)".format(what, n, why, pause, left, budget.seconds))
+        time.sleep(pause)
+        delay = min(delay * 2, cap)
 
 
 class Metadata:
-    def __init__(self, url, attempts, backoff):
+    def __init__(self, url, attempts, backoff, role_wait_seconds):
         self.url = url.rstrip("/")
         self.attempts = attempts
         self.backoff = backoff
+        self.role_wait_seconds = role_wait_seconds
         self.token = None
 
     def _token(self):
@@ -116,7 +144,7 @@ class Metadata:
             return (True, body.decode()) if status == 200 and body else (False, "HTTP {}".format(status))
         return with_retries("metadata token", attempt, self.attempts, self.backoff)
 
-    def get(self, path, what):
+    def get(self, path, what, budget=None):
         if self.token is None:
             self.token = self._token()
 
@@ -125,13 +153,16 @@ class Metadata:
             status, body = http(req, 5)
             # 404 until Pulumi has attached the instance's RAM role.
             return (True, body.decode()) if status == 200 and body.strip() else (False, "HTTP {}".format(status))
-        return with_retries(what, attempt, self.attempts, self.backoff)
+        # Polling a local service: while waiting for a role, look at least every 5 x backoff.
+        return with_retries(what, attempt, self.attempts, self.backoff, budget, None if budget is None else 5 * self.backoff)
 
     def credentials(self):
-        role = self.get("ram/security-credentials/", "RAM role of this instance").strip().splitlines()[0].strip()
+        # The role may be attached minutes after boot: one time budget for both reads.
+        budget = Budget(self.role_wait_seconds)
+        role = self.get("ram/security-credentials/", "RAM role of this instance", budget).strip().splitlines()[0].strip()
         if not PATH_PART_RE.match(role):
             raise FetchError("unexpected RAM role name from the metadata service")
-        creds = json.loads(self.get("ram/security-credentials/" + role, "credentials of role " + role))
+        creds = json.loads(self.get("ram/security-credentials/" + role, "credentials of role " + role, budget))
         for key in ("AccessKeyId", "AccessKeySecret", "SecurityToken"):
             if not creds.get(key):
                 raise FetchError("the metadata service gave credentials without {}".format(key))
@@ -162,7 +193,8 @@ class Oos:
         headers["accept"] = "application/json"
         return urllib.request.Request("{}/?{}".format(self.endpoint, canonical_query(params)), data=b"", method="POST", headers=headers)
 
-    def secret(self, name):
+    def secret(self, name, optional=False):
+        """The parameter's value; None for an optional parameter OOS does not have."""
         params = {"Name": name, "WithDecryption": "true", "RegionId": self.region}
 
         def attempt():
@@ -177,6 +209,10 @@ class Oos:
                     raise FetchError("OOS returned no value for {}".format(name))
                 return True, value
             why = "HTTP {} {}: {}".format(status, doc.get("Code", ""), doc.get("Message", "")).strip()
+            # GetSecretParameter answers EntityNotExists.SecretParameter for a name it
+            # does not hold (OOS API reference, GetSecretParameter error codes).
+            if optional and status == 404 and str(doc.get("Code", "")).startswith("EntityNotExists"):
+                return True, None
             if status in RETRY_STATUS or "Throttling" in str(doc.get("Code", "")):
                 return False, why
             raise FetchError("OOS refused {}: {}".format(name, why))
@@ -191,13 +227,13 @@ def read_manifest(path):
             if not line or line.startswith("#"):
                 continue
             parts = line.split()
-            if len(parts) != 2:
-                raise FetchError("{}:{}: expected '<parameter name> <path>'".format(path, number))
-            name, rel = parts
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "optional"):
+                raise FetchError("{}:{}: expected '<parameter name> <path> [optional]'".format(path, number))
+            name, rel = parts[0], parts[1]
             segments = rel.split("/")
             if not NAME_RE.match(name) or any(s in ("", ".", "..") or not PATH_PART_RE.match(s) for s in segments):
                 raise FetchError("{}:{}: bad parameter name or path".format(path, number))
-            entries.append((name, segments))
+            entries.append((name, segments, len(parts) == 3))
     if not entries:
         raise FetchError("{}: no secrets listed".format(path))
     return entries
@@ -231,15 +267,23 @@ def main(argv):
     parser.add_argument("--endpoint", help="OOS endpoint URL (default https://oos.<region>.aliyuncs.com)")
     parser.add_argument("--attempts", type=int, default=8)
     parser.add_argument("--backoff-seconds", type=float, default=2.0)
+    parser.add_argument("--role-wait-seconds", type=float, default=600.0,
+                        help="how long to wait for the instance's RAM role to be attached (default 600)")
     args = parser.parse_args(argv)
     os.umask(0o077)
     try:
         entries = read_manifest(args.manifest)
-        metadata = Metadata(args.metadata_url, args.attempts, args.backoff_seconds)
+        metadata = Metadata(args.metadata_url, args.attempts, args.backoff_seconds, args.role_wait_seconds)
         role, creds = metadata.credentials()
         log("reading {} secrets with role {}".format(len(entries), role))
         oos = Oos(args.endpoint or "https://oos.{}.aliyuncs.com".format(args.region), args.region, creds, args.attempts, args.backoff_seconds)
-        values = [(segments, oos.secret(name)) for name, segments in entries]
+        values = []
+        for name, segments, optional in entries:
+            value = oos.secret(name, optional)
+            if value is None:
+                log("{} does not exist (optional): not written".format(name))
+            else:
+                values.append((segments, value))
         if not os.path.isdir(args.dest):
             os.makedirs(args.dest, 0o700)
         os.chmod(args.dest, 0o700)
@@ -248,7 +292,7 @@ def main(argv):
     except (FetchError, OSError, ValueError) as err:
         log("FAILED: {}".format(err))
         return 1
-    log("wrote {} secrets under {}".format(len(entries), args.dest))
+    log("wrote {} secrets under {}".format(len(values), args.dest))
     return 0
 
 

@@ -50,13 +50,13 @@ interface Fetch {
   dest: string;
 }
 
-function fetch(cloud: FakeCloud, manifest: string, python = "python3"): Fetch {
+function fetch(cloud: FakeCloud, manifest: string, python = "python3", extra: readonly string[] = []): Fetch {
   const dir = mkdtempSync(join(tmpdir(), "fetch-"));
   writeFileSync(join(dir, "secrets.list"), manifest);
   const dest = join(dir, "secrets");
   // A permissive umask, as a careless caller might leave it: the modes must not depend on it.
   const r = spawnSync("sh", ["-c", 'umask 000; exec "$@"', "sh", python, FETCHER_PATH, "--region", "cn-hangzhou", "--manifest", join(dir, "secrets.list"),
-    "--dest", dest, "--metadata-url", cloud.url, "--endpoint", cloud.url, "--backoff-seconds", "0.01"], { encoding: "utf8" });
+    "--dest", dest, "--metadata-url", cloud.url, "--endpoint", cloud.url, "--backoff-seconds", "0.01", ...extra], { encoding: "utf8" });
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}`, dest };
 }
 
@@ -147,8 +147,38 @@ describe("fetching a node's secrets", () => {
     expect(run.status, run.output).toBe(0);
     expect(c.requests().filter((r) => r.path === "/latest/meta-data/ram/security-credentials/")).toHaveLength(3);
     expect(c.requests().filter((r) => r.method === "POST")).toHaveLength(5);
-    expect(run.output).toMatch(/RAM role of this instance: try 1 of 8 failed \(HTTP 404\); again in 0.01s/);
+    expect(run.output).toMatch(/RAM role of this instance: try 1 failed \(HTTP 404\); again in 0.01s \(600s of 600s left\)/);
     expect(run.output).toMatch(/try 3 of 8 failed \(HTTP 503 ServiceUnavailable: stub outage\); again in 0.04s/);
+  });
+
+  it("waits for a role attached late for a time budget, not a number of tries", async () => {
+    // 25 polls without a role: far more than the 8 tries every other step gets.
+    const c = await cloud({ parameters: PARAMETERS, roleAfter: 25 });
+    const run = fetch(c, MANIFEST, "python3", ["--role-wait-seconds", "60"]);
+    expect(run.status, run.output).toBe(0);
+    expect(c.requests().filter((r) => r.path === "/latest/meta-data/ram/security-credentials/")).toHaveLength(26);
+    expect(run.output).toMatch(/RAM role of this instance: try 25 failed \(HTTP 404\); again in 0.05s \(\d+s of 60s left\)/);
+  });
+
+  it("gives up on the role when its time budget is spent, and asks OOS nothing", async () => {
+    const c = await cloud({ parameters: PARAMETERS, roleAfter: 1_000_000 });
+    const started = Date.now();
+    const run = fetch(c, MANIFEST, "python3", ["--role-wait-seconds", "1.5"]);
+    const took = (Date.now() - started) / 1000;
+    expect(run.status).toBe(1);
+    expect(run.output).toMatch(/FAILED: RAM role of this instance: gave up after 1.5s \(\d+ tries\): HTTP 404/);
+    expect(took).toBeGreaterThanOrEqual(1.5);
+    expect(took).toBeLessThan(10);
+    expect(c.requests().filter((r) => r.path === "/latest/meta-data/ram/security-credentials/").length).toBeGreaterThan(8);
+    expect(c.requests().filter((r) => r.method === "POST")).toEqual([]);
+  });
+
+  it("keeps the other steps' budget of tries while the role has a long one", async () => {
+    const c = await cloud({ parameters: PARAMETERS, failFirst: 100 });
+    const run = fetch(c, MANIFEST, "python3", ["--role-wait-seconds", "600"]);
+    expect(run.status).toBe(1);
+    expect(run.output).toContain("secret kubeadm-alicloud-t-pki-ca-key: gave up after 8 tries: HTTP 503 ServiceUnavailable: stub outage");
+    expect(c.requests().filter((r) => r.method === "POST")).toHaveLength(8);
   });
 
   it("fails closed: one unreadable secret and nothing is written, with OOS's reason", async () => {
