@@ -20,7 +20,9 @@ const base: JsonObject = {
   },
   controlPlane: {
     instanceType: "ecs.g7.large", // 2 vCPU, 8 GiB: kubeadm's minimum is 2 vCPU
-    image: { os: "alinux3" },
+    // cgroup v2 out of the box, which the kubelet of 1.35+ requires; the standard Alibaba
+    // Cloud Linux 3 image boots cgroup v1 (see CGROUP_V1_IMAGES in config/validate.ts).
+    image: { os: "ubuntu-24.04" },
     systemDisk: { category: "cloud_essd", sizeGb: 80, performanceLevel: "PL0" },
   },
   cni: { name: DEFAULT_CNI },
@@ -42,6 +44,7 @@ const base: JsonObject = {
     adminEarlyRenewalHours: 720, // renew on any pulumi up in the last 30 days
     breakGlass: false,
     bootstrapTokenTtlHours: 720,
+    bootstrapTokenRenewBeforeHours: 168, // a pulumi up in a token's last week issues its successor
     bootstrapTokenGeneration: 1,
   },
   ssh: { enabled: false, allowedCidrs: [] },

@@ -1,6 +1,7 @@
 // Read the stack's config from the Pulumi runtime and validate it. No resources here.
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "./spec";
+import { plainForeignConfig } from "./plain-secrets";
 import { validateStackConfig } from "./validate";
 
 /**
@@ -31,7 +32,15 @@ export function loadClusterSpec(): ClusterSpec {
     stack,
     ...(providerRegion !== undefined ? { providerRegion } : {}),
     secretKeys: secretProjectKeys(all, project),
+    plainForeignConfig: plainForeignConfig(all, project, isSecret),
+    warn: (m) => pulumi.log.warn(m),
   });
+}
+
+/** Whether the stack keeps a config value encrypted; unknown counts as secret (hiding too much beats leaking). */
+function isSecret(fullKey: string): boolean {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  return runtime.isConfigSecret ? runtime.isConfigSecret(fullKey) : true;
 }
 
 /**
@@ -40,9 +49,8 @@ export function loadClusterSpec(): ClusterSpec {
  * secret: hiding too much beats leaking.
  */
 export function secretProjectKeys(all: Record<string, string>, project: string): string[] {
-  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
   const prefix = `${project}:`;
   return Object.keys(all)
-    .filter((k) => k.startsWith(prefix) && (runtime.isConfigSecret ? runtime.isConfigSecret(k) : true))
+    .filter((k) => k.startsWith(prefix) && isSecret(k))
     .map((k) => k.slice(prefix.length));
 }

@@ -7,6 +7,9 @@ import { KEY_ALGORITHMS } from "../plan/pki";
 import { cidrProblem } from "../plan/cidr";
 import { versionProblem, normaliseVersion } from "./versions";
 import { strictObject } from "./zod-helpers";
+import { regionProblem } from "./regions";
+import { EIP_PAY_BY_TRAFFIC_MAX_MBPS, ESSD_MIN_SIZE_GIB, ESS_MAX_SIZE, LAUNCH_TEMPLATE_DISK_CATEGORIES } from "./limits";
+import { controlPlaneShapeFinding } from "./instance-types";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -30,11 +33,8 @@ function dnsLabel(max: number, what: string) {
   );
 }
 
-/** Region ids look like cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1. */
-const REGION = /^[a-z]{2,3}(-[a-z0-9]+)+$/;
-export const region = checkedString((v) =>
-  REGION.test(v) ? undefined : `"${v}" is not an Alibaba Cloud region id (e.g. cn-hangzhou, ap-southeast-1)`,
-);
+/** One of the regions the alicloud provider accepts (config/regions.ts), the nearest suggested. */
+export const region = checkedString(regionProblem);
 
 /** Zone ids: the region followed by -<letter> (cn-hangzhou-h) or, after a digit, <letter> (ap-southeast-1a). */
 export function zoneProblem(zone: string, regionId: string): string | undefined {
@@ -78,15 +78,29 @@ const image = strictObject({
 });
 
 const DISK_CATEGORIES = ["cloud_essd", "cloud_essd_entry", "cloud_auto", "cloud_efficiency", "cloud_ssd"] as const;
-const systemDisk = strictObject({
-  category: z.enum(DISK_CATEGORIES),
+const diskCategory = z.enum(DISK_CATEGORIES);
+/** Pools boot from a launch template, which accepts fewer categories (limits.ts cites it). */
+const poolDiskCategory = diskCategory.superRefine((c, ctx) => {
+  if (!LAUNCH_TEMPLATE_DISK_CATEGORIES.includes(c)) {
+    ctx.addIssue({ code: "custom", message: `${c} cannot be a pool's disk: pools boot from a launch template, and the launch template accepts only ${LAUNCH_TEMPLATE_DISK_CATEGORIES.join(", ")}; use one of those` });
+  }
+});
+const systemDiskOf = (category: typeof diskCategory) => strictObject({
+  category,
   sizeGb: z.number().int().min(20).max(2048),
   performanceLevel: z.enum(["PL0", "PL1", "PL2", "PL3"]).optional(),
 }).superRefine((disk, ctx) => {
   if (disk.performanceLevel !== undefined && disk.category !== "cloud_essd") {
     ctx.addIssue({ code: "custom", path: ["performanceLevel"], message: `performance levels exist only for cloud_essd, not ${disk.category}; remove performanceLevel` });
   }
+  // RunInstances refuses a smaller ESSD at PL2/PL3 (ESSD_MIN_SIZE_GIB in limits.ts cites it).
+  const least = disk.category === "cloud_essd" && disk.performanceLevel !== undefined ? ESSD_MIN_SIZE_GIB[disk.performanceLevel] : undefined;
+  if (least !== undefined && disk.sizeGb < least) {
+    ctx.addIssue({ code: "custom", path: ["sizeGb"], message: `${disk.sizeGb} GiB is too small for its performance level: an ESSD at ${disk.performanceLevel} needs at least ${least} GiB; raise sizeGb to ${least} or use a lower performanceLevel (PL1 from 20 GiB)` });
+  }
 });
+const systemDisk = systemDiskOf(diskCategory);
+const poolSystemDisk = systemDiskOf(poolDiskCategory);
 
 /** Label keys: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters. */
 const QUALIFIED_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
@@ -133,18 +147,20 @@ const taint = strictObject({
   effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
 });
 
+const essMax = `a scaling group holds at most ${ESS_MAX_SIZE} instances (ESS); use ${ESS_MAX_SIZE} or less, and split larger capacity over several pools`;
 const nodePool = strictObject({
   name: dnsLabel(20, "node pool name"),
   instanceTypes: z.array(instanceType).min(1).max(10),
-  minSize: z.number().int().min(0),
-  maxSize: z.number().int().min(0),
-  desiredCapacity: z.number().int().min(0).optional(),
+  // ESS limit, cited at ESS_MAX_SIZE in limits.ts.
+  minSize: z.number().int().min(0).max(ESS_MAX_SIZE, essMax),
+  maxSize: z.number().int().min(0).max(ESS_MAX_SIZE, essMax),
+  desiredCapacity: z.number().int().min(0).max(ESS_MAX_SIZE, essMax).optional(),
   labels: z.record(labelKey, labelValue).default({}),
   taints: z.array(taint).default([]),
   /** A pool may lag the control plane during upgrades; never lead it. */
   kubernetesVersion: kubernetesVersion.optional(),
   image: image.optional(),
-  systemDisk: systemDisk.optional(),
+  systemDisk: poolSystemDisk.optional(),
 }).superRefine((pool, ctx) => {
   if (pool.minSize > pool.maxSize) {
     ctx.addIssue({ code: "custom", path: ["minSize"], message: `minSize ${pool.minSize} is larger than maxSize ${pool.maxSize}; raise maxSize or lower minSize` });
@@ -156,8 +172,8 @@ const nodePool = strictObject({
 
 const natGateway = strictObject({
   enabled: z.boolean(),
-  /** Bandwidth of the NAT gateway's EIP, Mbit/s (pay by traffic). */
-  eipBandwidthMbps: z.number().int().min(1).max(500),
+  /** Bandwidth of the NAT gateway's EIP, Mbit/s (pay-as-you-go, billed by traffic: 1-200; limits.ts). */
+  eipBandwidthMbps: z.number().int().min(1).max(EIP_PAY_BY_TRAFFIC_MAX_MBPS, `the NAT gateway's EIP is pay-as-you-go and billed by traffic, which allows 1-${EIP_PAY_BY_TRAFFIC_MAX_MBPS} Mbit/s; use ${EIP_PAY_BY_TRAFFIC_MAX_MBPS} or less`),
 });
 
 const network = strictObject({
@@ -184,7 +200,11 @@ const network = strictObject({
 
 const controlPlane = strictObject({
   count: z.number().int(),
-  instanceType,
+  /** kubeadm's preflight minimum, where the name tells (instance-types.ts); limits.ts warns where it does not. */
+  instanceType: instanceType.superRefine((v, ctx) => {
+    const { problem } = controlPlaneShapeFinding(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
   image,
   systemDisk,
   deletionProtection: z.boolean(),
@@ -254,6 +274,12 @@ const pki = strictObject({
   breakGlass: z.boolean(),
   /** Lifetime of each node pool's bootstrap token once kubeadm installs it. */
   bootstrapTokenTtlHours: z.number().int().min(1).max(HOURS_PER_YEAR),
+  /**
+   * A `pulumi up` within this many hours of a bootstrap token's expiry replaces it with
+   * a new one (in OOS and in the cluster); tokens are renewed in windows of
+   * bootstrapTokenTtlHours minus this.
+   */
+  bootstrapTokenRenewBeforeHours: z.number().int().min(1),
   /** Change to replace every pool's bootstrap token. */
   bootstrapTokenGeneration: z.number().int().min(1),
   /**
@@ -262,6 +288,9 @@ const pki = strictObject({
    */
   secretsKmsKeyId: z.string().regex(/^[A-Za-z0-9-]{1,128}$/, "a KMS key id, e.g. key-hzz62f1cb66fa42qo****").optional(),
 }).superRefine((p, ctx) => {
+  if (p.bootstrapTokenTtlHours - p.bootstrapTokenRenewBeforeHours < 24) {
+    ctx.addIssue({ code: "custom", path: ["bootstrapTokenRenewBeforeHours"], message: `${p.bootstrapTokenRenewBeforeHours} leaves less than 24 hours of bootstrapTokenTtlHours (${p.bootstrapTokenTtlHours}) between renewals: tokens would be replaced on almost every pulumi up. Lower it or raise bootstrapTokenTtlHours` });
+  }
   if (p.adminEarlyRenewalHours >= p.adminValidityHours) {
     ctx.addIssue({ code: "custom", path: ["adminEarlyRenewalHours"], message: `${p.adminEarlyRenewalHours} is not shorter than adminValidityHours (${p.adminValidityHours}): every pulumi up would renew the admin certificate` });
   }

@@ -13,6 +13,9 @@ import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName
 import { maxNodeCount, type ClusterSpec, type NodePoolSpec, type VswitchSpec } from "./spec";
 import { MAX_KUBELET_SKEW, parseKubernetesVersion } from "./versions";
 import { unknownKeyMessage } from "./zod-helpers";
+import { checkLimits, dropDefaultPerformanceLevel } from "./limits";
+import { actionableMessage } from "./messages";
+import { checkPlainSecrets } from "./plain-secrets";
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -29,9 +32,20 @@ export interface ValidationContext {
   readonly providerRegion?: string;
   /** Project keys (without `<project>:`) whose value the stack keeps encrypted. */
   readonly secretKeys?: readonly string[];
+  /**
+   * Config of other namespaces (`alicloud:secretKey`, …) that the stack keeps in plain
+   * text, full key → value: credentials there are refused. See plainForeignConfig() in
+   * plain-secrets.ts.
+   */
+  readonly plainForeignConfig?: Readonly<Record<string, string>>;
+  /** Receives each warning (a limit that could not be checked). Default: console.warn. */
+  readonly warn?: (message: string) => void;
 }
 
 export function formatPath(project: string, path: ConfigPath): string {
+  // A key of another namespace (alicloud:secretKey) is its own full name.
+  const [first] = path;
+  if (path.length === 1 && typeof first === "string" && first.includes(":")) return first;
   let out = "";
   for (const part of path) out += typeof part === "number" ? `[${part}]` : out === "" ? part : `.${part}`;
   return `${project}:${out}`;
@@ -52,6 +66,11 @@ export class ConfigError extends Error {
 }
 
 /** Tags this project puts on a resource: cluster, stack and environment everywhere, role and pool on nodes. */
+/** From this minor on the kubelet refuses cgroup v1 by default (failCgroupV1). */
+export const CGROUP_V2_REQUIRED_MINOR = 35;
+/** Public image families whose newest image boots cgroup v1. */
+export const CGROUP_V1_IMAGES: readonly string[] = ["alinux3"];
+
 const RESERVED_TAG_COUNT = 5;
 /** Alibaba Cloud allows at most 20 tags on one resource. */
 const MAX_TAGS = 20;
@@ -72,6 +91,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
 
   const environment = resolveEnvironment(raw, ctx, problem);
   const merged = deepMerge(defaultsFor(environment), { ...raw, environment }) as Record<string, unknown>;
+  dropDefaultPerformanceLevel(raw, merged);
   const derivedName = merged.clusterName === undefined;
   if (derivedName) merged.clusterName = ctx.stack.toLowerCase();
 
@@ -87,6 +107,11 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   }
 
   const { region, zones, network, controlPlane, nodePools, cni, apiEndpoint, ssh, tags, kubernetesVersion } = parsed;
+
+  // Limits the provider and the API enforce, and credentials written in plain text.
+  const warn = ctx.warn ?? ((m: string) => console.warn(`warning: ${m}`));
+  checkLimits(parsed, problem, (path, m) => warn(`${formatPath(ctx.project, path)}: ${m}`));
+  checkPlainSecrets(raw, ctx.secretKeys, ctx.plainForeignConfig, problem);
 
   if (region && ctx.providerRegion !== undefined && ctx.providerRegion !== region) {
     problem(["region"], `is ${region} but alicloud:region is ${ctx.providerRegion}; remove alicloud:region or make them equal`);
@@ -161,6 +186,26 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
         const path = network?.vswitches !== undefined ? ["network", "vswitches", v.zone] : ["network", "vswitchPrefixLength"];
         problem(path, `the vSwitch ${v.cidr} in ${v.zone} has ${usable} usable addresses but needs about ${needed} (control planes from the ${FIRST_HOST_OFFSET}th host, ${poolNodesPerZone} pool nodes at maxSize, NAT and load balancer); use a larger vSwitch`);
       }
+    });
+  }
+
+  // The kubelet of 1.35 and later refuses cgroup v1 (failCgroupV1 defaults to true:
+  // kubernetes/kubernetes PR #134298, KEP-5573). The standard Alibaba Cloud Linux 3 public
+  // image boots cgroup v1: Alibaba's ACK "Migrate nodes to cgroup v2" lists as cgroup v2
+  // only the container-optimized Alibaba Cloud Linux 3 and 4, ContainerOS, RHEL 9+ and
+  // Ubuntu 22.04+. A pinned image.id is the user's to vouch for (the bootstrap still
+  // refuses a cgroup v1 host).
+  const minor = kubernetesVersion ? parseKubernetesVersion(kubernetesVersion)?.minor ?? 0 : 0;
+  if (minor >= CGROUP_V2_REQUIRED_MINOR) {
+    const refuse = (path: (string | number)[], image: { os: string; id?: string } | undefined, version: string) => {
+      if (image && CGROUP_V1_IMAGES.includes(image.os) && !image.id) {
+        problem(path, `the newest public ${image.os} image boots cgroup v1, which the kubelet of Kubernetes ${version} refuses; use os: ubuntu-24.04 (or ubuntu-22.04), or pin image.id to a cgroup v2 image such as Alibaba Cloud Linux 3 container-optimized`);
+      }
+    };
+    refuse(["controlPlane", "image", "os"], controlPlane?.image, kubernetesVersion ?? "");
+    nodePools?.forEach((pool, i) => {
+      const version = pool.kubernetesVersion ?? kubernetesVersion ?? "";
+      if ((parseKubernetesVersion(version)?.minor ?? 0) >= CGROUP_V2_REQUIRED_MINOR && pool.image) refuse(["nodePools", i, "image", "os"], pool.image, version);
     });
   }
 
@@ -276,7 +321,7 @@ function toProblems(issues: readonly z.core.$ZodIssue[], missing: boolean): Conf
  * then dropped so the rest of the section still reaches the cross-section checks.
  */
 function parseSection(name: SectionName, value: unknown): SectionResult {
-  const first = sections[name].safeParse(value);
+  const first = sections[name].safeParse(value, { error: actionableMessage });
   if (first.success) return { issues: [], data: first.data };
   const issues = toProblems(first.error.issues, value === undefined);
   if (!first.error.issues.every((i) => i.code === "unrecognized_keys")) return { issues };
@@ -287,7 +332,7 @@ function parseSection(name: SectionName, value: unknown): SectionResult {
     for (const key of issue.path) target = isObject(target) || Array.isArray(target) ? (target as Record<PropertyKey, unknown>)[key] : undefined;
     if (isObject(target)) for (const key of issue.keys) Reflect.deleteProperty(target, key);
   }
-  const second = sections[name].safeParse(pruned);
+  const second = sections[name].safeParse(pruned, { error: actionableMessage });
   return second.success ? { issues, data: second.data } : { issues };
 }
 

@@ -3,9 +3,14 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, formatPath, validateStackConfig } from "../config/validate";
 import { BASE_CONFIG, PROJECT, specFor } from "./kit";
 
-function problemsOf(raw: Record<string, unknown>, stack = "dev", providerRegion?: string): string[] {
+interface Context {
+  readonly providerRegion?: string;
+  readonly plainForeignConfig?: Record<string, string>;
+}
+
+function problemsOf(raw: Record<string, unknown>, stack = "dev", context: Context = {}): string[] {
   try {
-    validateStackConfig(raw, { project: PROJECT, stack, ...(providerRegion ? { providerRegion } : {}) });
+    validateStackConfig(raw, { project: PROJECT, stack, warn: () => undefined, ...context });
   } catch (err) {
     if (err instanceof ConfigError) return err.problems.map((p) => `${formatPath(PROJECT, p.path)}: ${p.message}`);
     throw err;
@@ -18,7 +23,9 @@ interface Rejected {
   readonly config: Record<string, unknown>;
   readonly stack?: string;
   readonly providerRegion?: string;
-  /** The config key the message must name, and a fragment it must contain. */
+  /** Config of other namespaces (alicloud:…) kept in plain text in the stack. */
+  readonly plainForeignConfig?: Record<string, string>;
+  /** The config key the message must name (without "<project>:" unless another namespace), and a fragment it must contain. */
   readonly key: string;
   readonly says: string;
 }
@@ -92,7 +99,7 @@ const REJECTED: readonly Rejected[] = [
   { why: "SSH open to the world", config: { ssh: { enabled: true, keyPairName: "ops", allowedCidrs: ["0.0.0.0/0"] } }, key: "ssh.allowedCidrs[0]", says: "may not be open to the whole internet" },
   { why: "SSH CIDRs while disabled", config: { ssh: { enabled: false, allowedCidrs: ["203.0.113.0/24"] } }, key: "ssh.enabled", says: "would be ignored" },
   { why: "image of another OS", config: { controlPlane: { image: { os: "ubuntu-24.04", id: "aliyun_3_x64_20G_alibase_20250101.vhd" } } }, key: "controlPlane.image.id", says: "is not a ubuntu-24.04 image" },
-  { why: "performance level on a non-ESSD disk", config: { controlPlane: { systemDisk: { category: "cloud_efficiency", sizeGb: 80 } } }, key: "controlPlane.systemDisk.performanceLevel", says: "only for cloud_essd" },
+  { why: "performance level on a non-ESSD disk", config: { controlPlane: { systemDisk: { category: "cloud_efficiency", sizeGb: 80, performanceLevel: "PL0" } } }, key: "controlPlane.systemDisk.performanceLevel", says: "only for cloud_essd" },
   { why: "reserved tag prefix", config: { tags: { "aliyun-team": "x" } }, key: "tags.aliyun-team", says: 'may not start with "aliyun"' },
   { why: "tag our own prefix", config: { tags: { "kubeadm-alicloud.io/cluster": "x" } }, key: "tags.kubeadm-alicloud.io/cluster", says: "which this project sets itself" },
   { why: "too many tags", config: { tags: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`t${i}`, "v"])) }, key: "tags", says: "at most 15" },
@@ -105,13 +112,42 @@ const REJECTED: readonly Rejected[] = [
   { why: "audit off with a throwaway reason", config: { apiServer: { audit: { enabled: false, reason: "no" } } }, key: "apiServer.audit.reason", says: "turning off the audit log needs a reason" },
   { why: "health-only anonymous access on a minor that cannot do it", config: { kubernetesVersion: "1.31.9" }, key: "apiServer.anonymousHealthOnly.enabled", says: "needs Kubernetes 1.32 or newer" },
   { why: "cluster name not a DNS label", config: { clusterName: "My_Cluster" }, key: "clusterName", says: "is not a valid cluster name" },
+  // kubelet 1.35+ refuses cgroup v1 (KEP-5573); the standard Alibaba Cloud Linux 3 image boots it (ACK "Migrate nodes to cgroup v2").
+  { why: "control planes on the cgroup v1 public Alibaba Cloud Linux 3 image", config: { controlPlane: { image: { os: "alinux3" } } }, key: "controlPlane.image.os", says: "boots cgroup v1, which the kubelet of Kubernetes 1.36.5 refuses; use os: ubuntu-24.04" },
+  { why: "a pool on the cgroup v1 public image", config: { nodePools: [{ name: "general", instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 3, image: { os: "alinux3" } }] }, key: "nodePools[0].image.os", says: "boots cgroup v1" },
+  { why: "token renewal window leaving no time between renewals", config: { pki: { bootstrapTokenTtlHours: 48, bootstrapTokenRenewBeforeHours: 40 } }, key: "pki.bootstrapTokenRenewBeforeHours", says: "leaves less than 24 hours" },
+  // Limits the provider or the API enforces (issue 11, item 3); each cites its source in config/limits.ts, config/regions.ts, config/plain-secrets.ts.
+  { why: "ESS group larger than 2000 instances", config: { nodePools: [pool({ maxSize: 2001 })] }, key: "nodePools[0].maxSize", says: "a scaling group holds at most 2000 instances" },
+  { why: "negative pool size says what to do", config: { nodePools: [pool({ minSize: -1 })] }, key: "nodePools[0].minSize", says: "use 0 or more" },
+  { why: "fractional pool size", config: { nodePools: [pool({ maxSize: 2.5 })] }, key: "nodePools[0].maxSize", says: "must be a whole number" },
+  { why: "pool disk category the launch template refuses", config: { nodePools: [pool({ systemDisk: { category: "cloud_auto", sizeGb: 40 } })] }, key: "nodePools[0].systemDisk.category", says: "the launch template accepts only cloud_essd, cloud_efficiency, cloud_ssd" },
+  { why: "pool inheriting a category the launch template refuses", config: { controlPlane: { instanceType: "ecs.e-c1m2.large", systemDisk: { category: "cloud_essd_entry", sizeGb: 40 } } }, key: "nodePools[0].systemDisk", says: "inherits controlPlane.systemDisk (cloud_essd_entry)" },
+  { why: "ESSD Entry on a family that cannot use it", config: { controlPlane: { systemDisk: { category: "cloud_essd_entry", sizeGb: 40 } }, nodePools: [pool({ systemDisk: { category: "cloud_essd", sizeGb: 40 } })] }, key: "controlPlane.systemDisk.category", says: "attach only to the u1 and e instance families" },
+  { why: "PL2 below its minimum size", config: { controlPlane: { systemDisk: { category: "cloud_essd", sizeGb: 460, performanceLevel: "PL2" } } }, key: "controlPlane.systemDisk.sizeGb", says: "PL2 needs at least 461 GiB" },
+  { why: "PL3 below its minimum size", config: { nodePools: [pool({ systemDisk: { category: "cloud_essd", sizeGb: 1260, performanceLevel: "PL3" } })] }, key: "nodePools[0].systemDisk.sizeGb", says: "PL3 needs at least 1261 GiB" },
+  { why: "unknown performance level, with the valid ones", config: { controlPlane: { systemDisk: { category: "cloud_essd", sizeGb: 80, performanceLevel: "PL4" } } }, key: "controlPlane.systemDisk.performanceLevel", says: "use one of PL0, PL1, PL2, PL3" },
+  { why: "mistyped enum value, with the nearest", config: { controlPlane: { image: { os: "ubuntu-24.4" } } }, key: "controlPlane.image.os", says: 'did you mean "ubuntu-24.04"?' },
+  { why: "system disk below the smallest size says what to do", config: { controlPlane: { systemDisk: { category: "cloud_essd", sizeGb: 10 } } }, key: "controlPlane.systemDisk.sizeGb", says: "use 20 or more" },
+  { why: "EIP billed by traffic above 200 Mbit/s", config: { network: { natGateway: { enabled: true, eipBandwidthMbps: 201 } } }, key: "network.natGateway.eipBandwidthMbps", says: "allows 1-200 Mbit/s" },
+  { why: "control plane with one vCPU (kubeadm preflight)", config: { controlPlane: { instanceType: "ecs.t5-lc1m1.small" } }, key: "controlPlane.instanceType", says: "kubeadm's preflight needs at least 2 vCPUs" },
+  { why: "control plane with too little memory (kubeadm preflight)", config: { controlPlane: { instanceType: "ecs.t6-c4m1.large" } }, key: "controlPlane.instanceType", says: "0.5 GiB of memory; kubeadm's preflight needs 1700 MB" },
+  { why: "count given as text", config: { controlPlane: { count: "3" } }, key: "controlPlane.count", says: 'got the text "3": write it without quotes' },
+  { why: "mistyped region, with the nearest", config: { region: "cn-hangzou", zones: ["cn-hangzou-h"] }, key: "region", says: 'did you mean "cn-hangzhou"?' },
+  { why: "well-formed region the provider does not know", config: { region: "eu-north-1", zones: ["eu-north-1a"] }, key: "region", says: "is not a region the alicloud provider accepts" },
+  { why: "provider secret key in plain stack config", config: {}, plainForeignConfig: { "alicloud:secretKey": "x" }, key: "alicloud:secretKey", says: "ALIBABA_CLOUD_ACCESS_KEY_SECRET" },
+  { why: "provider access key in plain stack config", config: {}, plainForeignConfig: { "alicloud:accessKey": "LTAI5tAbCdEfGhIjKlMnOpQr" }, key: "alicloud:accessKey", says: "pulumi config rm alicloud:accessKey" },
+  { why: "STS token in plain stack config", config: {}, plainForeignConfig: { "alicloud:securityToken": "CAIS" }, key: "alicloud:securityToken", says: "is in plain text" },
+  { why: "AccessKey secret pasted into another namespace", config: {}, plainForeignConfig: { "aws:note": "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy" }, key: "aws:note", says: "looks like an Alibaba Cloud AccessKey secret" },
+  { why: "AccessKey secret in a project value", config: { tags: { team: "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy" } }, key: "tags.team", says: "pulumi config set --secret --path 'tags.team'" },
+  { why: "private key in add-on values", config: { addons: { monitoring: { enabled: true, values: { tls: { key: "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----" } } } } }, key: "addons.monitoring.values.tls.key", says: "looks like a private key" },
   { why: "stack name that makes no cluster name", config: { environment: "dev" }, stack: "team_a.dev", key: "clusterName", says: "derived from the stack name: set kubeadm-alicloud:clusterName" },
 ];
 
 describe("stack config: every rejected case names its key and says what is wrong", () => {
-  it.each(REJECTED)("$why", ({ config, stack, providerRegion, key, says }) => {
-    const problems = problemsOf({ ...BASE_CONFIG, ...config }, stack ?? "dev", providerRegion);
-    const forKey = problems.filter((p) => p.startsWith(`${PROJECT}:${key}: `));
+  it.each(REJECTED)("$why", ({ config, stack, providerRegion, plainForeignConfig, key, says }) => {
+    const problems = problemsOf({ ...BASE_CONFIG, ...config }, stack ?? "dev", { providerRegion, plainForeignConfig });
+    const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
+    const forKey = problems.filter((p) => p.startsWith(`${fullKey}: `));
     expect(forKey, `problems were:\n${problems.join("\n")}`).not.toHaveLength(0);
     expect(forKey.some((p) => p.includes(says)), `problems were:\n${problems.join("\n")}`).toBe(true);
   });
@@ -148,7 +184,7 @@ describe("stack config: all problems at once", () => {
 
   it("reports a value of the wrong type once, not once per check on its content", () => {
     const problems = problemsOf({ ...BASE_CONFIG, zones: "cn-hangzhou-h" });
-    expect(problems).toEqual([`${PROJECT}:zones: Invalid input: expected array, received string`]);
+    expect(problems).toEqual([`${PROJECT}:zones: expected a list, got the text "cn-hangzhou-h": write it as a YAML list (one "- item" per line)`]);
   });
 
   it("formats the error with the stack, the count and one line per problem", () => {
@@ -198,6 +234,12 @@ describe("stack config: accepted configurations resolve to a complete spec", () 
     const spec = specFor({ kubernetesVersion: "v1.35.2" });
     expect(spec.kubernetesVersion).toBe("1.35.2");
     expect(spec.nodePools[0]?.kubernetesVersion).toBe("1.35.2");
+  });
+
+  it("takes Alibaba Cloud Linux 3 where the kubelet still allows cgroup v1, or where the image is pinned (the bootstrap checks the host)", () => {
+    expect(specFor({ kubernetesVersion: "1.34.4", apiServer: { anonymousHealthOnly: { enabled: true } }, controlPlane: { image: { os: "alinux3" } } }).controlPlane.image.os).toBe("alinux3");
+    expect(specFor({ controlPlane: { image: { os: "alinux3", id: "m-bp1containeroptimized" } } }).controlPlane.image.id).toBe("m-bp1containeroptimized");
+    expect(specFor({}).controlPlane.image).toEqual({ os: "ubuntu-24.04" });
   });
 
   it("lets a pool lag the control plane by up to three minors", () => {

@@ -37,11 +37,14 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
   // Validation needs no mocks; run it first so a bad config fails with its own message.
   const { validateStackConfig } = await import("../../config/validate");
   const { projectConfig } = await import("../../config/load");
+  const { plainForeignConfig } = await import("../../config/plain-secrets");
   const providerRegion = stack.config["alicloud:region"];
   const spec = validateStackConfig(projectConfig(stack.config, stack.project), {
     project: stack.project,
     stack: stack.stack,
     ...(providerRegion !== undefined ? { providerRegion } : {}),
+    secretKeys: stack.secretKeys.filter((k) => k.startsWith(`${stack.project}:`)).map((k) => k.slice(stack.project.length + 1)),
+    plainForeignConfig: plainForeignConfig(stack.config, stack.project, (k) => stack.secretKeys.includes(k)),
   });
 
   const adopted = spec.network.vpc.existingId ? { id: spec.network.vpc.existingId, cidr: spec.network.vpc.cidr } : undefined;

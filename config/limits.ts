@@ -1,0 +1,90 @@
+// Limits the alicloud provider or the Alibaba Cloud API enforce, checked with the config
+// so that a mistake stops `pulumi preview` with the key named instead of failing
+// half-way through `pulumi up`. Each limit cites where it is enforced. Provider sources:
+// aliyun/terraform-provider-alicloud at commit 81c43b6 (the provider the installed
+// @pulumi/alicloud 3.108.0 bridges is at least as new; its .d.ts agree where quoted).
+import type { ConfigPath } from "./validate";
+import type { Sections } from "./schema";
+import { controlPlaneShapeFinding } from "./instance-types";
+
+/**
+ * ESS scaling groups: min_size, max_size and desired_capacity are each 0-2000:
+ * alicloud/resource_alicloud_ess_scaling_group.go (`IntBetween(0, 2000)` on all three);
+ * @pulumi/alicloud ess/scalingGroup.d.ts ("Value range: [0, 2000]").
+ */
+export const ESS_MAX_SIZE = 2000;
+
+/**
+ * The only system-disk categories `ecs.EcsLaunchTemplate` accepts (the pools' disks go
+ * through a launch template): alicloud/resource_alicloud_ecs_launch_template.go
+ * system_disk.category `StringInSlice(all, cloud, ephemeral_ssd, cloud_essd,
+ * cloud_efficiency, cloud_ssd, local_disk)`; @pulumi/alicloud types/input.d.ts
+ * `EcsLaunchTemplateSystemDisk.category` lists the same. cloud_auto and cloud_essd_entry
+ * are accepted by ecs.Instance (resource_alicloud_instance.go system_disk_category) and
+ * so by control planes only. Of the categories the schema offers, these remain:
+ */
+export const LAUNCH_TEMPLATE_DISK_CATEGORIES: readonly string[] = ["cloud_essd", "cloud_efficiency", "cloud_ssd"];
+
+/**
+ * Smallest ESSD system disk per performance level: @alicloud/ecs20140526 7.11.6
+ * src/models/RunInstancesRequest.ts, SystemDisk.Size ("PL0: 1 to 2048, PL1: 20 to
+ * 2048, PL2: 461 to 2048, PL3: 1261 to 2048"). Launch-template instances are created by
+ * the same RunInstances. PL0 and PL1 need no more than the schema's 20 GiB.
+ */
+export const ESSD_MIN_SIZE_GIB: Readonly<Record<string, number>> = { PL2: 461, PL3: 1261 };
+
+/**
+ * The NAT gateway's EIP is pay-as-you-go and billed by traffic (components/network.ts):
+ * then 1-200 Mbit/s. @pulumi/alicloud ecs/eipAddress.d.ts `bandwidth` ("PayAsYouGo and
+ * PayByTraffic: 1 to 200"; PayByBandwidth 1-500); Alibaba's AllocateEipAddress API
+ * reference gives the same ranges. The provider does not check it (bandwidth is a plain
+ * string in resource_alicloud_eip_address.go), so only the API would refuse it.
+ */
+export const EIP_PAY_BY_TRAFFIC_MAX_MBPS = 200;
+
+/**
+ * ESSD Entry disks attach only to the u1 and e families: RunInstancesRequest.ts
+ * SystemDisk.Category ("cloud_essd_entry is supported only when InstanceType is set to
+ * … ecs.u1 or … ecs.e").
+ */
+const ESSD_ENTRY_FAMILIES = ["u1", "e"];
+
+type Report = (path: ConfigPath, message: string) => void;
+
+/**
+ * Limits that span keys, and warnings for what cannot be checked. The per-key limits
+ * are in schema.ts, so they are reported even when a sibling key is wrong.
+ */
+export function checkLimits(parsed: Partial<Sections>, problem: Report, warn: Report): void {
+  const { controlPlane, nodePools } = parsed;
+  if (controlPlane) {
+    const { warning } = controlPlaneShapeFinding(controlPlane.instanceType);
+    if (warning) warn(["controlPlane", "instanceType"], warning);
+
+    const family = controlPlane.instanceType.split(".")[1]?.split("-")[0] ?? "";
+    if (controlPlane.systemDisk.category === "cloud_essd_entry" && !ESSD_ENTRY_FAMILIES.includes(family)) {
+      problem(["controlPlane", "systemDisk", "category"], `cloud_essd_entry (ESSD Entry) disks attach only to the u1 and e instance families, not ${controlPlane.instanceType}; use cloud_essd, or an ecs.u1-… or ecs.e-… instance type`);
+    }
+  }
+  if (!controlPlane || LAUNCH_TEMPLATE_DISK_CATEGORIES.includes(controlPlane.systemDisk.category)) return;
+  nodePools?.forEach((pool, i) => {
+    if (pool.systemDisk !== undefined) return;
+    problem(["nodePools", i, "systemDisk"], `is unset, so the pool inherits controlPlane.systemDisk (${controlPlane.systemDisk.category}), which the pools' launch template does not accept (only ${LAUNCH_TEMPLATE_DISK_CATEGORIES.join(", ")}); set nodePools[${i}].systemDisk, e.g. { category: cloud_essd, sizeGb: ${controlPlane.systemDisk.sizeGb} }`);
+  });
+}
+
+/**
+ * The default control-plane disk is a cloud_essd at a performance level. A stack that
+ * picks another category (cloud_auto, cloud_essd_entry…) without naming a level gets
+ * no level, instead of one that only cloud_essd takes. Runs on the merged config.
+ */
+export function dropDefaultPerformanceLevel(raw: Record<string, unknown>, merged: Record<string, unknown>): void {
+  const given = isObject(raw.controlPlane) ? raw.controlPlane.systemDisk : undefined;
+  const disk = isObject(merged.controlPlane) ? merged.controlPlane.systemDisk : undefined;
+  if (!isObject(given) || !isObject(disk) || given.performanceLevel !== undefined) return;
+  if (given.category !== undefined && given.category !== "cloud_essd") Reflect.deleteProperty(disk, "performanceLevel");
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
