@@ -27,6 +27,9 @@ export const caCertPem = cluster.pki.cas.cluster.certPem;
 export const discoveryHash = cluster.pki.discoveryHash;
 export const caExpiresAt = cluster.pki.cas.cluster.expiresAt;
 export const adminCertificateExpiresAt = cluster.pki.admin.expiresAt;
+/** When the bootstrap tokens in OOS and in the cluster expire; a pulumi up from `bootstrapTokensRenewFrom` on renews them. */
+export const bootstrapTokensExpireAt = cluster.pki.tokenRenewal.expiresAt;
+export const bootstrapTokensRenewFrom = cluster.pki.tokenRenewal.renewFrom;
 /** Secret: `pulumi stack output --show-secrets kubeconfig > admin.conf`. */
 export const kubeconfig = cluster.pki.admin.kubeconfig;
 export const apiPrivateAddress = cluster.apiLoadBalancer.privateAddress;

@@ -1,34 +1,39 @@
 #!/usr/bin/env bash
 # kubeadm-alicloud node bootstrap: prepares the OS, installs pinned packages,
-# configures containerd and runs kubeadm init or join for this node's role.
+# configures containerd and runs kubeadm init or join.
 #
-# Inputs (written by cloud-init before this runs):
-#   /etc/kubeadm-alicloud/node.env          settings (see "required settings" below)
-#   /etc/kubeadm-alicloud/kubeadm.yaml      kubeadm config with __PLACEHOLDERS__
-#   /etc/kubeadm-alicloud/containerd.toml   containerd config with __PAUSE_IMAGE__
-#   /etc/kubeadm-alicloud/secrets.list      OOS secret parameters to fetch, and where they go
-#   /etc/kubeadm-alicloud/secrets/pki/      control planes: CA certificates and sa.pub (public)
-#   /usr/local/lib/kubeadm-alicloud/fetch-secrets.py   reads secrets.list with the node's RAM role
+# Runs as kubeadm-alicloud-bootstrap.service, at every boot until it has succeeded
+# once (so a reboot in the middle resumes it); cloud-init only starts the unit.
+# Inputs (written by cloud-init):
+#   /etc/kubeadm-alicloud/node.env              settings (see "required settings" below)
+#   /etc/kubeadm-alicloud/kubeadm-join.yaml     JoinConfiguration with __PLACEHOLDERS__
+#   /etc/kubeadm-alicloud/kubeadm-init.yaml     the first control plane: init configuration
+#   /etc/kubeadm-alicloud/containerd.toml       containerd config with __PAUSE_IMAGE__
+#   /etc/kubeadm-alicloud/secrets.list          OOS secret parameters to fetch, and where they go
+#   /etc/kubeadm-alicloud/secrets/pki/          control planes: CA certificates and sa.pub (public)
+#   /usr/local/lib/kubeadm-alicloud/            fetch-secrets.py, packages.sh, control-plane.sh
 # Secrets (fetched at boot into /etc/kubeadm-alicloud/secrets, root-only, removed
-# after success): pki/*.key, encryption-config.yaml, bootstrap-token or tokens/.
+# after success): pki/*.key, encryption-config.yaml, bootstrap-token.
 # Outputs:
-#   /var/log/kubeadm-alicloud/bootstrap.log  everything this script printed
+#   /var/log/kubeadm-alicloud/bootstrap.log  everything this script printed (never a token)
 #   /var/lib/kubeadm-alicloud/status         running | ok | failed: <why>
-#   /var/lib/kubeadm-alicloud/done           fingerprint of the inputs of the last success
+#   /var/lib/kubeadm-alicloud/node-name      this node's name in the cluster
+#   /var/lib/kubeadm-alicloud/done           fingerprint of the inputs of the success
 #
-# Idempotent: after a success with the same inputs a second run changes nothing.
-# A failed kubeadm step is reset and retried a bounded number of times.
+# After a success with the same inputs a second run changes nothing; with other inputs
+# it refuses (a finished node is never reset). Any failure marks the status failed at
+# once. A failed kubeadm step is reset and retried a bounded number of times.
 # KUBEADM_ALICLOUD_ROOT prefixes every path (the test harness runs it in a sandbox).
-set -euo pipefail
+set -Eeuo pipefail
 
 ROOT="${KUBEADM_ALICLOUD_ROOT:-}"
 CONF_DIR="$ROOT/etc/kubeadm-alicloud"
 SECRETS="$CONF_DIR/secrets"
+LIB="$ROOT/usr/local/lib/kubeadm-alicloud"
 STATE_DIR="$ROOT/var/lib/kubeadm-alicloud"
 LOG_DIR="$ROOT/var/log/kubeadm-alicloud"
 LOG="$LOG_DIR/bootstrap.log"
 METADATA="${METADATA_URL:-http://100.100.100.200}"
-FETCHER="$ROOT/usr/local/lib/kubeadm-alicloud/fetch-secrets.py"
 KUBEADM_ATTEMPTS="${KUBEADM_ATTEMPTS:-3}"
 NETWORK_ATTEMPTS="${NETWORK_ATTEMPTS:-5}"
 CRI_SOCKET="unix:///run/containerd/containerd.sock"
@@ -46,6 +51,16 @@ fail() {
   status "failed: $*"
   exit 1
 }
+# Whatever stops the script marks the node failed at once, so nobody waits for a
+# status that never comes: a failing command (errexit), or systemd's stop at
+# TimeoutStartSec (SIGTERM).
+on_error() {
+  local rc=$?
+  log "FAILED (exit $rc) at line $1: $2"
+  status "failed: exit $rc at line $1: $2"
+}
+trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
+trap 'log "FAILED: stopped by a signal"; status "failed: stopped by a signal (time limit or shutdown)"; exit 143' TERM INT
 
 # retry ATTEMPTS CMD...: run CMD until it succeeds, waiting 2, 4, 8 ... seconds between tries.
 retry() {
@@ -67,20 +82,34 @@ retry() {
 [ -r "$CONF_DIR/node.env" ] || fail "$CONF_DIR/node.env is missing"
 # shellcheck source=/dev/null
 . "$CONF_DIR/node.env"
-for v in ROLE KUBERNETES_VERSION KUBERNETES_MINOR PACKAGE_SOURCE IMAGE_REPOSITORY API_DNS_NAME API_HOSTS_ADDRESS CONTAINERD_DEB_VERSION CONTAINERD_RPM_VERSION; do
+for v in ROLE KUBERNETES_VERSION KUBERNETES_MINOR PACKAGE_SOURCE IMAGE_REPOSITORY API_DNS_NAME CONTAINERD_DEB_VERSION CONTAINERD_RPM_VERSION KUBEADM_ATTEMPT_SECONDS ROLE_WAIT_SECONDS; do
   [ -n "${!v:-}" ] || fail "required setting $v is missing from node.env"
 done
-case "$ROLE" in init | control-plane | worker) ;; *) fail "unknown ROLE $ROLE" ;; esac
+case "$ROLE" in
+  control-plane) for v in CONTROL_PLANE_PEERS FIRST_CONTROL_PLANE; do [ -n "${!v:-}" ] || fail "required setting $v is missing from node.env"; done ;;
+  worker) [ -n "${API_HOSTS_ADDRESS:-}" ] || fail "required setting API_HOSTS_ADDRESS is missing from node.env" ;;
+  *) fail "unknown ROLE $ROLE" ;;
+esac
 
 fingerprint() {
-  cat "$CONF_DIR/node.env" "$CONF_DIR/kubeadm.yaml" "$CONF_DIR/containerd.toml" | sha256sum | cut -d' ' -f1
+  cat "$CONF_DIR/node.env" "$CONF_DIR"/kubeadm-*.yaml "$CONF_DIR/containerd.toml" | sha256sum | cut -d' ' -f1
 }
-if [ -f "$STATE_DIR/done" ] && [ "$(cat "$STATE_DIR/done")" = "$(fingerprint)" ]; then
-  log "already bootstrapped with these inputs; nothing to do"
-  exit 0
+if [ -f "$STATE_DIR/done" ]; then
+  if [ "$(cat "$STATE_DIR/done")" = "$(fingerprint)" ]; then
+    log "already bootstrapped with these inputs; nothing to do"
+    exit 0
+  fi
+  # A finished node is never reset: that would remove a control plane's etcd member
+  # and wipe the node. Changes to running nodes go through a rollout, not through here.
+  log "REFUSED: this node finished bootstrapping with other inputs; it is left as it is (status: $(cat "$STATE_DIR/status" 2>/dev/null || echo unknown)). Replace the node to give it new inputs."
+  exit 3
 fi
 status running
 log "bootstrap of a $ROLE node, Kubernetes $KUBERNETES_VERSION"
+
+# shellcheck source=bootstrap/packages.sh
+. "$LIB/packages.sh"
+require_cgroup_v2
 
 # ---- node identity from the metadata service (tokens required) ---------------------
 metadata_token() {
@@ -96,6 +125,7 @@ NODE_IP="$(retry "$NETWORK_ATTEMPTS" metadata private-ipv4)" || fail "no private
 # The cloud-controller-manager and cluster-autoscaler find nodes by <region>.<instance-id>.
 NODE_NAME="$REGION.$INSTANCE_ID"
 PROVIDER_ID="$REGION.$INSTANCE_ID"
+printf '%s\n' "$NODE_NAME" > "$STATE_DIR/node-name"
 log "node $NODE_NAME at $NODE_IP"
 
 # ---- secrets, from OOS with this node's RAM role ------------------------------------
@@ -104,9 +134,11 @@ log "node $NODE_NAME at $NODE_IP"
 PYTHON="$(command -v python3 || true)"
 if [ -z "$PYTHON" ] && [ -x /usr/libexec/platform-python ]; then PYTHON=/usr/libexec/platform-python; fi
 [ -n "$PYTHON" ] || fail "no Python 3 to run the secret fetcher"
-# The fetcher retries with backoff itself, and writes nothing unless it read everything.
-"$PYTHON" "$FETCHER" --region "$REGION" --manifest "$CONF_DIR/secrets.list" --dest "$SECRETS" \
-  --metadata-url "$METADATA" ${OOS_ENDPOINT:+--endpoint "$OOS_ENDPOINT"} ${FETCH_BACKOFF_SECONDS:+--backoff-seconds "$FETCH_BACKOFF_SECONDS"} \
+# The fetcher retries with backoff itself (waiting up to ROLE_WAIT_SECONDS for a RAM
+# role attached after boot), and writes nothing unless it read everything.
+"$PYTHON" "$LIB/fetch-secrets.py" --region "$REGION" --manifest "$CONF_DIR/secrets.list" --dest "$SECRETS" \
+  --metadata-url "$METADATA" --role-wait-seconds "$ROLE_WAIT_SECONDS" \
+  ${OOS_ENDPOINT:+--endpoint "$OOS_ENDPOINT"} ${FETCH_BACKOFF_SECONDS:+--backoff-seconds "$FETCH_BACKOFF_SECONDS"} \
   || fail "could not read this node's secrets from OOS (see the fetch-secrets lines above)"
 
 # ---- kernel and OS prerequisites --------------------------------------------------
@@ -122,76 +154,17 @@ net.bridge.bridge-nf-call-ip6tables = 1
 SYSCTL
 sysctl --system >/dev/null
 
-# The API endpoint name: this node on control planes once they serve, the load
-# balancer elsewhere (an Alibaba CLB backend cannot reach itself through the CLB).
+# The API endpoint name: the load balancer on workers; on control planes a serving
+# peer while joining, then this node itself (an Alibaba CLB backend cannot reach
+# itself through the CLB).
 set_api_host() {
   local hosts="$ROOT/etc/hosts"
   touch "$hosts"
   sed -i '/# kubeadm-alicloud api$/d' "$hosts"
   printf '%s %s # kubeadm-alicloud api\n' "$1" "$API_DNS_NAME" >> "$hosts"
 }
-# "self" (the first control plane) means this node's own address.
-if [ "$API_HOSTS_ADDRESS" = self ]; then set_api_host "$NODE_IP"; else set_api_host "$API_HOSTS_ADDRESS"; fi
 
-# ---- packages, pinned --------------------------------------------------------------
-# shellcheck source=/dev/null
-. "$ROOT/etc/os-release"
-case "$PACKAGE_SOURCE" in
-  aliyun-mirror)
-    K8S_REPO="https://mirrors.aliyun.com/kubernetes-new/core/stable/v$KUBERNETES_MINOR"
-    DOCKER_REPO="https://mirrors.aliyun.com/docker-ce/linux" ;;
-  upstream)
-    K8S_REPO="https://pkgs.k8s.io/core:/stable:/v$KUBERNETES_MINOR"
-    DOCKER_REPO="https://download.docker.com/linux" ;;
-  *) fail "unknown PACKAGE_SOURCE $PACKAGE_SOURCE" ;;
-esac
-
-fetch() { curl -fsSL --max-time 60 "$1" -o "$2"; }
-
-install_apt() {
-  export DEBIAN_FRONTEND=noninteractive
-  local keys="$ROOT/etc/apt/keyrings"
-  mkdir -p "$keys"
-  retry "$NETWORK_ATTEMPTS" fetch "$K8S_REPO/deb/Release.key" "$keys/kubernetes.asc"
-  retry "$NETWORK_ATTEMPTS" fetch "$DOCKER_REPO/ubuntu/gpg" "$keys/docker.asc"
-  printf 'deb [signed-by=/etc/apt/keyrings/kubernetes.asc] %s/deb/ /\n' "$K8S_REPO" > "$ROOT/etc/apt/sources.list.d/kubernetes.list"
-  printf 'deb [signed-by=/etc/apt/keyrings/docker.asc] %s/ubuntu %s stable\n' "$DOCKER_REPO" "$VERSION_CODENAME" > "$ROOT/etc/apt/sources.list.d/docker.list"
-  retry "$NETWORK_ATTEMPTS" apt-get update -q
-  local v="$KUBERNETES_VERSION-1.1"
-  # Held packages (a run that stopped half-way) are moved to the pins too.
-  retry "$NETWORK_ATTEMPTS" apt-get install -y -q --allow-downgrades --allow-change-held-packages \
-    "kubelet=$v" "kubeadm=$v" "kubectl=$v" "containerd.io=$CONTAINERD_DEB_VERSION~ubuntu.$VERSION_ID~$VERSION_CODENAME"
-  apt-mark hold kubelet kubeadm kubectl containerd.io
-}
-
-install_dnf() {
-  cat > "$ROOT/etc/yum.repos.d/kubernetes.repo" <<REPO
-[kubernetes]
-name=Kubernetes $KUBERNETES_MINOR
-baseurl=$K8S_REPO/rpm/
-enabled=1
-gpgcheck=1
-gpgkey=$K8S_REPO/rpm/repodata/repomd.xml.key
-exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
-REPO
-  # Alibaba Cloud Linux 3 is compatible with RHEL 8: Docker's el8 builds fit it.
-  cat > "$ROOT/etc/yum.repos.d/docker-ce.repo" <<REPO
-[docker-ce-stable]
-name=Docker CE Stable
-baseurl=$DOCKER_REPO/centos/8/\$basearch/stable
-enabled=1
-gpgcheck=1
-gpgkey=$DOCKER_REPO/centos/gpg
-REPO
-  retry "$NETWORK_ATTEMPTS" dnf install -y --disableexcludes=kubernetes \
-    "kubelet-$KUBERNETES_VERSION" "kubeadm-$KUBERNETES_VERSION" "kubectl-$KUBERNETES_VERSION" "containerd.io-$CONTAINERD_RPM_VERSION"
-}
-
-case "${ID:-}" in
-  ubuntu) install_apt ;;
-  alinux) install_dnf ;;
-  *) fail "unsupported OS ${ID:-unknown}: use Alibaba Cloud Linux 3 or Ubuntu 22.04/24.04" ;;
-esac
+install_packages
 
 # ---- containerd ---------------------------------------------------------------------
 # kubeadm knows the pause image that belongs to its version: ask it instead of guessing.
@@ -208,24 +181,26 @@ systemctl restart containerd
 systemctl enable kubelet
 
 # ---- kubeadm ------------------------------------------------------------------------
+KUBEADM_ACTION="join"
+JOIN_VIA=""
+if [ "$ROLE" = control-plane ]; then
+  # shellcheck source=bootstrap/control-plane.sh
+  . "$LIB/control-plane.sh"
+  choose_control_plane_action
+  if [ "$KUBEADM_ACTION" = init ]; then set_api_host "$NODE_IP"; else set_api_host "$JOIN_VIA"; fi
+else
+  set_api_host "$API_HOSTS_ADDRESS"
+fi
+SOURCE_CONFIG="$CONF_DIR/kubeadm-$KUBEADM_ACTION.yaml"
+[ -r "$SOURCE_CONFIG" ] || fail "no $SOURCE_CONFIG for kubeadm $KUBEADM_ACTION"
 RENDERED="$SECRETS/kubeadm.rendered.yaml"
 render_kubeadm_config() {
-  local token=""
-  if [ "$ROLE" != init ]; then
-    [ -r "$SECRETS/bootstrap-token" ] || fail "no bootstrap token in $SECRETS"
-    token="$(cat "$SECRETS/bootstrap-token")"
-  fi
+  local token
+  [ -r "$SECRETS/bootstrap-token" ] || fail "no bootstrap token in $SECRETS"
+  token="$(cat "$SECRETS/bootstrap-token")"
   (umask 077 && sed -e "s#__NODE_NAME__#$NODE_NAME#g" -e "s#__NODE_IP__#$NODE_IP#g" \
     -e "s#__PROVIDER_ID__#$PROVIDER_ID#g" -e "s#__BOOTSTRAP_TOKEN__#$token#g" \
-    "$CONF_DIR/kubeadm.yaml" > "$RENDERED")
-  if [ "$ROLE" = init ]; then
-    # tokens/: one file per token the first control plane installs, named by its placeholder.
-    local f
-    for f in "$SECRETS"/tokens/__TOKEN_*__; do
-      [ -r "$f" ] || fail "no tokens in $SECRETS/tokens"
-      sed -i "s#$(basename "$f")#$(cat "$f")#g" "$RENDERED"
-    done
-  fi
+    "$SOURCE_CONFIG" > "$RENDERED")
   if grep -q '__[A-Z_]*__' "$RENDERED"; then fail "unfilled placeholders in the kubeadm config"; fi
 }
 
@@ -245,26 +220,37 @@ place_pki() {
   fi
 }
 
+# Each attempt has its own time limit, inside the unit's (plan/timeouts.ts).
 kubeadm_step() {
   place_pki
-  case "$ROLE" in
-    init) kubeadm init --config "$RENDERED" ;;
-    control-plane | worker) kubeadm join --config "$RENDERED" ;;
+  if [ "$ROLE" = control-plane ] && [ "$KUBEADM_ACTION" = join ]; then
+    # Whatever an earlier instance at this address, or an earlier attempt of this
+    # node, left in the cluster goes first.
+    remove_own_etcd_member "$JOIN_VIA"
+    remove_own_nodes "$JOIN_VIA"
+  fi
+  case "$KUBEADM_ACTION" in
+    # --skip-token-print: init would print the join command with the control planes'
+    # token, and this log's tail is what the readiness gate returns.
+    init) timeout "$KUBEADM_ATTEMPT_SECONDS" kubeadm init --skip-token-print --config "$RENDERED" ;;
+    join) timeout "$KUBEADM_ATTEMPT_SECONDS" kubeadm join --config "$RENDERED" ;;
   esac
 }
 
 render_kubeadm_config
-# A previous run that died half-way leaves kubeadm's files behind: start clean.
-if [ -f "$ROOT/etc/kubernetes/kubelet.conf" ]; then
+# A previous run that stopped half-way (a reboot, a failure) leaves kubeadm's files
+# behind: start clean. Only unfinished nodes get here (see "done" above).
+# (The kubelet package itself creates an empty manifests directory: look for files.)
+if [ -f "$ROOT/etc/kubernetes/kubelet.conf" ] || [ -f "$ROOT/etc/kubernetes/manifests/etcd.yaml" ] || [ -f "$ROOT/etc/kubernetes/manifests/kube-apiserver.yaml" ]; then
   log "found the remains of an unfinished run: resetting first"
   kubeadm reset --force --cri-socket "$CRI_SOCKET" || true
 fi
 n=1
 until kubeadm_step; do
   if [ "$n" -ge "$KUBEADM_ATTEMPTS" ]; then
-    fail "kubeadm $ROLE failed $n times; last lines of $LOG: $(tail -n 20 "$LOG" | tr '\n' ' ' | cut -c1-1500)"
+    fail "kubeadm $KUBEADM_ACTION failed $n times; last lines of $LOG: $(tail -n 20 "$LOG" | tr '\n' ' ' | cut -c1-1500)"
   fi
-  log "kubeadm $ROLE failed (try $n of $KUBEADM_ATTEMPTS): resetting the node and trying again"
+  log "kubeadm $KUBEADM_ACTION failed (try $n of $KUBEADM_ATTEMPTS): resetting the node and trying again"
   kubeadm reset --force --cri-socket "$CRI_SOCKET" || true
   rm -rf "$ROOT/etc/cni/net.d"
   sleep $((15 * n))
@@ -272,12 +258,12 @@ until kubeadm_step; do
 done
 
 if [ "$ROLE" = control-plane ]; then
-  # Joined: from now on this node answers for the API itself.
+  # Serving: from now on this node answers for the API itself.
   set_api_host "$NODE_IP"
 fi
 fingerprint > "$STATE_DIR/done"
 # No second copy of any secret stays behind: kubeadm keeps what it needs under
-# /etc/kubernetes, and a second run finds the fingerprint and stops before fetching.
+# /etc/kubernetes, and the unit does not start again once "done" exists.
 rm -rf "$SECRETS"
 status ok
 log "bootstrap finished"

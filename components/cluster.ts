@@ -5,12 +5,13 @@ import type { ClusterSpec } from "../config/spec";
 import { IMAGE_NAME_REGEX } from "../plan/control-plane";
 import { resourceName } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
-import { poolReader, poolRoleName } from "../plan/node-secrets";
+import { controlPlaneBootstrapRoleName, poolReader, poolRoleName } from "../plan/node-secrets";
 import { securityRules } from "../plan/security-rules";
 import * as k8s from "@pulumi/kubernetes";
 import { API_PORT } from "../plan/kubeadm";
 import { compatibility } from "../addons/catalog";
 import { Addons } from "./addons";
+import { BootstrapTokenSecrets } from "./bootstrap-tokens";
 import { ApiLoadBalancer } from "./api-load-balancer";
 import { Cni } from "./cni";
 import { ControlPlane } from "./control-plane";
@@ -23,6 +24,8 @@ import { SecurityGroups } from "./security-groups";
 export interface KubeadmClusterArgs {
   /** A validated spec (config/validate.ts); the component trusts it. */
   readonly spec: ClusterSpec;
+  /** Now, in ms since the epoch (default: the clock): the bootstrap tokens' renewal window. */
+  readonly now?: number;
 }
 
 /** The whole cluster: network, security groups, PKI, API load balancer, control plane and node pools. */
@@ -37,6 +40,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   readonly nodePools: Readonly<Record<string, NodePool>>;
   /** Talks to this cluster's API once the control plane serves; every in-cluster resource uses it. */
   readonly kubernetes: k8s.Provider;
+  /** Each join token's Secret in the cluster. */
+  readonly bootstrapTokens: BootstrapTokenSecrets;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:index:Cluster", name, {}, opts);
@@ -62,6 +67,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       encryptionAtRest: spec.apiServer.encryptionAtRest.enabled,
       apiServerUrl: `https://${spec.apiEndpoint.dnsName}:6443`,
       nodePools: spec.nodePools.map((p) => p.name),
+      ...(args.now !== undefined ? { now: args.now } : {}),
     }, { parent: this });
 
     // One RAM role for the control planes and one per pool, so that each reads only its
@@ -74,6 +80,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     const role = new alicloud.ram.Role(resourceName(spec.clusterName, "node-role"), {
       roleName: resourceName(spec.clusterName, "nodes"),
       description: `Control-plane nodes of Kubernetes cluster ${spec.clusterName}`,
+      assumeRolePolicyDocument: ecsTrust,
+    }, { parent: this });
+    // The control planes read the CA keys with this role only while they bootstrap
+    // (components/role-handover.ts); their steady role above has no grant on secrets.
+    const bootstrapRole = new alicloud.ram.Role(resourceName(spec.clusterName, "cp-bootstrap-role"), {
+      roleName: controlPlaneBootstrapRoleName(spec.clusterName),
+      description: `Control planes of Kubernetes cluster ${spec.clusterName} while they bootstrap (reads the cluster CA keys)`,
       assumeRolePolicyDocument: ecsTrust,
     }, { parent: this });
     const poolRoles: Record<string, alicloud.ram.Role> = {};
@@ -108,7 +121,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         ...Object.fromEntries(Object.entries(tokens).map(([pool, t]) => [pool, t.token])),
       },
       roleNames: {
-        "control-plane": role.roleName,
+        "control-plane": bootstrapRole.roleName,
         ...Object.fromEntries(Object.entries(poolRoles).map(([pool, r]) => [poolReader(pool), r.roleName])),
       },
     }, { parent: this });
@@ -118,6 +131,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       vswitchIds: this.network.vswitchIds,
       securityGroupId: this.securityGroups.controlPlaneGroupId,
       roleName: role.roleName,
+      bootstrapRoleName: bootstrapRole.roleName,
       loadBalancerAddress: this.apiLoadBalancer.privateAddress,
       ...(this.apiLoadBalancer.publicAddress ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress } : {}),
       discoveryHash: this.pki.discoveryHash,
@@ -128,6 +142,24 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       waitFor: [...this.network.egress, ...this.secrets.readable],
     }, { parent: this });
     const backends = this.apiLoadBalancer.attach(this.controlPlane.instanceIds);
+    const [firstReady] = this.controlPlane.readiness;
+    if (firstReady) this.secrets.recordClusterInitialized([firstReady]);
+
+    // The machine running Pulumi reaches the API through a load balancer address (both
+    // are in the API certificate): the public one when there is one.
+    const apiAddress = this.apiLoadBalancer.publicAddress ?? this.apiLoadBalancer.privateAddress;
+    const kubeconfig = this.pki.adminKubeconfigFor(pulumi.interpolate`https://${apiAddress}:${API_PORT}`);
+    const apiServes = [...this.controlPlane.readiness, ...backends];
+    this.kubernetes = new k8s.Provider(resourceName(spec.clusterName, "kubernetes"), {
+      kubeconfig,
+      enableServerSideApply: true,
+    }, { parent: this, dependsOn: apiServes });
+    this.bootstrapTokens = new BootstrapTokenSecrets(resourceName(spec.clusterName, "bootstrap-tokens"), {
+      clusterName: spec.clusterName,
+      tokens: { [CONTROL_PLANE_TOKEN]: this.pki.controlPlaneToken, ...tokens },
+      kubeconfig,
+      waitFor: apiServes,
+    }, { parent: this });
 
     const pools: Record<string, NodePool> = {};
     for (const pool of spec.nodePools) {
@@ -142,19 +174,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         loadBalancerAddress: this.apiLoadBalancer.privateAddress,
         discoveryHash: this.pki.discoveryHash,
         encryptionAlgorithm: this.pki.encryptionAlgorithm,
-        // Nodes join through the load balancer, once the control plane serves behind it.
-        waitFor: [...this.network.egress, ...this.secrets.readable, ...backends, ...this.controlPlane.readiness],
+        // Nodes join through the load balancer, once the control plane serves behind it
+        // and knows the pool's token.
+        waitFor: [...this.network.egress, ...this.secrets.readable, ...apiServes, this.bootstrapTokens.secrets[pool.name] as pulumi.Resource],
       }, { parent: this });
     }
     this.nodePools = pools;
 
-    // The machine running Pulumi reaches the API through a load balancer address (both
-    // are in the API certificate): the public one when there is one.
-    const apiAddress = this.apiLoadBalancer.publicAddress ?? this.apiLoadBalancer.privateAddress;
-    this.kubernetes = new k8s.Provider(resourceName(spec.clusterName, "kubernetes"), {
-      kubeconfig: this.pki.adminKubeconfigFor(pulumi.interpolate`https://${apiAddress}:${API_PORT}`),
-      enableServerSideApply: true,
-    }, { parent: this, dependsOn: [...this.controlPlane.readiness, ...backends] });
     const cni = new Cni(resourceName(spec.clusterName, "cni"), { spec, provider: this.kubernetes }, { parent: this });
     new Addons(resourceName(spec.clusterName, "addons"), {
       spec,
@@ -179,6 +205,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       adminKubeconfig: this.pki.admin.kubeconfig,
       apiPrivateAddress: this.apiLoadBalancer.privateAddress,
       controlPlaneReady: this.controlPlane.ready,
+      bootstrapTokensExpireAt: this.pki.tokenRenewal.expiresAt,
     });
   }
 }

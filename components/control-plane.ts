@@ -6,19 +6,23 @@ import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
 import { ROLE_TAG } from "../plan/naming";
 import { renderUserData } from "../plan/node-bootstrap";
+import { INSTALL_COMMAND_SECONDS, certRenewalInstaller } from "../plan/node-commands";
 import type { KeyAlgorithm } from "../plan/pki";
-import { ReadinessCheck } from "./readiness";
+import { ImmutableSettings } from "./immutable-settings";
+import { READINESS_TIMEOUT_SECONDS, ReadinessCheck } from "./readiness";
+import { BootstrapRole, RoleHandover } from "./role-handover";
 
 const WAIT_READY = readFileSync(join(__dirname, "..", "bootstrap", "wait-ready.sh"), "utf8");
-/** How long a control plane may take from boot to a serving API: wait-ready.sh's default timeout. */
-export const READINESS_TIMEOUT_SECONDS = 1500;
 
 export interface ControlPlaneArgs {
   readonly spec: ClusterSpec;
   readonly imageId: pulumi.Input<string>;
   readonly vswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
   readonly securityGroupId: pulumi.Input<string>;
+  /** The control planes' steady RAM role: no grant on the node secrets. */
   readonly roleName: pulumi.Input<string>;
+  /** The role a control plane holds only while it bootstraps: it may read the CA keys. */
+  readonly bootstrapRoleName: pulumi.Input<string>;
   readonly loadBalancerAddress: pulumi.Input<string>;
   /** When the API is public: the internet load balancer's address, for the API certificate. */
   readonly publicLoadBalancerAddress?: pulumi.Input<string>;
@@ -32,9 +36,11 @@ export interface ControlPlaneArgs {
 
 /**
  * The control-plane instances: fixed private addresses spread over the zones,
- * encrypted disks, metadata tokens required, the node RAM role. The first runs
- * `kubeadm init`; each next one is created only after the one before it serves the
- * API, so etcd membership changes one at a time. `ready` resolves once the last is up.
+ * encrypted disks, metadata tokens required. Each boots with the bootstrap RAM role
+ * (it reads the CA keys), which is taken away once it serves; then it gets the steady
+ * role. The first runs `kubeadm init` while no cluster exists; each next one is created
+ * only after the one before it serves the API, so etcd membership changes one at a
+ * time. `ready` resolves once the last is up.
  */
 export class ControlPlane extends pulumi.ComponentResource {
   readonly instanceIds: pulumi.Output<string>[];
@@ -55,19 +61,32 @@ export class ControlPlane extends pulumi.ComponentResource {
     this.instanceIds = [];
     this.readiness = [];
     this.privateIps = placements.map((p) => p.privateIp);
+    // Settings the provider can only change by replacing the instance (ForceNew in
+    // aliyun/terraform-provider-alicloud alicloud/resource_alicloud_instance.go:
+    // system_disk_category; system_disk_encrypted is always true here): a change would
+    // replace every control plane, and with it every etcd member, at once. Refused at
+    // preview, with the key named.
+    const guard = new ImmutableSettings(`${name}-immutable`, [{
+      key: "controlPlane.systemDisk.category",
+      value: spec.controlPlane.systemDisk.category,
+      why: "Alibaba Cloud replaces an instance to change its system disk category, and this would replace every control plane (and every etcd member) at once. Keep the deployed value; replace control planes one at a time instead (README, \"Replacing a control plane\")",
+    }], child);
     let previous: pulumi.Resource | undefined;
+    let previousInstall: pulumi.Resource | undefined;
     for (const p of placements) {
-      const role = p.index === 0 ? "init" : "control-plane";
-      // No key and no token in here (the node fetches them): user data is not a secret,
-      // so a preview shows it.
+      // Every control plane gets the same instructions but one: the first may run
+      // `kubeadm init` while no cluster exists. Each decides at boot whether to init or
+      // to join through any peer that serves (bootstrap/control-plane.sh), so a replaced
+      // first control plane joins the living cluster. No key and no token in here (the
+      // node fetches them): user data is not a secret, so a preview shows it.
       const userData = pulumi.all([args.loadBalancerAddress, args.publicLoadBalancerAddress, args.discoveryHash, args.pkiCertificates])
         .apply(([loadBalancerAddress, publicLoadBalancerAddress, discoveryHash, pki]) =>
           renderUserData({
             spec,
             facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm, ...(publicLoadBalancerAddress ? { publicLoadBalancerAddress } : {}) },
-            role,
-            // Never the CLB (hairpin): the first control plane itself, then the first one's address.
-            apiHostsAddress: role === "init" ? "self" : first.privateIp,
+            role: "control-plane",
+            peers: this.privateIps,
+            first: p.index === 0,
           }, { pki }));
       const disk = spec.controlPlane.systemDisk;
       const instance = new alicloud.ecs.Instance(p.name, {
@@ -84,6 +103,8 @@ export class ControlPlane extends pulumi.ComponentResource {
         systemDiskEncrypted: true,
         httpEndpoint: "enabled",
         httpTokens: "required",
+        // Alibaba refuses to release a protected instance (ModifyInstanceAttribute
+        // DeletionProtection): no console click or stray destroy removes a control plane.
         deletionProtection: spec.controlPlane.deletionProtection,
         ...(spec.ssh.enabled && spec.ssh.keyPairName ? { keyName: spec.ssh.keyPairName } : {}),
         userData,
@@ -91,21 +112,37 @@ export class ControlPlane extends pulumi.ComponentResource {
         volumeTags: { ...spec.tags },
       }, {
         parent: this,
-        dependsOn: [...args.waitFor, ...(previous ? [previous] : [])],
+        dependsOn: [guard, ...args.waitFor, ...(previous ? [previous] : [])],
         // User data runs once, at first boot, and a change would reboot the node: what
         // changes over a cluster's life goes through Cloud Assistant, not here. A newer
         // public image must not replace control planes either.
         ignoreChanges: ["userData", "imageId"],
+        // A replacement (only ever asked for explicitly: `pulumi up --replace`) keeps the
+        // fixed address, which the old instance must give up first.
+        deleteBeforeReplace: true,
       });
-      new alicloud.ecs.RamRoleAttachment(`${p.name}-role`, { instanceId: instance.id, ramRoleName: args.roleName }, child);
+      const regionId = spec.region;
+      const bootstrapRole = new BootstrapRole(`${p.name}-bootstrap-role`, {
+        regionId, instanceId: instance.id, bootstrapRoleName: args.bootstrapRoleName, steadyRoleName: args.roleName,
+      }, child);
       // Cloud Assistant runs wait-ready.sh on the node; a failure stops pulumi up with the
       // tail of the node's bootstrap log.
       const ready = new ReadinessCheck(`${p.name}-ready`, {
-        regionId: spec.region,
+        regionId,
         instanceId: instance.id,
         script: WAIT_READY,
         timeoutSeconds: READINESS_TIMEOUT_SECONDS,
-      }, child);
+      }, { parent: this, dependsOn: [bootstrapRole] });
+      // Serving: the CA keys are no longer this node's to read.
+      const handover = new RoleHandover(`${p.name}-role-handover`, { regionId, instanceId: instance.id, bootstrapRoleName: args.bootstrapRoleName }, { parent: this, dependsOn: [ready] });
+      new alicloud.ecs.RamRoleAttachment(`${p.name}-role`, { instanceId: instance.id, ramRoleName: args.roleName }, { parent: this, dependsOn: [handover] });
+      // Certificate renewal, installed (again whenever it changes) one control plane at a time.
+      previousInstall = new ReadinessCheck(`${p.name}-cert-renewal`, {
+        regionId,
+        instanceId: instance.id,
+        script: certRenewalInstaller(),
+        timeoutSeconds: INSTALL_COMMAND_SECONDS,
+      }, { parent: this, dependsOn: [ready, ...(previousInstall ? [previousInstall] : [])] });
       this.instanceIds.push(instance.id);
       this.readiness.push(ready);
       previous = ready;

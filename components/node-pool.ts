@@ -43,7 +43,6 @@ export class NodePool extends pulumi.ComponentResource {
         facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm },
         role: "worker",
         pool,
-        apiHostsAddress: loadBalancerAddress,
       }, {}));
     const [firstType] = pool.instanceTypes;
     const template = new alicloud.ecs.EcsLaunchTemplate(resourceName(spec.clusterName, "pool", pool.name), {

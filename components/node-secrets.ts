@@ -2,7 +2,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { resourceName } from "../plan/naming";
-import { SECRET_VALUE_LIMIT, nodeSecretItems, readerPolicy, type SecretReader, type SecretSource } from "../plan/node-secrets";
+import { SECRET_VALUE_LIMIT, nodeSecretItems, readerPolicy, type SecretItem, type SecretReader, type SecretSource } from "../plan/node-secrets";
 
 export interface NodeSecretStoreArgs {
   readonly spec: ClusterSpec;
@@ -27,35 +27,51 @@ export class NodeSecretStore extends pulumi.ComponentResource {
   readonly readable: pulumi.Resource[];
   /** Parameter names by item key, for outputs and tests. */
   readonly parameterNames: Readonly<Record<string, string>>;
+  /**
+   * Records, once `after` has passed (the first control plane serves), that the cluster
+   * exists: from then on no control plane runs `kubeadm init` (bootstrap/control-plane.sh).
+   */
+  readonly recordClusterInitialized: (after: readonly pulumi.Resource[]) => pulumi.Resource;
 
   constructor(name: string, args: NodeSecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:cluster:NodeSecretStore", name, {}, opts);
     const { spec } = args;
     const child = { parent: this };
-    const valueOf = (source: SecretSource): pulumi.Output<string> => {
+    const valueOf = (source: SecretSource): pulumi.Output<string> | undefined => {
       const value =
-        source.kind === "pki" ? args.pkiKeys[source.file] : source.kind === "token" ? args.tokens[source.owner] : args.encryptionConfig;
+        source.kind === "pki" ? args.pkiKeys[source.file] : source.kind === "token" ? args.tokens[source.owner] : source.kind === "encryption-config" ? args.encryptionConfig : undefined;
       if (!value) throw new Error(`no value for node secret ${JSON.stringify(source)}`);
       return value;
     };
 
     this.readable = [];
     const names: Record<string, string> = {};
-    for (const item of nodeSecretItems(spec)) {
-      const value = pulumi.secret(valueOf(item.source).apply((v) => {
-        if (v.length > SECRET_VALUE_LIMIT) {
-          throw new Error(`${item.key} is ${v.length} characters; an OOS secret parameter holds at most ${SECRET_VALUE_LIMIT}`);
-        }
-        return v;
-      }));
-      this.readable.push(new alicloud.oos.SecretParameter(resourceName(spec.clusterName, "secret", item.key), {
+    const parameter = (item: SecretItem, value: pulumi.Output<string>, opts: pulumi.CustomResourceOptions) =>
+      new alicloud.oos.SecretParameter(resourceName(spec.clusterName, "secret", item.key), {
         secretParameterName: item.parameterName,
         type: "Secret",
         value,
         ...(spec.pki.secretsKmsKeyId ? { keyId: spec.pki.secretsKmsKeyId } : {}),
         description: `Kubernetes cluster ${spec.clusterName}: ${item.key}, read at boot by ${item.readers.join(", ")}`,
         tags: { ...spec.tags },
-      }, child));
+      }, opts);
+    this.recordClusterInitialized = (after) => {
+      const marker = nodeSecretItems(spec).find((i) => i.source.kind === "cluster-initialized");
+      if (!marker) throw new Error("no cluster-initialized item");
+      return parameter(marker, pulumi.secret("initialized"), { parent: this, dependsOn: [...after] });
+    };
+    for (const item of nodeSecretItems(spec)) {
+      // Written once the cluster exists (recordClusterInitialized), not before any node boots.
+      if (item.source.kind === "cluster-initialized") continue;
+      const source = valueOf(item.source);
+      if (!source) throw new Error(`no value for node secret ${JSON.stringify(item.source)}`);
+      const value = pulumi.secret(source.apply((v) => {
+        if (v.length > SECRET_VALUE_LIMIT) {
+          throw new Error(`${item.key} is ${v.length} characters; an OOS secret parameter holds at most ${SECRET_VALUE_LIMIT}`);
+        }
+        return v;
+      }));
+      this.readable.push(parameter(item, value, child));
       names[item.key] = item.parameterName;
     }
     this.parameterNames = names;

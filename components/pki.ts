@@ -10,6 +10,7 @@ import {
   discoveryHash, goDuration, renderKubeconfig, tlsKeyArgs, tokenGroups,
   type CaName, type KeyAlgorithm, type LeafProfile,
 } from "../plan/pki";
+import { tokenWindow } from "../plan/tokens";
 
 export interface ClusterPkiArgs {
   readonly clusterName: string;
@@ -20,6 +21,8 @@ export interface ClusterPkiArgs {
   readonly apiServerUrl: pulumi.Input<string>;
   /** One bootstrap token is made per pool name. */
   readonly nodePools: readonly string[];
+  /** Now, in ms since the epoch (default: the clock): which renewal window tokens are issued in (plan/tokens.ts). */
+  readonly now?: number;
 }
 
 export interface CertificateAuthority {
@@ -43,8 +46,12 @@ export interface BootstrapToken {
   readonly id: pulumi.Output<string>;
   /** Secret: `<id>.<secret>`. */
   readonly token: pulumi.Output<string>;
+  /** Secret: the secret half. */
+  readonly secret: pulumi.Output<string>;
   /** kubeadm's ttl (a Go duration). */
   readonly ttl: string;
+  /** RFC 3339: when the cluster forgets this token (its Secret's `expiration`). */
+  readonly expiresAt: string;
   readonly usages: readonly string[];
   readonly groups: readonly string[];
 }
@@ -69,6 +76,8 @@ export class ClusterPki extends pulumi.ComponentResource {
   readonly bootstrapTokens: Readonly<Record<string, BootstrapToken>>;
   /** The token joining control planes use (never given to workers). */
   readonly controlPlaneToken: BootstrapToken;
+  /** When this window's tokens expire, and from when a pulumi up renews them. */
+  readonly tokenRenewal: { readonly expiresAt: string; readonly renewFrom: string };
   /**
    * Secret: what a control-plane node receives, keyed by path under /etc/kubernetes/pki:
    * exactly the CA certificates and keys and the service-account pair. Workers get none.
@@ -141,16 +150,21 @@ export class ClusterPki extends pulumi.ComponentResource {
     this.adminKubeconfigFor = (server) => kubeconfigOf(ADMIN.commonName, admin.certPem, admin.keyPem, server);
     this.breakGlass = pki.breakGlass ? client(BREAK_GLASS) : undefined;
 
+    const window = tokenWindow(args.now ?? Date.now(), pki.bootstrapTokenTtlHours, pki.bootstrapTokenRenewBeforeHours);
+    this.tokenRenewal = { expiresAt: window.expiresAt, renewFrom: window.renewFrom };
     const token = (owner: string, groups: string[]): BootstrapToken => {
-      // The generation keeper replaces both halves when the operator rotates tokens.
-      const keepers = { generation: String(pki.bootstrapTokenGeneration) };
+      // The keepers replace both halves when the operator rotates tokens (generation) and
+      // when a pulumi up runs in the next renewal window (window).
+      const keepers = { generation: String(pki.bootstrapTokenGeneration), window: String(window.index) };
       const alphabet = { upper: false, lower: true, numeric: true, special: false, keepers };
       const id = new random.RandomString(n("token", owner, "id"), { ...alphabet, length: TOKEN_ID_LENGTH }, child);
       const secret = new random.RandomPassword(n("token", owner, "secret"), { ...alphabet, length: TOKEN_SECRET_LENGTH }, child);
       return {
         id: id.result,
         token: pulumi.secret(pulumi.interpolate`${id.result}.${secret.result}`),
+        secret: pulumi.secret(secret.result),
         ttl: goDuration(pki.bootstrapTokenTtlHours),
+        expiresAt: window.expiresAt,
         usages: ["signing", "authentication"],
         groups,
       };
@@ -183,6 +197,7 @@ export class ClusterPki extends pulumi.ComponentResource {
       adminExpiresAt: this.admin.expiresAt,
       adminKubeconfig: this.admin.kubeconfig,
       controlPlaneFiles: this.controlPlaneFiles,
+      bootstrapTokensExpireAt: this.tokenRenewal.expiresAt,
     });
   }
 }

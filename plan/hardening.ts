@@ -17,7 +17,23 @@ export const AUTH_CONFIG_FILE = `${AUTH_DIR}/authentication-config.yaml`;
 /** KEP-4633 (anonymous auth for configured endpoints): beta and on by default in 1.32, GA in 1.34. */
 export const ANONYMOUS_ENDPOINTS_MIN_MINOR = 32;
 /** The health endpoints load balancers and the kubelet's probes call without credentials. */
-export const ANONYMOUS_PATHS = ["/livez", "/readyz", "/healthz"] as const;
+export const HEALTH_PATHS = ["/livez", "/readyz", "/healthz"] as const;
+/**
+ * kubeadm's token discovery reads this ConfigMap with no credentials at all
+ * (kubernetes v1.36 cmd/kubeadm/app/discovery/token/token.go, retrieveValidatedConfigInfo:
+ * BuildInsecureBootstrapKubeConfig -> CreateBasic with an empty user), and kubeadm grants
+ * it to system:anonymous (phases/bootstraptoken/clusterinfo/clusterinfo.go,
+ * CreateClusterInfoRBACRules). It holds only the API endpoint and the cluster CA
+ * certificate, both public; joining nodes pin the CA by its hash. Without this path every
+ * `kubeadm join` fails with 401 (kubernetes/kubeadm#1105).
+ */
+export const KUBEADM_DISCOVERY_PATH = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+/**
+ * Anonymous requests reach exactly these paths: the apiserver's anonymous authenticator
+ * compares `req.URL.Path` for equality (v1.36 staging/src/k8s.io/apiserver/pkg/
+ * authentication/request/anonymous/anonymous.go), so no prefix or sub-path is opened.
+ */
+export const ANONYMOUS_PATHS = [...HEALTH_PATHS, KUBEADM_DISCOVERY_PATH] as const;
 
 /** Bytes of the Secrets encryption key (secretbox takes 32). */
 export const ENCRYPTION_KEY_BYTES = 32;
@@ -55,7 +71,7 @@ export function renderAuditPolicy(): string {
 
 /**
  * AuthenticationConfiguration that admits anonymous requests to the health endpoints
- * only. Structured authentication configuration is GA (apiserver.config.k8s.io/v1) from
+ * and kubeadm's discovery ConfigMap only. Structured authentication configuration is GA (apiserver.config.k8s.io/v1) from
  * 1.34; 1.32 and 1.33 read v1beta1.
  */
 export function renderAuthenticationConfig(kubernetesMinor: number): string {

@@ -115,8 +115,12 @@ export interface RenderKubeadmArgs {
   /** For a worker: its pool. */
   readonly pool?: NodePoolSpec;
   readonly imageRepository: string;
-  /** For init: the tokens kubeadm installs, one per pool (values substituted on the node). */
-  readonly bootstrapTokens?: readonly { placeholder: string; ttl: string; usages: readonly string[]; groups: readonly string[] }[];
+  /**
+   * For init: the control planes' join token, which kubeadm installs so that the next
+   * control planes can join before Pulumi manages the token's Secret in the cluster
+   * (components/bootstrap-tokens.ts). Its value is substituted on the node.
+   */
+  readonly initToken?: { readonly ttl: string; readonly groups: readonly string[] };
 }
 
 /** The multi-document kubeadm configuration a node of `role` runs with. */
@@ -124,10 +128,13 @@ export function renderKubeadmConfig(a: RenderKubeadmArgs): string {
   const { spec, facts, role } = a;
   const docs: object[] = [];
   if (role === "init") {
+    if (!a.initToken) throw new Error("kubeadm init needs the control planes' join token");
     docs.push({
       apiVersion: KUBEADM_API,
       kind: "InitConfiguration",
-      bootstrapTokens: (a.bootstrapTokens ?? []).map((t) => ({ token: t.placeholder, description: "kubeadm-alicloud node pool join token", ttl: t.ttl, usages: [...t.usages], groups: [...t.groups] })),
+      // Exactly one token: with none, kubeadm's defaults would add a random 24 h token
+      // (v1beta4 defaults.go SetDefaults_BootstrapTokens).
+      bootstrapTokens: [{ token: NODE_PLACEHOLDERS.token, description: "kubeadm-alicloud control-plane join token", ttl: a.initToken.ttl, usages: ["signing", "authentication"], groups: [...a.initToken.groups] }],
       nodeRegistration: nodeRegistration({}),
       localAPIEndpoint: { advertiseAddress: NODE_PLACEHOLDERS.nodeIp, bindPort: API_PORT },
       ...(spec.kubeProxy ? {} : { skipPhases: ["addon/kube-proxy"] }),

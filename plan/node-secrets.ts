@@ -7,7 +7,6 @@
 // at first boot with its RAM role (bootstrap/fetch-secrets.py). Control planes and
 // each node pool have their own role, and each role may read exactly its secrets.
 import type { ClusterSpec } from "../config/spec";
-import type { NodeRole } from "./kubeadm";
 import { CAS, CONTROL_PLANE_FILES, CONTROL_PLANE_TOKEN, SA_FILES } from "./pki";
 
 /** OOS refuses secret parameter values longer than this (characters). */
@@ -21,7 +20,15 @@ export const poolReader = (pool: string): SecretReader => `pool:${pool}`;
 export type SecretSource =
   | { readonly kind: "pki"; readonly file: string }
   | { readonly kind: "encryption-config" }
-  | { readonly kind: "token"; readonly owner: string };
+  | { readonly kind: "token"; readonly owner: string }
+  /**
+   * Written by Pulumi once the first control plane served the API: from then on no
+   * control plane may run `kubeadm init` (a replaced first one joins instead).
+   */
+  | { readonly kind: "cluster-initialized" };
+
+/** The kind of node a manifest or a reader policy is for. */
+export type NodeKind = "control-plane" | "worker";
 
 export interface SecretItem {
   /** Stable key, also the Pulumi resource name suffix: `pki-ca-key`, `token-general`. */
@@ -29,11 +36,6 @@ export interface SecretItem {
   readonly parameterName: string;
   readonly source: SecretSource;
   readonly readers: readonly SecretReader[];
-}
-
-/** Placeholder in the init configuration for a token (a pool's, or the control planes'). */
-export function tokenPlaceholder(owner: string): string {
-  return `__TOKEN_${owner.toUpperCase().replace(/-/g, "_")}__`;
 }
 
 /** Files under /etc/kubernetes/pki that are private keys: fetched, never in user data. */
@@ -62,29 +64,36 @@ export function nodeSecretItems(spec: ClusterSpec): SecretItem[] {
   const items: SecretItem[] = PRIVATE_PKI_FILES.map((file) => item(`pki-${slug(file)}`, { kind: "pki", file }, ["control-plane"]));
   if (spec.apiServer.encryptionAtRest.enabled) items.push(item("encryption-config", { kind: "encryption-config" }, ["control-plane"]));
   items.push(item(`token-${CONTROL_PLANE_TOKEN}`, { kind: "token", owner: CONTROL_PLANE_TOKEN }, ["control-plane"]));
-  // The first control plane installs every pool's token; a pool reads only its own.
-  for (const pool of spec.nodePools) items.push(item(`token-pool-${pool.name}`, { kind: "token", owner: pool.name }, ["control-plane", poolReader(pool.name)]));
+  items.push(item(CLUSTER_INITIALIZED, { kind: "cluster-initialized" }, ["control-plane"]));
+  // Pulumi installs each pool's token in the cluster (components/bootstrap-tokens.ts);
+  // a pool reads only its own.
+  for (const pool of spec.nodePools) items.push(item(`token-pool-${pool.name}`, { kind: "token", owner: pool.name }, [poolReader(pool.name)]));
   return items;
 }
+
+/** Item key of the cluster-initialized marker. */
+export const CLUSTER_INITIALIZED = "cluster-initialized";
 
 /** One line of a node's manifest: a parameter and where it lands under the secrets directory. */
 export interface ManifestEntry {
   readonly parameterName: string;
   readonly path: string;
+  /** A parameter that may not exist yet: the fetcher skips it when OOS says it does not. */
+  readonly optional?: boolean;
 }
 
 /** Paths under /etc/kubeadm-alicloud/secrets that the bootstrap script reads. */
 export const SECRET_PATHS = {
   pki: (file: string) => `pki/${file}`,
   encryptionConfig: "encryption-config.yaml",
-  /** A joining node's token. */
+  /** The node's join token (on the first control plane also the token `kubeadm init` installs). */
   joinToken: "bootstrap-token",
-  /** The first control plane: one file per token it installs, named by its placeholder. */
-  initToken: (owner: string) => `tokens/${tokenPlaceholder(owner)}`,
+  /** Present once the cluster exists: a control plane then never runs `kubeadm init`. */
+  clusterInitialized: "cluster-initialized",
 } as const;
 
 /** What one node fetches at first boot. */
-export function secretManifest(spec: ClusterSpec, role: NodeRole, pool?: string): ManifestEntry[] {
+export function secretManifest(spec: ClusterSpec, role: NodeKind, pool?: string): ManifestEntry[] {
   const byKey = new Map(nodeSecretItems(spec).map((i) => [i.key, i]));
   const entry = (key: string, path: string): ManifestEntry => {
     const found = byKey.get(key);
@@ -97,22 +106,23 @@ export function secretManifest(spec: ClusterSpec, role: NodeRole, pool?: string)
   }
   const entries = PRIVATE_PKI_FILES.map((file) => entry(`pki-${slug(file)}`, SECRET_PATHS.pki(file)));
   if (spec.apiServer.encryptionAtRest.enabled) entries.push(entry("encryption-config", SECRET_PATHS.encryptionConfig));
-  if (role === "control-plane") {
-    entries.push(entry(`token-${CONTROL_PLANE_TOKEN}`, SECRET_PATHS.joinToken));
-  } else {
-    entries.push(entry(`token-${CONTROL_PLANE_TOKEN}`, SECRET_PATHS.initToken(CONTROL_PLANE_TOKEN)));
-    for (const p of spec.nodePools) entries.push(entry(`token-pool-${p.name}`, SECRET_PATHS.initToken(p.name)));
-  }
+  entries.push(entry(`token-${CONTROL_PLANE_TOKEN}`, SECRET_PATHS.joinToken));
+  entries.push({ ...entry(CLUSTER_INITIALIZED, SECRET_PATHS.clusterInitialized), optional: true });
   return entries;
 }
 
 export function renderSecretManifest(entries: readonly ManifestEntry[]): string {
-  return entries.map((e) => `${e.parameterName} ${e.path}\n`).join("");
+  return entries.map((e) => `${e.parameterName} ${e.path}${e.optional ? " optional" : ""}\n`).join("");
 }
 
 /** RAM role names: the control planes keep the cluster's original node role; each pool has its own. */
 export function poolRoleName(clusterName: string, pool: string): string {
   return `${clusterName}-pool-${pool}`;
+}
+
+/** The role a control plane holds only while it bootstraps; the control-plane reader's grants go to it. */
+export function controlPlaneBootstrapRoleName(clusterName: string): string {
+  return `${clusterName}-cp-bootstrap`;
 }
 
 export interface RamPolicyDocument {

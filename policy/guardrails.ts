@@ -113,9 +113,10 @@ function userDataFiles(r: GuardedResource): WriteFile[] | undefined {
   return (doc.write_files ?? []).map((f) => ({ ...f, content: fileText(f) }));
 }
 
-/** The kubeadm configuration carried in a control plane's user data. */
+/** The kubeadm configuration carried in a control plane's user data (the init one where there is one). */
 function kubeadmConfigOf(instance: GuardedResource): string | undefined {
-  return userDataFiles(instance)?.find((w) => w.path === NODE_PATHS.kubeadm)?.content;
+  const files = userDataFiles(instance);
+  return (files?.find((w) => w.path === NODE_PATHS.kubeadmInit) ?? files?.find((w) => w.path === NODE_PATHS.kubeadmJoin))?.content;
 }
 
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;

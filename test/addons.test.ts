@@ -127,7 +127,7 @@ describe("under mocks", () => {
   const byName = (n: string) => rs.find((r) => r.name === n) as RecordedResource;
 
   it("installs through the cluster's provider: the CCM without waiting for the CNI, the rest after the CNI and the CCM", () => {
-    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes")?.urn;
+    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes" && r.name.endsWith("-kubernetes"))?.urn;
     const ccm = byName("ad-addons-cloudControllerManager-manifest");
     const approver = byName("ad-addons-kubeletCsrApprover-kubelet-csr-approver");
     const metrics = byName("ad-addons-metricsServer-metrics-server");
@@ -222,7 +222,7 @@ describe("the other add-ons", () => {
   const chart = (n: string) => rs.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === n) as RecordedResource;
 
   it("installs every switched-on add-on, each through the cluster's provider, one after the other", () => {
-    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes")?.urn;
+    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes" && r.name.endsWith("-kubernetes"))?.urn;
     const addonCharts = rs.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name.startsWith("all-addons-"));
     expect(addonCharts.map((c) => c.inputs.chart)).toEqual([
       "kubelet-csr-approver", "alibaba-cloud-csi-driver", "metrics-server", "cluster-autoscaler", "cert-manager", "node-problem-detector", "kube-prometheus-stack", "oci://docker.io/envoyproxy/gateway-helm",

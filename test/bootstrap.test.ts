@@ -7,26 +7,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { ClusterSpec } from "../config/spec";
-import type { ClusterFacts, NodeRole } from "../plan/kubeadm";
-import { BOOTSTRAP_SCRIPT_PATH, NODE_PATHS, USER_DATA_LIMIT, renderMetadataGuardUnit, renderUserData } from "../plan/node-bootstrap";
-import { PRIVATE_PKI_FILES, PUBLIC_PKI_FILES, secretManifest } from "../plan/node-secrets";
+import { BOOTSTRAP_LIBRARIES, BOOTSTRAP_SCRIPT_PATH, NODE_PATHS, USER_DATA_LIMIT } from "../plan/node-bootstrap";
+import { renderMetadataGuardUnit } from "../plan/node-units";
+import { PRIVATE_PKI_FILES, secretManifest } from "../plan/node-secrets";
 import { STUB_TOKENS, exists, read, runBootstrap as runInSandbox, sandbox, startFakeCloud, stubSecretValues, type FakeCloud, type Run, type Sandbox } from "./harness/harness";
+import { TEST_PKI, bootEnv, nodeUserData as userData, type TestNode } from "./harness/nodes";
 import { specFor } from "./kit";
 
-const FACTS: ClusterFacts = { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"cd".repeat(32)}`, encryptionAlgorithm: "RSA-2048" };
-/** Control planes get the public PKI files in user data; keys and tokens come from the (fake) secret store. */
-const PKI = Object.fromEntries(PUBLIC_PKI_FILES.map((f) => [f, `stub ${f}\n`]));
-const HOSTS: Record<NodeRole, string> = { init: "self", "control-plane": "10.0.0.10", worker: FACTS.loadBalancerAddress };
-
-function userData(spec: ClusterSpec, role: NodeRole): string {
-  return renderUserData({ spec, facts: FACTS, role, apiHostsAddress: HOSTS[role], ...(role === "worker" ? { pool: spec.nodePools[0] } : {}) }, role === "worker" ? {} : { pki: PKI });
-}
+const kindOf = (node: TestNode) => (node === "worker" ? "worker" : "control-plane");
 
 /** Stubbed commands reduced to the step they stand for, in order, without repeats. */
 function steps(run: Run): string[] {
   const names = run.calls.map((c) => {
     if (c.startsWith("curl") && c.includes("/latest/")) return "metadata";
+    if (c.startsWith("curl") && c.includes("/readyz")) return "probe peers";
+    if (c.startsWith("curl") && c.includes("/v3/cluster/")) return "etcd";
+    if (c.startsWith("kubectl")) return "kubectl";
     if (c.startsWith("curl")) return "download";
     if (c.startsWith("kubeadm config")) return "kubeadm config images";
     if (c.startsWith("kubeadm ")) return `kubeadm ${c.split(" ")[1]}`;
@@ -43,11 +39,11 @@ beforeAll(async () => {
   cloud = await startFakeCloud({ parameters: stubSecretValues(spec) });
 });
 afterAll(() => cloud.stop());
-const runBootstrap = (box: Sandbox, env: Record<string, string> = {}): Run => runInSandbox(box, { ...cloud.env, ...env });
+const runBootstrap = (box: Sandbox, env: Record<string, string> = {}): Run => runInSandbox(box, bootEnv({ ...cloud.env, ...env }));
 
 describe("node bootstrap script in a sandbox", () => {
   it.each([
-    ["init", "ubuntu-24.04"],
+    ["first", "ubuntu-24.04"],
     ["control-plane", "alinux3"],
     ["worker", "ubuntu-22.04"],
   ] as const)("%s on %s: runs the steps in order and leaves an ok status", (role, os) => {
@@ -55,8 +51,10 @@ describe("node bootstrap script in a sandbox", () => {
     const run = runBootstrap(box);
     expect(run.status, run.output).toBe(0);
     const install = os === "alinux3" ? ["dnf"] : ["download", "apt-get", "apt-mark"];
-    const join = role === "init" ? "kubeadm init" : "kubeadm join";
-    expect(steps(run)).toEqual(["metadata", "swapoff", "modprobe", "sysctl", ...install, "kubeadm config images", "systemctl daemon-reload", "systemctl enable", "systemctl restart", "systemctl enable", join]);
+    // Control planes look for a serving peer first; a joining one clears what an
+    // earlier instance at its address left in etcd and in the Node list.
+    const kubeadm = { first: ["probe peers", "kubeadm init"], "control-plane": ["probe peers", "etcd", "kubectl", "kubeadm join"], worker: ["kubeadm join"] }[role];
+    expect(steps(run)).toEqual(["metadata", "swapoff", "modprobe", "sysctl", ...install, "kubeadm config images", "systemctl daemon-reload", "systemctl enable", "systemctl restart", "systemctl enable", ...kubeadm]);
     expect(read(box, "var/lib/kubeadm-alicloud/status").trim()).toBe("ok");
     expect(read(box, "etc/sysctl.d/90-kubeadm-alicloud.conf")).toContain("net.ipv4.ip_forward = 1");
     expect(read(box, "etc/fstab")).toContain("#/swapfile none swap");
@@ -69,14 +67,25 @@ describe("node bootstrap script in a sandbox", () => {
   it("pins every package to the exact version", () => {
     const ubuntu = runBootstrap(sandbox(userData(spec, "worker"), "ubuntu-24.04"));
     const install = ubuntu.calls.find((c) => c.startsWith("apt-get") && c.includes(" install "));
+    // Waits for the dpkg lock a fresh image's unattended-upgrades holds (apt-get(8): DPkg::Lock::Timeout).
+    expect(ubuntu.calls.filter((c) => c.startsWith("apt-get")).every((c) => c.startsWith("apt-get -o DPkg::Lock::Timeout=600 "))).toBe(true);
     expect(install).toContain(`kubeadm=${spec.kubernetesVersion}-1.1`);
     expect(install).toContain(`kubelet=${spec.kubernetesVersion}-1.1`);
     expect(install).toContain("containerd.io=2.3.6-1~ubuntu.24.04~noble");
     expect(ubuntu.calls).toContain("apt-mark hold kubelet kubeadm kubectl containerd.io");
-    const alinux = runBootstrap(sandbox(userData(spec, "worker"), "alinux3"));
+    const alinuxBox = sandbox(userData(spec, "worker"), "alinux3");
+    const alinux = runBootstrap(alinuxBox);
     const dnf = alinux.calls.find((c) => c.startsWith("dnf install"));
     expect(dnf).toContain(`kubeadm-${spec.kubernetesVersion} `);
     expect(dnf).toContain("containerd.io-2.3.4-2.el8");
+    // Docker publishes el8 builds under linux/rhel/8 only; both repositories keep their
+    // pinned packages out of a routine dnf update.
+    const docker = read(alinuxBox, "etc/yum.repos.d/docker-ce.repo");
+    expect(docker).toContain("baseurl=https://mirrors.aliyun.com/docker-ce/linux/rhel/8/$basearch/stable");
+    expect(docker).toContain("gpgkey=https://mirrors.aliyun.com/docker-ce/linux/rhel/gpg");
+    expect(docker).toMatch(/^exclude=containerd\.io$/m);
+    expect(read(alinuxBox, "etc/yum.repos.d/kubernetes.repo")).toMatch(/^exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni$/m);
+    expect(dnf).toContain("--disableexcludes=kubernetes,docker-ce-stable");
   });
 
   it("takes packages from the per-minor repository of the chosen source", () => {
@@ -104,23 +113,30 @@ describe("node bootstrap script in a sandbox", () => {
     expect(run.calls.filter((c) => c.includes("/meta-data/")).every((c) => c.includes("X-aliyun-ecs-metadata-token: metadata-token"))).toBe(true);
   });
 
-  it("points the API name at the load balancer on workers, at the first control plane then itself on joining control planes", () => {
+  it("points the API name at the load balancer on workers; on joining control planes at a serving peer, then at itself", () => {
+    const api = (ip: string) => `${ip} ${spec.apiEndpoint.dnsName} # kubeadm-alicloud api`;
+    const atKubeadm = (box: Sandbox) => readFileSync(join(box.state, "hosts-at-kubeadm"), "utf8");
     const worker = sandbox(userData(spec, "worker"), "ubuntu-24.04");
     runBootstrap(worker);
-    expect(read(worker, "etc/hosts")).toContain(`10.0.0.250 ${spec.apiEndpoint.dnsName} # kubeadm-alicloud api`);
+    expect(read(worker, "etc/hosts")).toContain(api("10.0.0.250"));
+    // Any serving peer, not a fixed first one: here the third answers, the first does not.
     const cp = sandbox(userData(spec, "control-plane"), "ubuntu-24.04");
-    const run = runBootstrap(cp);
+    const run = runBootstrap(cp, { STUB_SERVING_PEERS: "10.0.0.12" });
+    expect(run.status, run.output).toBe(0);
     expect(run.output).toContain("node cn-hangzhou.i-bp1stub0001 at 10.0.0.21");
+    expect(run.output).toContain("control plane: kubeadm join through 10.0.0.12");
+    expect(atKubeadm(cp)).toContain(api("10.0.0.12"));
     const hosts = read(cp, "etc/hosts");
-    expect(hosts).toContain(`10.0.0.21 ${spec.apiEndpoint.dnsName} # kubeadm-alicloud api`);
+    expect(hosts).toContain(api("10.0.0.21"));
     expect(hosts.match(/# kubeadm-alicloud api/g)).toHaveLength(1);
-    const init = sandbox(userData(spec, "init"), "ubuntu-24.04");
-    runBootstrap(init);
-    expect(read(init, "etc/hosts")).toContain(`10.0.0.21 ${spec.apiEndpoint.dnsName} # kubeadm-alicloud api`);
+    const first = sandbox(userData(spec, "first"), "ubuntu-24.04");
+    runBootstrap(first);
+    expect(atKubeadm(first)).toContain(api("10.0.0.21"));
+    expect(read(first, "etc/hosts")).toContain(api("10.0.0.21"));
   });
 
   it("a second run after success changes nothing", () => {
-    const box = sandbox(userData(spec, "init"), "ubuntu-24.04");
+    const box = sandbox(userData(spec, "first"), "ubuntu-24.04");
     expect(runBootstrap(box).status).toBe(0);
     const hosts = read(box, "etc/hosts");
     const again = runBootstrap(box);
@@ -135,7 +151,7 @@ describe("node bootstrap script in a sandbox", () => {
     const run = runBootstrap(box, { STUB_CURL_FAIL_MATCH: "Release.key", STUB_CURL_FAIL_TIMES: "2", STUB_APT_FAIL_TIMES: "1" });
     expect(run.status, run.output).toBe(0);
     expect(run.calls.filter((c) => c.startsWith("curl") && c.includes("Release.key"))).toHaveLength(3);
-    expect(run.calls.filter((c) => c === "apt-get update -q")).toHaveLength(2);
+    expect(run.calls.filter((c) => c === "apt-get -o DPkg::Lock::Timeout=600 update -q")).toHaveLength(2);
     expect(run.calls.filter((c) => c.startsWith("sleep")).map((c) => c.split(" ")[1])).toEqual(["2", "4", "2"]);
   });
 
@@ -149,11 +165,11 @@ describe("node bootstrap script in a sandbox", () => {
       expect.stringMatching(/^kubeadm join --config /),
     ]);
     // The CA files were put back after each reset wiped them.
-    expect(read(box, "etc/kubernetes/pki/ca.crt")).toBe("stub ca.crt\n");
+    expect(read(box, "etc/kubernetes/pki/ca.crt")).toBe(TEST_PKI["ca.crt"]);
   });
 
   it("gives up after a bounded number of kubeadm failures, with the log's tail in the status", () => {
-    const box = sandbox(userData(spec, "init"), "ubuntu-24.04");
+    const box = sandbox(userData(spec, "first"), "ubuntu-24.04");
     const run = runBootstrap(box, { STUB_KUBEADM_FAIL_TIMES: "99" });
     expect(run.status).toBe(1);
     expect(run.calls.filter((c) => c.startsWith("kubeadm init"))).toHaveLength(3);
@@ -171,19 +187,19 @@ describe("node bootstrap script in a sandbox", () => {
 
   it("keeps fetched secrets root-only while it works, and no copy once it is done", () => {
     // A run that cannot finish leaves the fetched secrets for the next try: root-only.
-    const failing = sandbox(userData(spec, "init"), "ubuntu-24.04");
+    const failing = sandbox(userData(spec, "first"), "ubuntu-24.04");
     expect(runBootstrap(failing, { STUB_KUBEADM_FAIL_TIMES: "99" }).status).toBe(1);
-    for (const e of secretManifest(spec, "init")) expect(mode(failing, `etc/kubeadm-alicloud/secrets/${e.path}`), e.path).toBe("600");
+    for (const e of secretManifest(spec, "control-plane").filter((x) => !x.optional)) expect(mode(failing, `etc/kubeadm-alicloud/secrets/${e.path}`), e.path).toBe("600");
     expect(mode(failing, "etc/kubeadm-alicloud/secrets/kubeadm.rendered.yaml")).toBe("600");
     expect(mode(failing, "etc/kubeadm-alicloud/secrets")).toBe("700");
-    expect(mode(failing, "etc/kubeadm-alicloud/secrets/tokens")).toBe("700");
+    expect(mode(failing, "etc/kubeadm-alicloud/secrets/pki")).toBe("700");
 
-    const box = sandbox(userData(spec, "init"), "ubuntu-24.04");
+    const box = sandbox(userData(spec, "first"), "ubuntu-24.04");
     expect(runBootstrap(box).status).toBe(0);
     expect(exists(box, "etc/kubeadm-alicloud/secrets")).toBe(false);
     for (const f of PRIVATE_PKI_FILES) {
       expect(mode(box, `etc/kubernetes/pki/${f}`), f).toBe("600");
-      expect(read(box, `etc/kubernetes/pki/${f}`)).toContain(`stub ${f}`);
+      expect(read(box, `etc/kubernetes/pki/${f}`)).toBe(TEST_PKI[f]);
     }
     // The Secrets encryption key, where kube-apiserver's mount expects it.
     expect(mode(box, "etc/kubernetes/enc/encryption-config.yaml")).toBe("600");
@@ -194,18 +210,19 @@ describe("node bootstrap script in a sandbox", () => {
     expect(mode(box, "var/log/kubeadm-alicloud")).toBe("700");
   });
 
-  it.each(["init", "control-plane", "worker"] as const)("%s: reads exactly its manifest's secrets from OOS, and kubeadm gets the tokens", (role) => {
+  it.each(["first", "control-plane", "worker"] as const)("%s: reads exactly its manifest's secrets from OOS, and kubeadm gets the tokens", (role) => {
     const before = cloud.requests().length;
     const box = sandbox(userData(spec, role), "ubuntu-24.04");
     expect(runBootstrap(box).status).toBe(0);
     const asked = cloud.requests().slice(before).filter((r) => r.method === "POST").map((r) => new URL(r.path, cloud.url).searchParams.get("Name"));
-    const manifest = secretManifest(spec, role, role === "worker" ? spec.nodePools[0]?.name : undefined);
+    const manifest = secretManifest(spec, kindOf(role), role === "worker" ? spec.nodePools[0]?.name : undefined);
     expect(asked.sort()).toEqual(manifest.map((e) => e.parameterName).sort());
     const used = readFileSync(join(box.state, "kubeadm-config-used.yaml"), "utf8");
-    if (role === "init") {
-      // The first control plane installs the control planes' token and every pool's.
+    if (role === "first") {
+      // kubeadm init installs only the control planes' token; Pulumi installs the pools'
+      // (components/bootstrap-tokens.ts), and control planes cannot read them.
       expect(used).toContain(`token: ${STUB_TOKENS["control-plane"]}`);
-      expect(used).toContain(`token: ${STUB_TOKENS.default}`);
+      expect(used).not.toContain(STUB_TOKENS.default);
     } else {
       expect(used).toContain(`token: ${role === "worker" ? STUB_TOKENS.default : STUB_TOKENS["control-plane"]}`);
     }
@@ -240,10 +257,11 @@ describe("node bootstrap script in a sandbox", () => {
 describe("rendered user data and scripts, checked with the real linters", () => {
   const tools = (cmd: string) => spawnSync(cmd, ["--version"]).status === 0;
 
-  it.each(["init", "control-plane", "worker"] as const)("the %s document passes cloud-init's schema and fits in 32 KB", (role) => {
+  it.each(["first", "control-plane", "worker"] as const)("the %s document passes cloud-init's schema and fits in 32 KB", (role) => {
     if (!tools("cloud-init")) throw new Error("cloud-init is missing: install Debian's cloud-init (bash .ci/run does)");
+    // The largest documents: RSA-4096 certificates (real ones), every hardening file.
     const big = specFor({ clusterName: "boot", pki: { keyAlgorithm: "RSA-4096" } });
-    const doc = userData(big, role);
+    const doc = userData(big, role, 0, 4096);
     expect(Buffer.byteLength(doc)).toBeLessThan(USER_DATA_LIMIT);
     const file = join(mkdtempSync(join(tmpdir(), "ud-")), "user-data.yaml");
     writeFileSync(file, doc);
@@ -276,7 +294,8 @@ describe("rendered user data and scripts, checked with the real linters", () => 
 
   it("the node scripts and the harness stubs pass shellcheck", () => {
     if (!tools("shellcheck")) throw new Error("shellcheck is missing (bash .ci/run installs it)");
-    const r = spawnSync("shellcheck", [BOOTSTRAP_SCRIPT_PATH, join(__dirname, "..", "bootstrap", "wait-ready.sh"), join(__dirname, "harness", "stubs.sh")], { encoding: "utf8" });
+    const libs = BOOTSTRAP_LIBRARIES.map((l) => join("bootstrap", l));
+    const r = spawnSync("shellcheck", ["-x", BOOTSTRAP_SCRIPT_PATH, ...libs, join(__dirname, "..", "bootstrap", "wait-ready.sh"), join(__dirname, "harness", "stubs.sh")], { encoding: "utf8", cwd: join(__dirname, "..") });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });

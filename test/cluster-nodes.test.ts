@@ -4,7 +4,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
+import { READINESS_TIMEOUT_SECONDS } from "../components/readiness";
 import { fileText, type WriteFile } from "../plan/node-bootstrap";
+import { INSTALL_COMMAND_SECONDS, certRenewalInstaller } from "../plan/node-commands";
 import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
 
 let recorder: Recorder;
@@ -19,6 +21,10 @@ const T = {
   backends: "alicloud:slb/backendServer:BackendServer",
   acl: "alicloud:slb/acl:Acl",
   readiness: "pulumi-nodejs:dynamic/kubeadm-alicloud:ReadinessCheck",
+  bootstrapRole: "pulumi-nodejs:dynamic/kubeadm-alicloud:BootstrapRole",
+  handover: "pulumi-nodejs:dynamic/kubeadm-alicloud:RoleHandover",
+  guard: "pulumi-nodejs:dynamic/kubeadm-alicloud:ImmutableSettings",
+  tokenSecret: "kubernetes:core/v1:Secret",
   template: "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate",
   group: "alicloud:ess/scalingGroup:ScalingGroup",
   role: "alicloud:ram/role:Role",
@@ -34,6 +40,9 @@ const manifestOf = (r: RecordedResource) =>
   (userDataOf(r).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/secrets.list")?.content ?? "").trim().split("\n").map((l) => l.split(" ")[0]);
 /** Resources of a type by name: registration order is not deterministic. */
 const ofType = (rs: RecordedResource[], t: string) => rs.filter((r) => r.type === t).sort((a, b) => a.name.localeCompare(b.name));
+/** The readiness checks proper (the same resource type also installs files after them). */
+const readinessChecks = (rs: RecordedResource[]) => ofType(rs, T.readiness).filter((r) => r.name.endsWith("-ready"));
+const fileOf = (r: RecordedResource, path: string) => userDataOf(r).write_files.find((f) => f.path === path)?.content ?? "";
 
 /** The cloud-config document in a resource's user data, every file decoded as the node would. */
 function userDataOf(r: RecordedResource): { write_files: WriteFile[] } {
@@ -70,24 +79,60 @@ describe("control plane", () => {
     const attachments = ofType(rs, T.roleAttachment);
     expect(attachments).toHaveLength(3);
     for (const a of attachments) expect(a.inputs.ramRoleName).toBe("cpa-nodes");
-    const role = ofType(rs, T.role)[0];
-    expect(JSON.parse(String(role?.inputs.assumeRolePolicyDocument))).toEqual({ Version: "1", Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }] });
+    for (const role of ofType(rs, T.role)) {
+      expect(JSON.parse(String(role.inputs.assumeRolePolicyDocument))).toEqual({ Version: "1", Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }] });
+    }
   });
 
-  it("user data holds no secret and is not one; the first node inits, the others join through the first node, never the load balancer", () => {
-    const [first, second] = ofType(rs, T.instance);
-    for (const i of ofType(rs, T.instance)) expect(i.secretPaths).not.toContain("userData");
-    const env = (r: RecordedResource | undefined) => userDataOf(r as RecordedResource).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/node.env")?.content ?? "";
-    expect(env(first)).toContain("ROLE=init\n");
-    expect(env(first)).toContain("API_HOSTS_ADDRESS=self\n");
-    expect(env(second)).toContain("ROLE=control-plane\n");
-    expect(env(second)).toContain(`API_HOSTS_ADDRESS=${controlPlanePlacements(spec)[0]?.privateIp}\n`);
-    const files = userDataOf(first as RecordedResource).write_files.map((f) => f.path);
-    expect(files).toContain("/etc/kubeadm-alicloud/secrets/pki/ca.crt");
-    expect(files.filter((f) => f.endsWith(".key") || f.includes("token"))).toEqual([]);
-    // The first control plane reads every key, the encryption key and every token it installs.
-    expect(manifestOf(first as RecordedResource).sort()).toEqual(ofType(rs, T.parameter).map((p) => p.inputs.secretParameterName).sort());
-    expect(manifestOf(second as RecordedResource)).not.toContain("kubeadm-alicloud-cpa-token-pool-general");
+  it("a control plane reads the CA keys only while it bootstraps: bootstrap role, readiness, handover, then the steady role", () => {
+    const urn = (t: string, name: string) => rs.find((r) => r.type === t && r.name === name);
+    for (const i of ofType(rs, T.instance)) {
+      const boot = urn(T.bootstrapRole, `${i.name}-bootstrap-role`) as RecordedResource;
+      expect(boot.inputs).toMatchObject({ regionId: "cn-hangzhou", bootstrapRoleName: "cpa-cp-bootstrap", steadyRoleName: "cpa-nodes" });
+      expect(String(boot.inputs.instanceId).replace(/-[0-9a-f]{8}$/, "")).toBe(i.name);
+      const ready = urn(T.readiness, `${i.name}-ready`) as RecordedResource;
+      expect(ready.dependsOn).toContain(boot.urn);
+      const handover = urn(T.handover, `${i.name}-role-handover`) as RecordedResource;
+      expect(handover.inputs).toMatchObject({ bootstrapRoleName: "cpa-cp-bootstrap" });
+      expect(handover.dependsOn).toEqual([ready.urn]);
+      expect(urn(T.roleAttachment, `${i.name}-role`)?.dependsOn).toEqual([handover.urn]);
+    }
+    // The secrets policy of the control planes is attached to the bootstrap role only.
+    const cpPolicy = ofType(rs, T.policyAttachment).filter((a) => a.name.includes("secrets-control-plane"));
+    expect(cpPolicy.map((a) => a.inputs.roleName)).toEqual(["cpa-cp-bootstrap"]);
+  });
+
+  it("a change of the system disk category, which would replace every control plane at once, is guarded at preview", () => {
+    const [guard] = ofType(rs, T.guard);
+    expect(guard?.inputs.settings).toEqual({ "controlPlane.systemDisk.category": { value: "cloud_essd", why: expect.stringContaining("replace every control plane") } });
+    for (const i of ofType(rs, T.instance)) expect(i.dependsOn).toContain(guard?.urn);
+  });
+
+  it("user data holds no secret and is not one; every control plane knows all peers, only the first may init, none uses the load balancer", () => {
+    const instances = ofType(rs, T.instance);
+    const peers = controlPlanePlacements(spec).map((p) => p.privateIp).join(",");
+    for (const [n, i] of instances.entries()) {
+      expect(i.secretPaths).not.toContain("userData");
+      const env = fileOf(i, "/etc/kubeadm-alicloud/node.env");
+      expect(env).toContain("ROLE=control-plane\n");
+      expect(env).toContain(`CONTROL_PLANE_PEERS=${peers}\n`);
+      expect(env).toContain(`FIRST_CONTROL_PLANE=${n === 0 ? "yes" : "no"}\n`);
+      expect(env).not.toContain("API_HOSTS_ADDRESS");
+      expect(fileOf(i, "/etc/kubeadm-alicloud/kubeadm-join.yaml")).toContain("kind: JoinConfiguration");
+      expect(fileOf(i, "/etc/kubeadm-alicloud/kubeadm-init.yaml") !== "").toBe(n === 0);
+      const files = userDataOf(i).write_files.map((f) => f.path);
+      expect(files).toContain("/etc/kubeadm-alicloud/secrets/pki/ca.crt");
+      expect(files.filter((f) => f.endsWith(".key") || f.includes("token"))).toEqual([]);
+      // Keys, the encryption key, their own token and the cluster-initialized marker; no pool's token.
+      expect(manifestOf(i).sort()).toEqual(ofType(rs, T.parameter).map((p) => String(p.inputs.secretParameterName)).filter((p) => !p.includes("-token-pool-")).sort());
+    }
+  });
+
+  it("records that the cluster exists once the first control plane serves, never before a control plane boots", () => {
+    const marker = ofType(rs, T.parameter).find((p) => p.inputs.secretParameterName === "kubeadm-alicloud-cpa-cluster-initialized") as RecordedResource;
+    expect(marker.dependsOn).toEqual([readinessChecks(rs)[0]?.urn]);
+    expect(marker.secretPaths).toEqual(["value"]);
+    for (const i of ofType(rs, T.instance)) expect(i.dependsOn).not.toContain(marker.urn);
   });
 
   it("control planes read the Secrets encryption key from the secret store: a random 32-byte key kept as a Pulumi secret", () => {
@@ -105,21 +150,33 @@ describe("control plane", () => {
 
   it("creates each control plane only after the previous one serves, and checks each one on itself", () => {
     const instances = ofType(rs, T.instance);
-    const checks = ofType(rs, T.readiness);
+    const checks = readinessChecks(rs);
     expect(checks).toHaveLength(3);
+    const guard = ofType(rs, T.guard).map((g) => g.urn);
     // Every node waits for the NAT's SNAT entries: it downloads packages at first boot.
     const snat = rs.filter((r) => r.type === "alicloud:vpc/snatEntry:SnatEntry").map((r) => r.urn).sort();
     expect(snat).toHaveLength(3);
     // ... and for its secrets and the right to read them.
-    const store = readable(rs);
+    const store = readable(rs).filter((u) => !u.includes("cluster-initialized"));
     expect(store.length).toBeGreaterThan(0);
-    expect([...(instances[0]?.dependsOn ?? [])].sort()).toEqual([...snat, ...store].sort());
-    expect([...(instances[1]?.dependsOn ?? [])].sort()).toEqual([...snat, ...store, checks[0]?.urn].sort());
-    expect([...(instances[2]?.dependsOn ?? [])].sort()).toEqual([...snat, ...store, checks[1]?.urn].sort());
+    expect([...(instances[0]?.dependsOn ?? [])].sort()).toEqual([...guard, ...snat, ...store].sort());
+    expect([...(instances[1]?.dependsOn ?? [])].sort()).toEqual([...guard, ...snat, ...store, checks[0]?.urn].sort());
+    expect([...(instances[2]?.dependsOn ?? [])].sort()).toEqual([...guard, ...snat, ...store, checks[1]?.urn].sort());
     for (const [i, c] of checks.entries()) {
       expect(String(c.inputs.instanceId).replace(/-[0-9a-f]{8}$/, "")).toBe(instances[i]?.name);
-      expect(c.inputs).toMatchObject({ regionId: "cn-hangzhou", timeoutSeconds: 1500 });
+      expect(c.inputs).toMatchObject({ regionId: "cn-hangzhou", timeoutSeconds: READINESS_TIMEOUT_SECONDS });
       expect(String(c.inputs.script)).toContain("get --raw=/readyz");
+    }
+  });
+
+  it("installs certificate renewal on each control plane after it serves, one control plane at a time", () => {
+    const installs = ofType(rs, T.readiness).filter((r) => r.name.endsWith("-cert-renewal"));
+    const checks = readinessChecks(rs);
+    expect(installs.map((r) => r.name)).toEqual(["cpa-cp-0-cert-renewal", "cpa-cp-1-cert-renewal", "cpa-cp-2-cert-renewal"]);
+    for (const [n, r] of installs.entries()) {
+      expect(r.inputs.script).toBe(certRenewalInstaller());
+      expect(r.inputs.timeoutSeconds).toBe(INSTALL_COMMAND_SECONDS);
+      expect([...r.dependsOn].sort()).toEqual([checks[n]?.urn, ...(n > 0 ? [installs[n - 1]?.urn] : [])].sort());
     }
   });
 
@@ -137,7 +194,7 @@ describe("control plane", () => {
 
   it("the load balancer's address and the endpoint name are in the API certificate SANs", () => {
     const first = ofType(rs, T.instance)[0] as RecordedResource;
-    const kubeadm = userDataOf(first).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/kubeadm.yaml")?.content ?? "";
+    const kubeadm = fileOf(first, "/etc/kubeadm-alicloud/kubeadm-init.yaml");
     expect(kubeadm).toMatch(/certSANs:\n\s+- api\.cpa\.k8s\.internal\n\s+- 192\.0\.2\.\d+/);
   });
 
@@ -158,7 +215,7 @@ describe("control plane", () => {
     expect(ofType(pub, T.backends)).toHaveLength(2);
     // Clients of the public address must find it in the API server's certificate.
     const first = ofType(pub, T.instance)[0] as RecordedResource;
-    const kubeadm = userDataOf(first).write_files.find((f) => f.path === "/etc/kubeadm-alicloud/kubeadm.yaml")?.content ?? "";
+    const kubeadm = fileOf(first, "/etc/kubeadm-alicloud/kubeadm-init.yaml");
     expect(kubeadm).toMatch(/certSANs:\n\s+- api\.cpb\.k8s\.internal\n\s+- 192\.0\.2\.\d+\n\s+- 203\.0\.113\.\d+/);
   });
 });
@@ -205,16 +262,21 @@ describe("node pools", () => {
     const token = (pool: string) => ofType(rs, T.parameter).find((p) => p.inputs.secretParameterName === `kubeadm-alicloud-np-token-pool-${pool}`)?.inputs.value;
     expect(token("general")).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
     expect(token("general")).not.toBe(token("batch"));
-    const kubeadm = userDataOf(batch as RecordedResource).write_files.find((f) => f.path.endsWith("kubeadm.yaml"))?.content ?? "";
+    const kubeadm = fileOf(batch as RecordedResource, "/etc/kubeadm-alicloud/kubeadm-join.yaml");
     expect(kubeadm).toContain("key: example.com/batch");
   });
 
-  it("scaling groups start no node before the whole control plane serves behind the load balancer", () => {
-    const checks = ofType(rs, T.readiness).map((c) => c.urn);
+  it("scaling groups start no node before the whole control plane serves behind the load balancer and knows the pool's token", () => {
+    const checks = readinessChecks(rs).map((c) => c.urn);
     const backends = ofType(rs, T.backends).map((b) => b.urn);
     const groups = ofType(rs, T.group);
     expect(groups).toHaveLength(2);
     const snat = rs.filter((r) => r.type === "alicloud:vpc/snatEntry:SnatEntry").map((r) => r.urn);
-    for (const group of groups) expect([...group.dependsOn].sort()).toEqual([...snat, ...readable(rs), ...checks, ...backends].sort());
+    const store = readable(rs).filter((u) => !u.includes("cluster-initialized"));
+    for (const group of groups) {
+      const pool = String(group.inputs.scalingGroupName).replace(/^np-/, "");
+      const token = ofType(rs, T.tokenSecret).find((s) => s.name === `np-token-${pool}`) as RecordedResource;
+      expect([...group.dependsOn].sort()).toEqual([...snat, ...store, ...checks, ...backends, token.urn].sort());
+    }
   });
 });

@@ -15,21 +15,28 @@ beforeAll(async () => {
 const CHART = "kubernetes:helm.sh/v4:Chart";
 /** The CNI's charts (add-ons install charts too). */
 const charts = (rs: RecordedResource[]) => rs.filter((r) => r.type === CHART && r.name.includes("-cni-"));
-const providerUrn = (rs: RecordedResource[]) => rs.find((r) => r.type === "pulumi:providers:kubernetes")?.urn;
+const providerUrn = (rs: RecordedResource[]) => rs.find((r) => r.type === "pulumi:providers:kubernetes" && r.name.endsWith("-kubernetes"))?.urn;
 
 describe("Kubernetes provider", () => {
   it("is built from the admin kubeconfig (a secret) against the load balancer, after every readiness check", async () => {
     const rs = await declareCluster(recorder, specFor({ clusterName: "kp" }));
-    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes") as RecordedResource;
+    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kp-kubernetes") as RecordedResource;
     expect(provider.secretPaths).toContain("kubeconfig");
     expect(String(provider.inputs.kubeconfig)).toMatch(/server: https:\/\/192\.0\.2\.\d+:6443/);
-    const checks = rs.filter((r) => r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:ReadinessCheck").map((r) => r.urn);
+    const checks = rs.filter((r) => r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:ReadinessCheck" && r.name.endsWith("-ready")).map((r) => r.urn);
     expect(checks.length).toBe(1);
     for (const c of checks) expect(provider.dependsOn).toContain(c);
-    // Every in-cluster resource goes through it, never an ambient kubeconfig.
+    // Every in-cluster resource goes through it, never an ambient kubeconfig; the join
+    // tokens' Secrets through their own provider, with the same kubeconfig and waits.
+    const tokens = rs.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kp-bootstrap-tokens") as RecordedResource;
+    expect(tokens.inputs.kubeconfig).toBe(provider.inputs.kubeconfig);
+    expect([...tokens.dependsOn].sort()).toEqual([...provider.dependsOn].sort());
     const inCluster = rs.filter((r) => r.type.startsWith("kubernetes:"));
     expect(inCluster.length).toBeGreaterThan(0);
-    for (const r of inCluster) expect(r.provider.startsWith(`${provider.urn}::`), `${r.type} ${r.name}`).toBe(true);
+    for (const r of inCluster) {
+      const via = r.type === "kubernetes:core/v1:Secret" && r.name.startsWith("kp-token-") ? tokens : provider;
+      expect(r.provider.startsWith(`${via.urn}::`), `${r.type} ${r.name}`).toBe(true);
+    }
   });
 });
 

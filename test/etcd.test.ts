@@ -2,7 +2,6 @@
 // TLS from certificates issued by the PKI's etcd CA with kubeadm's profiles.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,6 +11,7 @@ import { etcdLeafProfiles, etcdSans, tlsKeyArgs, type LeafProfile } from "../pla
 import { settle } from "../tools/render/mock-runtime";
 import { installMocks, resolved, specFor, type Recorder } from "./kit";
 import { writeTemp } from "./openssl";
+import { freePort } from "./harness/net";
 
 const MEMBERS = 3;
 const ETCD = "/usr/bin/etcd";
@@ -22,17 +22,6 @@ const procs: ChildProcess[] = [];
 /** Everything each etcd member logged (etcd logs to standard error). */
 const logs: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A leaf certificate signed by `ca`, made with the same tls resources the product uses. */
 function leaf(id: string, profile: LeafProfile, ca: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> }, sans?: { dnsNames: string[]; ipAddresses: string[] }) {

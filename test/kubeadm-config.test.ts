@@ -56,7 +56,7 @@ function render(spec: ClusterSpec, role: "init" | "control-plane" | "worker", po
   return docs(renderKubeadmConfig({
     spec, facts: FACTS, role, imageRepository: IMAGES,
     ...(role === "worker" && p ? { pool: p } : {}),
-    ...(role === "init" ? { bootstrapTokens: spec.nodePools.map((x) => ({ placeholder: `__TOKEN_${x.name}__`, ttl: "720h0m0s", usages: ["signing", "authentication"], groups: ["system:bootstrappers:kubeadm:default-node-token"] })) } : {}),
+    ...(role === "init" ? { initToken: { ttl: "720h0m0s", groups: ["system:bootstrappers:kubeadm:default-node-token"] } } : {}),
   }));
 }
 
@@ -80,7 +80,7 @@ describe("kubeadm configuration (v1beta4)", () => {
     for (const x of d) argsAreLists(x);
   });
 
-  it("init registers one token per pool and names the node from the metadata service", () => {
+  it("init installs exactly the control planes' token (pools' come from Pulumi) and names the node from the metadata service", () => {
     const init = byKind(render(spec, "init"), "InitConfiguration") as unknown as {
       bootstrapTokens: { token: string; ttl: string }[]; nodeRegistration: { name: string; criSocket: string; kubeletExtraArgs: { name: string; value: string }[]; taints?: unknown };
       localAPIEndpoint: { advertiseAddress: string; bindPort: number }; timeouts: object; skipPhases?: string[];
@@ -89,7 +89,10 @@ describe("kubeadm configuration (v1beta4)", () => {
     onlyAllowed(init.nodeRegistration, "NodeRegistrationOptions");
     onlyAllowed(init.timeouts, "Timeouts");
     for (const t of init.bootstrapTokens) onlyAllowed(t, "BootstrapToken");
-    expect(init.bootstrapTokens.map((t) => [t.token, t.ttl])).toEqual([["__TOKEN_general__", "720h0m0s"], ["__TOKEN_gpu__", "720h0m0s"]]);
+    // One token, never none: with none kubeadm's defaults would add a random one
+    // (v1beta4 defaults.go SetDefaults_BootstrapTokens).
+    expect(init.bootstrapTokens.map((t) => [t.token, t.ttl])).toEqual([[NODE_PLACEHOLDERS.token, "720h0m0s"]]);
+    expect(() => renderKubeadmConfig({ spec, facts: FACTS, role: "init", imageRepository: IMAGES })).toThrow(/needs the control planes' join token/);
     expect(init.nodeRegistration.name).toBe(NODE_PLACEHOLDERS.nodeName);
     expect(init.nodeRegistration.criSocket).toBe("unix:///run/containerd/containerd.sock");
     expect(init.nodeRegistration.kubeletExtraArgs).toEqual([
@@ -138,13 +141,13 @@ describe("kubeadm configuration (v1beta4)", () => {
     expect(plain.apiServer.extraVolumes).toBeUndefined();
   });
 
-  it("the anonymous allow-list is the health endpoints, in the config API of the cluster's minor", () => {
+  it("the anonymous allow-list is the health endpoints and kubeadm's discovery ConfigMap, in the config API of the cluster's minor", () => {
     const doc = (minor: number) => parse(renderAuthenticationConfig(minor)) as { apiVersion: string; kind: string; jwt: unknown[]; anonymous: { enabled: boolean; conditions: { path: string }[] } };
     expect(doc(36)).toEqual({
       apiVersion: "apiserver.config.k8s.io/v1",
       kind: "AuthenticationConfiguration",
       jwt: [],
-      anonymous: { enabled: true, conditions: [{ path: "/livez" }, { path: "/readyz" }, { path: "/healthz" }] },
+      anonymous: { enabled: true, conditions: [{ path: "/livez" }, { path: "/readyz" }, { path: "/healthz" }, { path: "/api/v1/namespaces/kube-public/configmaps/cluster-info" }] },
     });
     expect(doc(34).apiVersion).toBe("apiserver.config.k8s.io/v1");
     expect(doc(33).apiVersion).toBe("apiserver.config.k8s.io/v1beta1");

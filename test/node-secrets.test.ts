@@ -56,16 +56,18 @@ describe("plan: who reads which secret", () => {
     }
     expect(names).toEqual([
       "kubeadm-alicloud-sec-pki-ca-key", "kubeadm-alicloud-sec-pki-etcd-ca-key", "kubeadm-alicloud-sec-pki-front-proxy-ca-key", "kubeadm-alicloud-sec-pki-sa-key",
-      "kubeadm-alicloud-sec-encryption-config", "kubeadm-alicloud-sec-token-control-plane",
+      "kubeadm-alicloud-sec-encryption-config", "kubeadm-alicloud-sec-token-control-plane", "kubeadm-alicloud-sec-cluster-initialized",
       "kubeadm-alicloud-sec-token-pool-general", "kubeadm-alicloud-sec-token-pool-batch",
     ]);
   });
 
-  it("a pool's role may read only its own token; control planes read keys, the encryption key and every token", () => {
+  it("a pool's role may read only its own token; control planes read keys, the encryption key, their token and the marker, no pool's token", () => {
     const granted = (reader: SecretReader) => readerPolicy(spec, reader).Statement.find((s) => s.Action.includes("oos:GetSecretParameter"))?.Resource;
     expect(granted(poolReader("general"))).toEqual(["acs:oos:cn-hangzhou:*:secretparameter/kubeadm-alicloud-sec-token-pool-general"]);
     expect(granted(poolReader("batch"))).toEqual(["acs:oos:cn-hangzhou:*:secretparameter/kubeadm-alicloud-sec-token-pool-batch"]);
-    expect(granted("control-plane")).toHaveLength(8);
+    expect(granted("control-plane")).toEqual([
+      "pki-ca-key", "pki-etcd-ca-key", "pki-front-proxy-ca-key", "pki-sa-key", "encryption-config", "token-control-plane", "cluster-initialized",
+    ].map((k) => `acs:oos:cn-hangzhou:*:secretparameter/kubeadm-alicloud-sec-${k}`));
     // Every statement is scoped to the cluster's region; nothing is granted beyond reading.
     for (const reader of ["control-plane", poolReader("general")] as SecretReader[]) {
       for (const st of readerPolicy(spec, reader).Statement) {
@@ -83,16 +85,16 @@ describe("plan: who reads which secret", () => {
 
   it("each node's manifest lists only what its role may read, and exactly what the node needs", () => {
     const readable = (reader: SecretReader) => nodeSecretItems(spec).filter((i) => i.readers.includes(reader)).map((i) => i.parameterName).sort();
-    const fetched = (role: "init" | "control-plane" | "worker", pool?: string) => secretManifest(spec, role, pool).map((e) => e.parameterName).sort();
-    // The first control plane reads everything its role may: it installs every token.
-    expect(fetched("init")).toEqual(readable("control-plane"));
-    // A joining control plane: the keys, the encryption key and its own join token, no pool token.
-    expect(fetched("control-plane")).toEqual(readable("control-plane").filter((n) => !n.includes("-token-pool-")));
+    const fetched = (role: "control-plane" | "worker", pool?: string) => secretManifest(spec, role, pool).map((e) => e.parameterName).sort();
+    // A control plane: the keys, the encryption key, its own join token and the
+    // cluster-initialized marker; no pool token (Pulumi installs those in the cluster).
+    expect(fetched("control-plane")).toEqual(readable("control-plane"));
+    expect(readable("control-plane").some((n) => n.includes("-token-pool-"))).toBe(false);
+    expect(secretManifest(spec, "control-plane").filter((e) => e.optional).map((e) => e.path)).toEqual(["cluster-initialized"]);
     // A pool's node: its own token, which is all its role may read.
     expect(fetched("worker", "batch")).toEqual(readable(poolReader("batch")));
     expect(readable(poolReader("batch"))).toEqual(["kubeadm-alicloud-sec-token-pool-batch"]);
     expect(secretManifest(spec, "worker", "batch").map((e) => e.path)).toEqual(["bootstrap-token"]);
-    expect(secretManifest(spec, "init").map((e) => e.path)).toEqual(expect.arrayContaining(["tokens/__TOKEN_CONTROL_PLANE__", "tokens/__TOKEN_GENERAL__", "tokens/__TOKEN_BATCH__"]));
   });
 
   it("refuses a malformed KMS key id, naming the key", () => {
@@ -114,7 +116,8 @@ describe("under mocks: the secret store and the user-data scan", () => {
   ] as const)("%s: no user data holds a private key, a token or any value kept in the secret store", async (label, overrides) => {
     const stack = label.split(",")[0] as string;
     const rs = await declareCluster(recorder, specFor({ clusterName: "scan", ...overrides }, stack));
-    const secrets = rs.filter((r) => r.type === T.parameter).map((r) => String(r.inputs.value));
+    // (The cluster-initialized marker's value is the word "initialized": not a secret to leak.)
+    const secrets = rs.filter((r) => r.type === T.parameter && !r.name.endsWith("cluster-initialized")).map((r) => String(r.inputs.value));
     expect(secrets.length).toBeGreaterThanOrEqual(6);
     const nodes = rs.filter((r) => r.type === T.instance || r.type === T.template);
     expect(nodes.length).toBeGreaterThanOrEqual(2);
@@ -147,11 +150,12 @@ describe("under mocks: the secret store and the user-data scan", () => {
   it("control planes and each pool have their own role, each with a policy for exactly its secrets", async () => {
     const spec = specFor({ clusterName: "rol", nodePools: POOLS });
     const rs = await declareCluster(recorder, spec);
-    expect(rs.filter((r) => r.type === T.role).map((r) => r.inputs.roleName).sort()).toEqual(["rol-nodes", "rol-pool-batch", "rol-pool-general"]);
+    expect(rs.filter((r) => r.type === T.role).map((r) => r.inputs.roleName).sort()).toEqual(["rol-cp-bootstrap", "rol-nodes", "rol-pool-batch", "rol-pool-general"]);
     // The node-secret policies (add-ons bring their own).
     const policies = rs.filter((r) => r.type === T.policy && r.name.includes("-secrets-"));
     const attachments = rs.filter((r) => r.type === T.attachment && r.name.includes("-secrets-"));
-    const expected: [SecretReader, string][] = [["control-plane", "rol-nodes"], [poolReader("general"), "rol-pool-general"], [poolReader("batch"), "rol-pool-batch"]];
+    // The control planes' grant goes to the role they hold only while they bootstrap.
+    const expected: [SecretReader, string][] = [["control-plane", "rol-cp-bootstrap"], [poolReader("general"), "rol-pool-general"], [poolReader("batch"), "rol-pool-batch"]];
     expect(policies).toHaveLength(expected.length);
     for (const [reader, role] of expected) {
       const policy = policies.find((p) => JSON.stringify(JSON.parse(String(p.inputs.policyDocument))) === JSON.stringify(readerPolicy(spec, reader)));

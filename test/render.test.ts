@@ -67,7 +67,7 @@ describe("npm run render", () => {
     const { dir } = await render(["--stack", "staging"]);
     expect(filesUnder(dir).sort()).toEqual([
       "addons.json",
-      "kubeadm/cp-0.yaml", "kubeadm/cp-1.yaml", "kubeadm/cp-2.yaml", "kubeadm/pool-general.yaml",
+      "kubeadm/cp-0-init.yaml", "kubeadm/cp-0.yaml", "kubeadm/cp-1.yaml", "kubeadm/cp-2.yaml", "kubeadm/pool-general.yaml",
       "nodes/cp-0/user-data.yaml", "nodes/cp-1/user-data.yaml", "nodes/cp-2/user-data.yaml", "nodes/pool-general/user-data.yaml",
       "pki.json", "resources.json", "summary.txt",
     ]);

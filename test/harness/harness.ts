@@ -2,15 +2,16 @@
 // stub system commands on PATH (stubs.sh), and the script run with real bash.
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { constants, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import type { ClusterSpec } from "../../config/spec";
 import { renderEncryptionConfig } from "../../plan/hardening";
 import { NODE_PATHS, fileText, type WriteFile } from "../../plan/node-bootstrap";
 import { nodeSecretItems, type SecretSource } from "../../plan/node-secrets";
+import { TEST_PKI } from "./nodes";
 
-const STUBBED = ["curl", "apt-get", "apt-mark", "dnf", "modprobe", "sysctl", "swapoff", "systemctl", "kubeadm", "kubectl", "sleep"];
+const STUBBED = ["curl", "apt-get", "apt-mark", "dnf", "modprobe", "sysctl", "swapoff", "systemctl", "kubeadm", "kubectl", "sleep", "crictl"];
 const OS_RELEASE: Record<string, string> = {
   "ubuntu-24.04": 'ID=ubuntu\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\n',
   "ubuntu-22.04": 'ID=ubuntu\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\n',
@@ -53,14 +54,23 @@ export interface Run {
   readonly calls: string[];
 }
 
-export function runBootstrap(box: Sandbox, env: Record<string, string> = {}): Run {
-  return runScript(box, join(box.root, NODE_PATHS.script), [], env);
+/**
+ * The bootstrap script, in a private mount namespace whose cgroup root is a real
+ * filesystem of the host kind asked for: cgroup2 (a cgroup v2 host), or the tmpfs a
+ * cgroup v1 host has at /sys/fs/cgroup. `stat -f` on it is the real check.
+ */
+export function runBootstrap(box: Sandbox, env: Record<string, string> = {}, cgroup: "v1" | "v2" = "v2"): Run {
+  const mount = join(box.root, "..", "cgroup");
+  mkdirSync(mount, { recursive: true });
+  const fs = cgroup === "v2" ? "cgroup2" : "tmpfs";
+  return runScript(box, join(box.root, NODE_PATHS.script), [], { CGROUP_ROOT: mount, ...env }, ["unshare", "-m", "sh", "-c", `mount -t ${fs} none "$CGROUP_ROOT" && exec bash "$0"`]);
 }
 
-/** Run any script of ours in the sandbox, with the stubs on PATH. */
-export function runScript(box: Sandbox, script: string, args: readonly string[], env: Record<string, string> = {}): Run {
+/** Run any script of ours in the sandbox, with the stubs on PATH (`wrapper` runs bash). */
+export function runScript(box: Sandbox, script: string, args: readonly string[], env: Record<string, string> = {}, wrapper: readonly string[] = ["bash"]): Run {
   const before = existsSync(box.calls) ? readFileSync(box.calls, "utf8").split("\n").filter(Boolean).length : 0;
-  const r = spawnSync("bash", [script, ...args], {
+  const [command, ...prefix] = wrapper as [string, ...string[]];
+  const r = spawnSync(command, [...prefix, script, ...args], {
     encoding: "utf8",
     env: {
       PATH: `${join(box.root, "..", "bin")}:${process.env.PATH ?? ""}`,
@@ -71,7 +81,9 @@ export function runScript(box: Sandbox, script: string, args: readonly string[],
     },
   });
   const calls = existsSync(box.calls) ? readFileSync(box.calls, "utf8").split("\n").filter(Boolean).slice(before) : [];
-  return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}`, calls };
+  // Killed by a signal: the shell's convention, 128 + the signal's number.
+  const status = r.status ?? (r.signal ? 128 + (constants.signals[r.signal] ?? 0) : -1);
+  return { status, output: `${r.stdout}${r.stderr}`, calls };
 }
 
 export const read = (box: Sandbox, path: string) => readFileSync(join(box.root, path), "utf8");
@@ -128,12 +140,20 @@ export const STUB_TOKENS: Readonly<Record<string, string>> = {
   default: "eeeeee.ffffffffffffffff",
 };
 
-/** Values for every node secret of a spec, as the secret store would hold them. */
-export function stubSecretValues(spec: ClusterSpec): Record<string, string> {
-  const value = (s: SecretSource, i: number): string => {
-    if (s.kind === "pki") return `-----BEGIN PRIVATE KEY-----\nstub ${s.file}\n-----END PRIVATE KEY-----\n`;
+/**
+ * Values for every node secret of a spec, as the secret store would hold them. The
+ * cluster-initialized marker exists only when `initialized` (Pulumi writes it once the
+ * first control plane served).
+ */
+export function stubSecretValues(spec: ClusterSpec, initialized = false): Record<string, string> {
+  const value = (s: SecretSource, i: number): string | undefined => {
+    if (s.kind === "pki") return TEST_PKI[s.file];
     if (s.kind === "encryption-config") return renderEncryptionConfig("a2V5".repeat(11));
+    if (s.kind === "cluster-initialized") return initialized ? "initialized" : undefined;
     return STUB_TOKENS[s.owner] ?? `${String(i).padStart(6, "t")}.${"x".repeat(16)}`;
   };
-  return Object.fromEntries(nodeSecretItems(spec).map((item, i) => [item.parameterName, value(item.source, i)]));
+  return Object.fromEntries(nodeSecretItems(spec).flatMap((item, i) => {
+    const v = value(item.source, i);
+    return v === undefined ? [] : [[item.parameterName, v]];
+  }));
 }

@@ -14,13 +14,20 @@ count() {
   echo "$n"
 }
 
+# STUB_FAIL_MATCH: any call whose "<name> <args>" contains it fails (exit 1).
+if [ -n "${STUB_FAIL_MATCH:-}" ] && [[ "$name $*" == *"$STUB_FAIL_MATCH"* ]]; then
+  echo "stub: $name failed" >&2; exit 1
+fi
+
 case "$name" in
   curl)
-    url="" out=""
+    url="" out="" resolve="" data=""
     while [ $# -gt 0 ]; do
       case "$1" in
         -o) out="$2"; shift 2 ;;
-        -H | -X | --max-time) shift 2 ;;
+        --resolve) resolve="$2"; shift 2 ;;
+        -d) data="$2"; shift 2 ;;
+        -H | -X | --max-time | --cacert | --cert | --key) shift 2 ;;
         -*) shift ;;
         *) url="$1"; shift ;;
       esac
@@ -32,11 +39,23 @@ case "$name" in
       */latest/api/token) printf 'metadata-token' ;;
       */meta-data/region-id) printf 'cn-hangzhou' ;;
       */meta-data/instance-id) printf 'i-bp1stub0001' ;;
-      */meta-data/private-ipv4) printf '10.0.0.21' ;;
+      */meta-data/private-ipv4) printf '%s' "${STUB_NODE_IP:-10.0.0.21}" ;;
+      # A control plane's /readyz: STUB_SERVING_PEERS lists the addresses that serve.
+      */readyz) [[ ",${STUB_SERVING_PEERS:-}," == *",${resolve##*:},"* ]] || { echo "curl: (7) Failed to connect" >&2; exit 7; } ;;
+      # etcd's gateway: members from STUB_ETCD_MEMBERS ("id=peerURL,..."); removals recorded.
+      */v3/cluster/member/list)
+        printf '{"members":['; sep=""
+        members="${STUB_ETCD_MEMBERS:-},$(tr '\n' ',' < "$STUB_STATE/etcd-added" 2>/dev/null || true)"
+        for m in ${members//,/ }; do
+          grep -qx "${m%%=*}" "$STUB_STATE/etcd-removed" 2>/dev/null && continue
+          printf '%s{"ID":"%s","peerURLs":["%s"]}' "$sep" "${m%%=*}" "${m#*=}"; sep=","
+        done
+        printf ']}' ;;
+      */v3/cluster/member/remove) sed -n 's/.*"ID": *"\([0-9]*\)".*/\1/p' <<< "$data" >> "$STUB_STATE/etcd-removed"; printf '{}' ;;
       *) if [ -n "$out" ]; then printf 'key for %s\n' "$url" > "$out"; fi ;;
     esac ;;
   apt-get)
-    if [ "${1:-}" = update ] && [ "$(count apt-update)" -le "${STUB_APT_FAIL_TIMES:-0}" ]; then
+    if [[ " $* " == *" update "* ]] && [ "$(count apt-update)" -le "${STUB_APT_FAIL_TIMES:-0}" ]; then
       echo "E: Failed to fetch mirror" >&2; exit 100
     fi ;;
   kubeadm)
@@ -45,18 +64,110 @@ case "$name" in
       init | join)
         if [ "$(count kubeadm-run)" -le "${STUB_KUBEADM_FAIL_TIMES:-0}" ]; then
           echo "[ERROR] stub: $1 failed" >&2
+          # A control plane's failed join may leave its etcd member behind (learner or not).
+          if [ -n "${STUB_JOIN_LEAVES_MEMBER:-}" ]; then echo "$((900 + $(count leftover)))=https://${STUB_NODE_IP:-10.0.0.21}:2380" >> "$STUB_STATE/etcd-added"; fi
           mkdir -p "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes"; touch "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/kubelet.conf"
           exit 1
         fi
-        cp "$3" "$STUB_STATE/kubeadm-config-used.yaml"
-        mkdir -p "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes"; touch "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/kubelet.conf" ;;
+        if [ -n "${STUB_KUBEADM_REBOOT_AT:-}" ] && [ "$(count kubeadm-reboot)" -eq "$STUB_KUBEADM_REBOOT_AT" ]; then
+          # Power lost in the middle of kubeadm: the script dies with no chance to clean up.
+          mkdir -p "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/manifests"; touch "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/manifests/etcd.yaml"
+          # (kubeadm runs under timeout: kill the nearest ancestor that is the bootstrap script.)
+          pid=$PPID
+          while [ "$pid" -gt 1 ] && ! tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q kubeadm-alicloud-bootstrap; do
+            pid=$(awk '{print $4}' "/proc/$pid/stat")
+          done
+          [ "$pid" -gt 1 ] && kill -KILL "$pid"
+          exit 137
+        fi
+        config="" skip_print=no
+        for a in "$@"; do
+          [ "$config" = next ] && config="$a"
+          [ "$a" = --config ] && config=next
+          [ "$a" = --skip-token-print ] && skip_print=yes
+        done
+        cp "$config" "$STUB_STATE/kubeadm-config-used.yaml"
+        cp "$KUBEADM_ALICLOUD_ROOT/etc/hosts" "$STUB_STATE/hosts-at-kubeadm"
+        mkdir -p "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes"; touch "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/kubelet.conf"
+        # Like kubeadm init (cmd/kubeadm/app/cmd/init.go): the join command with each
+        # bootstrap token in clear, unless --skip-token-print.
+        if [ "$1" = init ] && [ "$skip_print" = no ]; then
+          sed -n 's/^ *- token: \(.*\)$/kubeadm join api:6443 --token \1 --discovery-token-ca-cert-hash sha256:x/p' "$config"
+        fi ;;
       reset) rm -rf "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes" ;;
+      certs) # renew-certs.sh: expiry from STUB_CERT_EXPIRES until a renewal sets STUB_CERT_RENEWED_EXPIRES
+        if [ "${2:-}" = renew ]; then
+          if [ -n "${STUB_KUBEADM_RENEW_FAIL:-}" ]; then echo "error: stub: renewal failed" >&2; exit 1; fi
+          echo "${STUB_CERT_RENEWED_EXPIRES:-2099-01-01T00:00:00Z}" > "$STUB_STATE/cert-expires"
+          printf '\nDone renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.\n'
+          exit 0
+        fi
+        # check-expiration -o json, shaped as output.kubeadm.k8s.io/v1alpha3 CertificateExpirationInfo. The
+        # earliest leaf is not listed first; an externally managed leaf and a CA expire even earlier (they
+        # must not count) and super-admin.conf is missing (as on a joined control plane).
+        e="$(date -u -d "$(cat "$STUB_STATE/cert-expires" 2>/dev/null || echo "${STUB_CERT_EXPIRES:-2099-01-01T00:00:00Z}")" +%s)"
+        at() { date -u -d "@$(( e + $1 * 86400 ))" +%Y-%m-%dT%H:%M:%SZ; }
+        leaf() { printf '{"name":"%s","expirationDate":"%s","residualTime":0,"externallyManaged":%s,"caName":"ca","missing":false}' "$1" "$(at "$2")" "$3"; }
+        printf '{"kind":"CertificateExpirationInfo","apiVersion":"output.kubeadm.k8s.io/v1alpha3","certificates":[%s,%s,%s,%s,%s],"certificateAuthorities":[%s]}\n' \
+          "$(leaf admin.conf 1 false)" "$(leaf apiserver 1 false)" "$(leaf etcd-peer 0 false)" "$(leaf front-proxy-client -30 true)" \
+          '{"name":"super-admin.conf","expirationDate":null,"residualTime":0,"externallyManaged":false,"missing":true}' \
+          "$(printf '{"name":"ca","expirationDate":"%s","residualTime":0,"externallyManaged":false,"missing":false}' "$(at -10)")" ;;
     esac ;;
   kubectl)
     case "$*" in
       *--raw=/readyz*) if [ "$(count readyz)" -le "${STUB_READYZ_FAIL_TIMES:-0}" ]; then exit 1; fi; echo ok ;;
+      # control-plane.sh: Nodes as "name=InternalIP,..." (STUB_NODES); deletions recorded by the call log.
+      *"get nodes -o jsonpath"*) nodes="${STUB_NODES:-}"; for n in ${nodes//,/ }; do printf '%s %s\n' "${n%%=*}" "${n#*=}"; done ;;
+      *"delete node"*) ;;
+      # renew-certs.sh: nodes and etcd pods as "name:Ready,..." (STUB_CP_NODES, STUB_ETCD_PODS); a Lease in
+      # $STUB_STATE/lease ("holder acquireTime resourceVersion"), optionally held from the start (STUB_LEASE_HOLDER).
+      *"get nodes -l node-role.kubernetes.io/control-plane"*) tr ',:' '\n ' <<< "${STUB_CP_NODES:-cn-hangzhou.i-bp1stub0001:True}"; echo ;;
+      *"get pods -l component=etcd"*) tr ',:' '\n ' <<< "${STUB_ETCD_PODS:-${STUB_CP_NODES:-cn-hangzhou.i-bp1stub0001:True}}"; echo ;;
+      *" lease "* | *"-f -"*)
+        lease="$STUB_STATE/lease"
+        if [ ! -e "$STUB_STATE/lease-init" ]; then
+          touch "$STUB_STATE/lease-init"
+          if [ -n "${STUB_LEASE_HOLDER:-}" ]; then echo "$STUB_LEASE_HOLDER ${STUB_LEASE_ACQUIRED:-$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)} 7" > "$lease"; fi
+        fi
+        field() { sed -n "s/^ *$1: *\"\{0,1\}\([^\"]*\)\"\{0,1\}$/\1/p" "$STUB_STATE/lease-request"; }
+        case "$*" in
+          *"create -f -"*)
+            cat > "$STUB_STATE/lease-request"
+            if [ -e "$lease" ]; then echo 'Error from server (AlreadyExists): leases.coordination.k8s.io "kubeadm-alicloud-cert-renewal" already exists' >&2; exit 1; fi
+            echo "$(field holderIdentity) $(field acquireTime) $(count lease-rv)" > "$lease" ;;
+          *"replace -f -"*)
+            cat > "$STUB_STATE/lease-request"
+            if [ ! -e "$lease" ] || [ "$(field resourceVersion)" != "$(cut -d' ' -f3 "$lease")" ]; then echo "Error from server (Conflict): stub" >&2; exit 1; fi
+            echo "$(field holderIdentity) $(field acquireTime) $(count lease-rv)" > "$lease" ;;
+          *"get lease"*)
+            if [ ! -e "$lease" ]; then echo 'Error from server (NotFound): stub' >&2; exit 1; fi
+            if [[ "$*" == *acquireTime* ]]; then cat "$lease"; else cut -d' ' -f1 "$lease"; fi ;;
+          *"delete lease"*) rm -f "$lease" ;;
+        esac ;;
+      *"get node "*)
+        # get node NAME: found once STUB_NODE_ABSENT_TIMES lookups failed, and only under
+        # STUB_NODE_NAME's name; prints its Ready condition (STUB_NODE_READY).
+        if [[ "$*" != *"get node ${STUB_NODE_NAME:-cn-hangzhou.i-bp1stub0001} "* ]] || [ "$(count node-get)" -le "${STUB_NODE_ABSENT_TIMES:-0}" ]; then
+          echo "Error from server (NotFound): nodes not found" >&2; exit 1
+        fi
+        printf '%s' "${STUB_NODE_READY:-False}" ;;
       *"get nodes"*) printf 'node/cn-hangzhou.i-bp1stub0001\n' ;;
     esac ;;
+  crictl) # renew-certs.sh: a static pod's container runs while its manifest is in place; each time it was
+    # seen stopped it comes back with a new id. Seen transitions are recorded as "crictl-saw <name> <state>".
+    # STUB_CRICTL_NEVER_STARTS=<name>: that one does not come back.
+    c="" prev=""
+    for a in "$@"; do if [ "$prev" = --name ]; then c="${a#^}"; c="${c%\$}"; fi; prev="$a"; done
+    gen="$STUB_STATE/crictl-gen-$c"
+    if [ -e "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/manifests/$c.yaml" ]; then
+      if [ -e "$gen.down" ]; then
+        if [ "${STUB_CRICTL_NEVER_STARTS:-}" = "$c" ]; then exit 0; fi
+        rm "$gen.down"; echo $(( $(cat "$gen" 2>/dev/null || echo 0) + 1 )) > "$gen"; echo "crictl-saw $c started" >> "$STUB_CALLS"
+      fi
+      echo "$c-$(cat "$gen" 2>/dev/null || echo 0)"
+    elif [ ! -e "$gen.down" ]; then
+      touch "$gen.down"; echo "crictl-saw $c stopped" >> "$STUB_CALLS"
+    fi ;;
   *) ;; # apt-mark dnf modprobe sysctl swapoff systemctl sleep: record only
 esac
 exit 0

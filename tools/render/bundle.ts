@@ -4,6 +4,7 @@ import { maxNodeCount, type ClusterSpec } from "../../config/spec";
 import { PRIVATE_RANGES, contains } from "../../plan/cidr";
 import { controlPlanePlacements } from "../../plan/control-plane";
 import { securityRules, type SecurityRule } from "../../plan/security-rules";
+import { BOOTSTRAP_TOKEN_SECRET_TYPE } from "../../plan/tokens";
 import { catalogFor } from "../../addons/catalog";
 import { selectedAddons } from "../../addons/index";
 import { checkGuardrails } from "../../policy/guardrails";
@@ -125,7 +126,7 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   const max = maxNodeCount(spec);
   line("Nodes");
   line(`  control plane  ${cp.count} x ${cp.instanceType}, ${cp.image.os}${cp.image.id ? ` ${cp.image.id}` : " (newest public image, resolved at deploy: pin image.id)"}, ${cp.systemDisk.category} ${cp.systemDisk.sizeGb} GB encrypted, deletion protection ${cp.deletionProtection ? "on" : "off"}`);
-  for (const p of controlPlanePlacements(spec)) line(`    ${p.name.padEnd(22)} ${p.zone.padEnd(18)} ${p.privateIp}${p.index === 0 ? "  kubeadm init" : "  joins after the previous one serves"}`);
+  for (const p of controlPlanePlacements(spec)) line(`    ${p.name.padEnd(22)} ${p.zone.padEnd(18)} ${p.privateIp}${p.index === 0 ? "  kubeadm init while no cluster exists, else joins" : "  joins through any serving peer, after the previous one serves"}`);
   for (const p of spec.nodePools) {
     line(`  pool ${p.name.padEnd(10)} min ${p.minSize} / desired ${p.desiredCapacity} / max ${p.maxSize} x ${p.instanceTypes.join("|")}, Kubernetes ${p.kubernetesVersion}, all zones${Object.keys(p.labels).length ? `, labels ${Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(",")}` : ""}${p.taints.length ? `, taints ${p.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",")}` : ""}`);
   }
@@ -140,8 +141,8 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   line(`  admin          kubernetes-admin / kubeadm:cluster-admins, ${pki.adminValidityHours} h, renewed by a pulumi up in its last ${pki.adminEarlyRenewalHours} h`);
   line(`  break-glass    ${pki.breakGlass ? "kubernetes-super-admin / system:masters (bypasses RBAC)" : "off"}`);
   line(`  API endpoint   https://${spec.apiEndpoint.dnsName}:6443 (in the admin kubeconfig)`);
-  line(`  API server     Secrets encrypted at rest ${spec.apiServer.encryptionAtRest.enabled ? "on" : `OFF (${spec.apiServer.encryptionAtRest.reason ?? ""})`}; audit log ${spec.apiServer.audit.enabled ? `on (${spec.apiServer.audit.maxAgeDays} days, ${spec.apiServer.audit.maxBackups} files of ${spec.apiServer.audit.maxSizeMb} MB)` : `OFF (${spec.apiServer.audit.reason ?? ""})`}; anonymous ${spec.apiServer.anonymousHealthOnly.enabled ? "health endpoints only" : `UNLIMITED (${spec.apiServer.anonymousHealthOnly.reason ?? ""})`}`);
-  line(`  tokens         one per pool (${spec.nodePools.map((p) => p.name).join(", ")}), ttl ${pki.bootstrapTokenTtlHours} h, generation ${pki.bootstrapTokenGeneration}`);
+  line(`  API server     Secrets encrypted at rest ${spec.apiServer.encryptionAtRest.enabled ? "on" : `OFF (${spec.apiServer.encryptionAtRest.reason ?? ""})`}; audit log ${spec.apiServer.audit.enabled ? `on (${spec.apiServer.audit.maxAgeDays} days, ${spec.apiServer.audit.maxBackups} files of ${spec.apiServer.audit.maxSizeMb} MB)` : `OFF (${spec.apiServer.audit.reason ?? ""})`}; anonymous ${spec.apiServer.anonymousHealthOnly.enabled ? "health endpoints and kubeadm's cluster-info only" : `UNLIMITED (${spec.apiServer.anonymousHealthOnly.reason ?? ""})`}`);
+  line(`  tokens         the control planes' and one per pool (${spec.nodePools.map((p) => p.name).join(", ")}), each in OOS and as a bootstrap-token Secret in kube-system; ttl ${pki.bootstrapTokenTtlHours} h, renewed by a pulumi up in the last ${pki.bootstrapTokenRenewBeforeHours} h; generation ${pki.bootstrapTokenGeneration}`);
   line();
 
   const publicIngress = rules.filter((r) => r.direction === "ingress" && "cidr" in r.peer && !isPrivate(r.peer.cidr));
@@ -204,6 +205,8 @@ export function addonsJson(spec: ClusterSpec, resources: readonly RecordedResour
     if (r.type === "kubernetes:yaml/v2:ConfigGroup") {
       return [{ for: owner(r.name), kind: "manifest", objects: i.objs ?? [] }];
     }
+    // Join tokens' Secrets are the cluster's, not an add-on's (summary.txt says they exist).
+    if (r.type === "kubernetes:core/v1:Secret" && i.type === BOOTSTRAP_TOKEN_SECRET_TYPE) return [];
     if (r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:core/v1:Namespace") && r.type !== "kubernetes:helm.sh/v4:Chart") {
       return [{ for: owner(r.name), kind: "object", apiVersion: i.apiVersion, objectKind: i.kind, metadata: i.metadata, spec: i.spec }];
     }

@@ -1,5 +1,6 @@
 // nodes/<name>/user-data.yaml (the decoded cloud-init document of every control plane
-// and pool) and kubeadm/<name>.yaml (its kubeadm configuration). User data holds no
+// and pool), kubeadm/<name>.yaml (its JoinConfiguration) and, for the first control
+// plane, kubeadm/<name>-init.yaml (what it runs while no cluster exists). User data holds no
 // secret; the CA certificates in it and the discovery hash change with every emulated
 // CA, so they are named instead of printed unless materialized.
 import { parse, stringify } from "yaml";
@@ -30,8 +31,10 @@ export function nodeFiles(clusterName: string, resources: readonly RecordedResou
     });
     const name = r.name.startsWith(`${clusterName}-`) ? r.name.slice(clusterName.length + 1) : r.name;
     out[`nodes/${name}/user-data.yaml`] = `#cloud-config\n${stringify({ ...doc, write_files: files }, { lineWidth: 0 })}`;
-    const kubeadm = files.find((f) => f.path === NODE_PATHS.kubeadm);
-    if (kubeadm) out[`kubeadm/${name}.yaml`] = kubeadm.content;
+    for (const [path, suffix] of [[NODE_PATHS.kubeadmJoin, ""], [NODE_PATHS.kubeadmInit, "-init"]] as const) {
+      const kubeadm = files.find((f) => f.path === path);
+      if (kubeadm) out[`kubeadm/${name}${suffix}.yaml`] = kubeadm.content;
+    }
   }
   return out;
 }

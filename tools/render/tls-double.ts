@@ -3,7 +3,7 @@
 // certificates (Node's crypto + @peculiar/x509): it does not know what a "right"
 // certificate is. Like the real providers it rejects missing required arguments and
 // values they do not accept, so a test passing here means the inputs were coherent.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomInt, webcrypto, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomInt, webcrypto, type KeyObject } from "node:crypto";
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs this polyfill.
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
@@ -278,7 +278,14 @@ function randomText(type: string, name: string, inputs: Inputs): Inputs {
   if (flag("numeric")) alphabet += "0123456789";
   if (flag("special")) alphabet += isString(inputs.overrideSpecial) ? inputs.overrideSpecial : "!@#$%&*()-_=+[]{}<>:?";
   if (alphabet === "") reject(type, name, "every character class is disabled");
-  const result = Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
+  // RandomString's result is not a secret (the random provider does not mark it), and
+  // it can show in the bundle (a bootstrap token's id names its Secret): derived from
+  // the resource's name and keepers, so the same stack renders the same bytes. Passwords
+  // stay random: they are secrets and the bundle masks them. pulumi up draws real ones.
+  const seeded = type === "random:index/randomString:RandomString";
+  const seed = createHash("sha256").update(`${name}\0${JSON.stringify(inputs.keepers ?? {})}`).digest();
+  const pick = (i: number) => (seeded ? (seed[i % seed.length] ?? 0) + i * 7 : randomInt(alphabet.length)) % alphabet.length;
+  const result = Array.from({ length }, (_, i) => alphabet[pick(i)]).join("");
   return { result };
 }
 
