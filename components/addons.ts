@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { addonPlan, type AddonFacts, type PlannedAddon } from "../addons/index";
 import type { ClusterSpec } from "../config/spec";
-import { resourceName } from "../plan/naming";
+import { RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
 
 export interface AddonsArgs {
   readonly spec: ClusterSpec;
@@ -98,6 +98,7 @@ export class Addons extends pulumi.ComponentResource {
         const policy = new alicloud.ram.Policy(resourceName(spec.clusterName, "addon", addon.name), {
           policyName: resourceName(spec.clusterName, "addon", addon.name),
           policyDocument: JSON.stringify({ Version: "1", Statement: ram.statements }),
+          rotateStrategy: RAM_POLICY_ROTATION,
           description: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
         }, { parent: this });
         if (user) {

@@ -1,7 +1,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
-import { resourceName } from "../plan/naming";
+import { RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
 import { SECRET_VALUE_LIMIT, nodeSecretItems, readerPolicy, type SecretItem, type SecretReader, type SecretSource } from "../plan/node-secrets";
 
 export interface NodeSecretStoreArgs {
@@ -46,6 +46,14 @@ export class NodeSecretStore extends pulumi.ComponentResource {
 
     this.readable = [];
     const names: Record<string, string> = {};
+    // key_id and secret_parameter_name are ForceNew (aliyun/terraform-provider-alicloud
+    // resource_alicloud_oos_secret_parameter.go; the name is also the resource id), and
+    // the name is fixed: setting or changing pki.secretsKmsKeyId replaces every parameter,
+    // and Pulumi's default create-before-delete would create a second parameter of the
+    // same name, which OOS refuses. So the old one goes first. In the seconds between, a
+    // node that boots reads "does not exist" and stops before kubeadm (a control plane
+    // would miss its optional cluster-initialized marker): change the key while no node
+    // is being created.
     const parameter = (item: SecretItem, value: pulumi.Output<string>, opts: pulumi.CustomResourceOptions) =>
       new alicloud.oos.SecretParameter(resourceName(spec.clusterName, "secret", item.key), {
         secretParameterName: item.parameterName,
@@ -54,7 +62,7 @@ export class NodeSecretStore extends pulumi.ComponentResource {
         ...(spec.pki.secretsKmsKeyId ? { keyId: spec.pki.secretsKmsKeyId } : {}),
         description: `Kubernetes cluster ${spec.clusterName}: ${item.key}, read at boot by ${item.readers.join(", ")}`,
         tags: { ...spec.tags },
-      }, opts);
+      }, { ...opts, deleteBeforeReplace: true });
     this.recordClusterInitialized = (after) => {
       const marker = nodeSecretItems(spec).find((i) => i.source.kind === "cluster-initialized");
       if (!marker) throw new Error("no cluster-initialized item");
@@ -81,6 +89,7 @@ export class NodeSecretStore extends pulumi.ComponentResource {
       const policy = new alicloud.ram.Policy(resourceName(spec.clusterName, "secrets", slug), {
         policyName: resourceName(spec.clusterName, "secrets", slug),
         policyDocument: JSON.stringify(readerPolicy(spec, reader)),
+        rotateStrategy: RAM_POLICY_ROTATION,
         description: `Read the node secrets of ${reader} in Kubernetes cluster ${spec.clusterName}`,
       }, child);
       this.readable.push(new alicloud.ram.RolePolicyAttachment(resourceName(spec.clusterName, "secrets", slug, "attachment"), {

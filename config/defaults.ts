@@ -60,12 +60,15 @@ const base: JsonObject = {
 /** dev is small and cheap; staging mirrors prod's shape; prod is highly available and protected. */
 const profiles: Record<Environment, JsonObject> = {
   dev: {
-    controlPlane: { count: 1, deletionProtection: false },
+    // Control planes are protected from deletion everywhere (a deleted one takes an etcd
+    // member and, with one control plane, the cluster with it); to tear a dev stack
+    // down, set controlPlane.deletionProtection: false and pulumi up first.
+    controlPlane: { count: 1, deletionProtection: true },
     network: { natGateway: { eipBandwidthMbps: 20 } },
     nodePools: [{ name: "default", instanceTypes: ["ecs.g7.large", "ecs.g6.large"], minSize: 1, maxSize: 3, desiredCapacity: 1 }],
   },
   staging: {
-    controlPlane: { count: 3, deletionProtection: false },
+    controlPlane: { count: 3, deletionProtection: true },
     nodePools: [{ name: "default", instanceTypes: ["ecs.g7.xlarge", "ecs.g6.xlarge"], minSize: 2, maxSize: 6, desiredCapacity: 2 }],
   },
   prod: {

@@ -194,11 +194,12 @@ describe("stack config: all problems at once", () => {
 });
 
 describe("stack config: accepted configurations resolve to a complete spec", () => {
-  it("dev is small: one control plane, one pool, no deletion protection", () => {
+  it("dev is small: one control plane, one pool; its control plane is protected from deletion too", () => {
     const spec = specFor({}, "dev");
     expect(spec.environment).toBe("dev");
     expect(spec.controlPlane.count).toBe(1);
-    expect(spec.controlPlane.deletionProtection).toBe(false);
+    expect(spec.controlPlane.deletionProtection).toBe(true);
+    expect(specFor({ controlPlane: { deletionProtection: false } }, "dev").controlPlane.deletionProtection).toBe(false);
     expect(spec.nodePools.map((p) => [p.name, p.minSize, p.desiredCapacity, p.maxSize])).toEqual([["default", 1, 1, 3]]);
   });
 

@@ -40,7 +40,8 @@ describe("guardrail policies", () => {
   });
 
   it("a dev-sized cluster labelled prod fails high availability and deletion protection", async () => {
-    const rs = asGuarded(await declareCluster(recorder, specFor({ clusterName: "gp3", zones: ["cn-hangzhou-h"] }, "dev")));
+    // Unprotected, as a dev stack that opted out of deletion protection.
+    const rs = asGuarded(await declareCluster(recorder, specFor({ clusterName: "gp3", zones: ["cn-hangzhou-h"], controlPlane: { deletionProtection: false } }, "dev")));
     expect(checkGuardrails(rs)).toEqual([]);
     edit(rs, () => true, tagged("prod"));
     expect(policies(rs)).toEqual(["prod-control-plane-highly-available", "prod-deletion-protection"]);

@@ -28,6 +28,8 @@ export interface RecordedResource {
   readonly ignoreChanges: readonly string[];
   /** The create timeout asked for, "" when the provider's default applies. */
   readonly createTimeout: string;
+  /** Whether a replacement deletes the old resource before creating the new one. */
+  readonly deleteBeforeReplace: boolean;
 }
 
 /** Outputs the mock provider computes for a resource, beyond echoing its inputs. */
@@ -57,6 +59,7 @@ interface RegisterRequest {
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   getIgnorechangesList(): string[];
   getCustomtimeouts(): { getCreate(): string } | undefined;
+  getDeletebeforereplace(): boolean;
 }
 interface RegisterResponse {
   getUrn(): string;
@@ -168,6 +171,7 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
           provider: req.getProvider(),
           ignoreChanges: req.getIgnorechangesList(),
           createTimeout: req.getCustomtimeouts()?.getCreate() ?? "",
+          deleteBeforeReplace: req.getDeletebeforereplace(),
         });
       }
       cb(err, resp);
