@@ -37,8 +37,11 @@ export function renderMetadataGuardUnit(): string {
  * records its per-instance semaphore before a module runs (cloudinit/helpers.py,
  * FileSemaphores._acquire), so after a reboot in the middle runcmd never runs again.
  * Enabled, this unit starts at every boot until the bootstrap has succeeded once
- * (the condition), and systemd stops it after BOOTSTRAP_SECONDS (the script marks the
- * node failed on SIGTERM). cloud-init only enables and starts it, with `--no-block`:
+ * (systemd.unit(5): "ConditionPathExists=… If the absolute path name passed … is
+ * prefixed with an exclamation mark, the test is negated"; a failed condition skips the
+ * unit without failing it), and systemd stops it after BOOTSTRAP_SECONDS
+ * (systemd.service(5) TimeoutStartSec: SIGTERM, on which the script marks the node
+ * failed). cloud-init only enables and starts it, with `--no-block`:
  * runcmd runs inside cloud-final.service, which is ordered After=multi-user.target, so
  * this unit (wanted by multi-user.target) must not be ordered after cloud-final: that
  * would be an ordering cycle.
