@@ -78,6 +78,8 @@ gpgkey=$DOCKER_REPO/rhel/gpg
 exclude=containerd.io
 REPO
   # pkgs.k8s.io rpm releases vary (1.36.1-150500.1.1, 1.36.2-150500.2.1): pin the version only.
+  # --disableexcludes takes a list: dnf's cli/option_parser.py parses it with
+  # _SplitCallback, which splits the value at commas and whitespace.
   retry "$NETWORK_ATTEMPTS" dnf install -y --disableexcludes=kubernetes,docker-ce-stable \
     "kubelet-$KUBERNETES_VERSION" "kubeadm-$KUBERNETES_VERSION" "kubectl-$KUBERNETES_VERSION" "containerd.io-$CONTAINERD_RPM_VERSION"
 }

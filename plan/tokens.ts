@@ -13,6 +13,8 @@
 // that) issues its successor. So a token always has at least `renewBefore` left when
 // a pulumi up has run in its window, and an up in the same window changes nothing.
 
+import { TOKEN_GROUP_RE } from "./pki";
+
 export const BOOTSTRAP_TOKEN_SECRET_TYPE = "bootstrap.kubernetes.io/token";
 export const BOOTSTRAP_TOKEN_NAMESPACE = "kube-system";
 export const bootstrapTokenSecretName = (id: string) => `bootstrap-token-${id}`;
@@ -47,7 +49,7 @@ export interface TokenSecretInput {
 /** The Secret's string data, exactly the keys of cluster-bootstrap's token API. */
 export function tokenSecretData(t: TokenSecretInput): Record<string, string> {
   for (const g of t.groups) {
-    if (!g.startsWith("system:bootstrappers:")) throw new Error(`auth-extra-groups must start with system:bootstrappers: (${g})`);
+    if (!TOKEN_GROUP_RE.test(g)) throw new Error(`auth-extra-groups must start with system:bootstrappers: (${g})`);
   }
   return {
     "token-id": t.id,
