@@ -70,6 +70,13 @@ export class ControlPlane extends pulumi.ComponentResource {
       key: "controlPlane.systemDisk.category",
       value: spec.controlPlane.systemDisk.category,
       why: "Alibaba Cloud replaces an instance to change its system disk category, and this would replace every control plane (and every etcd member) at once. Keep the deployed value; replace control planes one at a time instead (README, \"Replacing a control plane\")",
+    }, {
+      // Fewer control planes: Pulumi would delete the last instances together, their
+      // etcd members still registered (a 3-member cluster down to 1 loses quorum).
+      key: "controlPlane.count",
+      value: String(spec.controlPlane.count),
+      why: "removing control planes deletes their instances with their etcd members still registered, several at once. Remove them one at a time with their members (not built yet: the rollout); keep the deployed count until then",
+      mayGrow: true,
     }], child);
     let previous: pulumi.Resource | undefined;
     let previousInstall: pulumi.Resource | undefined;

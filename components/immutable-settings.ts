@@ -13,10 +13,12 @@ export interface ImmutableSetting {
   readonly value: string;
   /** Why it cannot change in place, and what to do instead. */
   readonly why: string;
+  /** A number that may grow but never shrink (e.g. a count of control planes). */
+  readonly mayGrow?: boolean;
 }
 
 interface GuardInputs {
-  settings: Record<string, { value: string; why: string }>;
+  settings: Record<string, { value: string; why: string; mayGrow?: boolean }>;
 }
 
 /** Every setting whose value differs between the recorded and the new inputs, as a failure. */
@@ -25,6 +27,7 @@ export function changedSettings(olds: Partial<GuardInputs> | undefined, news: Gu
   return Object.entries(news.settings).flatMap(([key, now]) => {
     const was = before[key];
     if (was === undefined || was.value === now.value) return [];
+    if (now.mayGrow && Number(now.value) > Number(was.value)) return [];
     return [{ property: "settings", reason: `${key} changed from ${was.value} to ${now.value}: ${now.why}` }];
   });
 }
@@ -49,7 +52,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
 /** Refuses, at preview, any change of the given settings once they were deployed. */
 export class ImmutableSettings extends pulumi.dynamic.Resource {
   constructor(name: string, settings: readonly ImmutableSetting[], opts?: pulumi.CustomResourceOptions) {
-    const map = Object.fromEntries(settings.map((s) => [s.key, { value: s.value, why: s.why }]));
+    const map = Object.fromEntries(settings.map((s) => [s.key, { value: s.value, why: s.why, ...(s.mayGrow ? { mayGrow: true } : {}) }]));
     super(provider, name, { settings: map }, opts, "kubeadm-alicloud", "ImmutableSettings");
   }
 }

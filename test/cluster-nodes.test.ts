@@ -104,7 +104,11 @@ describe("control plane", () => {
 
   it("a change of the system disk category, which would replace every control plane at once, is guarded at preview", () => {
     const [guard] = ofType(rs, T.guard);
-    expect(guard?.inputs.settings).toEqual({ "controlPlane.systemDisk.category": { value: "cloud_essd", why: expect.stringContaining("replace every control plane") } });
+    expect(guard?.inputs.settings).toEqual({
+      "controlPlane.systemDisk.category": { value: "cloud_essd", why: expect.stringContaining("replace every control plane") },
+      // Fewer control planes would delete instances with their etcd members, several at once.
+      "controlPlane.count": { value: "3", why: expect.stringContaining("one at a time"), mayGrow: true },
+    });
     for (const i of ofType(rs, T.instance)) expect(i.dependsOn).toContain(guard?.urn);
   });
 

@@ -20,6 +20,14 @@ describe("ImmutableSettings", () => {
     expect(changedSettings({ settings: {} }, setting("cloud_essd"))).toEqual([]);
   });
 
+  it("a setting that may only grow refuses a smaller value and lets a larger one through", () => {
+    const count = (value: string) => ({ settings: { "controlPlane.count": { value, why: "removing control planes would remove several etcd members at once", mayGrow: true } } });
+    expect(changedSettings(count("3"), count("5"))).toEqual([]);
+    expect(changedSettings(count("3"), count("1"))).toEqual([
+      { property: "settings", reason: "controlPlane.count changed from 3 to 1: removing control planes would remove several etcd members at once" },
+    ]);
+  });
+
   it("the provider's check turns a change into failures and lets a first creation through", async () => {
     const check = provider.check?.bind(provider);
     if (!check) throw new Error("the guard's provider has no check");
