@@ -120,7 +120,12 @@ export const cloudControllerManager: AddonModule = {
         statements: [
           { Effect: "Allow", Action: ["ecs:DescribeInstances", "ecs:DescribeInstanceTypes", "ecs:DescribeNetworkInterfaces", "ecs:DescribeSecurityGroups"], Resource: ["*"] },
           { Effect: "Allow", Action: ["vpc:DescribeVpcs", "vpc:DescribeVSwitches", "vpc:DescribeRouteTables"], Resource: ["*"] },
-          { Effect: "Allow", Action: ["slb:*"], Resource: ["*"] },
+          // Writes held to the cluster's region. SLB authorizes per load balancer
+          // (acs:slb:{#regionId}:{#accountId}:loadbalancer/{#LoadBalancerId}, SLB RAM
+          // authorization), and AddBackendServers on the backend instances as well, so
+          // the region's ECS instances are named too. Reads above stay account-wide:
+          // their RAM tables name no resource.
+          { Effect: "Allow", Action: ["slb:*"], Resource: [`acs:slb:${spec.region}:*:*`, `acs:ecs:${spec.region}:*:instance/*`] },
         ],
       },
     };

@@ -1,7 +1,7 @@
 // Most add-ons are one pinned chart in one namespace: this builds their module from what
 // differs (the chart, its default values for this cluster, its RAM needs).
 import type { ClusterSpec } from "../config/spec";
-import type { AddonFacts, AddonModule, AddonRam, ChartRef, CredentialsSecret } from "./types";
+import type { AddonFacts, AddonModule, AddonRam, ChartRef, CredentialsSecret, RamStatement } from "./types";
 import { mergeValues } from "./values";
 
 export interface ChartAddon {
@@ -14,7 +14,7 @@ export interface ChartAddon {
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Default values for this cluster; the stack's overrides are merged over them. */
   readonly values: (spec: ClusterSpec, facts: AddonFacts) => Record<string, unknown>;
-  readonly ram?: (spec: ClusterSpec) => AddonRam;
+  readonly ram?: (spec: ClusterSpec, facts: AddonFacts) => AddonRam;
   readonly problems?: AddonModule["problems"];
 }
 
@@ -27,13 +27,13 @@ export function chartAddon(a: ChartAddon): AddonModule {
       namespace: a.namespace,
       ...(a.namespaceLabels ? { namespaceLabels: a.namespaceLabels } : {}),
       charts: [{ name: a.release ?? a.ref.chart, ref: a.ref, values: mergeValues(a.values(spec, facts), overrides) }],
-      ...(a.ram ? { ram: a.ram(spec) } : {}),
+      ...(a.ram ? { ram: a.ram(spec, facts) } : {}),
     }),
     ...(a.problems ? { problems: a.problems } : {}),
   };
 }
 
-/** An add-on's own RAM user, allowed `actions`, its access key handed over as `secret`. */
-export function ownRamUser(actions: readonly string[], secret: CredentialsSecret): AddonRam {
-  return { scope: "dedicated-user", statements: [{ Effect: "Allow", Action: actions, Resource: ["*"] }], credentialsSecret: secret };
+/** An add-on's own RAM user, allowed `statements`, its access key handed over as `secret`. */
+export function ownRamUser(statements: readonly RamStatement[], secret: CredentialsSecret): AddonRam {
+  return { scope: "dedicated-user", statements, credentialsSecret: secret };
 }

@@ -45,9 +45,20 @@ export const clusterAutoscaler = chartAddon({
       tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }],
     };
   },
-  // cluster-autoscaler/cloudprovider/alicloud/README.md, "Use STS with RAM Role".
-  ram: (spec) => ownRamUser(
-    ["ess:Describe*", "ess:CreateScalingRule", "ess:ModifyScalingGroup", "ess:RemoveInstances", "ess:ExecuteScalingRule", "ess:ModifyScalingRule", "ess:DeleteScalingRule", "ess:DetachInstances", "ecs:DescribeInstanceTypes"],
-    { name: CREDENTIALS, idKey: "ACCESS_KEY_ID", secretKey: "ACCESS_KEY_SECRET", extra: { REGION_ID: spec.region } },
-  ),
+  // The calls of cloudprovider/alicloud (kubernetes/autoscaler): 1.32 and later scale
+  // with ess:ScaleWithAdjustment (commit 825d5253c8; its README's policy predates it),
+  // earlier ones with scaling rules; RemoveInstances is authorized as
+  // ess:DetachInstances too (ESS RemoveInstances API reference). The ESS RAM tables list
+  // these on acs:ess:{#regionId}:{#accountId}:scalinggroup/{#ScalingGroupId}: changes
+  // name this cluster's groups only. Reads stay in the region (not every Describe table
+  // was found to name a resource), and ecs:DescribeInstanceTypes publishes none.
+  ram: (spec, facts) => ownRamUser([
+    {
+      Effect: "Allow",
+      Action: ["ess:ScaleWithAdjustment", "ess:RemoveInstances", "ess:DetachInstances", "ess:CreateScalingRule", "ess:ModifyScalingRule", "ess:ExecuteScalingRule", "ess:DeleteScalingRule"],
+      Resource: spec.nodePools.map((p) => `acs:ess:${spec.region}:*:scalinggroup/${facts.scalingGroupIds[p.name] ?? ""}`),
+    },
+    { Effect: "Allow", Action: ["ess:Describe*"], Resource: [`acs:ess:${spec.region}:*:*`] },
+    { Effect: "Allow", Action: ["ecs:DescribeInstanceTypes"], Resource: ["*"] },
+  ], { name: CREDENTIALS, idKey: "ACCESS_KEY_ID", secretKey: "ACCESS_KEY_SECRET", extra: { REGION_ID: spec.region } }),
 });

@@ -24,10 +24,12 @@ export const csiDisk = chartAddon({
     deploy: { ack: false, ecs: true, regionID: spec.region, network: "vpc", accessKey: { enabled: true, secretName: CREDENTIALS.name, idKey: CREDENTIALS.idKey, secretkey: CREDENTIALS.secretKey } },
   }),
   // docs/ram-policies/disk/controller.json (the node plugin's list is a subset).
-  ram: () => ownRamUser([
+  // The disks and snapshots it works on are created at run time, so no id can be named
+  // here: the grant is held to the cluster's region.
+  ram: (spec) => ownRamUser([{ Effect: "Allow", Resource: [`acs:ecs:${spec.region}:*:*`], Action: [
     "ecs:AddTags", "ecs:AttachDisk", "ecs:CreateDisk", "ecs:CreateSnapshot", "ecs:CreateSnapshotGroup", "ecs:DeleteDisk", "ecs:DeleteSnapshot",
     "ecs:DeleteSnapshotGroup", "ecs:DescribeDisks", "ecs:DescribeInstanceAttribute", "ecs:DescribeInstanceHistoryEvents", "ecs:DescribeInstances",
     "ecs:DescribeSnapshotGroups", "ecs:DescribeSnapshots", "ecs:DescribeTags", "ecs:DescribeTaskAttribute", "ecs:DescribeTasks", "ecs:DetachDisk",
     "ecs:ListTagResources", "ecs:ModifyDiskAttribute", "ecs:ModifyDiskSpec", "ecs:RemoveTags", "ecs:ResizeDisk", "ecs:TagResources", "ecs:UntagResources",
-  ], CREDENTIALS),
+  ] }], CREDENTIALS),
 });

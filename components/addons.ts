@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { addonPlan, type AddonFacts, type PlannedAddon } from "../addons/index";
 import type { ClusterSpec } from "../config/spec";
-import { RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
+import { RAM_NAMES, RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
 
 export interface AddonsArgs {
   readonly spec: ClusterSpec;
@@ -69,7 +69,7 @@ export class Addons extends pulumi.ComponentResource {
         // Its own RAM user and access key, delivered as a Secret before the add-on starts.
         const creds = ram.credentialsSecret;
         user = new alicloud.ram.User(resourceName(spec.clusterName, "addon", addon.name, "user"), {
-          name: resourceName(spec.clusterName, addon.name),
+          name: RAM_NAMES.addonUser(spec, addon.name),
           comments: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
         }, { parent: this });
         const key = new alicloud.ram.AccessKey(resourceName(spec.clusterName, "addon", addon.name, "key"), { userName: user.name }, { parent: this });
@@ -96,8 +96,9 @@ export class Addons extends pulumi.ComponentResource {
       }
       if (ram) {
         const policy = new alicloud.ram.Policy(resourceName(spec.clusterName, "addon", addon.name), {
-          policyName: resourceName(spec.clusterName, "addon", addon.name),
-          policyDocument: JSON.stringify({ Version: "1", Statement: ram.statements }),
+          policyName: RAM_NAMES.addonPolicy(spec, addon.name),
+          // The statements may name this cluster's resources (scaling groups): from the plan with facts.
+          policyDocument: planned.apply((p) => JSON.stringify({ Version: "1", Statement: installOf(p).ram?.statements ?? [] })),
           rotateStrategy: RAM_POLICY_ROTATION,
           description: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
         }, { parent: this });

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { API_PORT } from "../plan/kubeadm";
 import { resourceName } from "../plan/naming";
+import { clbZones } from "../plan/zones";
 
 export interface ApiLoadBalancerArgs {
   readonly spec: ClusterSpec;
@@ -29,24 +30,41 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
     this.name = name;
     const { spec } = args;
     const child = { parent: this };
-    const zones = spec.zones;
-    const firstZone = zones[0] as string;
     const protect = spec.controlPlane.deletionProtection ? "on" : "off";
+    const firstControlPlaneZone = spec.controlPlane.zones[0] as string;
 
-    const clb = (suffix: string, addressType: "intranet" | "internet") =>
-      new alicloud.slb.ApplicationLoadBalancer(resourceName(spec.clusterName, "api", suffix), {
+    const clb = (suffix: string, addressType: "intranet" | "internet") => {
+      // The zones the region offers for this kind of CLB (plan/zones.ts clbZones).
+      const offered = alicloud.slb.getZonesOutput({ availableSlbAddressType: addressType === "intranet" ? "vpc" : "classic_internet", availableSlbAddressIpVersion: "ipv4" }, child);
+      const zones = offered.zones.apply((pairs) => {
+        const chosen = clbZones(firstControlPlaneZone, spec.zones, pairs);
+        if ("problem" in chosen) throw new Error(`${resourceName(spec.clusterName, "api", suffix)}: ${chosen.problem}`);
+        return chosen;
+      });
+      return new alicloud.slb.ApplicationLoadBalancer(resourceName(spec.clusterName, "api", suffix), {
         loadBalancerName: resourceName(spec.clusterName, "api", suffix),
         addressType,
-        ...(addressType === "intranet" ? { vswitchId: args.vswitchIds[firstZone] } : {}),
+        // The private CLB's vSwitch is in its master zone, looked up by zone name.
+        ...(addressType === "intranet" ? { vswitchId: zones.apply((z) => args.vswitchIds[z.master] as pulumi.Output<string>) } : {}),
         paymentType: "PayAsYouGo",
         instanceChargeType: "PayByCLCU",
-        masterZoneId: firstZone,
-        ...(zones[1] ? { slaveZoneId: zones[1] } : {}),
+        masterZoneId: zones.master,
+        // Resolving to undefined leaves the argument unset (no slave zone offered).
+        slaveZoneId: zones.apply((z) => z.slave) as pulumi.Output<string>,
         deleteProtection: protect,
         tags: { ...spec.tags },
-      }, child);
+      }, {
+        ...child,
+        // master_zone_id, slave_zone_id and vswitch_id are ForceNew
+        // (resource_alicloud_slb_load_balancer.go): a new CLB means a new address that
+        // workers and certificates do not know. The master follows the first control
+        // plane, which the guard keeps in place; a different slave offered later is not
+        // worth a new load balancer.
+        ignoreChanges: ["slaveZoneId"],
+      });
+    };
 
-    const listener = (lb: alicloud.slb.ApplicationLoadBalancer, suffix: string, aclId?: pulumi.Output<string>) =>
+    const listener = (lb: alicloud.slb.ApplicationLoadBalancer, suffix: string, acl?: { id: pulumi.Output<string>; entries: pulumi.Resource[] }) =>
       new alicloud.slb.Listener(resourceName(spec.clusterName, "api", suffix, "listener"), {
         loadBalancerId: lb.id,
         protocol: "tcp",
@@ -62,8 +80,10 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         healthCheckInterval: 5,
         establishedTimeout: 900,
         description: `Kubernetes API of ${spec.clusterName}`,
-        ...(aclId ? { aclStatus: "on", aclType: "white", aclId } : {}),
-      }, child);
+        // acl_ids, not acl_id (deprecated since provider 1.249.0): both are sent as the
+        // listener's AclId (resource_alicloud_slb_listener.go buildListenerCommonArgs).
+        ...(acl ? { aclStatus: "on", aclType: "white", aclIds: [acl.id] } : {}),
+      }, { ...child, ...(acl ? { dependsOn: acl.entries } : {}) });
 
     const internal = clb("private", "intranet");
     listener(internal, "private");
@@ -72,14 +92,27 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
     this.publicAddress = undefined;
 
     if (spec.apiEndpoint.public) {
-      const acl = new alicloud.slb.Acl(resourceName(spec.clusterName, "api", "acl"), {
-        name: resourceName(spec.clusterName, "api", "acl"),
+      // The allow-list: an ACL with one AclEntryAttachment per CIDR, replacing the
+      // deprecated entry_list (deprecated since provider 1.162.0). It is a new ACL, not
+      // the old one emptied: attachments on an ACL that still holds the entry fail
+      // (AddAccessControlListEntry: InvalidParam.AclEntryExists), and dropping entry_list
+      // from config removes nothing (Optional and Computed; resource_alicloud_slb_acl.go,
+      // resource_alicloud_slb_acl_entry_attachment.go, v1.289.0). The listener turns to it
+      // only once every entry is in (dependsOn), so the public API is never behind an
+      // ACL that is empty or partial; the old ACL is deleted after that.
+      const acl = new alicloud.slb.Acl(resourceName(spec.clusterName, "api", "allowed"), {
+        name: resourceName(spec.clusterName, "api", "allowed"),
         ipVersion: "ipv4",
-        entryLists: spec.apiEndpoint.allowedCidrs.map((entry) => ({ entry, comment: "allowed API client" })),
         tags: { ...spec.tags },
       }, child);
+      const entries = spec.apiEndpoint.allowedCidrs.map((entry) =>
+        new alicloud.slb.AclEntryAttachment(resourceName(spec.clusterName, "api", "allowed", entry.replace(/[./]/g, "-")), {
+          aclId: acl.id,
+          entry,
+          comment: "allowed API client",
+        }, child));
       const external = clb("public", "internet");
-      listener(external, "public", acl.id);
+      listener(external, "public", { id: acl.id, entries });
       this.balancers.push(external);
       this.publicAddress = external.address;
     }

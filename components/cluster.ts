@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ImageConfig } from "../config/schema";
 import type { ClusterSpec } from "../config/spec";
 import { IMAGE_NAME_REGEX } from "../plan/control-plane";
-import { resourceName } from "../plan/naming";
+import { RAM_NAMES, resourceName } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
-import { controlPlaneBootstrapRoleName, poolReader, poolRoleName } from "../plan/node-secrets";
+import { poolReader } from "../plan/node-secrets";
 import { securityRules } from "../plan/security-rules";
 import * as k8s from "@pulumi/kubernetes";
 import { API_PORT } from "../plan/kubeadm";
@@ -52,6 +52,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       network: spec.network,
       tags: spec.tags,
       deletionProtection: spec.controlPlane.deletionProtection,
+      natZone: spec.controlPlane.zones[0] as string,
     }, { parent: this });
 
     this.securityGroups = new SecurityGroups(resourceName(spec.clusterName, "security-groups"), {
@@ -78,21 +79,21 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }],
     });
     const role = new alicloud.ram.Role(resourceName(spec.clusterName, "node-role"), {
-      roleName: resourceName(spec.clusterName, "nodes"),
+      roleName: RAM_NAMES.controlPlaneRole(spec),
       description: `Control-plane nodes of Kubernetes cluster ${spec.clusterName}`,
       assumeRolePolicyDocument: ecsTrust,
     }, { parent: this });
     // The control planes read the CA keys with this role only while they bootstrap
     // (components/role-handover.ts); their steady role above has no grant on secrets.
     const bootstrapRole = new alicloud.ram.Role(resourceName(spec.clusterName, "cp-bootstrap-role"), {
-      roleName: controlPlaneBootstrapRoleName(spec.clusterName),
+      roleName: RAM_NAMES.bootstrapRole(spec),
       description: `Control planes of Kubernetes cluster ${spec.clusterName} while they bootstrap (reads the cluster CA keys)`,
       assumeRolePolicyDocument: ecsTrust,
     }, { parent: this });
     const poolRoles: Record<string, alicloud.ram.Role> = {};
     for (const pool of spec.nodePools) {
       poolRoles[pool.name] = new alicloud.ram.Role(resourceName(spec.clusterName, "pool", pool.name, "role"), {
-        roleName: poolRoleName(spec.clusterName, pool.name),
+        roleName: RAM_NAMES.poolRole(spec, pool.name),
         description: `Nodes of pool ${pool.name} in Kubernetes cluster ${spec.clusterName}`,
         assumeRolePolicyDocument: ecsTrust,
       }, { parent: this });

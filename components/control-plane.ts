@@ -8,6 +8,7 @@ import { ROLE_TAG } from "../plan/naming";
 import { renderUserData } from "../plan/node-bootstrap";
 import { INSTALL_COMMAND_SECONDS, certRenewalInstaller } from "../plan/node-commands";
 import type { KeyAlgorithm } from "../plan/pki";
+import { guardedSettings } from "../plan/guarded-settings";
 import { ImmutableSettings } from "./immutable-settings";
 import { READINESS_TIMEOUT_SECONDS, ReadinessCheck } from "./readiness";
 import { BootstrapRole, RoleHandover } from "./role-handover";
@@ -61,23 +62,10 @@ export class ControlPlane extends pulumi.ComponentResource {
     this.instanceIds = [];
     this.readiness = [];
     this.privateIps = placements.map((p) => p.privateIp);
-    // Settings the provider can only change by replacing the instance (ForceNew in
-    // aliyun/terraform-provider-alicloud alicloud/resource_alicloud_instance.go:
-    // system_disk_category; system_disk_encrypted is always true here): a change would
-    // replace every control plane, and with it every etcd member, at once. Refused at
-    // preview, with the key named.
-    const guard = new ImmutableSettings(`${name}-immutable`, [{
-      key: "controlPlane.systemDisk.category",
-      value: spec.controlPlane.systemDisk.category,
-      why: "Alibaba Cloud replaces an instance to change its system disk category, and this would replace every control plane (and every etcd member) at once. Keep the deployed value; replace control planes one at a time instead (README, \"Replacing a control plane\")",
-    }, {
-      // Fewer control planes: Pulumi would delete the last instances together, their
-      // etcd members still registered (a 3-member cluster down to 1 loses quorum).
-      key: "controlPlane.count",
-      value: String(spec.controlPlane.count),
-      why: "removing control planes deletes their instances with their etcd members still registered, several at once. Remove them one at a time with their members (not built yet: the rollout); keep the deployed count until then",
-      mayGrow: true,
-    }], child);
+    // Settings whose change would replace control planes, vSwitches or RAM roles that
+    // are in use (plan/guarded-settings.ts): refused at preview, with the key named and
+    // the config that keeps what is deployed.
+    const guard = new ImmutableSettings(`${name}-immutable`, guardedSettings(spec), child);
     let previous: pulumi.Resource | undefined;
     let previousInstall: pulumi.Resource | undefined;
     for (const p of placements) {

@@ -6,27 +6,38 @@
 // preview` and `pulumi up` stop with the key named before any instance is touched
 // (the instances depend on the guard).
 import * as pulumi from "@pulumi/pulumi";
+import type { ImmutableSetting } from "../plan/guarded-settings";
 
-export interface ImmutableSetting {
-  /** The stack config key a user edits, e.g. `controlPlane.systemDisk.category`. */
-  readonly key: string;
-  readonly value: string;
-  /** Why it cannot change in place, and what to do instead. */
-  readonly why: string;
-  /** A number that may grow but never shrink (e.g. a count of control planes). */
-  readonly mayGrow?: boolean;
-}
+export type { ImmutableSetting } from "../plan/guarded-settings";
+
+/**
+ * What a guard records. `version` 2 and later also record where vSwitches and control
+ * planes are, and the RAM name prefix; a record without it was made by an earlier
+ * release, whose derived values (`legacyValue`) are what is deployed.
+ */
+export const GUARD_RECORD_VERSION = 2;
 
 interface GuardInputs {
-  settings: Record<string, { value: string; why: string; mayGrow?: boolean }>;
+  version?: number;
+  settings: Record<string, { value: string; why: string; mayGrow?: boolean; legacyValue?: string }>;
 }
 
-/** Every setting whose value differs between the recorded and the new inputs, as a failure. */
+/**
+ * Every setting whose value differs between the recorded and the new inputs, as a
+ * failure. A setting the record does not hold is new: a zone or control plane added, or,
+ * when an earlier release made the record, a setting it did not guard, which is then
+ * compared with the value that release derived.
+ */
 export function changedSettings(olds: Partial<GuardInputs> | undefined, news: GuardInputs): { property: string; reason: string }[] {
   const before = olds?.settings ?? {};
+  const byEarlierRelease = Object.keys(before).length > 0 && (olds?.version ?? 1) < GUARD_RECORD_VERSION;
   return Object.entries(news.settings).flatMap(([key, now]) => {
     const was = before[key];
-    if (was === undefined || was.value === now.value) return [];
+    if (was === undefined) {
+      if (!byEarlierRelease || now.legacyValue === undefined || now.legacyValue === now.value) return [];
+      return [{ property: "settings", reason: `${key} was ${now.legacyValue} when this stack was deployed by an earlier release of kubeadm-alicloud, and would now be ${now.value}: ${now.why}` }];
+    }
+    if (was.value === now.value) return [];
     if (now.mayGrow && Number(now.value) > Number(was.value)) return [];
     return [{ property: "settings", reason: `${key} changed from ${was.value} to ${now.value}: ${now.why}` }];
   });
@@ -42,7 +53,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     return { id: "immutable-settings", outs: inputs };
   },
   async diff(_id, olds: GuardInputs, news: GuardInputs) {
-    return { changes: JSON.stringify(olds.settings) !== JSON.stringify(news.settings) };
+    return { changes: olds.version !== news.version || JSON.stringify(olds.settings) !== JSON.stringify(news.settings) };
   },
   async update(_id, _olds: GuardInputs, news: GuardInputs) {
     return { outs: news };
@@ -52,7 +63,12 @@ export const provider: pulumi.dynamic.ResourceProvider = {
 /** Refuses, at preview, any change of the given settings once they were deployed. */
 export class ImmutableSettings extends pulumi.dynamic.Resource {
   constructor(name: string, settings: readonly ImmutableSetting[], opts?: pulumi.CustomResourceOptions) {
-    const map = Object.fromEntries(settings.map((s) => [s.key, { value: s.value, why: s.why, ...(s.mayGrow ? { mayGrow: true } : {}) }]));
-    super(provider, name, { settings: map }, opts, "kubeadm-alicloud", "ImmutableSettings");
+    const map = Object.fromEntries(settings.map((s) => [s.key, {
+      value: s.value,
+      why: s.why,
+      ...(s.mayGrow ? { mayGrow: true } : {}),
+      ...(s.legacyValue !== undefined ? { legacyValue: s.legacyValue } : {}),
+    }]));
+    super(provider, name, { version: GUARD_RECORD_VERSION, settings: map }, opts, "kubeadm-alicloud", "ImmutableSettings");
   }
 }

@@ -9,6 +9,15 @@ export interface NetworkArgs {
   readonly tags: Readonly<Record<string, string>>;
   /** Protect the NAT gateway and its EIP from deletion (prod). */
   readonly deletionProtection: boolean;
+  /**
+   * The zone whose vSwitch holds the NAT gateway: named, not the list's first entry, so
+   * that editing zones does not move it. The provider sends a changed vswitch_id as
+   * UpdateNatGatewayNatType (aliyun/terraform-provider-alicloud v1.289.0
+   * alicloud/resource_alicloud_nat_gateway.go:576-579), the API for converting a NAT's
+   * type, not a move of a serving gateway. The first control plane's zone stays put
+   * (plan/zones.ts).
+   */
+  readonly natZone: string;
 }
 
 /**
@@ -54,7 +63,7 @@ export class Network extends pulumi.ComponentResource {
 
     this.egressIp = undefined;
     this.egress = [];
-    const first = vswitches[0];
+    const first = vswitches[network.vswitches.findIndex((v) => v.zone === args.natZone)];
     if (network.natGateway.enabled && first) {
       const nat = new alicloud.vpc.NatGateway(resourceName(clusterName, "nat"), {
         vpcId: this.vpcId,

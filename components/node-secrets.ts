@@ -1,7 +1,7 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
-import { RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
+import { RAM_NAMES, RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
 import { SECRET_VALUE_LIMIT, nodeSecretItems, readerPolicy, type SecretItem, type SecretReader, type SecretSource } from "../plan/node-secrets";
 
 export interface NodeSecretStoreArgs {
@@ -87,7 +87,7 @@ export class NodeSecretStore extends pulumi.ComponentResource {
     for (const [reader, roleName] of Object.entries(args.roleNames) as [SecretReader, pulumi.Input<string>][]) {
       const slug = reader.replace(":", "-");
       const policy = new alicloud.ram.Policy(resourceName(spec.clusterName, "secrets", slug), {
-        policyName: resourceName(spec.clusterName, "secrets", slug),
+        policyName: RAM_NAMES.secretsPolicy(spec, slug),
         policyDocument: JSON.stringify(readerPolicy(spec, reader)),
         rotateStrategy: RAM_POLICY_ROTATION,
         description: `Read the node secrets of ${reader} in Kubernetes cluster ${spec.clusterName}`,

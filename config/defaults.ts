@@ -49,6 +49,7 @@ const base: JsonObject = {
   },
   ssh: { enabled: false, allowedCidrs: [] },
   nodeSoftware: {},
+  ram: {},
   apiServer: {
     encryptionAtRest: { enabled: true },
     audit: { enabled: true, maxAgeDays: 30, maxBackups: 10, maxSizeMb: 100 },

@@ -6,6 +6,8 @@
 import type { ConfigPath } from "./validate";
 import type { Sections } from "./schema";
 import { controlPlaneShapeFinding } from "./instance-types";
+import type { ClusterSpec } from "./spec";
+import { RAM_NAME_MAX, everyRamName } from "../plan/naming";
 
 /**
  * ESS scaling groups: min_size, max_size and desired_capacity are each 0-2000:
@@ -87,4 +89,22 @@ export function dropDefaultPerformanceLevel(raw: Record<string, unknown>, merged
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * RAM names must fit the API's limits (RoleName and UserName 1-64 characters,
+ * PolicyName 1-128: RAM CreateRole, CreateUser, CreatePolicy API references; the
+ * provider checks neither, aliyun/terraform-provider-alicloud v1.289.0
+ * resource_alicloud_ram_role.go, resource_alicloud_ram_policy.go,
+ * resource_alicloud_ram_user.go). They are <ram.namePrefix>-…, by default
+ * <clusterName>-<region>-…; every add-on's name is counted, enabled or not, so that
+ * enabling one later cannot break the limit.
+ */
+export function checkRamNames(spec: ClusterSpec, addonNames: readonly string[], prefixGiven: boolean, problem: Report): void {
+  const tooLong = everyRamName(spec, addonNames).filter((n) => n.name.length > RAM_NAME_MAX[n.kind]);
+  if (tooLong.length === 0) return;
+  const worst = tooLong.reduce((a, b) => (b.name.length - RAM_NAME_MAX[b.kind] > a.name.length - RAM_NAME_MAX[a.kind] ? b : a));
+  const over = worst.name.length - RAM_NAME_MAX[worst.kind];
+  const fix = prefixGiven ? `shorten ram.namePrefix by ${over} or more characters` : `shorten clusterName by ${over} or more characters, or set ram.namePrefix to something shorter than ${spec.ram.namePrefix}`;
+  problem(prefixGiven ? ["ram", "namePrefix"] : ["clusterName"], `RAM ${worst.kind} name ${worst.name} is ${worst.name.length} characters, over RAM's ${RAM_NAME_MAX[worst.kind]} (${tooLong.length} name${tooLong.length === 1 ? "" : "s"} too long); ${fix}`);
 }

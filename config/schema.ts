@@ -153,7 +153,7 @@ const nodePool = strictObject({
   instanceTypes: z.array(instanceType).min(1).max(10),
   // ESS limit, cited at ESS_MAX_SIZE in limits.ts.
   minSize: z.number().int().min(0).max(ESS_MAX_SIZE, essMax),
-  maxSize: z.number().int().min(0).max(ESS_MAX_SIZE, essMax),
+  maxSize: z.number().int().min(1, "a pool that may hold no node is no pool; remove it instead").max(ESS_MAX_SIZE, essMax),
   desiredCapacity: z.number().int().min(0).max(ESS_MAX_SIZE, essMax).optional(),
   labels: z.record(labelKey, labelValue).default({}),
   taints: z.array(taint).default([]),
@@ -165,7 +165,15 @@ const nodePool = strictObject({
   if (pool.minSize > pool.maxSize) {
     ctx.addIssue({ code: "custom", path: ["minSize"], message: `minSize ${pool.minSize} is larger than maxSize ${pool.maxSize}; raise maxSize or lower minSize` });
   }
-  if (pool.desiredCapacity !== undefined && (pool.desiredCapacity < pool.minSize || pool.desiredCapacity > pool.maxSize)) {
+  // ESS keeps a group at its expected (desired) capacity only when the group was created
+  // with one, and that cannot be turned on later (Auto Scaling guide, "Expected number
+  // of instances"); the provider sends DesiredCapacity at creation only when it is not
+  // 0 (aliyun/terraform-provider-alicloud v1.289.0 resource_alicloud_ess_scaling_group.go
+  // buildAlicloudEssScalingGroupArgs: `d.GetOk("desired_capacity")`). So 0 would create
+  // this pool in another mode than every other pool, for good.
+  if (pool.desiredCapacity === 0) {
+    ctx.addIssue({ code: "custom", path: ["desiredCapacity"], message: `0 would create the scaling group without ESS's expected-capacity mode (the provider does not send 0 at creation, and the mode cannot be turned on later); use 1 or more: the pool starts with that many nodes, and the cluster autoscaler may take it down to minSize ${pool.minSize} afterwards` });
+  } else if (pool.desiredCapacity !== undefined && (pool.desiredCapacity < pool.minSize || pool.desiredCapacity > pool.maxSize)) {
     ctx.addIssue({ code: "custom", path: ["desiredCapacity"], message: `desiredCapacity ${pool.desiredCapacity} is outside [minSize ${pool.minSize}, maxSize ${pool.maxSize}]` });
   }
 });
@@ -181,7 +189,7 @@ const network = strictObject({
   vpcCidr: cidr,
   /** Adopt this VPC instead of creating one; vSwitches and NAT are still created in it. */
   existingVpcId: z.string().regex(/^vpc-[a-z0-9]+$/, "VPC ids look like vpc-bp1abc…").optional(),
-  /** vSwitch CIDR per zone. Unset: carved from vpcCidr in zone order at vswitchPrefixLength. */
+  /** vSwitch CIDR per zone. Unset: carved from vpcCidr at vswitchPrefixLength, by zone letter (plan/zones.ts). */
   vswitches: z.record(z.string(), cidr).optional(),
   vswitchPrefixLength: z.number().int().min(16).max(29),
   /** Unset: the chosen CNI's default. */
@@ -200,6 +208,12 @@ const network = strictObject({
 
 const controlPlane = strictObject({
   count: z.number().int(),
+  /**
+   * The zone of each control plane, in order (one per control plane; append one when
+   * count grows). Unset: round robin over the zones in name order. Set it to keep
+   * control planes where they are when zones change in a way that would move one.
+   */
+  zones: z.array(z.string()).optional(),
   /** kubeadm's preflight minimum, where the name tells (instance-types.ts); limits.ts warns where it does not. */
   instanceType: instanceType.superRefine((v, ctx) => {
     const { problem } = controlPlaneShapeFinding(v);
@@ -305,6 +319,18 @@ const ssh = strictObject({
   keyPairName: z.string().min(2).max(128).optional(),
 });
 
+/** RAM roles, policies and users are account-wide: their names must differ between regions. */
+const ram = strictObject({
+  /**
+   * Start of every RAM role, policy and user name. Unset: <clusterName>-<region>, so two
+   * clusters of one name in two regions of an account do not collide. A stack deployed
+   * before names carried the region sets it to its clusterName to keep its roles.
+   */
+  namePrefix: checkedString((v) =>
+    /^[A-Za-z0-9][A-Za-z0-9-]*$/.test(v) ? undefined : `"${v}" may hold only letters, digits and '-' (what RAM role, policy and user names all accept), starting with a letter or digit`,
+  ).optional(),
+});
+
 const tagKey = checkedString((k) => {
   if (k.length < 1 || k.length > 128) return `tag key "${k}" must be 1-128 characters`;
   if (/^(aliyun|acs:)/i.test(k)) return `tag key "${k}" may not start with "aliyun" or "acs:" (reserved by Alibaba Cloud)`;
@@ -331,6 +357,7 @@ export const sections = {
   apiServer,
   nodeSoftware,
   ssh,
+  ram,
   tags: z.record(tagKey, tagValue),
 } as const;
 

@@ -32,6 +32,9 @@ export interface ClusterSpec {
     /** existingId set: adopt that VPC; unset: create one with `cidr`. */
     readonly vpc: { readonly cidr: string; readonly existingId?: string };
     readonly vswitches: readonly VswitchSpec[];
+    /** True when network.vswitches gave the CIDRs; false when derived at vswitchPrefixLength. */
+    readonly explicitVswitches: boolean;
+    readonly vswitchPrefixLength: number;
     readonly podCidr: string;
     readonly serviceCidr: string;
     readonly dnsDomain: string;
@@ -39,7 +42,8 @@ export interface ClusterSpec {
     readonly peerCidrs: readonly string[];
     readonly egress: Sections["network"]["egress"];
   };
-  readonly controlPlane: Sections["controlPlane"];
+  /** `zones`: the zone of each control plane, by index (plan/zones.ts). */
+  readonly controlPlane: Sections["controlPlane"] & { readonly zones: readonly string[] };
   readonly nodePools: readonly NodePoolSpec[];
   readonly cni: CniOptions;
   /** False when the CNI replaces kube-proxy (kubeadm then skips addon/kube-proxy). */
@@ -50,6 +54,8 @@ export interface ClusterSpec {
   readonly apiServer: Sections["apiServer"];
   readonly nodeSoftware: { readonly packageSource: "aliyun-mirror" | "upstream"; readonly imageRepository: string };
   readonly ssh: Sections["ssh"];
+  /** Start of every RAM name (plan/naming.ts ramName). */
+  readonly ram: { readonly namePrefix: string };
   /** User tags plus the ones this project sets on every resource. */
   readonly tags: Readonly<Record<string, string>>;
 }

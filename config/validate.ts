@@ -2,18 +2,20 @@
 import type { z } from "zod";
 import { compatibility } from "../addons/catalog";
 import { cniPodCidrProblems, cniRunsKubeProxy, defaultPodCidr } from "../addons/cni";
-import { addonValueProblems } from "../addons/index";
-import { ALIBABA_RESERVED_CIDR, PRIVATE_RANGES, WORLD, carveSubnets, contains, overlaps, prefixLength, subnetsFit } from "../plan/cidr";
+import { CORE_ADDONS, SWITCHABLE_ADDONS, addonValueProblems } from "../addons/index";
+import { WORLD, prefixLength } from "../plan/cidr";
 import { CLUSTER_TAG, ENVIRONMENT_TAG, STACK_TAG } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
 import { ANONYMOUS_ENDPOINTS_MIN_MINOR } from "../plan/hardening";
 import { FIRST_HOST_OFFSET } from "../plan/control-plane";
+import { controlPlaneZones } from "../plan/zones";
+import { checkControlPlaneZones, checkNetwork } from "./network";
 import { defaultsFor, deepMerge } from "./defaults";
 import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
 import { maxNodeCount, type ClusterSpec, type NodePoolSpec, type VswitchSpec } from "./spec";
 import { MAX_KUBELET_SKEW, parseKubernetesVersion } from "./versions";
 import { unknownKeyMessage } from "./zod-helpers";
-import { checkLimits, dropDefaultPerformanceLevel } from "./limits";
+import { checkLimits, checkRamNames, dropDefaultPerformanceLevel } from "./limits";
 import { actionableMessage } from "./messages";
 import { checkPlainSecrets } from "./plain-secrets";
 
@@ -157,7 +159,9 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   let vswitches: VswitchSpec[] | undefined;
   if (network) {
     podCidr = network.podCidr ?? (cni ? defaultPodCidr(cni.name) : undefined);
-    vswitches = checkNetwork(network, podCidr, raw, zones, problem);
+    // Zones that are not the region's are reported above; nothing is derived from them.
+    const zonesSound = zones && region && zones.every((z) => zoneProblem(z, region) === undefined) ? zones : undefined;
+    vswitches = checkNetwork(network, podCidr, raw, zonesSound, problem);
     if (podCidr && cni) {
       const podPath = ["network", "podCidr"];
       for (const p of cniPodCidrProblems(cni, podCidr)) problem(podPath, p);
@@ -173,14 +177,16 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
     }
   }
 
+  const cpZones = controlPlane && zones ? checkControlPlaneZones(controlPlane.zones, controlPlane.count, zones, problem) : undefined;
   if (vswitches && controlPlane && nodePools) {
     // Alibaba reserves the first and the last three addresses of a vSwitch; control
     // planes sit from the 10th host on; pool nodes spread evenly over the zones; the NAT
     // gateway and the load balancer take a few more.
     const poolNodesPerZone = Math.ceil(nodePools.reduce((n, p) => n + p.maxSize, 0) / vswitches.length);
-    const controlPlanesPerZone = Math.ceil(controlPlane.count / vswitches.length);
-    const needed = FIRST_HOST_OFFSET + controlPlanesPerZone + poolNodesPerZone + 4;
+    const placed = controlPlaneZones(controlPlane.count, vswitches.map((v) => v.zone), cpZones);
     vswitches.forEach((v) => {
+      const controlPlanesPerZone = placed.filter((z) => z === v.zone).length;
+      const needed = FIRST_HOST_OFFSET + controlPlanesPerZone + poolNodesPerZone + 4;
       const usable = 2 ** (32 - prefixLength(v.cidr)) - 4;
       if (usable < needed) {
         const path = network?.vswitches !== undefined ? ["network", "vswitches", v.zone] : ["network", "vswitchPrefixLength"];
@@ -249,6 +255,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   // add-on overrides must not undo a safeguard.
   for (const c of compatibility(spec).problems) problem(c.key.split("."), c.message);
   for (const a of addonValueProblems(spec)) problem(["addons", a.name, "values"], a.message);
+  checkRamNames(spec, [...CORE_ADDONS, ...SWITCHABLE_ADDONS].map((a) => a.name), parsed.ram?.namePrefix !== undefined, problem);
   for (const [name, a] of Object.entries(spec.addons)) {
     if (!a.enabled && a.values !== undefined) {
       problem(["addons", name, "values"], `is set but addons.${name}.enabled is false, so it would be ignored; set enabled: true or remove the values`);
@@ -271,6 +278,8 @@ function buildSpec(p: Sections, ctx: ValidationContext, environment: Environment
     network: {
       vpc: p.network.existingVpcId ? { cidr: p.network.vpcCidr, existingId: p.network.existingVpcId } : { cidr: p.network.vpcCidr },
       vswitches: vswitches ?? [],
+      explicitVswitches: p.network.vswitches !== undefined,
+      vswitchPrefixLength: p.network.vswitchPrefixLength,
       podCidr: podCidr ?? defaultPodCidr(p.cni.name),
       serviceCidr: p.network.serviceCidr,
       dnsDomain: p.network.dnsDomain,
@@ -278,10 +287,11 @@ function buildSpec(p: Sections, ctx: ValidationContext, environment: Environment
       peerCidrs: p.network.peerCidrs,
       egress: p.network.egress,
     },
-    controlPlane: p.controlPlane,
+    controlPlane: { ...p.controlPlane, zones: controlPlaneZones(p.controlPlane.count, p.zones, p.controlPlane.zones) },
     nodePools: p.nodePools.map((pool): NodePoolSpec => ({
       ...pool,
-      desiredCapacity: pool.desiredCapacity ?? pool.minSize,
+      // Never 0 at creation (schema.ts nodePool: ESS's expected-capacity mode).
+      desiredCapacity: pool.desiredCapacity ?? Math.max(pool.minSize, 1),
       kubernetesVersion: pool.kubernetesVersion ?? p.kubernetesVersion,
       image: pool.image ?? p.controlPlane.image,
       systemDisk: pool.systemDisk ?? p.controlPlane.systemDisk,
@@ -294,6 +304,7 @@ function buildSpec(p: Sections, ctx: ValidationContext, environment: Environment
     apiServer: p.apiServer,
     nodeSoftware: nodeSoftwareFor(p.region, p.nodeSoftware),
     ssh: p.ssh,
+    ram: { namePrefix: p.ram.namePrefix ?? `${p.clusterName}-${p.region}` },
     tags: { ...p.tags, [CLUSTER_TAG]: p.clusterName, [STACK_TAG]: `${ctx.project}/${ctx.stack}`, [ENVIRONMENT_TAG]: environment },
   };
 }
@@ -372,107 +383,4 @@ function poolVersionProblem(pool: string, cluster: string): string | undefined {
     return `${pool} is ${c.minor - p.minor} minors behind the control plane (${cluster}); kubelets may lag at most ${MAX_KUBELET_SKEW}`;
   }
   return undefined;
-}
-
-/** Checks the network section against itself and the zones; returns the vSwitch plan when it is sound. */
-function checkNetwork(
-  network: Sections["network"],
-  podCidr: string | undefined,
-  raw: Record<string, unknown>,
-  zones: readonly string[] | undefined,
-  problem: (path: ConfigPath, m: string) => void,
-): VswitchSpec[] | undefined {
-  const vpc = network.vpcCidr;
-  const rawNetwork = isObject(raw.network) ? raw.network : {};
-  if (network.existingVpcId && rawNetwork.vpcCidr === undefined) {
-    problem(["network", "vpcCidr"], `must be set to the CIDR of the adopted VPC ${network.existingVpcId}: vSwitches are placed and overlaps checked against it`);
-  }
-  let vpcSound = true;
-  if (!PRIVATE_RANGES.some((r) => contains(r, vpc))) {
-    problem(["network", "vpcCidr"], `${vpc} is not inside ${PRIVATE_RANGES.join(", ")}; an Alibaba Cloud VPC uses a private range`);
-    vpcSound = false;
-  } else if (prefixLength(vpc) > 24) {
-    problem(["network", "vpcCidr"], `${vpc} is smaller than /24, the smallest VPC Alibaba Cloud creates`);
-    vpcSound = false;
-  }
-
-  if (prefixLength(network.serviceCidr) < 12) {
-    problem(["network", "serviceCidr"], `${network.serviceCidr} is larger than /12, the largest IPv4 service range kube-apiserver accepts`);
-  }
-
-  // Named ranges that must be pairwise disjoint, and disjoint from Alibaba's reserved range.
-  const ranges: { path: ConfigPath; cidr: string; defaulted?: boolean }[] = [
-    { path: ["network", "vpcCidr"], cidr: vpc },
-    ...(podCidr ? [{ path: ["network", "podCidr"], cidr: podCidr, defaulted: network.podCidr === undefined }] : []),
-    { path: ["network", "serviceCidr"], cidr: network.serviceCidr },
-    ...network.peerCidrs.map((c, i) => ({ path: ["network", "peerCidrs", i], cidr: c })),
-  ];
-  const label = (r: { path: ConfigPath; defaulted?: boolean }) => (r.defaulted ? "the CNI's default pod CIDR" : r.path.join("."));
-  const subject = (r: { cidr: string; defaulted?: boolean }) => (r.defaulted ? `the CNI's default pod CIDR ${r.cidr} (set network.podCidr to a free range)` : r.cidr);
-  ranges.forEach((r, i) => {
-    if (overlaps(r.cidr, ALIBABA_RESERVED_CIDR)) {
-      problem(r.path, `${subject(r)} overlaps ${ALIBABA_RESERVED_CIDR}, which Alibaba Cloud reserves for the metadata service, DNS, mirrors and load-balancer health checks`);
-    }
-    for (const earlier of ranges.slice(0, i)) {
-      if (overlaps(r.cidr, earlier.cidr)) {
-        problem(r.path, `${subject(r)} overlaps ${label(earlier)} (${earlier.cidr}); node, pod, service and peer ranges must not share addresses`);
-      }
-    }
-  });
-
-  network.egress.allowedCidrs.forEach((c, i) => {
-    if (network.egress.restricted && c === WORLD) {
-      problem(["network", "egress", "allowedCidrs", i], `allowing ${WORLD} restricts nothing; list the destinations nodes need, or set network.egress.restricted to false`);
-    }
-  });
-  // Nodes have no public addresses: without the NAT gateway, a VPC this program creates
-  // gives them no way to the package mirrors and registries their first boot needs.
-  if (!network.natGateway.enabled && !network.existingVpcId) {
-    problem(["network", "natGateway", "enabled"], `is false but the VPC is created here, so nodes would have no egress and their first boot cannot download packages; keep the NAT gateway, or adopt a VPC that has egress (network.existingVpcId)`);
-  }
-  if (network.egress.restricted && network.egress.allowedCidrs.length === 0) {
-    problem(["network", "egress", "allowedCidrs"], `egress is restricted to the VPC and Alibaba Cloud's internal services, but first boot downloads packages and images from the internet (nodeSoftware sources); list their address ranges here, or leave egress unrestricted`);
-  }
-  if (network.egress.allowedCidrs.length > 0 && !network.egress.restricted) {
-    problem(["network", "egress", "allowedCidrs"], `is set but network.egress.restricted is false, so egress is already open and the list would be ignored; set restricted: true or remove the list`);
-  }
-
-  if (!zones || !vpcSound) return undefined;
-  if (network.vswitches !== undefined) return checkExplicitVswitches(network.vswitches, vpc, zones, problem);
-
-  const prefix = network.vswitchPrefixLength;
-  if (!subnetsFit(vpc, prefix, zones.length)) {
-    problem(["network", "vswitchPrefixLength"], `${zones.length} vSwitches of /${prefix} do not fit in the VPC ${vpc}; choose a longer prefix or set network.vswitches per zone`);
-    return undefined;
-  }
-  const cidrs = carveSubnets(vpc, prefix, zones.length);
-  return zones.map((zone, i) => ({ zone, cidr: cidrs[i] as string }));
-}
-
-function checkExplicitVswitches(
-  given: Record<string, string>,
-  vpc: string,
-  zones: readonly string[],
-  report: (path: ConfigPath, m: string) => void,
-): VswitchSpec[] | undefined {
-  let sound = true;
-  const problem = (path: ConfigPath, m: string) => {
-    sound = false;
-    report(path, m);
-  };
-  for (const zone of zones) {
-    if (given[zone] === undefined) problem(["network", "vswitches"], `has no CIDR for zone ${zone}; give every zone in zones a vSwitch CIDR, or remove network.vswitches to derive them`);
-  }
-  const entries = Object.entries(given);
-  entries.forEach(([zone, c], i) => {
-    const path = ["network", "vswitches", zone];
-    if (!zones.includes(zone)) problem(path, `zone ${zone} is not in zones (${zones.join(", ")})`);
-    if (!contains(vpc, c)) problem(path, `${c} is not inside the VPC ${vpc}`);
-    const len = prefixLength(c);
-    if (len < 16 || len > 29) problem(path, `${c}: vSwitch CIDRs must be /16 to /29`);
-    for (const [otherZone, other] of entries.slice(0, i)) {
-      if (overlaps(c, other)) problem(path, `${c} overlaps the vSwitch of ${otherZone} (${other})`);
-    }
-  });
-  return sound ? zones.map((zone) => ({ zone, cidr: given[zone] as string })) : undefined;
 }

@@ -1,5 +1,5 @@
-// Where control-plane nodes go and how they are addressed: spread round-robin over
-// the zones, each with a fixed private address in its zone's vSwitch.
+// Where control-plane nodes go and how they are addressed: each in the zone
+// spec.controlPlane.zones gives it, with a fixed private address in that zone's vSwitch.
 import { IPv4, IPv4CidrRange } from "ip-num";
 import type { ClusterSpec } from "../config/spec";
 import { resourceName } from "./naming";
@@ -15,14 +15,15 @@ export interface ControlPlanePlacement {
 }
 
 export function controlPlanePlacements(spec: ClusterSpec): ControlPlanePlacement[] {
-  const zones = spec.network.vswitches;
-  return Array.from({ length: spec.controlPlane.count }, (_, index) => {
-    const vswitch = zones[index % zones.length];
-    if (!vswitch) throw new Error("a control plane needs at least one vSwitch");
-    const nth = Math.floor(index / zones.length);
+  // Zones by name (plan/zones.ts): the n-th control plane of a zone takes its vSwitch's
+  // (FIRST_HOST_OFFSET + n)-th address, n counted over the control planes before it.
+  return spec.controlPlane.zones.slice(0, spec.controlPlane.count).map((zone, index, zones) => {
+    const vswitch = spec.network.vswitches.find((v) => v.zone === zone);
+    if (!vswitch) throw new Error(`control plane ${index} is placed in ${zone}, which has no vSwitch`);
+    const nth = zones.slice(0, index).filter((z) => z === zone).length;
     const first = IPv4CidrRange.fromCidr(vswitch.cidr).getFirst();
     const ip = new IPv4(first.value + BigInt(FIRST_HOST_OFFSET + nth));
-    return { index, name: resourceName(spec.clusterName, "cp", String(index)), zone: vswitch.zone, privateIp: ip.toString() };
+    return { index, name: resourceName(spec.clusterName, "cp", String(index)), zone, privateIp: ip.toString() };
   });
 }
 

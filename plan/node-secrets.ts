@@ -115,26 +115,23 @@ export function renderSecretManifest(entries: readonly ManifestEntry[]): string 
   return entries.map((e) => `${e.parameterName} ${e.path}${e.optional ? " optional" : ""}\n`).join("");
 }
 
-/** RAM role names: the control planes keep the cluster's original node role; each pool has its own. */
-export function poolRoleName(clusterName: string, pool: string): string {
-  return `${clusterName}-pool-${pool}`;
-}
-
-/** The role a control plane holds only while it bootstraps; the control-plane reader's grants go to it. */
-export function controlPlaneBootstrapRoleName(clusterName: string): string {
-  return `${clusterName}-cp-bootstrap`;
-}
-
 export interface RamPolicyDocument {
   readonly Version: "1";
   readonly Statement: readonly { readonly Effect: "Allow"; readonly Action: readonly string[]; readonly Resource: readonly string[] }[];
 }
 
 /**
- * Least privilege for one reader: GetSecretParameter on exactly its parameters. OOS
- * decrypts through KMS on the caller's behalf and documents that the caller needs
- * kms:GetSecretValue, without naming the KMS secret behind a parameter: that grant is
- * limited to the region's secrets, and kms:Decrypt to the chosen key when there is one.
+ * Least privilege for one reader: GetSecretParameter on exactly its parameters, and
+ * kms:GetSecretValue on exactly the KMS secrets behind them. OOS documents that the
+ * caller needs kms:GetSecretValue (GetSecretParameter API reference: "ensure that you
+ * have the permissions to call the GetSecretValue API operation of KMS"), and keeps a
+ * secret parameter as the KMS secret `oos/<name>`: Alibaba's OOS use case "Control
+ * access to different encryption parameters from a RAM user"
+ * (help.aliyun.com/document_detail/200116) grants secretparameter/<path> together with
+ * secret/oos/<path>. kms:Decrypt is for secrets under a user-managed key only (KMS
+ * GetSecretValue reference), so it names the chosen key and is left out with OOS's
+ * default key. No node role can read every secret or key of the region (audit
+ * alibaba-resources 3.3).
  */
 export function readerPolicy(spec: ClusterSpec, reader: SecretReader): RamPolicyDocument {
   const names = nodeSecretItems(spec).filter((i) => i.readers.includes(reader)).map((i) => i.parameterName);
@@ -144,8 +141,8 @@ export function readerPolicy(spec: ClusterSpec, reader: SecretReader): RamPolicy
     Version: "1",
     Statement: [
       { Effect: "Allow", Action: ["oos:GetSecretParameter"], Resource: names.map((n) => `acs:oos:${spec.region}:*:secretparameter/${n}`) },
-      { Effect: "Allow", Action: ["kms:GetSecretValue"], Resource: [`acs:kms:${spec.region}:*:secret/*`] },
-      { Effect: "Allow", Action: ["kms:Decrypt"], Resource: [`acs:kms:${spec.region}:*:key/${kmsKey ?? "*"}`] },
+      { Effect: "Allow", Action: ["kms:GetSecretValue"], Resource: names.map((n) => `acs:kms:${spec.region}:*:secret/oos/${n}`) },
+      ...(kmsKey ? [{ Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: [`acs:kms:${spec.region}:*:key/${kmsKey}`] }] : []),
     ],
   };
 }

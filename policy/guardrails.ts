@@ -33,6 +33,7 @@ const T = {
   lb: "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer",
   rule: "alicloud:ecs/securityGroupRule:SecurityGroupRule",
   acl: "alicloud:slb/acl:Acl",
+  aclEntry: "alicloud:slb/aclEntryAttachment:AclEntryAttachment",
 };
 
 const tags = (r: GuardedResource) => (r.props.tags ?? {}) as Record<string, string>;
@@ -94,9 +95,13 @@ const noWorldOpenAccess: Guardrail = {
         if (covers(r.props.portRange, 22)) out.push({ policy: this.name, resource: r.name, message: `${r.name} opens SSH to the whole internet` });
         if (prod && covers(r.props.portRange, 6443)) out.push({ policy: this.name, resource: r.name, message: `${r.name} opens the Kubernetes API to the whole internet` });
       }
+      // An allow-list entry: the deprecated entry_list of an ACL, or an AclEntryAttachment.
       if (prod && r.type === T.acl) {
         const entries = (r.props.entryLists ?? []) as { entry?: string }[];
         if (entries.some((e) => e.entry === "0.0.0.0/0")) out.push({ policy: this.name, resource: r.name, message: `${r.name} lets the whole internet reach the public API` });
+      }
+      if (prod && r.type === T.aclEntry && r.props.entry === "0.0.0.0/0") {
+        out.push({ policy: this.name, resource: r.name, message: `${r.name} lets the whole internet reach the public API` });
       }
     }
     return out;

@@ -16,6 +16,7 @@ import type { AddonFacts, ManifestObject } from "../addons/types";
 import { mergeValues } from "../addons/values";
 import { chartSchema, undeclared } from "./chart-schema";
 import { BASE_CONFIG, PROJECT, declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
+import { mockId } from "../tools/render/mock-runtime";
 
 const FACTS: AddonFacts = { vpcId: "vpc-bp1test", vswitchIds: { "cn-hangzhou-h": "vsw-h", "cn-hangzhou-i": "vsw-i", "cn-hangzhou-j": "vsw-j" }, scalingGroupIds: { default: "asg-default" } };
 const kind = (objects: readonly ManifestObject[], k: string) => objects.find((o) => o.kind === k) as ManifestObject & Record<string, unknown>;
@@ -151,11 +152,21 @@ describe("under mocks", () => {
     expect(conf.Global.vswitchid).toMatch(/^ad-vsw-cn-hangzhou-h-/);
   });
 
+  it("no add-on may write outside the cluster's region", () => {
+    const writes = (name: string) => (JSON.parse(String(byName(name).inputs.policyDocument)) as { Statement: { Action: string[]; Resource: string[] }[] }).Statement
+      .filter((s) => s.Action.some((a) => !/^[a-z]+:(Describe|List)/.test(a)));
+    for (const name of ["ad-addon-cloudControllerManager", "ad-addon-csiDisk"]) {
+      const found = writes(name);
+      expect(found.length, name).toBeGreaterThan(0);
+      for (const s of found) for (const r of s.Resource) expect(r, name).toMatch(/^acs:[a-z]+:cn-hangzhou:\*:/);
+    }
+  });
+
   it("attaches the CCM's policy to the control planes' role only", () => {
     const policy = byName("ad-addon-cloudControllerManager");
     expect(JSON.parse(String(policy.inputs.policyDocument))).toMatchObject({ Version: "1", Statement: expect.any(Array) });
     const attached = rs.filter((r) => r.type === "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment" && r.inputs.policyName === policy.inputs.policyName);
-    expect(attached.map((a) => a.inputs.roleName)).toEqual(["ad-nodes"]);
+    expect(attached.map((a) => a.inputs.roleName)).toEqual(["ad-cn-hangzhou-nodes"]);
   });
 });
 
@@ -190,17 +201,41 @@ describe("cluster-autoscaler", () => {
     expect(() => specFor({ kubernetesVersion: "1.37.0", cni: { name: "flannel" }, addons: { clusterAutoscaler: { enabled: false } } })).not.toThrow();
   });
 
+  // Least privilege that names this cluster's resources (issue: cloud resources, item 5).
+  // ESS authorizes the scaling calls on the group: the RAM tables of ScaleWithAdjustment,
+  // RemoveInstances (authorized as ess:DetachInstances), ExecuteScalingRule,
+  // CreateScalingRule and DescribeScalingGroups list
+  // acs:ess:{#regionId}:{#accountId}:scalinggroup/{#ScalingGroupId} (ESS API reference,
+  // 2014-08-28 and 2022-02-22). cluster-autoscaler 1.32 and later scale with
+  // ScaleWithAdjustment (kubernetes/autoscaler commit 825d5253c8,
+  // cloudprovider/alicloud), earlier ones with scaling rules.
+  it("may change only this cluster's scaling groups, with the calls cluster-autoscaler makes", async () => {
+    const rs = await declareCluster(recorder, specFor({ clusterName: "ak" }));
+    const policy = rs.find((r) => r.name === "ak-addon-clusterAutoscaler") as RecordedResource;
+    const statements = (JSON.parse(String(policy.inputs.policyDocument)) as { Statement: { Action: string[]; Resource: string[] }[] }).Statement;
+    const groups = rs.filter((r) => r.type === "alicloud:ess/scalingGroup:ScalingGroup").map((g) => `acs:ess:cn-hangzhou:*:scalinggroup/${mockId(g.type, g.name)}`);
+    const writes = statements.filter((s) => s.Action.some((a) => /^ess:(?!Describe)/.test(a)));
+    expect(writes.flatMap((s) => s.Action)).toEqual(expect.arrayContaining(["ess:ScaleWithAdjustment", "ess:RemoveInstances", "ess:DetachInstances", "ess:ExecuteScalingRule"]));
+    expect(writes.map((s) => s.Resource)).toEqual([groups]);
+    expect(groups).toHaveLength(1);
+    // Reads stay in the cluster's region; nothing is granted on every resource but the
+    // one call RAM publishes no resource for (ecs:DescribeInstanceTypes).
+    for (const s of statements.filter((st) => !writes.includes(st))) {
+      expect(s.Resource, s.Action.join(",")).toEqual(s.Action.includes("ecs:DescribeInstanceTypes") ? ["*"] : ["acs:ess:cn-hangzhou:*:*"]);
+    }
+  });
+
   it("calls ESS with a RAM user of its own (its provider cannot use token-protected role credentials), its key a secret in a Secret", async () => {
     const rs = await declareCluster(recorder, specFor({ clusterName: "ak" }));
-    const user = rs.find((r) => r.type === "alicloud:ram/user:User" && r.inputs.name === "ak-clusterAutoscaler");
+    const user = rs.find((r) => r.type === "alicloud:ram/user:User" && r.inputs.name === "ak-cn-hangzhou-clusterAutoscaler");
     expect(user).toBeDefined();
     const policy = rs.find((r) => r.name === "ak-addon-clusterAutoscaler") as RecordedResource;
     const actions = (JSON.parse(String(policy.inputs.policyDocument)) as { Statement: { Action: string[] }[] }).Statement.flatMap((s) => s.Action);
     expect(actions.every((a) => a.startsWith("ess:") || a === "ecs:DescribeInstanceTypes")).toBe(true);
-    const onUser = rs.filter((r) => r.type === "alicloud:ram/userPolicyAttachment:UserPolicyAttachment" && r.inputs.userName === "ak-clusterAutoscaler");
-    expect(onUser.map((a) => [a.inputs.userName, a.inputs.policyName])).toEqual([["ak-clusterAutoscaler", "ak-addon-clusterAutoscaler"]]);
+    const onUser = rs.filter((r) => r.type === "alicloud:ram/userPolicyAttachment:UserPolicyAttachment" && r.inputs.userName === "ak-cn-hangzhou-clusterAutoscaler");
+    expect(onUser.map((a) => [a.inputs.userName, a.inputs.policyName])).toEqual([["ak-cn-hangzhou-clusterAutoscaler", "ak-cn-hangzhou-addon-clusterAutoscaler"]]);
     // Not on any node role.
-    expect(rs.filter((r) => r.type === "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment" && r.inputs.policyName === "ak-addon-clusterAutoscaler")).toEqual([]);
+    expect(rs.filter((r) => r.type === "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment" && r.inputs.policyName === "ak-cn-hangzhou-addon-clusterAutoscaler")).toEqual([]);
     const secret = rs.find((r) => r.name === "ak-addons-clusterAutoscaler-credentials") as RecordedResource;
     expect(secret.secretPaths).toContain("stringData");
     expect(Object.keys(secret.inputs.stringData as object).sort()).toEqual(["ACCESS_KEY_ID", "ACCESS_KEY_SECRET", "REGION_ID"]);

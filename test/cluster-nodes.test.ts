@@ -78,7 +78,7 @@ describe("control plane", () => {
     }
     const attachments = ofType(rs, T.roleAttachment);
     expect(attachments).toHaveLength(3);
-    for (const a of attachments) expect(a.inputs.ramRoleName).toBe("cpa-nodes");
+    for (const a of attachments) expect(a.inputs.ramRoleName).toBe("cpa-cn-hangzhou-nodes");
     for (const role of ofType(rs, T.role)) {
       expect(JSON.parse(String(role.inputs.assumeRolePolicyDocument))).toEqual({ Version: "1", Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }] });
     }
@@ -88,27 +88,32 @@ describe("control plane", () => {
     const urn = (t: string, name: string) => rs.find((r) => r.type === t && r.name === name);
     for (const i of ofType(rs, T.instance)) {
       const boot = urn(T.bootstrapRole, `${i.name}-bootstrap-role`) as RecordedResource;
-      expect(boot.inputs).toMatchObject({ regionId: "cn-hangzhou", bootstrapRoleName: "cpa-cp-bootstrap", steadyRoleName: "cpa-nodes" });
+      expect(boot.inputs).toMatchObject({ regionId: "cn-hangzhou", bootstrapRoleName: "cpa-cn-hangzhou-cp-bootstrap", steadyRoleName: "cpa-cn-hangzhou-nodes" });
       expect(String(boot.inputs.instanceId).replace(/-[0-9a-f]{8}$/, "")).toBe(i.name);
       const ready = urn(T.readiness, `${i.name}-ready`) as RecordedResource;
       expect(ready.dependsOn).toContain(boot.urn);
       const handover = urn(T.handover, `${i.name}-role-handover`) as RecordedResource;
-      expect(handover.inputs).toMatchObject({ bootstrapRoleName: "cpa-cp-bootstrap" });
+      expect(handover.inputs).toMatchObject({ bootstrapRoleName: "cpa-cn-hangzhou-cp-bootstrap" });
       expect(handover.dependsOn).toEqual([ready.urn]);
       expect(urn(T.roleAttachment, `${i.name}-role`)?.dependsOn).toEqual([handover.urn]);
     }
     // The secrets policy of the control planes is attached to the bootstrap role only.
     const cpPolicy = ofType(rs, T.policyAttachment).filter((a) => a.name.includes("secrets-control-plane"));
-    expect(cpPolicy.map((a) => a.inputs.roleName)).toEqual(["cpa-cp-bootstrap"]);
+    expect(cpPolicy.map((a) => a.inputs.roleName)).toEqual(["cpa-cn-hangzhou-cp-bootstrap"]);
   });
 
   it("a change of the system disk category, which would replace every control plane at once, is guarded at preview", () => {
     const [guard] = ofType(rs, T.guard);
-    expect(guard?.inputs.settings).toEqual({
+    expect(guard?.inputs.settings).toMatchObject({
       "controlPlane.systemDisk.category": { value: "cloud_essd", why: expect.stringContaining("replace every control plane") },
       // Fewer control planes would delete instances with their etcd members, several at once.
       "controlPlane.count": { value: "3", why: expect.stringContaining("one at a time"), mayGrow: true },
+      // Where the vSwitches and control planes are, and the RAM names (test/immutable-settings.test.ts).
+      "network.vswitches.cn-hangzhou-h": { value: "10.0.112.0/20" },
+      "controlPlane.zones[0]": { value: "cn-hangzhou-h 10.0.112.10" },
+      "ram.namePrefix": { value: "cpa-cn-hangzhou" },
     });
+    expect(guard?.inputs.version).toBe(2);
     for (const i of ofType(rs, T.instance)) expect(i.dependsOn).toContain(guard?.urn);
   });
 
@@ -212,10 +217,18 @@ describe("control plane", () => {
   it("a public API gets its own internet load balancer behind an allow-list", async () => {
     const pub = await declareCluster(recorder, specFor({ clusterName: "cpb", apiEndpoint: { public: true, allowedCidrs: ["198.51.100.0/24"] } }));
     expect(ofType(pub, T.lb).map((l) => [l.name, l.inputs.addressType])).toEqual([["cpb-api-private", "intranet"], ["cpb-api-public", "internet"]]);
-    const acl = ofType(pub, T.acl)[0];
-    expect(acl?.inputs.entryLists).toEqual([{ entry: "198.51.100.0/24", comment: "allowed API client" }]);
+    // The allow-list: an ACL without the deprecated entry list, one attachment per CIDR,
+    // and the public listener turning to it only once every entry is in.
+    const acl = ofType(pub, T.acl);
+    expect(acl.map((a) => [a.name, a.inputs.entryLists])).toEqual([["cpb-api-allowed", undefined]]);
+    const entries = ofType(pub, "alicloud:slb/aclEntryAttachment:AclEntryAttachment");
+    expect(entries.map((e) => [e.inputs.aclId, e.inputs.entry])).toEqual([[expect.stringMatching(/^cpb-api-allowed-/), "198.51.100.0/24"]]);
     const listeners = ofType(pub, T.listener);
-    expect(listeners.map((l) => [l.name, l.inputs.aclStatus ?? "off"])).toEqual([["cpb-api-private-listener", "off"], ["cpb-api-public-listener", "on"]]);
+    expect(listeners.map((l) => [l.name, l.inputs.aclStatus ?? "off", l.inputs.aclIds, l.inputs.aclId])).toEqual([
+      ["cpb-api-private-listener", "off", undefined, undefined],
+      ["cpb-api-public-listener", "on", [entries[0]?.inputs.aclId], undefined],
+    ]);
+    expect(listeners[1]?.dependsOn).toEqual(entries.map((e) => e.urn));
     expect(ofType(pub, T.backends)).toHaveLength(2);
     // Clients of the public address must find it in the API server's certificate.
     const first = ofType(pub, T.instance)[0] as RecordedResource;
@@ -238,7 +251,8 @@ describe("node pools", () => {
 
   it("each pool is one launch template and one scaling group across every zone", () => {
     const groups = ofType(rs, T.group);
-    expect(groups.map((g) => [g.inputs.scalingGroupName, g.inputs.minSize, g.inputs.desiredCapacity, g.inputs.maxSize])).toEqual([["np-batch", 0, 0, 10], ["np-general", 1, 2, 5]]);
+    // A pool of minSize 0 starts with one node: ESS's expected-capacity mode needs a desired capacity at creation, and the provider drops 0 (config/schema.ts).
+    expect(groups.map((g) => [g.inputs.scalingGroupName, g.inputs.minSize, g.inputs.desiredCapacity, g.inputs.maxSize])).toEqual([["np-batch", 0, 1, 10], ["np-general", 1, 2, 5]]);
     for (const g of groups) {
       expect((g.inputs.vswitchIds as string[]).map((v) => v.replace(/-[0-9a-f]{8}$/, ""))).toEqual(["np-vsw-cn-hangzhou-h", "np-vsw-cn-hangzhou-i", "np-vsw-cn-hangzhou-j"]);
       expect(g.inputs.launchTemplateVersion).toBe("Latest");
@@ -250,7 +264,7 @@ describe("node pools", () => {
   it("launch templates require metadata tokens, encrypt disks, carry their pool's own role, and hold base64 user data with no secret", () => {
     for (const t of ofType(rs, T.template)) {
       const pool = String(t.name).replace(/^np-pool-/, "");
-      expect(t.inputs).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled", ramRoleName: `np-pool-${pool}` });
+      expect(t.inputs).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled", ramRoleName: `np-cn-hangzhou-pool-${pool}` });
       expect(t.inputs.systemDisk).toMatchObject({ encrypted: true, deleteWithInstance: true });
       expect(t.secretPaths).toEqual([]);
       const ud = userDataOf(t);

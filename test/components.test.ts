@@ -36,9 +36,10 @@ describe("Network", () => {
     expect(vpc.inputs.cidrBlock).toBe("10.8.0.0/16");
     const vswitches = ofType(rs, T.vswitch);
     expect(vswitches.map((v) => [v.inputs.zoneId, v.inputs.cidrBlock])).toEqual([
-      ["cn-hangzhou-h", "10.8.0.0/20"],
-      ["cn-hangzhou-i", "10.8.16.0/20"],
-      ["cn-hangzhou-j", "10.8.32.0/20"],
+      // By zone letter (plan/zones.ts): h, i, j are the 8th, 9th and 10th /20.
+      ["cn-hangzhou-h", "10.8.112.0/20"],
+      ["cn-hangzhou-i", "10.8.128.0/20"],
+      ["cn-hangzhou-j", "10.8.144.0/20"],
     ]);
     for (const v of vswitches) expect(String(v.inputs.vpcId)).toMatch(/^net-a-vpc-/);
   });

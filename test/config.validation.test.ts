@@ -62,7 +62,14 @@ const REJECTED: readonly Rejected[] = [
   { why: "vSwitches overlap", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20", "cn-hangzhou-i": "10.0.8.0/21", "cn-hangzhou-j": "10.0.32.0/20" } } }, key: "network.vswitches.cn-hangzhou-i", says: "overlaps the vSwitch of cn-hangzhou-h" },
   { why: "vSwitch for a zone not listed", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20", "cn-hangzhou-i": "10.0.16.0/20", "cn-hangzhou-j": "10.0.32.0/20", "cn-hangzhou-k": "10.0.48.0/20" } } }, key: "network.vswitches.cn-hangzhou-k", says: "is not in zones" },
   { why: "zone without a vSwitch", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20" } } }, key: "network.vswitches", says: "has no CIDR for zone cn-hangzhou-i" },
-  { why: "derived vSwitches do not fit", config: { network: { vpcCidr: "10.0.0.0/24", vswitchPrefixLength: 25 } }, key: "network.vswitchPrefixLength", says: "3 vSwitches of /25 do not fit" },
+  // Derived CIDRs are keyed by zone letter (plan/zones.ts): h, i and j are the 8th-10th slots.
+  { why: "derived vSwitches do not fit", config: { network: { vpcCidr: "10.0.0.0/24", vswitchPrefixLength: 27 } }, key: "network.vswitchPrefixLength", says: "the VPC 10.0.0.0/24 holds 8 of /27, too few for cn-hangzhou-i, cn-hangzhou-j" },
+  { why: "control-plane zones not one per control plane", config: { controlPlane: { count: 3, zones: ["cn-hangzhou-h", "cn-hangzhou-i"] } }, key: "controlPlane.zones", says: "lists 2 zones but controlPlane.count is 3" },
+  { why: "a control plane in a zone that is not listed", config: { controlPlane: { count: 1, zones: ["cn-hangzhou-k"] } }, key: "controlPlane.zones[0]", says: "cn-hangzhou-k is not in zones" },
+  { why: "desired capacity 0 (the provider drops 0 at creation: ESS's expected-capacity mode would be off)", config: { nodePools: [pool({ minSize: 0, desiredCapacity: 0 })] }, key: "nodePools[0].desiredCapacity", says: "use 1 or more" },
+  { why: "RAM names too long for RAM's 64 characters", config: { clusterName: "a-very-long-cluster-name-of-32ch", nodePools: [pool({ name: "a-long-pool-name-20c" })] }, key: "clusterName", says: "over RAM's 64" },
+  { why: "a RAM name prefix RAM policies refuse", config: { ram: { namePrefix: "team.prod" } }, key: "ram.namePrefix", says: "only letters, digits and '-'" },
+  { why: "a RAM name prefix too long", config: { ram: { namePrefix: "p".repeat(60) } }, key: "ram.namePrefix", says: "shorten ram.namePrefix" },
   { why: "vSwitches too small for the nodes", config: { network: { vswitchPrefixLength: 27 }, nodePools: [pool({ maxSize: 60 })] }, key: "network.vswitchPrefixLength", says: "has 28 usable addresses but needs about 35" },
   { why: "adopted VPC without its CIDR", config: { network: { existingVpcId: "vpc-bp1abc" } }, key: "network.vpcCidr", says: "must be set to the CIDR of the adopted VPC" },
   { why: "malformed VPC id", config: { network: { existingVpcId: "my-vpc", vpcCidr: "10.0.0.0/16" } }, key: "network.existingVpcId", says: "VPC ids look like vpc-" },
@@ -84,7 +91,7 @@ const REJECTED: readonly Rejected[] = [
   { why: "pool newer than control plane", config: { kubernetesVersion: "1.35.2", nodePools: [pool({ kubernetesVersion: "1.36.5" })] }, key: "nodePools[0].kubernetesVersion", says: "newer than the control plane" },
   { why: "pool too far behind", config: { kubernetesVersion: "1.36.5", nodePools: [pool({ kubernetesVersion: "1.32.1" })] }, key: "nodePools[0].kubernetesVersion", says: "4 minors behind" },
   { why: "pod CIDR too small for the nodes", config: { network: { podCidr: "10.244.0.0/22" }, nodePools: [pool({ maxSize: 10 })] }, key: "network.podCidr", says: "holds 4 node blocks of /24, but the cluster can grow to 11 nodes" },
-  { why: "pod CIDR smaller than the Calico block", config: { network: { podCidr: "10.244.0.0/27" }, nodePools: [pool({ maxSize: 0, minSize: 0 })], controlPlane: { count: 1 } }, key: "network.podCidr", says: "must be /26 or larger" },
+  { why: "pod CIDR smaller than the Calico block", config: { network: { podCidr: "10.244.0.0/27" }, nodePools: [pool({ maxSize: 1, minSize: 0 })], controlPlane: { count: 1 } }, key: "network.podCidr", says: "must be /26 or larger" },
   { why: "Weave refused", config: { cni: { name: "weave" } }, key: "cni.name", says: "Weave Net has been unmaintained since 2022" },
   { why: "add-on values given while it is off", config: { addons: { monitoring: { enabled: false, values: { grafana: { enabled: false } } } } }, key: "addons.monitoring.values", says: "addons.monitoring.enabled is false, so it would be ignored" },
   { why: "Canal refused, with the alternative", config: { cni: { name: "canal" } }, key: "cni.name", says: "Calico with VXLAN (the default) gives the same data path" },
@@ -189,7 +196,7 @@ describe("stack config: all problems at once", () => {
 
   it("formats the error with the stack, the count and one line per problem", () => {
     expect(() => validateStackConfig({ ...BASE_CONFIG, controlPlane: { count: 2 }, zones: ["x"] }, { project: PROJECT, stack: "dev" }))
-      .toThrowError(/stack "dev" has 2 configuration problems; nothing was created:\n {2}- kubeadm-alicloud:zones\[0\]: .*\n {2}- kubeadm-alicloud:controlPlane.count: /);
+      .toThrowError(/stack "dev" has 2 configuration problems; nothing was created:\n {2}- kubeadm-alicloud:zones\[0\]: .*\n {2}- kubeadm-alicloud:controlPlane.count: [^\n]*$/);
   });
 });
 
@@ -217,12 +224,12 @@ describe("stack config: accepted configurations resolve to a complete spec", () 
     expect(spec.controlPlane.count).toBe(3);
   });
 
-  it("carves one vSwitch per zone from the VPC, in zone order", () => {
+  it("carves one vSwitch per zone from the VPC, the zone's letter choosing the slot (h the 8th)", () => {
     const spec = specFor({ network: { vpcCidr: "172.20.0.0/16", vswitchPrefixLength: 22 } });
     expect(spec.network.vswitches).toEqual([
-      { zone: "cn-hangzhou-h", cidr: "172.20.0.0/22" },
-      { zone: "cn-hangzhou-i", cidr: "172.20.4.0/22" },
-      { zone: "cn-hangzhou-j", cidr: "172.20.8.0/22" },
+      { zone: "cn-hangzhou-h", cidr: "172.20.28.0/22" },
+      { zone: "cn-hangzhou-i", cidr: "172.20.32.0/22" },
+      { zone: "cn-hangzhou-j", cidr: "172.20.36.0/22" },
     ]);
   });
 

@@ -70,8 +70,11 @@ describe("guardrail policies", () => {
   it("a prod public API whose allow-list holds 0.0.0.0/0 fails", async () => {
     const rs = asGuarded(await declareCluster(recorder, specFor({ clusterName: "gp5", apiEndpoint: { public: true, allowedCidrs: ["198.51.100.0/24"] } }, "prod")));
     expect(checkGuardrails(rs)).toEqual([]);
+    edit(rs, (r) => r.type === "alicloud:slb/aclEntryAttachment:AclEntryAttachment", (p) => { p.entry = "0.0.0.0/0"; });
+    expect(checkGuardrails(rs).map((v) => v.message)).toEqual(["gp5-api-allowed-198-51-100-0-24 lets the whole internet reach the public API"]);
+    // The deprecated form, an ACL's own entry list, is caught as well.
     edit(rs, (r) => r.type === "alicloud:slb/acl:Acl", (p) => { p.entryLists = [{ entry: "0.0.0.0/0" }]; });
-    expect(checkGuardrails(rs).map((v) => v.message)).toEqual(["gp5-api-acl lets the whole internet reach the public API"]);
+    expect(checkGuardrails(rs)).toHaveLength(2);
   });
 
   it("a key or a token put back into user data fails, on instances and launch templates alike", async () => {

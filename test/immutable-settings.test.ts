@@ -3,7 +3,9 @@
 // the recorded inputs as `olds` to check() and reports its failures before any step
 // (@pulumi/pulumi cmd/dynamic-provider/index.js, check: provider.check(olds, news)).
 import { describe, expect, it } from "vitest";
-import { changedSettings, provider } from "../components/immutable-settings";
+import { GUARD_RECORD_VERSION, changedSettings, provider } from "../components/immutable-settings";
+import { guardedSettings } from "../plan/guarded-settings";
+import { specFor } from "./kit";
 
 const setting = (value: string) => ({ settings: { "controlPlane.systemDisk.category": { value, why: "it would replace every control plane at once" } } });
 
@@ -33,5 +35,49 @@ describe("ImmutableSettings", () => {
     if (!check) throw new Error("the guard's provider has no check");
     expect((await check(setting("cloud_essd"), setting("cloud_auto"))).failures).toHaveLength(1);
     expect((await check({}, setting("cloud_auto"))).failures).toBeUndefined();
+  });
+});
+
+// Stacks deployed before zones were keyed by name (vSwitch CIDRs carved in list order,
+// control planes round robin in list order) and before RAM names carried the region.
+describe("the guard and the zone-keyed layout", () => {
+  const ZONES = ["cn-hangzhou-j", "cn-hangzhou-h", "cn-hangzhou-i"];
+  const config = (extra: Record<string, unknown> = {}) => specFor({ clusterName: "old", zones: ZONES, controlPlane: { count: 3 }, ...extra }, "staging");
+  const inputs = (spec: ReturnType<typeof specFor>) => ({ version: GUARD_RECORD_VERSION, settings: Object.fromEntries(guardedSettings(spec).map((s) => [s.key, { value: s.value, why: s.why, ...(s.legacyValue !== undefined ? { legacyValue: s.legacyValue } : {}) }])) });
+  // What a stop-9 guard recorded: the two settings it knew.
+  const recordedByEarlierRelease = { settings: { "controlPlane.systemDisk.category": { value: "cloud_essd", why: "" }, "controlPlane.count": { value: "3", why: "", mayGrow: true } } };
+
+  it("a stack deployed by an earlier release is refused, and told the exact config that keeps its vSwitches, control planes and roles", () => {
+    const reasons = changedSettings(recordedByEarlierRelease, inputs(config())).map((f) => f.reason);
+    // list order gave j 10.0.0.0/20, h 10.0.16.0/20, i 10.0.32.0/20; cp-0 in j at .10.
+    expect(reasons).toContain("network.vswitches.cn-hangzhou-j was 10.0.0.0/20 when this stack was deployed by an earlier release of kubeadm-alicloud, and would now be 10.0.144.0/20: " + guardedSettings(config()).find((s) => s.key === "network.vswitches.cn-hangzhou-j")?.why);
+    expect(reasons.join("\n")).toContain("network.vswitches: { cn-hangzhou-j: 10.0.0.0/20, cn-hangzhou-h: 10.0.16.0/20, cn-hangzhou-i: 10.0.32.0/20 }");
+    expect(reasons.join("\n")).toContain("controlPlane.zones[0] was cn-hangzhou-j 10.0.0.10");
+    expect(reasons.join("\n")).toContain("controlPlane.zones: [cn-hangzhou-j, cn-hangzhou-h, cn-hangzhou-i]");
+    expect(reasons.join("\n")).toContain("ram.namePrefix was old when this stack was deployed");
+    // Following the advice is accepted: nothing moves.
+    const pinned = config({
+      network: { vswitches: { "cn-hangzhou-j": "10.0.0.0/20", "cn-hangzhou-h": "10.0.16.0/20", "cn-hangzhou-i": "10.0.32.0/20" } },
+      controlPlane: { count: 3, zones: ["cn-hangzhou-j", "cn-hangzhou-h", "cn-hangzhou-i"] },
+      ram: { namePrefix: "old" },
+    });
+    expect(changedSettings(recordedByEarlierRelease, inputs(pinned))).toEqual([]);
+  });
+
+  it("a new stack records the layout, and a later edit that would move a control plane is refused", () => {
+    const deployed = inputs(config());
+    expect(changedSettings(undefined, deployed)).toEqual([]);
+    expect(changedSettings(deployed, inputs(config()))).toEqual([]);
+    // A zone that sorts before the others takes cp-0's place in name order.
+    const moved = changedSettings(deployed, inputs(config({ zones: [...ZONES, "cn-hangzhou-g"] }))).map((f) => f.reason);
+    expect(moved.some((r) => r.startsWith("controlPlane.zones[0] changed from cn-hangzhou-h 10.0.112.10 to cn-hangzhou-g 10.0.96.10"))).toBe(true);
+    // Pinned to where they are, the same edit is accepted.
+    const pinned = config({ zones: [...ZONES, "cn-hangzhou-g"], controlPlane: { count: 3, zones: ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"] } });
+    expect(changedSettings(deployed, inputs(pinned))).toEqual([]);
+  });
+
+  it("a changed RAM name prefix is refused once deployed", () => {
+    const reasons = changedSettings(inputs(config()), inputs(config({ ram: { namePrefix: "other" } }))).map((f) => f.reason);
+    expect(reasons).toEqual([expect.stringMatching(/^ram\.namePrefix changed from old-cn-hangzhou to other: RAM role names cannot change/)]);
   });
 });

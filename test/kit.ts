@@ -20,11 +20,14 @@ export function specFor(overrides: Record<string, unknown> = {}, stack = "dev"):
   return validateStackConfig({ ...BASE_CONFIG, ...overrides }, { project: PROJECT, stack });
 }
 
+/** Zones the provider double offers CLB pairs in (every pair within one region). */
+const TEST_ZONES = ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j", "cn-shanghai-e", "cn-shanghai-f", "cn-shanghai-g", "ap-southeast-1a", "ap-southeast-1b"];
+
 let calls: CallHandler | undefined;
 
 /** Install recording mocks for this test file. Call once, in beforeAll. */
 export async function installMocks(stack = "dev"): Promise<Recorder> {
-  const defaults = alicloudCalls(undefined);
+  const defaults = alicloudCalls(undefined, TEST_ZONES);
   return startMockRuntime({ project: PROJECT, stack, outputs: providerOutputs, call: (args) => calls?.(args) ?? defaults(args) });
 }
 

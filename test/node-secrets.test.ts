@@ -77,6 +77,24 @@ describe("plan: who reads which secret", () => {
     }
   });
 
+  // Alibaba's OOS use case "Control access to different encryption parameters from a RAM
+  // user" (help.aliyun.com/document_detail/200116) pairs each secretparameter/<name>
+  // grant with kms:GetSecretValue on secret/oos/<name>: OOS keeps a secret parameter as
+  // the KMS secret oos/<name>. No grant may name every secret or key of the region.
+  it("kms:GetSecretValue names exactly the KMS secrets behind the reader's parameters; no wildcard", () => {
+    for (const reader of ["control-plane", poolReader("general"), poolReader("batch")] as SecretReader[]) {
+      const policy = readerPolicy(spec, reader);
+      const params = policy.Statement.find((s) => s.Action.includes("oos:GetSecretParameter"))?.Resource ?? [];
+      const secrets = policy.Statement.find((s) => s.Action.includes("kms:GetSecretValue"))?.Resource;
+      expect(secrets).toEqual(params.map((r) => r.replace(/^acs:oos:(.*):secretparameter\//, "acs:kms:$1:secret/oos/")));
+      for (const st of policy.Statement) for (const r of st.Resource) expect(r).not.toMatch(/\*$/);
+    }
+  });
+
+  it("kms:Decrypt only on the chosen key when the stack names one, and not at all on OOS's default key", () => {
+    expect(readerPolicy(spec, "control-plane").Statement.flatMap((s) => s.Action)).not.toContain("kms:Decrypt");
+  });
+
   it("kms:Decrypt narrows to the chosen key when the stack names one", () => {
     const withKey = specFor({ clusterName: "sec", pki: { secretsKmsKeyId: "key-hzz62f1cb66fa42qo0001" } });
     const decrypt = readerPolicy(withKey, "control-plane").Statement.find((s) => s.Action.includes("kms:Decrypt"));
@@ -150,12 +168,12 @@ describe("under mocks: the secret store and the user-data scan", () => {
   it("control planes and each pool have their own role, each with a policy for exactly its secrets", async () => {
     const spec = specFor({ clusterName: "rol", nodePools: POOLS });
     const rs = await declareCluster(recorder, spec);
-    expect(rs.filter((r) => r.type === T.role).map((r) => r.inputs.roleName).sort()).toEqual(["rol-cp-bootstrap", "rol-nodes", "rol-pool-batch", "rol-pool-general"]);
+    expect(rs.filter((r) => r.type === T.role).map((r) => r.inputs.roleName).sort()).toEqual(["rol-cn-hangzhou-cp-bootstrap", "rol-cn-hangzhou-nodes", "rol-cn-hangzhou-pool-batch", "rol-cn-hangzhou-pool-general"]);
     // The node-secret policies (add-ons bring their own).
     const policies = rs.filter((r) => r.type === T.policy && r.name.includes("-secrets-"));
     const attachments = rs.filter((r) => r.type === T.attachment && r.name.includes("-secrets-"));
     // The control planes' grant goes to the role they hold only while they bootstrap.
-    const expected: [SecretReader, string][] = [["control-plane", "rol-cp-bootstrap"], [poolReader("general"), "rol-pool-general"], [poolReader("batch"), "rol-pool-batch"]];
+    const expected: [SecretReader, string][] = [["control-plane", "rol-cn-hangzhou-cp-bootstrap"], [poolReader("general"), "rol-cn-hangzhou-pool-general"], [poolReader("batch"), "rol-cn-hangzhou-pool-batch"]];
     expect(policies).toHaveLength(expected.length);
     for (const [reader, role] of expected) {
       const policy = policies.find((p) => JSON.stringify(JSON.parse(String(p.inputs.policyDocument))) === JSON.stringify(readerPolicy(spec, reader)));

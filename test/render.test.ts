@@ -110,10 +110,10 @@ describe("npm run render", () => {
   it("summarises zones, CIDRs, node counts and exposure for prod", async () => {
     const { summary, resources } = await render(["--stack", "prod"]);
     expect(summary).toContain("zones        cn-shanghai-e, cn-shanghai-f, cn-shanghai-g");
-    expect(summary).toMatch(/vSwitch\s+cn-shanghai-e\s+10\.30\.0\.0\/20/);
+    expect(summary).toMatch(/vSwitch\s+cn-shanghai-e\s+10\.30\.64\.0\/20/);
     expect(summary).toContain("control plane  3 x ecs.g7.xlarge");
     expect(summary).toContain("deletion protection on");
-    expect(summary).toContain("total          6 min / 6 desired / 33 max");
+    expect(summary).toContain("total          6 min / 7 desired / 33 max");
     expect(summary).toContain("Kubernetes API  private");
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");

@@ -36,13 +36,24 @@ export function alicloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<s
 
 /**
  * The render cannot look anything up. An adopted VPC is answered with the CIDR the
- * stack declares, and an unpinned image with a name saying what deploy will resolve;
- * the summary says neither was verified.
+ * stack declares, an unpinned image with a name saying what deploy will resolve, and
+ * the CLB's zone pairs with every pair of the stack's zones; the summary says none of
+ * these was verified.
  */
-export function alicloudCalls(adopted: { id: string; cidr: string } | undefined) {
+export function alicloudCalls(adopted: { id: string; cidr: string } | undefined, zones: readonly string[] = []) {
   return (args: pulumi.runtime.MockCallArgs): Record<string, unknown> => {
     if (args.token === "alicloud:vpc/getNetworks:getNetworks" && adopted) {
       return { ids: [adopted.id], vpcs: [{ id: adopted.id, cidrBlock: adopted.cidr }] };
+    }
+    if (args.token === "alicloud:slb/getZones:getZones") {
+      // Not looked up: every pair of the stack's zones is answered as offered, so the
+      // render shows the choice plan/zones.ts makes when the region offers them all.
+      const sameRegion = (a: string, b: string) => a !== b && a.slice(0, -1) === b.slice(0, -1);
+      const pairs = (m: string) => {
+        const slaves = zones.filter((z) => sameRegion(m, z));
+        return (slaves.length > 0 ? slaves : [""]).map((s) => ({ id: m, masterZoneId: m, slaveZoneId: s }));
+      };
+      return { zones: zones.flatMap(pairs) };
     }
     if (args.token === "alicloud:ecs/getImages:getImages") {
       return { images: [{ id: `newest-public-image-matching:${String(args.inputs.nameRegex)}` }] };

@@ -54,7 +54,7 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
     config: stack.config,
     secretKeys: stack.secretKeys,
     outputs: providerOutputs,
-    call: alicloudCalls(adopted),
+    call: alicloudCalls(adopted, spec.zones),
   });
   const program = (await import("../../index")) as { egressIp?: OutputLike; kubeconfig?: OutputLike };
   await settle();

@@ -1,0 +1,83 @@
+// What the preview guard (components/immutable-settings.ts) records and refuses to
+// change once deployed: settings Alibaba Cloud can only change by replacing what runs.
+import type { ClusterSpec } from "../config/spec";
+import { controlPlanePlacements, FIRST_HOST_OFFSET } from "./control-plane";
+import { IPv4, IPv4CidrRange } from "ip-num";
+import { listOrderControlPlaneZones, listOrderVswitches } from "./zones";
+
+export interface ImmutableSetting {
+  /** The stack config key a user edits, e.g. `controlPlane.systemDisk.category`. */
+  readonly key: string;
+  readonly value: string;
+  /** Why it cannot change in place, and what to do instead. */
+  readonly why: string;
+  /** A number that may grow but never shrink (e.g. a count of control planes). */
+  readonly mayGrow?: boolean;
+  /**
+   * The value releases before this setting was guarded derived from the same config.
+   * A stack whose guard recorded other settings but not this one was deployed by such a
+   * release: if this differs from `value`, what runs would move, and the guard refuses.
+   */
+  readonly legacyValue?: string;
+}
+
+/** Settings whose change would replace control planes, vSwitches or RAM roles in use. */
+export function guardedSettings(spec: ClusterSpec): ImmutableSetting[] {
+  return [
+    {
+      // system_disk_category is ForceNew (aliyun/terraform-provider-alicloud
+      // alicloud/resource_alicloud_instance.go); system_disk_encrypted is always true here.
+      key: "controlPlane.systemDisk.category",
+      value: spec.controlPlane.systemDisk.category,
+      why: "Alibaba Cloud replaces an instance to change its system disk category, and this would replace every control plane (and every etcd member) at once. Keep the deployed value; replace control planes one at a time instead (README, \"Replacing a control plane\")",
+    },
+    {
+      // Fewer control planes: Pulumi would delete the last instances together, their
+      // etcd members still registered (a 3-member cluster down to 1 loses quorum).
+      key: "controlPlane.count",
+      value: String(spec.controlPlane.count),
+      why: "removing control planes deletes their instances with their etcd members still registered, several at once. Remove them one at a time with their members (not built yet: the rollout); keep the deployed count until then",
+      mayGrow: true,
+    },
+    ...layoutSettings(spec),
+    {
+      key: "ram.namePrefix",
+      value: spec.ram.namePrefix,
+      why: `RAM role names cannot change while instances hold the roles (role_name is ForceNew in resource_alicloud_ram_role.go, and an instance holds one role at a time, so the new role cannot be attached before the old is gone). Keep the deployed names: set ram.namePrefix to the deployed prefix`,
+      legacyValue: spec.clusterName,
+    },
+  ];
+}
+
+/** Where each vSwitch and control plane is: keyed by zone and by control-plane index. */
+function layoutSettings(spec: ClusterSpec): ImmutableSetting[] {
+  const zones = spec.zones;
+  const legacyVswitches = spec.network.explicitVswitches ? spec.network.vswitches : listOrderVswitches(spec.network.vpc.cidr, spec.network.vswitchPrefixLength, zones);
+  const legacyCidr = (zone: string) => legacyVswitches?.find((v) => v.zone === zone)?.cidr;
+  const pinVswitches = legacyVswitches ? `network.vswitches: { ${legacyVswitches.map((v) => `${v.zone}: ${v.cidr}`).join(", ")} }` : "network.vswitches with each zone's deployed CIDR";
+  const legacyZones = listOrderControlPlaneZones(spec.controlPlane.count, zones);
+  const pinZones = `controlPlane.zones: [${legacyZones.join(", ")}]`;
+
+  const vswitches = spec.network.vswitches.map((v): ImmutableSetting => {
+    const legacy = legacyCidr(v.zone);
+    return {
+      key: `network.vswitches.${v.zone}`,
+      value: v.cidr,
+      why: `a vSwitch's CIDR cannot change (cidr_block is ForceNew in resource_alicloud_vswitch.go: the vSwitch and every node in it would be replaced, and the new one overlaps the old). Keep the deployed CIDRs by setting them explicitly, e.g. for a stack deployed before vSwitch CIDRs were keyed by zone letter: ${pinVswitches}`,
+      ...(legacy ? { legacyValue: legacy } : {}),
+    };
+  });
+  const controlPlanes = controlPlanePlacements(spec).map((p): ImmutableSetting => {
+    // Earlier releases: zones[i % n], the (FIRST_HOST_OFFSET + floor(i / n))-th address.
+    const legacyZone = legacyZones[p.index] as string;
+    const cidr = legacyCidr(legacyZone);
+    const legacyIp = cidr ? new IPv4(IPv4CidrRange.fromCidr(cidr).getFirst().value + BigInt(FIRST_HOST_OFFSET + Math.floor(p.index / zones.length))).toString() : undefined;
+    return {
+      key: `controlPlane.zones[${p.index}]`,
+      value: `${p.zone} ${p.privateIp}`,
+      why: `a control plane cannot move to another zone or address (its vSwitch must stay in its zone, and its address is its etcd member's). Keep each where it is by listing the deployed zones in order, e.g. for a stack deployed before control planes were placed by zone name: ${pinZones}, together with ${pinVswitches}`,
+      ...(legacyIp ? { legacyValue: `${legacyZone} ${legacyIp}` } : {}),
+    };
+  });
+  return [...vswitches, ...controlPlanes];
+}
