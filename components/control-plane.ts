@@ -127,6 +127,13 @@ export class ControlPlane extends pulumi.ComponentResource {
         instanceId: instance.id,
         script: WAIT_READY,
         timeoutSeconds: READINESS_TIMEOUT_SECONDS,
+        // The provider changes an instance type by stopping and starting the instance
+        // (aliyun/terraform-provider-alicloud v1.289.0 resource_alicloud_instance.go
+        // modifyInstanceType: StopInstance, ModifyInstanceSpec, StartInstance, waiting
+        // only for Running). With the type as revision this check runs again after the
+        // restart, and the next control plane (it depends on this check) is stopped only
+        // once this one serves: never two at once (audit alibaba-resources 2.1).
+        revision: `instanceType=${spec.controlPlane.instanceType}`,
       }, { parent: this, dependsOn: [bootstrapRole] });
       // Serving: the CA keys are no longer this node's to read.
       const handover = new RoleHandover(`${p.name}-role-handover`, { regionId, instanceId: instance.id, bootstrapRoleName: args.bootstrapRoleName }, { parent: this, dependsOn: [ready] });

@@ -169,9 +169,10 @@ interface ReadinessInputs {
   instanceId: string;
   script: string;
   timeoutSeconds: number;
+  revision?: string;
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
+export const provider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ReadinessInputs) {
     // Pulumi serializes this function with what it calls; ecsClient loads the SDK only when called.
     const command = readinessCommand(inputs.script, inputs.timeoutSeconds);
@@ -180,7 +181,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
   },
   // Every input change means another node or another check: run it again.
   async diff(_id, olds: ReadinessInputs, news: ReadinessInputs) {
-    const changed = (["regionId", "instanceId", "script", "timeoutSeconds"] as const).filter((k) => olds[k] !== news[k]);
+    const changed = (["regionId", "instanceId", "script", "timeoutSeconds", "revision"] as const).filter((k) => olds[k] !== news[k]);
     return { changes: changed.length > 0, replaces: changed };
   },
 };
@@ -192,6 +193,11 @@ export interface ReadinessCheckArgs {
   readonly script: pulumi.Input<string>;
   /** Cloud Assistant's Timeout for the script: READINESS_TIMEOUT_SECONDS. */
   readonly timeoutSeconds: pulumi.Input<number>;
+  /**
+   * What the node was last changed to (e.g. its instance type): a new revision runs the
+   * check again, after the change, and whatever depends on the check waits for it.
+   */
+  readonly revision?: pulumi.Input<string>;
 }
 
 /** Runs `script` on the instance through Cloud Assistant; fails `pulumi up` with the script's output tail. */

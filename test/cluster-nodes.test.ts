@@ -84,6 +84,25 @@ describe("control plane", () => {
     }
   });
 
+  // Audit alibaba-resources 2.1: the provider changes an instance type by StopInstance,
+  // ModifyInstanceSpec, StartInstance, waiting only for Running
+  // (resource_alicloud_instance.go modifyInstanceType). The readiness check of each
+  // control plane carries the type as its revision, so a change re-runs it after that
+  // node's restart, and the next control plane (which depends on it) is stopped only
+  // once the one before serves again: never two at once.
+  it("a new instance type restarts control planes one at a time, each gated by its readiness check", async () => {
+    const checks = readinessChecks(rs);
+    expect(checks.map((c) => c.inputs.revision)).toEqual(["instanceType=ecs.g7.xlarge", "instanceType=ecs.g7.xlarge", "instanceType=ecs.g7.xlarge"]);
+    const instances = ofType(rs, T.instance);
+    instances.slice(1).forEach((i, n) => expect(i.dependsOn).toContain(checks[n]?.urn));
+    const { provider } = await import("../components/readiness");
+    const diff = provider.diff?.bind(provider);
+    if (!diff) throw new Error("the readiness provider has no diff");
+    const was = { regionId: "cn-hangzhou", instanceId: "i-1", script: "s", timeoutSeconds: 1, revision: "instanceType=ecs.g7.xlarge" };
+    expect(await diff("id", was, { ...was, revision: "instanceType=ecs.g7.2xlarge" })).toEqual({ changes: true, replaces: ["revision"] });
+    expect(await diff("id", was, was)).toEqual({ changes: false, replaces: [] });
+  });
+
   it("a control plane reads the CA keys only while it bootstraps: bootstrap role, readiness, handover, then the steady role", () => {
     const urn = (t: string, name: string) => rs.find((r) => r.type === t && r.name === name);
     for (const i of ofType(rs, T.instance)) {
