@@ -130,6 +130,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       spec,
       imageId: imageId(spec.controlPlane.image),
       vswitchIds: this.network.vswitchIds,
+      controlPlaneVswitchIds: this.network.controlPlaneVswitchIds,
       securityGroupId: this.securityGroups.controlPlaneGroupId,
       roleName: role.roleName,
       bootstrapRoleName: bootstrapRole.roleName,

@@ -19,6 +19,8 @@ export interface ControlPlaneArgs {
   readonly spec: ClusterSpec;
   readonly imageId: pulumi.Input<string>;
   readonly vswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
+  /** The control planes' own vSwitch per zone (empty when they share the nodes'). */
+  readonly controlPlaneVswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
   readonly securityGroupId: pulumi.Input<string>;
   /** The control planes' steady RAM role: no grant on the node secrets. */
   readonly roleName: pulumi.Input<string>;
@@ -89,7 +91,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         hostName: p.name,
         imageId: args.imageId,
         instanceType: spec.controlPlane.instanceType,
-        vswitchId: args.vswitchIds[p.zone],
+        vswitchId: (p.dedicated ? args.controlPlaneVswitchIds : args.vswitchIds)[p.zone],
         privateIp: p.privateIp,
         securityGroups: [args.securityGroupId],
         systemDiskCategory: disk.category,

@@ -29,6 +29,8 @@ export class Network extends pulumi.ComponentResource {
   readonly vpcId: pulumi.Output<string>;
   /** vSwitch id per zone, in the order of the stack's zones. */
   readonly vswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
+  /** The control planes' own vSwitch id per zone; empty when they share the nodes'. */
+  readonly controlPlaneVswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
   /** Public address nodes egress from; undefined when the NAT gateway is disabled. */
   readonly egressIp: pulumi.Output<string> | undefined;
   /** The SNAT entries: nodes booted before them cannot reach package mirrors. */
@@ -48,18 +50,16 @@ export class Network extends pulumi.ComponentResource {
           tags: { ...tags },
         }, child).id;
 
-    const vswitches = network.vswitches.map(
-      (v) =>
-        new alicloud.vpc.Switch(resourceName(clusterName, "vsw", v.zone), {
-          vpcId: this.vpcId,
-          zoneId: v.zone,
-          cidrBlock: v.cidr,
-          vswitchName: resourceName(clusterName, v.zone),
-          description: `Nodes of ${clusterName} in ${v.zone}`,
-          tags: { ...tags },
-        }, child),
-    );
+    // One vSwitch per zone for the nodes, and, in their own range, one per control-plane
+    // zone for the control planes (plan/zones.ts): nothing else is placed in those.
+    const vswitch = (v: { zone: string; cidr: string }, logical: string, vswitchName: string, description: string) =>
+      new alicloud.vpc.Switch(logical, { vpcId: this.vpcId, zoneId: v.zone, cidrBlock: v.cidr, vswitchName, description, tags: { ...tags } }, child);
+    const vswitches = network.vswitches.map((v) =>
+      vswitch(v, resourceName(clusterName, "vsw", v.zone), resourceName(clusterName, v.zone), `Nodes of ${clusterName} in ${v.zone}`));
     this.vswitchIds = Object.fromEntries(network.vswitches.map((v, i) => [v.zone, (vswitches[i] as alicloud.vpc.Switch).id]));
+    const controlPlaneVswitches = network.controlPlaneVswitches.map((v) =>
+      vswitch(v, resourceName(clusterName, "vsw-cp", v.zone), resourceName(clusterName, "control-planes", v.zone), `Control planes of ${clusterName} in ${v.zone}, and nothing else`));
+    this.controlPlaneVswitchIds = Object.fromEntries(network.controlPlaneVswitches.map((v, i) => [v.zone, (controlPlaneVswitches[i] as alicloud.vpc.Switch).id]));
 
     this.egressIp = undefined;
     this.egress = [];
@@ -91,21 +91,22 @@ export class Network extends pulumi.ComponentResource {
         instanceId: nat.id,
         instanceType: "Nat",
       }, child);
-      network.vswitches.forEach((v, i) => {
-        // A SNAT entry may only use an EIP already bound to the gateway: the
-        // association is a real ordering dependency that no input expresses.
-        const snat = new alicloud.vpc.SnatEntry(resourceName(clusterName, "snat", v.zone), {
+      // A SNAT entry may only use an EIP already bound to the gateway: the association
+      // is a real ordering dependency that no input expresses.
+      const snat = (name: string, vswitch: alicloud.vpc.Switch) => {
+        this.egress.push(new alicloud.vpc.SnatEntry(name, {
           snatTableId: nat.snatTableIds,
           snatIp: eip.ipAddress,
-          sourceVswitchId: (vswitches[i] as alicloud.vpc.Switch).id,
-          snatEntryName: resourceName(clusterName, "snat", v.zone),
-        }, { parent: this, dependsOn: [association] });
-        this.egress.push(snat);
-      });
+          sourceVswitchId: vswitch.id,
+          snatEntryName: name,
+        }, { parent: this, dependsOn: [association] }));
+      };
+      network.vswitches.forEach((v, i) => snat(resourceName(clusterName, "snat", v.zone), vswitches[i] as alicloud.vpc.Switch));
+      network.controlPlaneVswitches.forEach((v, i) => snat(resourceName(clusterName, "snat-cp", v.zone), controlPlaneVswitches[i] as alicloud.vpc.Switch));
       this.egressIp = eip.ipAddress;
     }
 
-    this.registerOutputs({ vpcId: this.vpcId, vswitchIds: this.vswitchIds, egressIp: this.egressIp });
+    this.registerOutputs({ vpcId: this.vpcId, vswitchIds: this.vswitchIds, controlPlaneVswitchIds: this.controlPlaneVswitchIds, egressIp: this.egressIp });
   }
 }
 

@@ -15,6 +15,7 @@ const base: JsonObject = {
     serviceCidr: "10.96.0.0/12", // kubeadm's default
     dnsDomain: "cluster.local",
     natGateway: { enabled: true, eipBandwidthMbps: 100 },
+    controlPlaneVswitches: "dedicated",
     peerCidrs: [],
     egress: { restricted: false, allowedCidrs: [] },
   },

@@ -1,7 +1,7 @@
 // The network section checked against itself and the zones, and the control planes'
 // zones: what goes where is keyed by zone name (plan/zones.ts).
 import { ALIBABA_RESERVED_CIDR, PRIVATE_RANGES, WORLD, contains, overlaps, prefixLength } from "../plan/cidr";
-import { derivedVswitches } from "../plan/zones";
+import { CONTROL_PLANE_VSWITCH_PREFIX, controlPlaneVswitches, derivedVswitches, lastSlash24 } from "../plan/zones";
 import type { Sections } from "./schema";
 import type { VswitchSpec } from "./spec";
 
@@ -132,4 +132,41 @@ function checkExplicitVswitches(
     }
   });
   return sound ? zones.map((zone) => ({ zone, cidr: given[zone] as string })) : undefined;
+}
+
+/**
+ * The control planes' own vSwitches (plan/zones.ts controlPlaneVswitches): inside the
+ * VPC, clear of every node vSwitch, one /28 per control-plane zone. Empty when the
+ * control planes share the nodes' vSwitches.
+ */
+export function checkControlPlaneVswitches(
+  network: Sections["network"],
+  nodeVswitches: readonly VswitchSpec[],
+  controlPlaneZones: readonly string[],
+  problem: Report,
+): VswitchSpec[] | undefined {
+  if (network.controlPlaneVswitches === "shared") return [];
+  const path = ["network", "controlPlaneCidr"];
+  const given = network.controlPlaneCidr;
+  const range = given ?? lastSlash24(network.vpcCidr);
+  const what = given ? range : `the VPC's last /24 (${range ?? "none"}), where control-plane vSwitches go unless network.controlPlaneCidr says otherwise,`;
+  if (range === undefined) {
+    problem(path, `the VPC ${network.vpcCidr} is smaller than /24, so there is no room for the control planes' own vSwitches; set network.controlPlaneCidr, or network.controlPlaneVswitches: shared`);
+    return undefined;
+  }
+  if (!contains(network.vpcCidr, range)) {
+    problem(path, `${range} is not inside the VPC ${network.vpcCidr}`);
+    return undefined;
+  }
+  const clash = nodeVswitches.find((v) => overlaps(v.cidr, range));
+  if (clash) {
+    problem(path, `${what} overlaps the nodes' vSwitch of ${clash.zone} (${clash.cidr}); set network.controlPlaneCidr to a free /24 of the VPC (or narrower, down to one /28 per zone letter)`);
+    return undefined;
+  }
+  const planned = controlPlaneVswitches(range, controlPlaneZones);
+  if ("outside" in planned) {
+    problem(path, `${what} holds ${planned.slots} control-plane vSwitches of /${CONTROL_PLANE_VSWITCH_PREFIX}, one per zone letter from a, too few for ${planned.outside.join(", ")}; give a larger range`);
+    return undefined;
+  }
+  return planned.vswitches;
 }

@@ -197,6 +197,15 @@ const network = strictObject({
   serviceCidr: cidr,
   dnsDomain: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "dnsDomain must be a DNS name such as cluster.local"),
   natGateway,
+  /**
+   * Where control planes get their fixed addresses. dedicated: their own /28 vSwitch
+   * per zone, carved from controlPlaneCidr, where nothing else is placed. shared: the
+   * nodes' vSwitch from its 10th address, as releases before dedicated vSwitches
+   * placed them (a stack deployed then keeps it: its control planes cannot move).
+   */
+  controlPlaneVswitches: z.enum(["dedicated", "shared"]),
+  /** Range of the dedicated control-plane vSwitches (a /24 holds a /28 for every zone letter a-p). Unset: the VPC's last /24. */
+  controlPlaneCidr: cidr.optional(),
   /** IDC, VPN or peered-VPC ranges that may reach the API and NodePorts. */
   peerCidrs: z.array(cidr),
   egress: strictObject({

@@ -35,6 +35,8 @@ export interface ClusterSpec {
     /** True when network.vswitches gave the CIDRs; false when derived at vswitchPrefixLength. */
     readonly explicitVswitches: boolean;
     readonly vswitchPrefixLength: number;
+    /** The control planes' own vSwitches by zone; empty when they share the nodes' (network.controlPlaneVswitches: shared). */
+    readonly controlPlaneVswitches: readonly VswitchSpec[];
     readonly podCidr: string;
     readonly serviceCidr: string;
     readonly dnsDomain: string;

@@ -9,7 +9,7 @@ import { CONTROL_PLANE_TOKEN } from "../plan/pki";
 import { ANONYMOUS_ENDPOINTS_MIN_MINOR } from "../plan/hardening";
 import { FIRST_HOST_OFFSET } from "../plan/control-plane";
 import { controlPlaneZones } from "../plan/zones";
-import { checkControlPlaneZones, checkNetwork } from "./network";
+import { checkControlPlaneVswitches, checkControlPlaneZones, checkNetwork } from "./network";
 import { defaultsFor, deepMerge } from "./defaults";
 import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
 import { maxNodeCount, type ClusterSpec, type NodePoolSpec, type VswitchSpec } from "./spec";
@@ -178,19 +178,25 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   }
 
   const cpZones = controlPlane && zones ? checkControlPlaneZones(controlPlane.zones, controlPlane.count, zones, problem) : undefined;
-  if (vswitches && controlPlane && nodePools) {
+  const cpVswitches = vswitches && controlPlane && network
+    ? checkControlPlaneVswitches(network, vswitches, controlPlaneZones(controlPlane.count, vswitches.map((v) => v.zone), cpZones), problem)
+    : undefined;
+  if (vswitches && controlPlane && nodePools && network) {
     // Alibaba reserves the first and the last three addresses of a vSwitch; control
     // planes sit from the 10th host on; pool nodes spread evenly over the zones; the NAT
     // gateway and the load balancer take a few more.
     const poolNodesPerZone = Math.ceil(nodePools.reduce((n, p) => n + p.maxSize, 0) / vswitches.length);
     const placed = controlPlaneZones(controlPlane.count, vswitches.map((v) => v.zone), cpZones);
     vswitches.forEach((v) => {
-      const controlPlanesPerZone = placed.filter((z) => z === v.zone).length;
-      const needed = FIRST_HOST_OFFSET + controlPlanesPerZone + poolNodesPerZone + 4;
+      // Control planes in the nodes' vSwitch only when they share it.
+      const shared = network.controlPlaneVswitches === "shared";
+      const controlPlanesPerZone = shared ? placed.filter((z) => z === v.zone).length : 0;
+      const needed = (shared ? FIRST_HOST_OFFSET : 1) + controlPlanesPerZone + poolNodesPerZone + 4;
       const usable = 2 ** (32 - prefixLength(v.cidr)) - 4;
       if (usable < needed) {
         const path = network?.vswitches !== undefined ? ["network", "vswitches", v.zone] : ["network", "vswitchPrefixLength"];
-        problem(path, `the vSwitch ${v.cidr} in ${v.zone} has ${usable} usable addresses but needs about ${needed} (control planes from the ${FIRST_HOST_OFFSET}th host, ${poolNodesPerZone} pool nodes at maxSize, NAT and load balancer); use a larger vSwitch`);
+        const cps = shared ? `control planes from the ${FIRST_HOST_OFFSET}th host, ` : "";
+        problem(path, `the vSwitch ${v.cidr} in ${v.zone} has ${usable} usable addresses but needs about ${needed} (${cps}${poolNodesPerZone} pool nodes at maxSize, NAT and load balancer); use a larger vSwitch`);
       }
     });
   }
@@ -250,7 +256,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   if (problems.length > 0) throw new ConfigError(ctx, problems);
 
   // Every section parsed and every check passed: nothing below can be undefined.
-  const spec = buildSpec(parsed as Sections, ctx, environment, vswitches, podCidr);
+  const spec = buildSpec(parsed as Sections, ctx, environment, { nodes: vswitches ?? [], controlPlanes: cpVswitches ?? [] }, podCidr);
   // What the cluster installs must support its Kubernetes version (the catalog), and
   // add-on overrides must not undo a safeguard.
   for (const c of compatibility(spec).problems) problem(c.key.split("."), c.message);
@@ -265,7 +271,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   return spec;
 }
 
-function buildSpec(p: Sections, ctx: ValidationContext, environment: Environment, vswitches: ClusterSpec["network"]["vswitches"] | undefined, podCidr: string | undefined): ClusterSpec {
+function buildSpec(p: Sections, ctx: ValidationContext, environment: Environment, vswitches: { nodes: readonly VswitchSpec[]; controlPlanes: readonly VswitchSpec[] }, podCidr: string | undefined): ClusterSpec {
   return {
     project: ctx.project,
     stack: ctx.stack,
@@ -277,7 +283,8 @@ function buildSpec(p: Sections, ctx: ValidationContext, environment: Environment
     kubernetesVersion: p.kubernetesVersion,
     network: {
       vpc: p.network.existingVpcId ? { cidr: p.network.vpcCidr, existingId: p.network.existingVpcId } : { cidr: p.network.vpcCidr },
-      vswitches: vswitches ?? [],
+      vswitches: vswitches.nodes,
+      controlPlaneVswitches: vswitches.controlPlanes,
       explicitVswitches: p.network.vswitches !== undefined,
       vswitchPrefixLength: p.network.vswitchPrefixLength,
       podCidr: podCidr ?? defaultPodCidr(p.cni.name),

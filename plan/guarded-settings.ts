@@ -75,7 +75,7 @@ function layoutSettings(spec: ClusterSpec): ImmutableSetting[] {
     return {
       key: `controlPlane.zones[${p.index}]`,
       value: `${p.zone} ${p.privateIp}`,
-      why: `a control plane cannot move to another zone or address (its vSwitch must stay in its zone, and its address is its etcd member's). Keep each where it is by listing the deployed zones in order, e.g. for a stack deployed before control planes were placed by zone name: ${pinZones}, together with ${pinVswitches}`,
+      why: `a control plane cannot move to another zone, vSwitch or address (its vSwitch must stay in its zone, and its address is its etcd member's). Keep each where it is by listing the deployed zones in order, e.g. for a stack deployed before control planes were placed by zone name in vSwitches of their own: ${pinZones}, network.controlPlaneVswitches: shared, and ${pinVswitches}`,
       ...(legacyIp ? { legacyValue: `${legacyZone} ${legacyIp}` } : {}),
     };
   });

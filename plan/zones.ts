@@ -88,3 +88,27 @@ export function clbZones(preferredMaster: string, ourZones: readonly string[], o
   const slave = [...ourZones].sort().find((z) => slaves.includes(z)) ?? [...slaves].sort()[0];
   return slave === undefined ? { master } : { master, slave };
 }
+
+/** Each control-plane vSwitch is a /28: 16 addresses, of which Alibaba keeps the first and the last three. */
+export const CONTROL_PLANE_VSWITCH_PREFIX = 28;
+
+/**
+ * The control planes' own vSwitches: one /28 per zone that holds a control plane,
+ * carved from `cidr` by zone letter like the nodes' (a the first /28 …). Nothing else
+ * is placed in them (pools, the NAT gateway and load balancers use the nodes'
+ * vSwitches), so no other instance can take a control plane's fixed address: the
+ * addresses are reserved by construction. Alibaba's own reservation
+ * (vpc.VswitchCidrReservation) was not used: it is for ENI prefixes only (type Prefix,
+ * resource_alicloud_vpc_vswitch_cidr_reservation.go v1.289.0), and whether an
+ * instance may take an explicit address inside a reserved block is undocumented.
+ */
+export function controlPlaneVswitches(cidr: string, zones: readonly string[]): { vswitches: VswitchPlan[] } | { outside: string[]; slots: number } {
+  return derivedVswitches(cidr, CONTROL_PLANE_VSWITCH_PREFIX, [...new Set(zones)].sort());
+}
+
+/** The last /24 of the VPC: the default home of the control planes' vSwitches. */
+export function lastSlash24(vpc: string): string | undefined {
+  if (prefixLength(vpc) > 24) return undefined;
+  const subnets = 2 ** (24 - prefixLength(vpc));
+  return carveSubnets(vpc, 24, subnets)[subnets - 1];
+}

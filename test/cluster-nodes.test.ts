@@ -61,13 +61,22 @@ describe("control plane", () => {
     rs = await declareCluster(recorder, spec);
   });
 
-  it("spreads three control planes over the zones with fixed private addresses", () => {
+  // Audit alibaba-resources 3.5: a control plane's fixed address must not be taken by
+  // anything else in its vSwitch. Each sits in a /28 vSwitch of its own zone that nothing
+  // else uses: no pool, NAT gateway or load balancer is placed there.
+  it("spreads three control planes over the zones, each at a fixed address in a vSwitch that holds control planes only", () => {
     const instances = ofType(rs, T.instance);
     const plan = controlPlanePlacements(spec);
     expect(instances.map((i) => [i.name, i.inputs.privateIp])).toEqual(plan.map((p) => [p.name, p.privateIp]));
-    const zones = instances.map((i) => String(i.inputs.vswitchId).replace(/-[0-9a-f]{8}$/, ""));
-    expect(new Set(zones).size).toBe(3);
-    expect(zones).toEqual(["cpa-vsw-cn-hangzhou-h", "cpa-vsw-cn-hangzhou-i", "cpa-vsw-cn-hangzhou-j"]);
+    expect(plan.map((p) => p.privateIp)).toEqual(["10.0.255.116", "10.0.255.132", "10.0.255.148"]);
+    const vswitchIds = instances.map((i) => String(i.inputs.vswitchId));
+    expect(vswitchIds.map((v) => v.replace(/-[0-9a-f]{8}$/, ""))).toEqual(["cpa-vsw-cp-cn-hangzhou-h", "cpa-vsw-cp-cn-hangzhou-i", "cpa-vsw-cp-cn-hangzhou-j"]);
+    const cpSwitches = ofType(rs, "alicloud:vpc/switch:Switch").filter((s) => s.name.startsWith("cpa-vsw-cp-"));
+    expect(cpSwitches.map((s) => s.inputs.cidrBlock)).toEqual(["10.0.255.112/28", "10.0.255.128/28", "10.0.255.144/28"]);
+    // Every other resource that takes a vSwitch uses the nodes' ones.
+    const elsewhere = rs.filter((r) => r.type !== T.instance).flatMap((r) => [r.inputs.vswitchId, ...((r.inputs.vswitchIds as unknown[] | undefined) ?? [])]).filter(Boolean).map(String);
+    expect(elsewhere.length).toBeGreaterThan(0);
+    expect(elsewhere.filter((v) => vswitchIds.includes(v))).toEqual([]);
   });
 
   it("hardens every instance: tokens-only metadata, encrypted disk, deletion protection, the node role", () => {
@@ -129,7 +138,7 @@ describe("control plane", () => {
       "controlPlane.count": { value: "3", why: expect.stringContaining("one at a time"), mayGrow: true },
       // Where the vSwitches and control planes are, and the RAM names (test/immutable-settings.test.ts).
       "network.vswitches.cn-hangzhou-h": { value: "10.0.112.0/20" },
-      "controlPlane.zones[0]": { value: "cn-hangzhou-h 10.0.112.10" },
+      "controlPlane.zones[0]": { value: "cn-hangzhou-h 10.0.255.116" },
       "ram.namePrefix": { value: "cpa-cn-hangzhou" },
     });
     expect(guard?.inputs.version).toBe(2);
@@ -183,7 +192,8 @@ describe("control plane", () => {
     const guard = ofType(rs, T.guard).map((g) => g.urn);
     // Every node waits for the NAT's SNAT entries: it downloads packages at first boot.
     const snat = rs.filter((r) => r.type === "alicloud:vpc/snatEntry:SnatEntry").map((r) => r.urn).sort();
-    expect(snat).toHaveLength(3);
+    // One per vSwitch: the nodes' three and the control planes' three.
+    expect(snat).toHaveLength(6);
     // ... and for its secrets and the right to read them.
     const store = readable(rs).filter((u) => !u.includes("cluster-initialized"));
     expect(store.length).toBeGreaterThan(0);

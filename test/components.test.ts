@@ -40,6 +40,8 @@ describe("Network", () => {
       ["cn-hangzhou-h", "10.8.112.0/20"],
       ["cn-hangzhou-i", "10.8.128.0/20"],
       ["cn-hangzhou-j", "10.8.144.0/20"],
+      // The control plane's own /28 in its zone, from the VPC's last /24, also by letter.
+      ["cn-hangzhou-h", "10.8.255.112/28"],
     ]);
     for (const v of vswitches) expect(String(v.inputs.vpcId)).toMatch(/^net-a-vpc-/);
   });
@@ -89,7 +91,7 @@ describe("Network", () => {
     const rs = await declareCluster(recorder, spec);
     expect(ofType(rs, T.vpc)).toEqual([]);
     expect(asked).toContainEqual(expect.objectContaining({ ids: ["vpc-bp1adopted"] }));
-    expect(ofType(rs, T.vswitch).map((v) => v.inputs.vpcId)).toEqual(["vpc-bp1adopted", "vpc-bp1adopted", "vpc-bp1adopted"]);
+    expect(ofType(rs, T.vswitch).map((v) => v.inputs.vpcId)).toEqual(["vpc-bp1adopted", "vpc-bp1adopted", "vpc-bp1adopted", "vpc-bp1adopted"]);
     answerCalls(undefined);
   });
 

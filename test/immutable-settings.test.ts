@@ -53,11 +53,11 @@ describe("the guard and the zone-keyed layout", () => {
     expect(reasons).toContain("network.vswitches.cn-hangzhou-j was 10.0.0.0/20 when this stack was deployed by an earlier release of kubeadm-alicloud, and would now be 10.0.144.0/20: " + guardedSettings(config()).find((s) => s.key === "network.vswitches.cn-hangzhou-j")?.why);
     expect(reasons.join("\n")).toContain("network.vswitches: { cn-hangzhou-j: 10.0.0.0/20, cn-hangzhou-h: 10.0.16.0/20, cn-hangzhou-i: 10.0.32.0/20 }");
     expect(reasons.join("\n")).toContain("controlPlane.zones[0] was cn-hangzhou-j 10.0.0.10");
-    expect(reasons.join("\n")).toContain("controlPlane.zones: [cn-hangzhou-j, cn-hangzhou-h, cn-hangzhou-i]");
+    expect(reasons.join("\n")).toContain("controlPlane.zones: [cn-hangzhou-j, cn-hangzhou-h, cn-hangzhou-i], network.controlPlaneVswitches: shared");
     expect(reasons.join("\n")).toContain("ram.namePrefix was old when this stack was deployed");
     // Following the advice is accepted: nothing moves.
     const pinned = config({
-      network: { vswitches: { "cn-hangzhou-j": "10.0.0.0/20", "cn-hangzhou-h": "10.0.16.0/20", "cn-hangzhou-i": "10.0.32.0/20" } },
+      network: { controlPlaneVswitches: "shared", vswitches: { "cn-hangzhou-j": "10.0.0.0/20", "cn-hangzhou-h": "10.0.16.0/20", "cn-hangzhou-i": "10.0.32.0/20" } },
       controlPlane: { count: 3, zones: ["cn-hangzhou-j", "cn-hangzhou-h", "cn-hangzhou-i"] },
       ram: { namePrefix: "old" },
     });
@@ -70,7 +70,7 @@ describe("the guard and the zone-keyed layout", () => {
     expect(changedSettings(deployed, inputs(config()))).toEqual([]);
     // A zone that sorts before the others takes cp-0's place in name order.
     const moved = changedSettings(deployed, inputs(config({ zones: [...ZONES, "cn-hangzhou-g"] }))).map((f) => f.reason);
-    expect(moved.some((r) => r.startsWith("controlPlane.zones[0] changed from cn-hangzhou-h 10.0.112.10 to cn-hangzhou-g 10.0.96.10"))).toBe(true);
+    expect(moved.some((r) => r.startsWith("controlPlane.zones[0] changed from cn-hangzhou-h 10.0.255.116 to cn-hangzhou-g 10.0.255.100"))).toBe(true);
     // Pinned to where they are, the same edit is accepted.
     const pinned = config({ zones: [...ZONES, "cn-hangzhou-g"], controlPlane: { count: 3, zones: ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"] } });
     expect(changedSettings(deployed, inputs(pinned))).toEqual([]);
