@@ -111,6 +111,7 @@ describe("npm run render", () => {
     const { summary, resources } = await render(["--stack", "prod"]);
     expect(summary).toContain("zones        cn-shanghai-e, cn-shanghai-f, cn-shanghai-g");
     expect(summary).toMatch(/vSwitch\s+cn-shanghai-e\s+10\.30\.64\.0\/20/);
+    expect(summary).toMatch(/vSwitch\s+cn-shanghai-e\s+10\.30\.255\.64\/28\s+control planes only/);
     expect(summary).toContain("control plane  3 x ecs.g7.xlarge");
     expect(summary).toContain("deletion protection on");
     expect(summary).toContain("total          6 min / 7 desired / 33 max");

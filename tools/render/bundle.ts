@@ -114,6 +114,8 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   line(`  VPC          ${n.vpc.cidr} (${n.vpc.existingId ? `adopted ${n.vpc.existingId}` : "created"})`);
   line(`  zones        ${spec.zones.join(", ")}`);
   for (const v of n.vswitches) line(`  vSwitch      ${v.zone.padEnd(22)} ${v.cidr}`);
+  for (const v of n.controlPlaneVswitches) line(`  vSwitch      ${v.zone.padEnd(22)} ${v.cidr.padEnd(18)} control planes only`);
+  if (n.controlPlaneVswitches.length === 0) line(`  control planes share the nodes' vSwitches (network.controlPlaneVswitches: shared)`);
   line(`  pods         ${n.podCidr}`);
   line(`  services     ${n.serviceCidr} (DNS domain ${n.dnsDomain})`);
   line(`  peers        ${n.peerCidrs.length > 0 ? n.peerCidrs.join(", ") : "none"}`);

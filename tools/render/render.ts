@@ -69,6 +69,7 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
     ...[spec.controlPlane.image, ...spec.nodePools.map((p) => p.image)].filter((i, n, all) => !i.id && all.findIndex((j) => j.os === i.os && !j.id) === n)
       .map((i) => `image.id is not pinned for ${i.os}: deploy takes the newest public image then (pin it)`),
     "the API load balancer's addresses are placeholders (192.0.2.0/24 private); the node documents carry them",
+    "the load balancers' zones assume the region offers every pair of the stack's zones; pulumi up asks Alibaba Cloud (slb.getZones)",
     "nothing here ran kubeadm or cloud-init on a node: see the harness tests for what the bootstrap script was checked against",
     "node secrets: nodes read them from OOS with their RAM role at first boot; whether RAM and OOS grant that read is only met on pulumi up",
     "no chart was rendered and no manifest applied (no Helm, no API server): addons.json lists what the program declares",
