@@ -170,7 +170,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         spec,
         pool,
         imageId: imageId(pool.image),
-        vswitchIds: spec.network.vswitches.map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>),
+        // In zone-name order, so that reordering the stack's zones changes nothing here.
+        vswitchIds: [...spec.network.vswitches].sort((a, b) => a.zone.localeCompare(b.zone)).map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>),
         securityGroupId: this.securityGroups.workersGroupId,
         roleName: poolRole.roleName,
         loadBalancerAddress: this.apiLoadBalancer.privateAddress,
