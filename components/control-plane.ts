@@ -68,6 +68,21 @@ export class ControlPlane extends pulumi.ComponentResource {
     // are in use (plan/guarded-settings.ts): refused at preview, with the key named and
     // the config that keeps what is deployed.
     const guard = new ImmutableSettings(`${name}-immutable`, guardedSettings(spec), child);
+    // Daily snapshots of every control plane's system disk, where etcd keeps its data:
+    // a lost or replaced control plane's disk is not the only copy (audit
+    // alibaba-resources 2.3). Applied in place to running instances
+    // (resource_alicloud_instance.go v1.289.0: system_disk_auto_snapshot_policy_id is
+    // sent as ApplyAutoSnapshotPolicy, no restart).
+    const snap = spec.controlPlane.snapshots;
+    const snapshots = snap.enabled
+      ? new alicloud.ecs.AutoSnapshotPolicy(`${name}-snapshots`, {
+          autoSnapshotPolicyName: `${name}-snapshots`,
+          repeatWeekdays: ["1", "2", "3", "4", "5", "6", "7"],
+          timePoints: [String(snap.hourUtc8)],
+          retentionDays: snap.retentionDays,
+          tags: { ...spec.tags },
+        }, child)
+      : undefined;
     let previous: pulumi.Resource | undefined;
     let previousInstall: pulumi.Resource | undefined;
     for (const p of placements) {
@@ -98,6 +113,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         systemDiskSize: disk.sizeGb,
         ...(disk.performanceLevel ? { systemDiskPerformanceLevel: disk.performanceLevel } : {}),
         systemDiskEncrypted: true,
+        ...(snapshots ? { systemDiskAutoSnapshotPolicyId: snapshots.id } : {}),
         httpEndpoint: "enabled",
         httpTokens: "required",
         // Alibaba refuses to release a protected instance (ModifyInstanceAttribute

@@ -25,6 +25,8 @@ const base: JsonObject = {
     // Cloud Linux 3 image boots cgroup v1 (see CGROUP_V1_IMAGES in config/validate.ts).
     image: { os: "ubuntu-24.04" },
     systemDisk: { category: "cloud_essd", sizeGb: 80, performanceLevel: "PL0" },
+    // Daily at 03:00 (UTC+8), a week kept: etcd lives on the system disk.
+    snapshots: { enabled: true, retentionDays: 7, hourUtc8: 3 },
   },
   cni: { name: DEFAULT_CNI },
   addons: {

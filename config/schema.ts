@@ -231,6 +231,18 @@ const controlPlane = strictObject({
   image,
   systemDisk,
   deletionProtection: z.boolean(),
+  /**
+   * Automatic snapshots of the control planes' system disks, where etcd keeps its data
+   * (crash-consistent: etcd recovers from its write-ahead log). Retention and hour as
+   * CreateAutoSnapshotPolicy takes them (@alicloud/ecs20140526
+   * CreateAutoSnapshotPolicyRequest.ts: retentionDays -1 or 1-65535, timePoints 0-23 in
+   * UTC+8).
+   */
+  snapshots: strictObject({
+    enabled: z.boolean(),
+    retentionDays: z.number().int().min(1, "keep snapshots at least a day").max(65535, "Alibaba keeps automatic snapshots at most 65535 days"),
+    hourUtc8: z.number().int().min(0).max(23, "an hour of the day, 0-23 (UTC+8, as Alibaba schedules snapshots)"),
+  }),
 });
 
 const addon = strictObject({

@@ -8,6 +8,7 @@ import { READINESS_TIMEOUT_SECONDS } from "../components/readiness";
 import { fileText, type WriteFile } from "../plan/node-bootstrap";
 import { INSTALL_COMMAND_SECONDS, certRenewalInstaller } from "../plan/node-commands";
 import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
+import { mockId } from "../tools/render/mock-runtime";
 
 let recorder: Recorder;
 beforeAll(async () => {
@@ -91,6 +92,14 @@ describe("control plane", () => {
     for (const role of ofType(rs, T.role)) {
       expect(JSON.parse(String(role.inputs.assumeRolePolicyDocument))).toEqual({ Version: "1", Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }] });
     }
+  });
+
+  // Audit alibaba-resources 2.3: etcd lives on the system disk, deleted with its instance.
+  it("snapshots every control plane's system disk daily, through one policy", () => {
+    const [policy, ...more] = ofType(rs, "alicloud:ecs/autoSnapshotPolicy:AutoSnapshotPolicy");
+    expect(more).toEqual([]);
+    expect(policy?.inputs).toMatchObject({ repeatWeekdays: ["1", "2", "3", "4", "5", "6", "7"], timePoints: ["3"], retentionDays: 7 });
+    for (const i of ofType(rs, T.instance)) expect(i.inputs.systemDiskAutoSnapshotPolicyId).toBe(mockId(policy?.type ?? "", policy?.name ?? ""));
   });
 
   // Audit alibaba-resources 2.1: the provider changes an instance type by StopInstance,

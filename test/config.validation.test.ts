@@ -64,6 +64,8 @@ const REJECTED: readonly Rejected[] = [
   { why: "zone without a vSwitch", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20" } } }, key: "network.vswitches", says: "has no CIDR for zone cn-hangzhou-i" },
   // Derived CIDRs are keyed by zone letter (plan/zones.ts): h, i and j are the 8th-10th slots.
   { why: "derived vSwitches do not fit", config: { network: { vpcCidr: "10.0.0.0/24", vswitchPrefixLength: 27 } }, key: "network.vswitchPrefixLength", says: "the VPC 10.0.0.0/24 holds 8 of /27, too few for cn-hangzhou-i, cn-hangzhou-j" },
+  { why: "snapshots kept longer than Alibaba keeps them", config: { controlPlane: { snapshots: { enabled: true, retentionDays: 70000, hourUtc8: 3 } } }, key: "controlPlane.snapshots.retentionDays", says: "at most 65535 days" },
+  { why: "a snapshot hour that is no hour", config: { controlPlane: { snapshots: { enabled: true, retentionDays: 7, hourUtc8: 24 } } }, key: "controlPlane.snapshots.hourUtc8", says: "0-23 (UTC+8" },
   { why: "control-plane zones not one per control plane", config: { controlPlane: { count: 3, zones: ["cn-hangzhou-h", "cn-hangzhou-i"] } }, key: "controlPlane.zones", says: "lists 2 zones but controlPlane.count is 3" },
   { why: "a control plane in a zone that is not listed", config: { controlPlane: { count: 1, zones: ["cn-hangzhou-k"] } }, key: "controlPlane.zones[0]", says: "cn-hangzhou-k is not in zones" },
   { why: "desired capacity 0 (the provider drops 0 at creation: ESS's expected-capacity mode would be off)", config: { nodePools: [pool({ minSize: 0, desiredCapacity: 0 })] }, key: "nodePools[0].desiredCapacity", says: "use 1 or more" },
