@@ -16,6 +16,7 @@ export interface ChartAddon {
   readonly values: (spec: ClusterSpec, facts: AddonFacts) => Record<string, unknown>;
   readonly ram?: (spec: ClusterSpec, facts: AddonFacts) => AddonRam;
   readonly problems?: AddonModule["problems"];
+  readonly nodeTraffic?: AddonModule["nodeTraffic"];
 }
 
 export function chartAddon(a: ChartAddon): AddonModule {
@@ -30,6 +31,7 @@ export function chartAddon(a: ChartAddon): AddonModule {
       ...(a.ram ? { ram: a.ram(spec, facts) } : {}),
     }),
     ...(a.problems ? { problems: a.problems } : {}),
+    ...(a.nodeTraffic ? { nodeTraffic: a.nodeTraffic } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { metricsServer } from "./metrics-server";
 import { monitoring } from "./monitoring";
 import { nodeProblemDetector } from "./node-problem-detector";
 import type { AddonFacts, AddonInstall, AddonModule } from "./types";
+import type { NodeTraffic } from "./cni/types";
 
 export type { AddonFacts, AddonInstall, AddonModule, ManifestObject, RamStatement } from "./types";
 
@@ -41,6 +42,11 @@ export interface PlannedAddon {
 
 export function addonPlan(spec: ClusterSpec, facts: AddonFacts): PlannedAddon[] {
   return selectedAddons(spec).map((m) => ({ name: m.name, install: m.install(spec, facts, switchOf(spec, m.name)?.values ?? {}) }));
+}
+
+/** Ports the enabled add-ons need open between nodes (plan/security-rules.ts). */
+export function addonNodeTraffic(spec: ClusterSpec): NodeTraffic[] {
+  return selectedAddons(spec).flatMap((m) => [...(m.nodeTraffic ?? [])]);
 }
 
 /** Problems with the stack's add-on overrides, by add-on name. */

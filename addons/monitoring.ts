@@ -13,5 +13,10 @@ export const monitoring = chartAddon({
   ref: MONITORING_CHART,
   namespace: "monitoring",
   namespaceLabels: { "pod-security.kubernetes.io/enforce": "privileged" },
+  // node-exporter runs on the host network on 9100 (the chart's
+  // charts/prometheus-node-exporter values.yaml: hostNetwork: true, service.port: 9100),
+  // and Prometheus scrapes every node's host address: the security groups, which drop
+  // traffic between nodes by default, must let it through (audit addons-cni 2.4).
+  nodeTraffic: [{ protocol: "tcp", ports: [9100, 9100], purpose: "node-exporter metrics, scraped by Prometheus (monitoring add-on)" }],
   values: () => ({ kubeControllerManager: { enabled: false }, kubeScheduler: { enabled: false }, kubeEtcd: { enabled: false }, kubeProxy: { enabled: false } }),
 });

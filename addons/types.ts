@@ -2,7 +2,7 @@
 // this cluster (which the stack's `addons.<name>.values` override), where it runs, and
 // the Alibaba Cloud API calls it makes, as a least-privilege RAM policy.
 import type { ClusterSpec } from "../config/spec";
-import type { ChartRef } from "./cni/types";
+import type { ChartRef, NodeTraffic } from "./cni/types";
 
 export type { ChartRef };
 
@@ -82,4 +82,6 @@ export interface AddonModule {
   install(spec: ClusterSpec, facts: AddonFacts, overrides: Record<string, unknown>): AddonInstall;
   /** What is wrong with the stack's overrides, checked with the rest of the config. */
   problems?(overrides: Record<string, unknown>): string[];
+  /** Ports every node must accept from every other node while it is installed (security groups follow). */
+  readonly nodeTraffic?: readonly NodeTraffic[];
 }

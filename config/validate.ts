@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { compatibility } from "../addons/catalog";
 import { cniPodCidrProblems, cniRunsKubeProxy, defaultPodCidr } from "../addons/cni";
 import { CORE_ADDONS, SWITCHABLE_ADDONS, addonValueProblems } from "../addons/index";
+import { addonConfigProblems } from "../addons/rules";
 import { WORLD, prefixLength } from "../plan/cidr";
 import { CLUSTER_TAG, ENVIRONMENT_TAG, STACK_TAG } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
@@ -261,6 +262,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   // add-on overrides must not undo a safeguard.
   for (const c of compatibility(spec).problems) problem(c.key.split("."), c.message);
   for (const a of addonValueProblems(spec)) problem(["addons", a.name, "values"], a.message);
+  for (const a of addonConfigProblems(spec)) problem(a.path, a.message);
   checkRamNames(spec, [...CORE_ADDONS, ...SWITCHABLE_ADDONS].map((a) => a.name), parsed.ram?.namePrefix !== undefined, problem);
   for (const [name, a] of Object.entries(spec.addons)) {
     if (!a.enabled && a.values !== undefined) {

@@ -2,6 +2,7 @@
 // and why. One declarative table (Kubernetes' port list, see ../shared reference
 // kubeadm.md "Ports") plus what the chosen CNI declares; every rule is derived here.
 import { cniNodeTraffic, type NodeTraffic, type SgProtocol } from "../addons/cni";
+import { addonNodeTraffic } from "../addons/index";
 import type { ClusterSpec } from "../config/spec";
 import { ALIBABA_RESERVED_CIDR, WORLD } from "./cidr";
 
@@ -59,7 +60,7 @@ function cniEntries(traffic: readonly NodeTraffic[]): PortEntry[] {
 
 /** The matrix for this cluster: Kubernetes' ports plus the CNI's. */
 export function portMatrix(spec: ClusterSpec): readonly PortEntry[] {
-  return [...KUBERNETES_PORTS, ...cniEntries(cniNodeTraffic(spec.cni))];
+  return [...KUBERNETES_PORTS, ...cniEntries([...cniNodeTraffic(spec.cni), ...addonNodeTraffic(spec)])];
 }
 
 interface LabelledPeer {

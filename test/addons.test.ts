@@ -79,8 +79,9 @@ describe("kubelet serving-certificate approval", () => {
 describe("which add-ons, and the catalog", () => {
   it("the CCM first, then the core approver, then what is switched on; off means absent", () => {
     expect(selectedAddons(specFor({})).map((m) => m.name)).toEqual(["cloudControllerManager", "kubeletCsrApprover", "csiDisk", "metricsServer", "clusterAutoscaler"]);
-    const off = specFor({ addons: { cloudControllerManager: { enabled: false }, csiDisk: { enabled: false }, metricsServer: { enabled: false }, clusterAutoscaler: { enabled: false } } });
-    expect(selectedAddons(off).map((m) => m.name)).toEqual(["kubeletCsrApprover"]);
+    // The CCM cannot be switched off (addons/rules.ts); the others can.
+    const off = specFor({ addons: { csiDisk: { enabled: false }, metricsServer: { enabled: false }, clusterAutoscaler: { enabled: false } } });
+    expect(selectedAddons(off).map((m) => m.name)).toEqual(["cloudControllerManager", "kubeletCsrApprover"]);
   });
 
   it("accounts for every artefact any config can install: a sourced range, or why there is none", () => {
@@ -177,7 +178,7 @@ describe("cluster-autoscaler", () => {
   });
   const pools = [
     { name: "general", instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 5 },
-    { name: "batch", instanceTypes: ["ecs.c7.2xlarge"], minSize: 0, maxSize: 10 },
+    { name: "batch", instanceTypes: ["ecs.c7.2xlarge"], minSize: 1, maxSize: 10 },
   ];
 
   it("gets one --nodes group per pool, with the pool's scaling group id and bounds", async () => {
@@ -188,7 +189,7 @@ describe("cluster-autoscaler", () => {
     const values = chart.inputs.values as { autoscalingGroups: { name: string; minSize: number; maxSize: number }[]; cloudProvider: string; image: { tag: string } };
     expect(values.cloudProvider).toBe("alicloud");
     // Mock ids are "<resource name>-<hash>": the id is the scaling group's.
-    expect(values.autoscalingGroups.map((g) => [g.name.replace(/-[0-9a-f]{8}$/, ""), g.minSize, g.maxSize])).toEqual([[idOf("general"), 1, 5], [idOf("batch"), 0, 10]]);
+    expect(values.autoscalingGroups.map((g) => [g.name.replace(/-[0-9a-f]{8}$/, ""), g.minSize, g.maxSize])).toEqual([[idOf("general"), 1, 5], [idOf("batch"), 1, 10]]);
     expect(values.image.tag).toBe("v1.36.0");
   });
 

@@ -282,15 +282,15 @@ describe("node pools", () => {
       clusterName: "np",
       nodePools: [
         { name: "general", instanceTypes: ["ecs.g7.large", "ecs.g6.large"], minSize: 1, maxSize: 5, desiredCapacity: 2 },
-        { name: "batch", instanceTypes: ["ecs.c7.2xlarge"], minSize: 0, maxSize: 10, taints: [{ key: "example.com/batch", effect: "NoSchedule" }] },
+        { name: "batch", instanceTypes: ["ecs.c7.2xlarge"], minSize: 1, maxSize: 10, taints: [{ key: "example.com/batch", effect: "NoSchedule" }] },
       ],
     }));
   });
 
   it("each pool is one launch template and one scaling group across every zone", () => {
     const groups = ofType(rs, T.group);
-    // A pool of minSize 0 starts with one node: ESS's expected-capacity mode needs a desired capacity at creation, and the provider drops 0 (config/schema.ts).
-    expect(groups.map((g) => [g.inputs.scalingGroupName, g.inputs.minSize, g.inputs.desiredCapacity, g.inputs.maxSize])).toEqual([["np-batch", 0, 1, 10], ["np-general", 1, 2, 5]]);
+    // Desired capacity defaults to minSize, never 0 (config/schema.ts: ESS's expected-capacity mode).
+    expect(groups.map((g) => [g.inputs.scalingGroupName, g.inputs.minSize, g.inputs.desiredCapacity, g.inputs.maxSize])).toEqual([["np-batch", 1, 1, 10], ["np-general", 1, 2, 5]]);
     for (const g of groups) {
       expect((g.inputs.vswitchIds as string[]).map((v) => v.replace(/-[0-9a-f]{8}$/, ""))).toEqual(["np-vsw-cn-hangzhou-h", "np-vsw-cn-hangzhou-i", "np-vsw-cn-hangzhou-j"]);
       expect(g.inputs.launchTemplateVersion).toBe("Latest");

@@ -22,7 +22,7 @@ function outcome(config: Record<string, unknown>, context: Partial<ValidationCon
 
 describe("limits: accepted at the boundary", () => {
   it.each([
-    ["a scaling group of 0 to 2000 instances (ESS IntBetween(0, 2000))", { nodePools: [pool({ minSize: 0, maxSize: 2000, desiredCapacity: 2000 })], network: { vpcCidr: "10.0.0.0/8", podCidr: "172.16.0.0/12", serviceCidr: "192.168.0.0/16", vswitchPrefixLength: 16 } }],
+    ["a scaling group of 0 to 2000 instances (ESS IntBetween(0, 2000))", { nodePools: [pool({ minSize: 1, maxSize: 2000, desiredCapacity: 2000 })], network: { vpcCidr: "10.0.0.0/8", podCidr: "172.16.0.0/12", serviceCidr: "192.168.0.0/16", vswitchPrefixLength: 16 } }],
     ["PL2 at 461 GiB", { controlPlane: { systemDisk: { category: "cloud_essd", sizeGb: 461, performanceLevel: "PL2" } } }],
     ["PL3 at 1261 GiB", { controlPlane: { systemDisk: { category: "cloud_essd", sizeGb: 1261, performanceLevel: "PL3" } } }],
     ["PL1 at 20 GiB", { nodePools: [pool({ systemDisk: { category: "cloud_essd", sizeGb: 20, performanceLevel: "PL1" } })] }],

@@ -64,6 +64,12 @@ const REJECTED: readonly Rejected[] = [
   { why: "zone without a vSwitch", config: { network: { vswitches: { "cn-hangzhou-h": "10.0.0.0/20" } } }, key: "network.vswitches", says: "has no CIDR for zone cn-hangzhou-i" },
   // Derived CIDRs are keyed by zone letter (plan/zones.ts): h, i and j are the 8th-10th slots.
   { why: "derived vSwitches do not fit", config: { network: { vpcCidr: "10.0.0.0/24", vswitchPrefixLength: 27 } }, key: "network.vswitchPrefixLength", says: "the VPC 10.0.0.0/24 holds 8 of /27, too few for cn-hangzhou-i, cn-hangzhou-j" },
+  // Audit addons-cni 1.4: kubelets run with cloud-provider: external, so every node keeps
+  // the node.cloudprovider.kubernetes.io/uninitialized taint until a CCM removes it.
+  { why: "the cloud-controller-manager switched off", config: { addons: { cloudControllerManager: { enabled: false } } }, key: "addons.cloudControllerManager.enabled", says: "node.cloudprovider.kubernetes.io/uninitialized" },
+  // Audit addons-cni 2.2: cluster-autoscaler builds a node template for an empty group
+  // only from its scaling configuration, which a launch-template group does not have.
+  { why: "a pool the autoscaler could empty and never refill", config: { nodePools: [pool({ minSize: 0 })] }, key: "nodePools[0].minSize", says: "cannot scale a pool up from zero" },
   { why: "snapshots kept longer than Alibaba keeps them", config: { controlPlane: { snapshots: { enabled: true, retentionDays: 70000, hourUtc8: 3 } } }, key: "controlPlane.snapshots.retentionDays", says: "at most 65535 days" },
   { why: "a snapshot hour that is no hour", config: { controlPlane: { snapshots: { enabled: true, retentionDays: 7, hourUtc8: 24 } } }, key: "controlPlane.snapshots.hourUtc8", says: "0-23 (UTC+8" },
   { why: "control-plane zones not one per control plane", config: { controlPlane: { count: 3, zones: ["cn-hangzhou-h", "cn-hangzhou-i"] } }, key: "controlPlane.zones", says: "lists 2 zones but controlPlane.count is 3" },

@@ -65,7 +65,7 @@ describe("kubeadm configuration (v1beta4)", () => {
     clusterName: "kc",
     nodePools: [
       { name: "general", instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 3, labels: { "example.com/tier": "web", "node.kubernetes.io/pool": "general" } },
-      { name: "gpu", instanceTypes: ["ecs.gn7i-c8g1.2xlarge"], minSize: 0, maxSize: 2, taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" }] },
+      { name: "gpu", instanceTypes: ["ecs.gn7i-c8g1.2xlarge"], minSize: 1, maxSize: 2, taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" }] },
     ],
   });
 

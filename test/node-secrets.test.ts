@@ -19,7 +19,7 @@ const T = {
 
 const POOLS = [
   { name: "general", instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 5 },
-  { name: "batch", instanceTypes: ["ecs.c7.2xlarge"], minSize: 0, maxSize: 10 },
+  { name: "batch", instanceTypes: ["ecs.c7.2xlarge"], minSize: 1, maxSize: 10 },
 ];
 
 /** Every file of a node's user data, decoded as cloud-init would write it, plus the raw document. */

@@ -49,7 +49,7 @@ describe("ClusterPki with RSA-2048 (default), checked with openssl", () => {
   beforeAll(async () => {
     rsa = await issue(specFor({ clusterName: "pki-rsa", nodePools: [
       { name: "general", instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 3 },
-      { name: "batch", instanceTypes: ["ecs.g7.large"], minSize: 0, maxSize: 3 },
+      { name: "batch", instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 3 },
     ] }));
   });
 

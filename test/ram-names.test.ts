@@ -29,7 +29,7 @@ const config = (region: string, zones: string[]) => ({
   zones,
   nodePools: [
     { name: "general", instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 3 },
-    { name: "batch", instanceTypes: ["ecs.c7.large"], minSize: 0, maxSize: 3 },
+    { name: "batch", instanceTypes: ["ecs.c7.large"], minSize: 1, maxSize: 3 },
   ],
   // csiDisk brings a RAM user of its own; the CCM a policy on the control planes' role.
   addons: { csiDisk: { enabled: true } },

@@ -114,7 +114,7 @@ describe("npm run render", () => {
     expect(summary).toMatch(/vSwitch\s+cn-shanghai-e\s+10\.30\.255\.64\/28\s+control planes only/);
     expect(summary).toContain("control plane  3 x ecs.g7.xlarge");
     expect(summary).toContain("deletion protection on");
-    expect(summary).toContain("total          6 min / 7 desired / 33 max");
+    expect(summary).toContain("total          7 min / 7 desired / 33 max");
     expect(summary).toContain("Kubernetes API  private");
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");

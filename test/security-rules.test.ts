@@ -85,6 +85,16 @@ describe("security-group rule matrix", () => {
     expect(find(flannel, { portRange: "4789/4789" })).toEqual([]);
   });
 
+  // Audit addons-cni 2.4: node-exporter listens on the host network, port 9100
+  // (kube-prometheus-stack charts/prometheus-node-exporter values.yaml hostNetwork: true,
+  // service.port 9100), and Prometheus scrapes every node's host address.
+  it("monitoring opens node-exporter's 9100/tcp between all nodes, and only when it is on", () => {
+    const on = securityRules(specFor({ addons: { monitoring: { enabled: true } } }));
+    const rules = find(on, { protocol: "tcp", portRange: "9100/9100", direction: "ingress" });
+    expect(rules.map((r) => `${r.group}<-${"group" in r.peer ? r.peer.group : r.peer.cidr}`).sort()).toEqual(["controlPlane<-controlPlane", "controlPlane<-workers", "workers<-controlPlane", "workers<-workers"]);
+    expect(find(securityRules(specFor({})), { portRange: "9100/9100" })).toEqual([]);
+  });
+
   it("Cilium opens VXLAN, health and Hubble; WireGuard only when asked", () => {
     const cilium = securityRules(specFor({ kubernetesVersion: "1.35.2", cni: { name: "cilium" } }));
     for (const range of ["8472/8472", "4240/4240", "4244/4244"]) expect(find(cilium, { portRange: range })).toHaveLength(4);
