@@ -3,7 +3,8 @@
 // values.schema.json (../shared/schemas/cert-manager, from tag v1.21.1) in the tests.
 import { chartAddon } from "./chart-addon";
 
-export const CERT_MANAGER_CHART = { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.21.1" } as const;
+// Hooks: only the startupapicheck Job and its RBAC, annotated from values.yaml (helm.sh/hook: post-install); controller, webhook and cainjector do not need them (cert-manager v1.21.1).
+export const CERT_MANAGER_CHART = { repo: "https://charts.jetstack.io", chart: "cert-manager", version: "v1.21.1", hooks: "harmless" } as const;
 
 export const certManager = chartAddon({
   name: "certManager",

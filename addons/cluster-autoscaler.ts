@@ -15,7 +15,8 @@
 // Chart 9.56.0: release cluster-autoscaler-chart-9.56.0 (2026-03-02).
 import { chartAddon, ownRamUser } from "./chart-addon";
 
-export const CLUSTER_AUTOSCALER_CHART = { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.56.0" } as const;
+// Hooks: none (cluster-autoscaler-chart-9.56.0 cluster-autoscaler/charts/cluster-autoscaler/templates).
+export const CLUSTER_AUTOSCALER_CHART = { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.56.0", hooks: "none" } as const;
 export const CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler";
 /** Image tag by Kubernetes minor. */
 export const CLUSTER_AUTOSCALER_TAGS: Readonly<Record<number, string>> = { 31: "v1.31.4", 32: "v1.32.7", 33: "v1.33.5", 34: "v1.34.4", 35: "v1.35.1", 36: "v1.36.0" };

@@ -7,7 +7,8 @@
 // so the node role is out of reach for its controller.
 import { chartAddon, ownRamUser } from "./chart-addon";
 
-export const CSI_CHART = { repo: "https://kubernetes-sigs.github.io/alibaba-cloud-csi-driver", chart: "alibaba-cloud-csi-driver", version: "1.36.2" } as const;
+// Hooks: none (alibaba-cloud-csi-driver-1.36.2 deploy/charts/alibaba-cloud-csi-driver/templates).
+export const CSI_CHART = { repo: "https://kubernetes-sigs.github.io/alibaba-cloud-csi-driver", chart: "alibaba-cloud-csi-driver", version: "1.36.2", hooks: "none" } as const;
 /** The Secret the chart reads its access key from (`deploy.accessKey`). */
 const CREDENTIALS = { name: "csi-access-key", idKey: "id", secretKey: "secret", extra: {} } as const;
 

@@ -3,7 +3,8 @@
 // (metrics-server 0.8.0) from the kubernetes-sigs chart repository.
 import { chartAddon } from "./chart-addon";
 
-export const METRICS_SERVER_CHART = { repo: "https://kubernetes-sigs.github.io/metrics-server/", chart: "metrics-server", version: "3.13.0" } as const;
+// Hooks: templates/tests/test-connection.yaml, a helm.sh/hook: test Job only (metrics-server-helm-chart-3.13.0).
+export const METRICS_SERVER_CHART = { repo: "https://kubernetes-sigs.github.io/metrics-server/", chart: "metrics-server", version: "3.13.0", hooks: "harmless" } as const;
 
 export const metricsServer = chartAddon({
   name: "metricsServer",

@@ -5,7 +5,8 @@
 // namespaces: its namespace allows privileged pods.
 import { chartAddon } from "./chart-addon";
 
-export const MONITORING_CHART = { repo: "https://prometheus-community.github.io/helm-charts", chart: "kube-prometheus-stack", version: "91.5.0" } as const;
+// Hooks: required. Only the pre-install Job templates/prometheus-operator/admission-webhooks/job-patch/job-createSecret.yaml creates the Secret <fullname>-admission that the operator mounts while prometheusOperator.tls.enabled (the default) (kube-prometheus-stack-88.5.3, the newest tag readable).
+export const MONITORING_CHART = { repo: "https://prometheus-community.github.io/helm-charts", chart: "kube-prometheus-stack", version: "91.5.0", hooks: "required" } as const;
 
 export const monitoring = chartAddon({
   name: "monitoring",

@@ -2,7 +2,8 @@
 // release this project could confirm), with the image the chart was released with.
 import { chartAddon } from "./chart-addon";
 
-export const NPD_CHART = { repo: "https://charts.deliveryhero.io/", chart: "node-problem-detector", version: "2.3.14" } as const;
+// Hooks: none (deliveryhero/helm-charts stable/node-problem-detector).
+export const NPD_CHART = { repo: "https://charts.deliveryhero.io/", chart: "node-problem-detector", version: "2.3.14", hooks: "none" } as const;
 
 export const nodeProblemDetector = chartAddon({
   name: "nodeProblemDetector",

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { addonPlan, type AddonFacts, type PlannedAddon } from "../addons/index";
 import type { ClusterSpec } from "../config/spec";
 import { RAM_NAMES, RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
+import { installChart } from "./charts";
 
 export interface AddonsArgs {
   readonly spec: ClusterSpec;
@@ -84,12 +85,8 @@ export class Addons extends pulumi.ComponentResource {
         }, { ...child, ...after() }));
       }
       for (const [j, c] of addon.install.charts.entries()) {
-        // An OCI registry names the chart in full; a Helm repository takes repositoryOpts.
-        const oci = c.ref.repo.startsWith("oci://");
-        step(new k8s.helm.v4.Chart(n(c.name), {
-          chart: oci ? `${c.ref.repo}/${c.ref.chart}` : c.ref.chart,
-          version: c.ref.version,
-          ...(oci ? {} : { repositoryOpts: { repo: c.ref.repo } }),
+        step(installChart(n(c.name), {
+          ref: c.ref,
           namespace: addon.install.namespace,
           values: keep(addon.name, planned.apply((p) => installOf(p).charts[j]?.values ?? {})),
         }, { ...child, ...after() }));

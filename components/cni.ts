@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { installChart } from "./charts";
 import { cniPlan } from "../addons/cni";
 import type { ClusterSpec } from "../config/spec";
 import { API_PORT } from "../plan/kubeadm";
@@ -29,13 +30,7 @@ export class Cni extends pulumi.ComponentResource {
     }
     // In order: a chart that ships CRDs goes before the one that uses them.
     for (const c of plan.charts) {
-      previous = new k8s.helm.v4.Chart(`${name}-${c.name}`, {
-        chart: c.ref.chart,
-        version: c.ref.version,
-        repositoryOpts: { repo: c.ref.repo },
-        namespace: plan.namespace,
-        values: c.values,
-      }, { ...child, ...(previous ? { dependsOn: [previous] } : {}) });
+      previous = installChart(`${name}-${c.name}`, { ref: c.ref, namespace: plan.namespace, values: c.values }, { ...child, ...(previous ? { dependsOn: [previous] } : {}) });
     }
     // The CNI's own kinds: its CRDs exist once its charts are up.
     const charts = previous;

@@ -255,11 +255,11 @@ describe("the other add-ons", () => {
     const on = { enabled: true };
     rs = await declareCluster(recorder, specFor({ clusterName: "all", addons: { certManager: on, nodeProblemDetector: on, monitoring: on, gateway: on } }));
   });
-  const chart = (n: string) => rs.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name === n) as RecordedResource;
+  const chart = (n: string) => rs.find((r) => (r.type === "kubernetes:helm.sh/v4:Chart" || r.type === "kubernetes:helm.sh/v3:Release") && r.name === n) as RecordedResource;
 
   it("installs every switched-on add-on, each through the cluster's provider, one after the other", () => {
     const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes" && r.name.endsWith("-kubernetes"))?.urn;
-    const addonCharts = rs.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.name.startsWith("all-addons-"));
+    const addonCharts = rs.filter((r) => (r.type === "kubernetes:helm.sh/v4:Chart" || r.type === "kubernetes:helm.sh/v3:Release") && r.name.startsWith("all-addons-"));
     expect(addonCharts.map((c) => c.inputs.chart)).toEqual([
       "kubelet-csr-approver", "alibaba-cloud-csi-driver", "metrics-server", "cluster-autoscaler", "cert-manager", "node-problem-detector", "kube-prometheus-stack", "oci://docker.io/envoyproxy/gateway-helm",
     ]);

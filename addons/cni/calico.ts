@@ -5,8 +5,10 @@ import type { ChartRef, CniModule, NodeTraffic } from "./types";
 
 const CALICO_REPO = "https://docs.tigera.io/calico/charts";
 /** Since 3.32 the CRDs ship in their own chart, installed before the operator. */
-export const CALICO_CRDS_CHART: ChartRef = { repo: CALICO_REPO, chart: "crd.projectcalico.org.v1", version: "v3.32.2" };
-export const CALICO_OPERATOR_CHART: ChartRef = { repo: CALICO_REPO, chart: "tigera-operator", version: "v3.32.2" };
+// Hooks: the CRD chart has none; tigera-operator only a pre-delete Job (uninstall
+// clean-up), which an install does not need (calico v3.32.1 and release-v3.32 charts/).
+export const CALICO_CRDS_CHART: ChartRef = { repo: CALICO_REPO, chart: "crd.projectcalico.org.v1", version: "v3.32.2", hooks: "none" };
+export const CALICO_OPERATOR_CHART: ChartRef = { repo: CALICO_REPO, chart: "tigera-operator", version: "v3.32.2", hooks: "harmless" };
 
 /**
  * Encapsulations that work on an Alibaba Cloud VPC. The VPC routes at layer 3 and

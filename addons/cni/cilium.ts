@@ -3,7 +3,9 @@ import { strictObject } from "../../config/zod-helpers";
 import { METADATA_ADDRESS } from "../../plan/hardening";
 import type { ChartRef, CniModule, CniObject, NodeTraffic } from "./types";
 
-export const CILIUM_CHART: ChartRef = { repo: "https://helm.cilium.io/", chart: "cilium", version: "1.19.6" };
+// Hooks: one post-install Job for clustermesh MCS-API CoreDNS set-up, off by default
+// (cilium-1.19.6.tgz templates/clustermesh-coredns-mcsapi/job.yaml).
+export const CILIUM_CHART: ChartRef = { repo: "https://helm.cilium.io/", chart: "cilium", version: "1.19.6", hooks: "harmless" };
 
 export const ciliumOptions = strictObject({
   name: z.literal("cilium"),

@@ -3,7 +3,8 @@ import { strictObject } from "../../config/zod-helpers";
 import type { ChartRef, CniModule } from "./types";
 
 /** flannel's chart as published with its releases (flannel-io.github.io/flannel). */
-export const FLANNEL_CHART: ChartRef = { repo: "https://flannel-io.github.io/flannel/", chart: "flannel", version: "v0.28.5" };
+// Hooks: none (flannel v0.28.5 chart/kube-flannel/templates).
+export const FLANNEL_CHART: ChartRef = { repo: "https://flannel-io.github.io/flannel/", chart: "flannel", version: "v0.28.5", hooks: "none" };
 
 export const flannelOptions = strictObject({
   name: z.literal("flannel"),

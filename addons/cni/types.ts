@@ -12,11 +12,34 @@ export interface NodeTraffic {
   readonly purpose: string;
 }
 
-/** A Helm chart, pinned. */
+/**
+ * What a chart's Helm hooks (templates annotated `helm.sh/hook`) mean for an install
+ * that drops them, read in the chart's templates at its pin: none; harmless (tests,
+ * post-install checks, uninstall jobs); required (an ordinary resource needs what only a
+ * hook creates, e.g. a Secret it mounts).
+ */
+export type HookUse = "none" | "harmless" | "required";
+
+/** A Helm chart, pinned, with what its hooks do. */
 export interface ChartRef {
   readonly repo: string;
   readonly chart: string;
   readonly version: string;
+  readonly hooks: HookUse;
+}
+
+/**
+ * How a chart is installed. @pulumi/kubernetes helm.v4.Chart renders the chart and drops
+ * every hook resource (node_modules/@pulumi/kubernetes/helm/v4/chart.d.ts: "Helm hook
+ * resources … are omitted", pulumi/pulumi-kubernetes#3284), so a chart whose install
+ * needs its hooks goes through helm.v3.Release, which runs a real Helm install, hooks
+ * included. Everything else stays a v4 Chart: each object is a Pulumi resource a
+ * preview shows.
+ */
+export type ChartConstruct = "helm.v4.Chart" | "helm.v3.Release";
+
+export function chartConstruct(ref: ChartRef): ChartConstruct {
+  return ref.hooks === "required" ? "helm.v3.Release" : "helm.v4.Chart";
 }
 
 /** What the cluster tells a CNI module when it renders its installation. */
