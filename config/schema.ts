@@ -272,6 +272,15 @@ const nodeSoftware = strictObject({
   packageSource: z.enum(["aliyun-mirror", "upstream"]).optional(),
   /** kubeadm's imageRepository. Unset: a mirror of registry.k8s.io in mainland China regions, registry.k8s.io elsewhere. */
   imageRepository: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "imageRepository is a registry host with an optional path, e.g. registry.k8s.io").optional(),
+  /**
+   * Mirrors per registry host, tried in order before the registry itself (containerd
+   * hosts.toml). Unset: DaoCloud's public mirrors for docker.io, quay.io, ghcr.io and
+   * registry.k8s.io in mainland China regions (plan/registry-mirrors.ts), none elsewhere.
+   */
+  registryMirrors: z.record(
+    z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "a registry host name such as docker.io or quay.io"),
+    z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~-]+)*\/?$/, "a mirror is an http(s) URL such as https://mirror.example.com")).min(1, "list at least one mirror, or leave the registry out"),
+  ).optional(),
 });
 
 /** A safeguard is on by default; turning one off needs a written reason, shown in reviews. */

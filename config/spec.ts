@@ -54,7 +54,12 @@ export interface ClusterSpec {
   readonly apiEndpoint: Sections["apiEndpoint"] & { readonly dnsName: string };
   readonly pki: Sections["pki"];
   readonly apiServer: Sections["apiServer"];
-  readonly nodeSoftware: { readonly packageSource: "aliyun-mirror" | "upstream"; readonly imageRepository: string };
+  readonly nodeSoftware: {
+    readonly packageSource: "aliyun-mirror" | "upstream";
+    readonly imageRepository: string;
+    /** Mirrors per registry host (plan/registry-mirrors.ts). */
+    readonly registryMirrors: Readonly<Record<string, readonly string[]>>;
+  };
   readonly ssh: Sections["ssh"];
   /** Start of every RAM name (plan/naming.ts ramName). */
   readonly ram: { readonly namePrefix: string };

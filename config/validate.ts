@@ -10,6 +10,7 @@ import { CONTROL_PLANE_TOKEN } from "../plan/pki";
 import { ANONYMOUS_ENDPOINTS_MIN_MINOR } from "../plan/hardening";
 import { FIRST_HOST_OFFSET } from "../plan/control-plane";
 import { controlPlaneZones } from "../plan/zones";
+import { MAINLAND_MIRRORS } from "../plan/registry-mirrors";
 import { checkControlPlaneVswitches, checkControlPlaneZones, checkNetwork } from "./network";
 import { defaultsFor, deepMerge } from "./defaults";
 import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
@@ -366,6 +367,7 @@ function nodeSoftwareFor(region: string, given: Sections["nodeSoftware"]): Clust
   return {
     packageSource: given.packageSource ?? (mainland ? "aliyun-mirror" : "upstream"),
     imageRepository: given.imageRepository ?? (mainland ? CHINA_IMAGE_MIRROR : "registry.k8s.io"),
+    registryMirrors: given.registryMirrors ?? (mainland ? MAINLAND_MIRRORS : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { stringify as toml } from "smol-toml";
+import { CONTAINERD_CERTS_DIR, hostsFiles } from "./registry-mirrors";
 import { stringify as yaml } from "yaml";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
 import { renderKubeadmConfig, type ClusterFacts } from "./kubeadm";
@@ -66,7 +67,8 @@ export function renderContainerdConfig(): string {
   return toml({
     version: 3,
     plugins: {
-      "io.containerd.cri.v1.images": { pinned_images: { sandbox: "__PAUSE_IMAGE__" } },
+      // Registry mirrors: one hosts.toml per registry in one directory (plan/registry-mirrors.ts).
+      "io.containerd.cri.v1.images": { pinned_images: { sandbox: "__PAUSE_IMAGE__" }, registry: { config_path: CONTAINERD_CERTS_DIR } },
       "io.containerd.cri.v1.runtime": {
         containerd: { runtimes: { runc: { runtime_type: "io.containerd.runc.v2", options: { SystemdCgroup: true } } } },
       },
@@ -197,6 +199,7 @@ export function renderUserData(a: NodeBootstrapArgs, publicFiles: NodePublicFile
     file(NODE_PATHS.env, renderNodeEnv(a), "0644"),
     ...kubeadmFiles(a),
     file(NODE_PATHS.containerd, renderContainerdConfig(), "0644"),
+    ...hostsFiles(a.spec.nodeSoftware.registryMirrors).map((h) => file(h.path, h.content, "0644")),
     file(NODE_PATHS.secretManifest, renderSecretManifest(secretManifest(a.spec, a.role, a.pool?.name)), "0644"),
     file(NODE_PATHS.metadataGuard, renderMetadataGuardUnit(), "0644"),
     file(NODE_PATHS.bootstrapUnit, renderBootstrapUnit(NODE_PATHS.script), "0644"),

@@ -30,7 +30,7 @@ describe("Helm hooks", () => {
     const spec = specFor(EVERYTHING);
     const refs: ChartRef[] = [
       ...[...CORE_ADDONS, ...SWITCHABLE_ADDONS].flatMap((m) => m.install(spec, { vpcId: "v", vswitchIds: Object.fromEntries(spec.zones.map((z) => [z, `vsw-${z}`])), scalingGroupIds: { default: "asg-1" } }, {}).charts.map((c) => c.ref)),
-      ...(["calico", "cilium", "flannel"] as const).flatMap((name) => cniPlan(specFor({ cni: { name } }), API_PORT).charts.map((c) => c.ref)),
+      ...(["calico", "cilium", "flannel"] as const).flatMap((name) => cniPlan(specFor({ cni: { name }, ...(name === "cilium" ? { kubernetesVersion: "1.35.2" } : {}) }), API_PORT).charts.map((c) => c.ref)),
     ];
     expect(refs.filter((r) => r.hooks === "required").map((r) => r.chart).sort()).toEqual(["gateway-helm", "kube-prometheus-stack"]);
   });
