@@ -1,7 +1,7 @@
 // Most add-ons are one pinned chart in one namespace: this builds their module from what
 // differs (the chart, its default values for this cluster, its RAM needs).
 import type { ClusterSpec } from "../config/spec";
-import type { AddonFacts, AddonModule, AddonRam, ChartRef, CredentialsSecret, RamStatement } from "./types";
+import type { AddonFacts, AddonModule, AddonRam, ChartRef, CredentialsSecret, ManifestObject, RamStatement } from "./types";
 import { mergeValues } from "./values";
 
 export interface ChartAddon {
@@ -17,6 +17,8 @@ export interface ChartAddon {
   readonly ram?: (spec: ClusterSpec, facts: AddonFacts) => AddonRam;
   readonly problems?: AddonModule["problems"];
   readonly nodeTraffic?: AddonModule["nodeTraffic"];
+  /** Objects of our own installed with the chart (a StorageClass, say), and where they come from. */
+  readonly objects?: { readonly source: string; readonly build: (spec: ClusterSpec) => ManifestObject[] };
 }
 
 export function chartAddon(a: ChartAddon): AddonModule {
@@ -29,6 +31,7 @@ export function chartAddon(a: ChartAddon): AddonModule {
       ...(a.namespaceLabels ? { namespaceLabels: a.namespaceLabels } : {}),
       charts: [{ name: a.release ?? a.ref.chart, ref: a.ref, values: mergeValues(a.values(spec, facts), overrides) }],
       ...(a.ram ? { ram: a.ram(spec, facts) } : {}),
+      ...(a.objects ? { manifest: { source: a.objects.source, version: a.ref.version, objects: a.objects.build(spec) } } : {}),
     }),
     ...(a.problems ? { problems: a.problems } : {}),
     ...(a.nodeTraffic ? { nodeTraffic: a.nodeTraffic } : {}),

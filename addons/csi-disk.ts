@@ -20,10 +20,39 @@ export const csiDisk = chartAddon({
   namespace: "kube-system",
   values: (spec) => ({
     csi: { disk: { enabled: true }, nas: { enabled: false }, oss: { enabled: false } },
-    defaultStorageClass: { enabled: true },
-    // Not ACK: a self-managed cluster on ECS, reaching the API over the VPC.
-    deploy: { ack: false, ecs: true, regionID: spec.region, network: "vpc", accessKey: { enabled: true, secretName: CREDENTIALS.name, idKey: CREDENTIALS.idKey, secretkey: CREDENTIALS.secretKey } },
+    // The chart's classes (templates/storage-class.yaml) are unencrypted, none is the
+    // default, and -essd/-ssd/-efficiency bind immediately, possibly in another zone
+    // than the pod's node: ours below replaces them.
+    defaultStorageClass: { enabled: false },
+    // Not ACK: a self-managed cluster on ECS, reaching the API over the VPC. The key
+    // names are the ones the chart reads (templates/_utils.tpl akEnv: `.secretKey`;
+    // values.yaml spells it `secretkey`, which the template ignores). The labeler
+    // (values.yaml:108-113) keeps the key out of the privileged node plugin on every
+    // node (templates/plugin.yaml:137-139): only the controller Deployment holds it.
+    deploy: {
+      ack: false, ecs: true, regionID: spec.region, network: "vpc",
+      labeler: { enabled: true },
+      accessKey: { enabled: true, secretName: CREDENTIALS.name, idKey: CREDENTIALS.idKey, secretKey: CREDENTIALS.secretKey },
+    },
   }),
+  // The default StorageClass: encrypted disks (parameter `encrypted`), ESSD first then
+  // SSD and efficiency (`type`, tried in order), requests below a type's 20 GiB minimum
+  // raised to it (`volumeSizeAutoAvailable`), and bound only once the pod has a node, so
+  // the disk is created in that node's zone (pkg/disk/utils.go getDiskVolumeOptions,
+  // 1.36.2).
+  objects: {
+    source: "kubeadm-alicloud (addons/csi-disk.ts)",
+    build: () => [{
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: { name: "alicloud-disk-encrypted", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+      provisioner: "diskplugin.csi.alibabacloud.com",
+      parameters: { type: "cloud_essd,cloud_ssd,cloud_efficiency", encrypted: "true", volumeSizeAutoAvailable: "true" },
+      volumeBindingMode: "WaitForFirstConsumer",
+      allowVolumeExpansion: true,
+      reclaimPolicy: "Delete",
+    }],
+  },
   // docs/ram-policies/disk/controller.json (the node plugin's list is a subset).
   // The disks and snapshots it works on are created at run time, so no id can be named
   // here: the grant is held to the cluster's region.
@@ -32,5 +61,9 @@ export const csiDisk = chartAddon({
     "ecs:DeleteSnapshotGroup", "ecs:DescribeDisks", "ecs:DescribeInstanceAttribute", "ecs:DescribeInstanceHistoryEvents", "ecs:DescribeInstances",
     "ecs:DescribeSnapshotGroups", "ecs:DescribeSnapshots", "ecs:DescribeTags", "ecs:DescribeTaskAttribute", "ecs:DescribeTasks", "ecs:DetachDisk",
     "ecs:ListTagResources", "ecs:ModifyDiskAttribute", "ecs:ModifyDiskSpec", "ecs:RemoveTags", "ecs:ResizeDisk", "ecs:TagResources", "ecs:UntagResources",
-  ] }], CREDENTIALS),
+  ] }, {
+    // The labeler's reads beyond controller.json (pkg/labeler/reconcile.go,
+    // pkg/cloud/metadata ecs_instance_type.go and eflo.go at 1.36.2).
+    Effect: "Allow", Resource: ["*"], Action: ["ecs:DescribeAvailableResource", "ecs:DescribeInstanceTypes", "eflo:DescribeNode", "eflo:DescribeNodeType"],
+  }], CREDENTIALS),
 });

@@ -139,7 +139,9 @@ describe("under mocks", () => {
     const cniLast = byName("ad-cni-calico").urn;
     expect([...approver.dependsOn].sort()).toEqual([cniLast, ccm.urn].sort());
     // Then one after the other, in the catalog's order.
-    expect(csi.dependsOn).toEqual([byName("ad-addons-csiDisk-credentials").urn]);
+    // The CSI driver: its credentials, then its StorageClass, then its chart.
+    expect(byName("ad-addons-csiDisk-manifest").dependsOn).toEqual([byName("ad-addons-csiDisk-credentials").urn]);
+    expect(csi.dependsOn).toEqual([byName("ad-addons-csiDisk-manifest").urn]);
     expect(byName("ad-addons-csiDisk-credentials").dependsOn).toEqual([approver.urn]);
     expect(metrics.dependsOn).toEqual([csi.urn]);
     expect(metrics.inputs).toMatchObject({ chart: "metrics-server", version: "3.13.0", namespace: "kube-system", values: { replicas: 3 } });
@@ -292,18 +294,43 @@ describe("the other add-ons", () => {
     });
   });
 
-  it("the CSI driver reads its own access key from the Secret the chart expects, with disk calls only", () => {
-    const values = chart("all-addons-csiDisk-csi").inputs.values as { deploy: { ack: boolean; regionID: string; accessKey: { enabled: boolean; secretName: string; idKey: string; secretkey: string } }; defaultStorageClass: { enabled: boolean } };
-    expect(values.deploy).toMatchObject({ ack: false, regionID: "cn-hangzhou" });
-    expect(values.defaultStorageClass.enabled).toBe(true);
+  // alibaba-cloud-csi-driver 1.36.2: the chart reads the key names `idKey` and `secretKey`
+  // (templates/_utils.tpl akEnv: `default "secret" .secretKey`; values.yaml's
+  // `secretkey` is a typo it ignores), and injects the key into the privileged node
+  // plugin on every node unless deploy.labeler.enabled (templates/plugin.yaml:137-139);
+  // the labeler sidecar in the controller then calls DescribeInstances,
+  // DescribeInstanceTypes, DescribeDisks, DescribeAvailableResource and EFLO
+  // DescribeNode(Type) (pkg/labeler/reconcile.go). Audit addons-cni 3.3, 4.1.
+  it("the CSI driver's key stays in its controller (labeler on), under the key names the chart reads, with the calls it makes", () => {
+    const values = chart("all-addons-csiDisk-csi").inputs.values as { deploy: { ack: boolean; regionID: string; labeler: { enabled: boolean }; accessKey: { enabled: boolean; secretName: string; idKey: string; secretKey: string } }; defaultStorageClass: { enabled: boolean } };
+    expect(values.deploy).toMatchObject({ ack: false, regionID: "cn-hangzhou", labeler: { enabled: true } });
+    // The chart's own classes are unencrypted and some bind immediately: ours is the default.
+    expect(values.defaultStorageClass.enabled).toBe(false);
     const secret = rs.find((r) => r.name === "all-addons-csiDisk-credentials") as RecordedResource;
     expect((secret.inputs.metadata as { name: string }).name).toBe(values.deploy.accessKey.secretName);
-    expect(Object.keys(secret.inputs.stringData as object).sort()).toEqual([values.deploy.accessKey.idKey, values.deploy.accessKey.secretkey].sort());
+    expect(Object.keys(secret.inputs.stringData as object).sort()).toEqual([values.deploy.accessKey.idKey, values.deploy.accessKey.secretKey].sort());
     expect(secret.secretPaths).toContain("stringData");
     const policy = rs.find((r) => r.name === "all-addon-csiDisk") as RecordedResource;
     const actions = (JSON.parse(String(policy.inputs.policyDocument)) as { Statement: { Action: string[] }[] }).Statement.flatMap((s) => s.Action);
-    expect(actions.every((a) => a.startsWith("ecs:"))).toBe(true);
-    expect(actions).toContain("ecs:AttachDisk");
+    expect(actions.every((a) => a.startsWith("ecs:") || a.startsWith("eflo:"))).toBe(true);
+    expect(actions).toEqual(expect.arrayContaining(["ecs:AttachDisk", "ecs:DescribeAvailableResource", "ecs:DescribeInstanceTypes", "eflo:DescribeNode", "eflo:DescribeNodeType"]));
+  });
+
+  // Audit addons-cni 2.3, 3.4: the chart's classes are not default, unencrypted, and some
+  // bind before the pod's zone is known. Parameters as pkg/disk/utils.go
+  // getDiskVolumeOptions reads them at 1.36.2: type (tried in order), encrypted,
+  // volumeSizeAutoAvailable (raises requests under a type's minimum of 20 GiB).
+  it("a default StorageClass of our own: encrypted, bound where the pod lands, sizes the driver accepts", () => {
+    const manifest = rs.find((r) => r.name === "all-addons-csiDisk-manifest") as RecordedResource;
+    const objs = (manifest.inputs.objs as Record<string, unknown>[]).filter((o) => o.kind === "StorageClass");
+    expect(objs).toEqual([expect.objectContaining({
+      metadata: expect.objectContaining({ name: "alicloud-disk-encrypted", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } }),
+      provisioner: "diskplugin.csi.alibabacloud.com",
+      parameters: { type: "cloud_essd,cloud_ssd,cloud_efficiency", encrypted: "true", volumeSizeAutoAvailable: "true" },
+      volumeBindingMode: "WaitForFirstConsumer",
+      allowVolumeExpansion: true,
+      reclaimPolicy: "Delete",
+    })]);
   });
 
   it("the catalog refuses cert-manager and the Gateway outside their supported Kubernetes range", () => {
