@@ -263,7 +263,7 @@ describe("the other add-ons", () => {
     const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes" && r.name.endsWith("-kubernetes"))?.urn;
     const addonCharts = rs.filter((r) => (r.type === "kubernetes:helm.sh/v4:Chart" || r.type === "kubernetes:helm.sh/v3:Release") && r.name.startsWith("all-addons-"));
     expect(addonCharts.map((c) => c.inputs.chart)).toEqual([
-      "kubelet-csr-approver", "alibaba-cloud-csi-driver", "metrics-server", "cluster-autoscaler", "cert-manager", "node-problem-detector", "kube-prometheus-stack", "oci://docker.io/envoyproxy/gateway-helm",
+      "kubelet-csr-approver", "alibaba-cloud-csi-driver", "metrics-server", "cluster-autoscaler", "cert-manager", "oci://ghcr.io/deliveryhero/helm-charts/node-problem-detector", "kube-prometheus-stack", "oci://docker.io/envoyproxy/gateway-helm",
     ]);
     for (const c of addonCharts) expect(c.provider.startsWith(`${provider}::`), c.name).toBe(true);
     expect(rs.filter((r) => r.type === "kubernetes:core/v1:Namespace").map((n) => (n.inputs.metadata as { name: string }).name).sort()).toEqual(["cert-manager", "envoy-gateway-system", "monitoring", "tigera-operator"]);
