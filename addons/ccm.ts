@@ -23,6 +23,8 @@ const CONFIG_DIR = "/etc/kubernetes/config";
 export const cloudControllerManager: AddonModule = {
   name: "cloudControllerManager",
   description: "Alibaba Cloud cloud-controller-manager: initializes nodes, serves LoadBalancer Services with CLB",
+  // Images: the manifest names the ACK registry in Hangzhou (CCM_IMAGE).
+  imageRegistries: () => [CCM_IMAGE.split("/")[0] as string],
   artifacts: [{ kind: "manifest", name: "cloud-controller-manager", source: "registry-cn-hangzhou.ack.aliyuncs.com/acs/cloud-controller-manager", version: CCM_VERSION }],
   install(spec, facts, overrides) {
     const [zone] = spec.zones;

@@ -10,6 +10,8 @@ export const certManager = chartAddon({
   name: "certManager",
   description: "cert-manager: certificates for workloads (issuers are the user's)",
   ref: CERT_MANAGER_CHART,
+  // Images: quay.io/jetstack/* (values.yaml image.repository of each component).
+  imageRegistries: () => ["quay.io"],
   namespace: "cert-manager",
   values: () => ({ crds: { enabled: true, keep: true }, replicaCount: 2, podDisruptionBudget: { enabled: true } }),
 });

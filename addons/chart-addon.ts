@@ -17,6 +17,7 @@ export interface ChartAddon {
   readonly ram?: (spec: ClusterSpec, facts: AddonFacts) => AddonRam;
   readonly problems?: AddonModule["problems"];
   readonly nodeTraffic?: AddonModule["nodeTraffic"];
+  readonly imageRegistries: AddonModule["imageRegistries"];
   /** Objects of our own installed with the chart (a StorageClass, say), and where they come from. */
   readonly objects?: { readonly source: string; readonly build: (spec: ClusterSpec) => ManifestObject[] };
 }
@@ -35,6 +36,7 @@ export function chartAddon(a: ChartAddon): AddonModule {
     }),
     ...(a.problems ? { problems: a.problems } : {}),
     ...(a.nodeTraffic ? { nodeTraffic: a.nodeTraffic } : {}),
+    imageRegistries: a.imageRegistries,
   };
 }
 

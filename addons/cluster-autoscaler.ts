@@ -26,6 +26,8 @@ export const clusterAutoscaler = chartAddon({
   name: "clusterAutoscaler",
   description: "cluster-autoscaler: resizes the node pools' ESS scaling groups",
   ref: CLUSTER_AUTOSCALER_CHART,
+  // Images: registry.k8s.io/autoscaling/cluster-autoscaler, set here.
+  imageRegistries: () => ["registry.k8s.io"],
   namespace: "kube-system",
   values: (spec, facts) => {
     const minor = Number(spec.kubernetesVersion.split(".")[1]);

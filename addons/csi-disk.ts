@@ -17,6 +17,8 @@ export const csiDisk = chartAddon({
   description: "Alibaba Cloud CSI disk driver and a default StorageClass",
   ref: CSI_CHART,
   release: "csi",
+  // Images: images.registryVPC with deploy.network vpc (templates/_utils.tpl).
+  imageRegistries: (spec) => [`registry-${spec.region}-vpc.ack.aliyuncs.com`],
   namespace: "kube-system",
   values: (spec) => ({
     csi: { disk: { enabled: true }, nas: { enabled: false }, oss: { enabled: false } },

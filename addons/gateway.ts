@@ -11,6 +11,8 @@ export const gateway = chartAddon({
   description: "Envoy Gateway: Gateway API controller, the Gateway API CRDs included",
   ref: GATEWAY_CHART,
   release: "envoy-gateway",
+  // Images: docker.io/envoyproxy/gateway and envoyproxy/envoy (global.images).
+  imageRegistries: () => ["docker.io"],
   namespace: "envoy-gateway-system",
   values: () => ({}),
 });

@@ -12,6 +12,7 @@ import { monitoring } from "./monitoring";
 import { nodeProblemDetector } from "./node-problem-detector";
 import type { AddonFacts, AddonInstall, AddonModule } from "./types";
 import type { NodeTraffic } from "./cni/types";
+import { cniImageRegistries } from "./cni";
 
 export type { AddonFacts, AddonInstall, AddonModule, ManifestObject, RamStatement } from "./types";
 
@@ -42,6 +43,18 @@ export interface PlannedAddon {
 
 export function addonPlan(spec: ClusterSpec, facts: AddonFacts): PlannedAddon[] {
   return selectedAddons(spec).map((m) => ({ name: m.name, install: m.install(spec, facts, switchOf(spec, m.name)?.values ?? {}) }));
+}
+
+/**
+ * Where the images of the CNI and of every enabled add-on come from: per registry host,
+ * the mirrors nodes try first (nodeSoftware.registryMirrors), or none (pulled directly).
+ */
+export function imageSources(spec: ClusterSpec): { name: string; registries: { host: string; mirrors: readonly string[] }[] }[] {
+  const of = (hosts: readonly string[]) => hosts.map((host) => ({ host, mirrors: spec.nodeSoftware.registryMirrors[host] ?? [] }));
+  return [
+    { name: `cni ${spec.cni.name}`, registries: of(cniImageRegistries(spec.cni)) },
+    ...selectedAddons(spec).map((m) => ({ name: m.name, registries: of(m.imageRegistries(spec)) })),
+  ];
 }
 
 /** Ports the enabled add-ons need open between nodes (plan/security-rules.ts). */

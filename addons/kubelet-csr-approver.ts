@@ -22,6 +22,8 @@ export const kubeletCsrApprover = chartAddon({
   name: "kubeletCsrApprover",
   description: "approves kubelet serving-certificate CSRs of this cluster's nodes (core)",
   ref: CSR_APPROVER_CHART,
+  // Images: ghcr.io/postfinance/kubelet-csr-approver (values.yaml image.repository).
+  imageRegistries: () => ["ghcr.io"],
   namespace: "kube-system",
   values: (spec) => ({
     providerRegex: nodeNameRegex(spec.region),

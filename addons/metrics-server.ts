@@ -10,6 +10,8 @@ export const metricsServer = chartAddon({
   name: "metricsServer",
   description: "metrics-server: resource metrics for kubectl top and autoscaling",
   ref: METRICS_SERVER_CHART,
+  // Images: registry.k8s.io/metrics-server/metrics-server (values.yaml image.repository).
+  imageRegistries: () => ["registry.k8s.io"],
   namespace: "kube-system",
   values: () => ({ replicas: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 } }),
   problems(overrides) {

@@ -12,6 +12,8 @@ export const monitoring = chartAddon({
   name: "monitoring",
   description: "kube-prometheus-stack: Prometheus, Alertmanager, Grafana, node-exporter, kube-state-metrics",
   ref: MONITORING_CHART,
+  // Images: quay.io (operator, Prometheus, Alertmanager, sidecars), docker.io (Grafana), registry.k8s.io (kube-state-metrics), ghcr.io (kube-webhook-certgen).
+  imageRegistries: () => ["quay.io", "docker.io", "registry.k8s.io", "ghcr.io"],
   namespace: "monitoring",
   namespaceLabels: { "pod-security.kubernetes.io/enforce": "privileged" },
   // node-exporter runs on the host network on 9100 (the chart's

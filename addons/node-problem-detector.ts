@@ -13,6 +13,8 @@ export const nodeProblemDetector = chartAddon({
   name: "nodeProblemDetector",
   description: "node-problem-detector: kernel, runtime and disk problems as node conditions and events",
   ref: NPD_CHART,
+  // Images: registry.k8s.io/node-problem-detector (values.yaml image.repository).
+  imageRegistries: () => ["registry.k8s.io"],
   namespace: "kube-system",
   values: () => ({ tolerations: [{ operator: "Exists", effect: "NoSchedule" }] }),
 });

@@ -82,6 +82,12 @@ export interface AddonModule {
   install(spec: ClusterSpec, facts: AddonFacts, overrides: Record<string, unknown>): AddonInstall;
   /** What is wrong with the stack's overrides, checked with the rest of the config. */
   problems?(overrides: Record<string, unknown>): string[];
+  /**
+   * Registry hosts its images come from with the values set here (the charts'
+   * values.yaml at their pins): what the node's registry mirrors must serve. A
+   * function of the spec where the host depends on the region.
+   */
+  readonly imageRegistries: (spec: ClusterSpec) => readonly string[];
   /** Ports every node must accept from every other node while it is installed (security groups follow). */
   readonly nodeTraffic?: readonly NodeTraffic[];
 }

@@ -118,6 +118,10 @@ describe("npm run render", () => {
     expect(summary).toContain("Kubernetes API  private");
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");
+    // Where each add-on's images come from, and through which mirror (cn-shanghai: mainland defaults).
+    expect(summary).toMatch(/cni calico\s+quay\.io via https:\/\/quay\.m\.daocloud\.io/);
+    expect(summary).toMatch(/csiDisk\s+registry-cn-shanghai-vpc\.ack\.aliyuncs\.com directly/);
+    expect(summary).toMatch(/kubeletCsrApprover\s+ghcr\.io via https:\/\/ghcr\.m\.daocloud\.io/);
     const addons = /Add-ons\n((?: {2}.*\n)+)/.exec(summary)?.[1]?.split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/)[0]);
     expect(addons).toEqual(["cloudControllerManager", "kubeletCsrApprover", "csiDisk", "metricsServer", "clusterAutoscaler"]);
     const rules = resources.filter((r) => r.type === "alicloud:ecs/securityGroupRule:SecurityGroupRule");

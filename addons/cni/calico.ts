@@ -48,6 +48,8 @@ const TYPHA: NodeTraffic = { protocol: "tcp", ports: [5473, 5473], purpose: "Cal
 
 export const calico: CniModule<CalicoOptions> = {
   name: "calico",
+  // Images: quay.io/tigera/operator and quay.io/calico/* (tigeraOperator.registry, Installation registry).
+  imageRegistries: ["quay.io"],
   schema: calicoOptions,
   // Upstream's default is 192.168.0.0/16, the range Alibaba Cloud's console offers for
   // new VPCs first; 10.244.0.0/16 avoids that collision.

@@ -23,6 +23,8 @@ export type CiliumOptions = z.infer<typeof ciliumOptions>;
  */
 export const cilium: CniModule<CiliumOptions> = {
   name: "cilium",
+  // Images: quay.io/cilium/* (image.repository …).
+  imageRegistries: ["quay.io"],
   schema: ciliumOptions,
   // Upstream's cluster-pool default is 10.0.0.0/8, which swallows the usual VPC ranges.
   defaultPodCidr: "10.244.0.0/16",

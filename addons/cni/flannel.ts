@@ -19,6 +19,8 @@ export type FlannelOptions = z.infer<typeof flannelOptions>;
  */
 export const flannel: CniModule<FlannelOptions> = {
   name: "flannel",
+  // Images: ghcr.io/flannel-io/* (flannel.image.repository).
+  imageRegistries: ["ghcr.io"],
   schema: flannelOptions,
   defaultPodCidr: "10.244.0.0/16",
   podCidrProblems: () => [],

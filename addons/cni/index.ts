@@ -51,6 +51,7 @@ export function defaultPodCidr(name: CniName): string {
 }
 export const cniPodCidrProblems = (o: CniOptions, podCidr: string): string[] => dispatch(o, (m, opts) => m.podCidrProblems(podCidr, opts));
 export const cniNodeTraffic = (o: CniOptions): NodeTraffic[] => dispatch(o, (m, opts) => m.nodeTraffic(opts));
+export const cniImageRegistries = (o: CniOptions): readonly string[] => dispatch(o, (m) => m.imageRegistries);
 export const cniRunsKubeProxy = (o: CniOptions): boolean => dispatch(o, (m, opts) => m.runsKubeProxy(opts));
 export const cniInstall = (o: CniOptions, ctx: CniContext): CniInstall => dispatch(o, (m, opts) => m.install(opts, ctx));
 

@@ -84,5 +84,7 @@ export interface CniModule<Options extends { name: string }> {
   podCidrProblems(podCidr: string, options: Options): string[];
   nodeTraffic(options: Options): NodeTraffic[];
   runsKubeProxy(options: Options): boolean;
+  /** Registry hosts its images come from (the chart's values.yaml at its pin). */
+  readonly imageRegistries: readonly string[];
   install(options: Options, ctx: CniContext): CniInstall;
 }

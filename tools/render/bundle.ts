@@ -6,7 +6,7 @@ import { controlPlanePlacements } from "../../plan/control-plane";
 import { securityRules, type SecurityRule } from "../../plan/security-rules";
 import { BOOTSTRAP_TOKEN_SECRET_TYPE } from "../../plan/tokens";
 import { catalogFor } from "../../addons/catalog";
-import { selectedAddons } from "../../addons/index";
+import { imageSources, selectedAddons } from "../../addons/index";
 import { checkGuardrails } from "../../policy/guardrails";
 import type { RecordedResource } from "./mock-runtime";
 
@@ -162,6 +162,11 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
 
   line("Add-ons");
   for (const m of selectedAddons(spec)) line(`  ${m.name.padEnd(22)} ${m.description}`);
+  line();
+  line("Images (registry, and the mirrors nodes try first: nodeSoftware.registryMirrors)");
+  for (const s of imageSources(spec)) {
+    line(`  ${s.name.padEnd(22)} ${s.registries.map((r) => `${r.host} ${r.mirrors.length ? `via ${r.mirrors.join(", ")}` : "directly"}`).join("; ")}`);
+  }
   line();
   line("Charts and manifests (compatibility catalog)");
   for (const e of catalogFor(spec)) {
