@@ -1,12 +1,16 @@
-// Upstream charts' values.schema.json, kept in ../shared/schemas (CI checks the project
-// out beside it), and a check for keys a schema does not declare.
+// Upstream charts' values.schema.json at the pinned version, and a check for keys a schema
+// does not declare. Cilium's is the 1.19.6 release's, kept here (test/schemas: SOURCE
+// says where from); cert-manager's is in ../shared/schemas (CI checks the project out
+// beside it).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface JsonSchema { properties?: Record<string, JsonSchema>; type?: string | string[]; $ref?: string; $defs?: Record<string, JsonSchema> }
 
 export function chartSchema(chart: "cilium" | "cert-manager"): JsonSchema {
-  const path = join(__dirname, "..", "..", "shared", "schemas", chart, "values.schema.json");
+  const path = chart === "cilium"
+    ? join(__dirname, "schemas", "cilium-1.19.6", "values.schema.json")
+    : join(__dirname, "..", "..", "shared", "schemas", chart, "values.schema.json");
   if (!existsSync(path)) throw new Error(`${path} is missing: the project expects ../shared beside its checkout, as CI provides`);
   return JSON.parse(readFileSync(path, "utf8")) as JsonSchema;
 }
