@@ -50,7 +50,9 @@ export const cloudControllerManager: AddonModule = {
         { apiGroups: [""], resources: ["services", "endpoints"], verbs: ["get", "list", "watch", "update", "patch"] },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "update"] },
-        { apiGroups: [""], resources: ["configmaps", "secrets", "serviceaccounts"], verbs: ["get", "list", "watch"] },
+        // No Secrets: at v2.14.0 only the ALB ingress controller reads them (git grep over
+        // pkg/ outside pkg/controller/ingress), and only node and service run here.
+        { apiGroups: [""], resources: ["configmaps", "serviceaccounts"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
       ],
     };
@@ -98,10 +100,18 @@ export const cloudControllerManager: AddonModule = {
                 "--configure-cloud-routes=false",
                 "--leader-elect=true",
                 "--health-probe-bind-addr=127.0.0.1:10258",
+                // Metrics (default :8080) and pprof (default :6060, unauthenticated) would
+                // listen on every host address: off (pkg/config/runtime_config.go v2.14.0,
+                // "It can be set to '' or 0 to disable the pprof serving";
+                // deploy/v2/cloud-controller-manager.yaml passes --metrics-bind-addr=0).
+                "--metrics-bind-addr=0",
+                "--pprof-bind-addr=0",
                 `--v=${String(settings.logLevel)}`,
               ],
               livenessProbe: { httpGet: { host: "127.0.0.1", port: 10258, path: "/healthz" }, initialDelaySeconds: 15, timeoutSeconds: 15, failureThreshold: 8 },
               resources: { requests: { cpu: "100m", memory: "200Mi" } },
+              // As upstream's deploy/v2/cloud-controller-manager.yaml:166-170.
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1200 },
               volumeMounts: [{ name: "cloud-config", mountPath: CONFIG_DIR, readOnly: true }],
             }],
             volumes: [{ name: "cloud-config", configMap: { name: "cloud-config" } }],

@@ -44,6 +44,21 @@ describe("cloud-controller-manager", () => {
     expect(configFlag.startsWith(`${container?.volumeMounts[0]?.mountPath}/`)).toBe(true);
   });
 
+  // Audit addons-cni 3.1, 3.2, read at kubernetes/cloud-provider-alibaba-cloud v2.14.0: the
+  // node and service controllers read no Secret (only the ALB ingress controller does,
+  // which is not run); pkg/config/runtime_config.go serves metrics on :8080 and pprof on
+  // :6060 unless told otherwise ("It can be set to '' or 0 to disable the pprof
+  // serving"); deploy/v2/cloud-controller-manager.yaml passes --metrics-bind-addr=0 and
+  // runs as user 1200, non-root, read-only root, no privilege escalation.
+  it("reads no Secret, serves neither metrics nor pprof on the host, and runs unprivileged", () => {
+    const role = kind(objects, "ClusterRole") as unknown as { rules: { resources: string[] }[] };
+    expect(role.rules.flatMap((r) => r.resources)).not.toContain("secrets");
+    const pod = ((kind(objects, "DaemonSet").spec as Record<string, unknown>).template as { spec: Record<string, unknown> }).spec;
+    const [container] = pod.containers as { command: string[]; securityContext: Record<string, unknown> }[];
+    expect(container?.command).toEqual(expect.arrayContaining(["--metrics-bind-addr=0", "--pprof-bind-addr=0"]));
+    expect(container?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1200 });
+  });
+
   it("runs on control planes on the host network, tolerating the taint it exists to remove, with no access key anywhere", () => {
     const pod = ((kind(objects, "DaemonSet").spec as Record<string, unknown>).template as { spec: Record<string, unknown> }).spec;
     expect(pod.hostNetwork).toBe(true);
