@@ -48,7 +48,8 @@ export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
   "cloud-controller-manager@v2.14.0": { none: "Alibaba's cloud-controller-manager release notes state no Kubernetes range" },
   "kubelet-csr-approver@1.2.15": { none: "kept current with the three newest Kubernetes minors at each release, by its README; no table per release" },
   "alibaba-cloud-csi-driver@1.36.2": { none: "the driver's README states only a minimum (Kubernetes 1.26 or newer), no range per release" },
-  "metrics-server@3.13.0": { none: "the README's compatibility matrix for metrics-server 0.8 was not available to check here" },
+  // README.md "Compatibility Matrix" at metrics-server-helm-chart-3.13.1: 0.8.x supports 1.31+.
+  "metrics-server@3.13.1": { none: "its README gives 0.8.x only a minimum (Kubernetes 1.31+), no upper bound" },
   "node-problem-detector@2.4.1": { none: "the chart publishes no Kubernetes range" },
   "kube-prometheus-stack@91.5.0": { none: "the chart states only a minimum kubeVersion, no range" },
 };

@@ -28,8 +28,12 @@ export const cloudControllerManager: AddonModule = {
   artifacts: [{ kind: "manifest", name: "cloud-controller-manager", source: "registry-cn-hangzhou.ack.aliyuncs.com/acs/cloud-controller-manager", version: CCM_VERSION }],
   install(spec, facts, overrides) {
     const [zone] = spec.zones;
-    const vswitchId = zone ? facts.vswitchIds[zone] : undefined;
-    if (zone === undefined || vswitchId === undefined) throw new Error("the cloud-controller-manager needs the first zone's vSwitch");
+    const missing = spec.zones.filter((z) => facts.vswitchIds[z] === undefined);
+    if (zone === undefined || missing.length > 0) throw new Error(`the cloud-controller-manager needs every zone's vSwitch (missing: ${missing.join(", ")})`);
+    // "zone1:vsw1,zone2:vsw2" (pkg/provider/alibaba/base/metadata.go VswitchIDs at
+    // v2.14.0: an entry without its zone is skipped as malformed, and an intranet CLB then
+    // finds no vSwitch); every zone's, so intranet CLBs spread (RandomVswitchID).
+    const vswitchId = spec.zones.map((z) => `${z}:${facts.vswitchIds[z] ?? ""}`).join(",");
     // Routes stay off: every CNI here encapsulates pod traffic, so the VPC needs no pod routes.
     const settings = mergeValues({
       image: CCM_IMAGE,
@@ -50,9 +54,13 @@ export const cloudControllerManager: AddonModule = {
         { apiGroups: [""], resources: ["services", "endpoints"], verbs: ["get", "list", "watch", "update", "patch"] },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "update"] },
-        // No Secrets: at v2.14.0 only the ALB ingress controller reads them (git grep over
-        // pkg/ outside pkg/controller/ingress), and only node and service run here.
-        { apiGroups: [""], resources: ["configmaps", "serviceaccounts"], verbs: ["get", "list", "watch"] },
+        // The service controller resolves the Pod behind each backend from its cache and
+        // patches the readiness gate of Pods that use it (clbv1/service_controller.go,
+        // vgroups.go, helper/pod_utils.go at v2.14.0). No Secrets, ConfigMaps or
+        // ServiceAccounts: only the ALB ingress controller reads them (git grep over pkg/
+        // outside pkg/controller/ingress), and only node and service run here.
+        { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["pods/status"], verbs: ["patch"] },
         { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
       ],
     };

@@ -1,10 +1,11 @@
 // metrics-server, verifying kubelets against the cluster CA: their serving certificates
-// are CA-signed (kubelet-csr-approver), so no `--kubelet-insecure-tls`. Chart 3.13.0
-// (metrics-server 0.8.0) from the kubernetes-sigs chart repository.
+// are CA-signed (kubelet-csr-approver), so no `--kubelet-insecure-tls`. Chart 3.13.1
+// (metrics-server 0.8.1; charts/metrics-server/CHANGELOG.md, 2026-02-27) from the
+// kubernetes-sigs chart repository; its values keys are unchanged since 3.13.0.
 import { chartAddon } from "./chart-addon";
 
-// Hooks: templates/tests/test-connection.yaml, a helm.sh/hook: test Job only (metrics-server-helm-chart-3.13.0).
-export const METRICS_SERVER_CHART = { repo: "https://kubernetes-sigs.github.io/metrics-server/", chart: "metrics-server", version: "3.13.0", hooks: "harmless" } as const;
+// Hooks: templates/tests/test-connection.yaml, a helm.sh/hook: test Job only (metrics-server-helm-chart-3.13.0 and 3.13.1).
+export const METRICS_SERVER_CHART = { repo: "https://kubernetes-sigs.github.io/metrics-server/", chart: "metrics-server", version: "3.13.1", hooks: "harmless" } as const;
 
 export const metricsServer = chartAddon({
   name: "metricsServer",

@@ -32,9 +32,14 @@ describe("cloud-controller-manager", () => {
   const install = cloudControllerManager.install(spec, FACTS, {});
   const objects = install.manifest?.objects ?? [];
 
-  it("is configured for this cluster's region, VPC and first zone, with routes off (every CNI here encapsulates)", () => {
+  // kubernetes/cloud-provider-alibaba-cloud v2.14.0 pkg/provider/alibaba/base/metadata.go
+  // VswitchIDs: `vswitchid` is "zone1:vsw1,zone2:vsw2"; an entry without its zone is
+  // "malformed ... skip", and an intranet CLB then finds no vSwitch
+  // (clbv1/loadbalancer.go RandomVswitchID). Every zone's nodes' vSwitch is listed, so
+  // intranet load balancers are not all in one zone (audit addons-cni 4.11).
+  it("is configured for this cluster's region, VPC and every zone's vSwitch as zone:id, with routes off (every CNI here encapsulates)", () => {
     const config = JSON.parse(String((kind(objects, "ConfigMap").data as Record<string, string>)["cloud-config.conf"])) as unknown;
-    expect(config).toEqual({ Global: { clusterID: "ccm", region: "cn-hangzhou", vpcid: "vpc-bp1test", zoneid: "cn-hangzhou-h", vswitchid: "vsw-h" } });
+    expect(config).toEqual({ Global: { clusterID: "ccm", region: "cn-hangzhou", vpcid: "vpc-bp1test", zoneid: "cn-hangzhou-h", vswitchid: "cn-hangzhou-h:vsw-h,cn-hangzhou-i:vsw-i,cn-hangzhou-j:vsw-j" } });
     const pod = ((kind(objects, "DaemonSet").spec as Record<string, unknown>).template as { spec: Record<string, unknown> }).spec;
     const [container] = pod.containers as { image: string; command: string[]; volumeMounts: { mountPath: string }[] }[];
     expect(container?.image).toBe(CCM_IMAGE);
@@ -50,9 +55,17 @@ describe("cloud-controller-manager", () => {
   // :6060 unless told otherwise ("It can be set to '' or 0 to disable the pprof
   // serving"); deploy/v2/cloud-controller-manager.yaml passes --metrics-bind-addr=0 and
   // runs as user 1200, non-root, read-only root, no privilege escalation.
+  // The service controller resolves the Pod behind every backend from its cache and
+  // patches the readiness gate of Pods that use it (clbv1/service_controller.go,
+  // vgroups.go, helper/pod_utils.go at v2.14.0): pods get/list/watch, pods/status patch.
+  // Secrets, ConfigMaps and ServiceAccounts are read only by the ALB ingress controller,
+  // which is not run; leader election uses Leases (runtime_config.go: "leases").
   it("reads no Secret, serves neither metrics nor pprof on the host, and runs unprivileged", () => {
-    const role = kind(objects, "ClusterRole") as unknown as { rules: { resources: string[] }[] };
-    expect(role.rules.flatMap((r) => r.resources)).not.toContain("secrets");
+    const role = kind(objects, "ClusterRole") as unknown as { rules: { resources: string[]; verbs: string[] }[] };
+    const resources = role.rules.flatMap((r) => r.resources);
+    for (const r of ["secrets", "configmaps", "serviceaccounts"]) expect(resources).not.toContain(r);
+    expect(role.rules).toContainEqual({ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] });
+    expect(role.rules).toContainEqual({ apiGroups: [""], resources: ["pods/status"], verbs: ["patch"] });
     const pod = ((kind(objects, "DaemonSet").spec as Record<string, unknown>).template as { spec: Record<string, unknown> }).spec;
     const [container] = pod.containers as { command: string[]; securityContext: Record<string, unknown> }[];
     expect(container?.command).toEqual(expect.arrayContaining(["--metrics-bind-addr=0", "--pprof-bind-addr=0"]));
@@ -121,7 +134,7 @@ describe("which add-ons, and the catalog", () => {
       ["cloud-controller-manager", "v2.14.0", "addons.cloudControllerManager.enabled"],
       ["kubelet-csr-approver", "1.2.15", "kubernetesVersion"],
       ["alibaba-cloud-csi-driver", "1.36.2", "addons.csiDisk.enabled"],
-      ["metrics-server", "3.13.0", "addons.metricsServer.enabled"],
+      ["metrics-server", "3.13.1", "addons.metricsServer.enabled"],
       ["cluster-autoscaler", "9.56.0", "addons.clusterAutoscaler.enabled"],
     ]);
     for (const e of entries) expect(e.artifact.version).toMatch(/^v?\d+\.\d+\.\d+$/);
@@ -159,7 +172,7 @@ describe("under mocks", () => {
     expect(csi.dependsOn).toEqual([byName("ad-addons-csiDisk-manifest").urn]);
     expect(byName("ad-addons-csiDisk-credentials").dependsOn).toEqual([approver.urn]);
     expect(metrics.dependsOn).toEqual([csi.urn]);
-    expect(metrics.inputs).toMatchObject({ chart: "metrics-server", version: "3.13.0", namespace: "kube-system", values: { replicas: 3 } });
+    expect(metrics.inputs).toMatchObject({ chart: "metrics-server", version: "3.13.1", namespace: "kube-system", values: { replicas: 3 } });
   });
 
   it("the CCM's manifest carries the VPC and vSwitch the program created", () => {
@@ -167,7 +180,8 @@ describe("under mocks", () => {
     const conf = JSON.parse(String((kind(objs, "ConfigMap").data as Record<string, string>)["cloud-config.conf"])) as { Global: { vpcid: string; vswitchid: string } };
     const vpc = rs.find((r) => r.type === "alicloud:vpc/network:Network");
     expect(conf.Global.vpcid.startsWith(`${vpc?.name}-`)).toBe(true);
-    expect(conf.Global.vswitchid).toMatch(/^ad-vsw-cn-hangzhou-h-/);
+    // The nodes' vSwitches, never the control planes' own.
+    expect(conf.Global.vswitchid.split(",").map((e) => e.replace(/-[0-9a-f]{8}$/, ""))).toEqual(["h", "i", "j"].map((l) => `cn-hangzhou-${l}:ad-vsw-cn-hangzhou-${l}`));
   });
 
   it("no add-on may write outside the cluster's region", () => {
