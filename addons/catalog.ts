@@ -29,7 +29,7 @@ export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
   // 1.36 (3.33 on 1.35 to 1.37). Both charts are one release.
   "crd.projectcalico.org.v1@v3.32.2": { fromMinor: 34, toMinor: 36, source: "Calico 3.32 system requirements (tested Kubernetes versions)" },
   "tigera-operator@v3.32.2": { fromMinor: 34, toMinor: 36, source: "Calico 3.32 system requirements (tested Kubernetes versions)" },
-  "flannel@v0.28.5": { none: "Flannel publishes no Kubernetes support matrix" },
+  "flannel@v0.28.9": { none: "Flannel publishes no Kubernetes support matrix" },
   // Documentation/network/kubernetes/compatibility.rst at 1.19.x: "1.32, 1.33, 1.34, 1.35"
   // are e2e tested and "guaranteed to be compatible"; newer ones are not listed. Cilium
   // 1.20 moves to a v6.1 kernel minimum (cilium/cilium#44201), which Alibaba Cloud Linux 3

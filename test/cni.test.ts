@@ -63,7 +63,7 @@ describe("CNI charts", () => {
     const rs = await declareCluster(recorder, specFor({ clusterName: "cf", cni: { name: "flannel" } }));
     const [flannel] = charts(rs);
     expect(charts(rs)).toHaveLength(1);
-    expect(flannel?.inputs).toMatchObject({ chart: "flannel", version: "v0.28.5", namespace: "kube-flannel", repositoryOpts: { repo: "https://flannel-io.github.io/flannel/" } });
+    expect(flannel?.inputs).toMatchObject({ chart: "flannel", version: "v0.28.9", namespace: "kube-flannel", repositoryOpts: { repo: "https://flannel-io.github.io/flannel/" } });
     expect(flannel?.inputs.values).toEqual({ podCidr: "10.244.0.0/16", flannel: { backend: "vxlan" } });
     expect(providerUrn(rs)).toBeDefined();
   });
@@ -94,7 +94,7 @@ describe("CNI charts", () => {
     expect(() => specFor({ kubernetesVersion: "1.36.5", cni: { name: "cilium" } })).toThrow(
       "kubeadm-alicloud:cni.name: cilium 1.19.6 supports Kubernetes 1.32-1.35 (Cilium 1.19 compatibility.rst (e2e tested)), not 1.36: set kubernetesVersion to a release in that range, or change cni.name",
     );
-    expect(at("1.36.5", "flannel").unknown).toContain("flannel v0.28.5: no supported Kubernetes range recorded (Flannel publishes no Kubernetes support matrix)");
+    expect(at("1.36.5", "flannel").unknown).toContain("flannel v0.28.9: no supported Kubernetes range recorded (Flannel publishes no Kubernetes support matrix)");
     // Calico 3.32 is tested on 1.34 to 1.36: the default CNI refuses 1.37 and 1.33.
     expect(() => specFor({ kubernetesVersion: "1.33.0" })).toThrow(/kubeadm-alicloud:cni\.name: tigera-operator v3\.32\.2 supports Kubernetes 1\.34-1\.36/);
   });

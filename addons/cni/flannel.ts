@@ -3,8 +3,11 @@ import { strictObject } from "../../config/zod-helpers";
 import type { ChartRef, CniModule } from "./types";
 
 /** flannel's chart as published with its releases (flannel-io.github.io/flannel). */
-// Hooks: none (flannel v0.28.5 chart/kube-flannel/templates).
-export const FLANNEL_CHART: ChartRef = { repo: "https://flannel-io.github.io/flannel/", chart: "flannel", version: "v0.28.5", hooks: "none" };
+// v0.28.9 (tag 5cd0d52, 2026-08-07; its release workflow publishes the chart to the
+// repository below). Since v0.28.5 the chart changed only image tags and an optional
+// healthz port: `podCidr` and `flannel.backend` are as before (git diff v0.28.5 v0.28.9
+// -- chart/). Hooks: none (chart/kube-flannel/templates at v0.28.9).
+export const FLANNEL_CHART: ChartRef = { repo: "https://flannel-io.github.io/flannel/", chart: "flannel", version: "v0.28.9", hooks: "none" };
 
 export const flannelOptions = strictObject({
   name: z.literal("flannel"),
