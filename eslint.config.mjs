@@ -12,4 +12,15 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
     },
   },
+  {
+    // Pure planning (config -> spec -> artefacts and plans) declares nothing and calls
+    // nothing: no Pulumi SDK, no Alibaba Cloud SDK (issue: architecture, item 1).
+    files: ["plan/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [
+        { group: ["@pulumi/*"], message: "plan/ is pure planning: declare resources in components/" },
+        { group: ["@alicloud/*"], message: "plan/ is pure planning: call Alibaba Cloud from components/" },
+      ] }],
+    },
+  },
 );

@@ -1,6 +1,6 @@
 // Credentials and secrets written in plain text in the stack config. A stack file is
 // committed: whatever it holds unencrypted, every reader of the repository has.
-import type { ConfigPath } from "./validate";
+import type { ConfigPath } from "./paths";
 
 /**
  * The alicloud provider's credential keys (@pulumi/alicloud config/vars.d.ts:

@@ -8,7 +8,7 @@ import { cidrProblem } from "../plan/cidr";
 import { versionProblem, normaliseVersion } from "./versions";
 import { strictObject } from "./zod-helpers";
 import { regionProblem } from "./regions";
-import { EIP_PAY_BY_TRAFFIC_MAX_MBPS, ESSD_MIN_SIZE_GIB, ESS_MAX_SIZE, LAUNCH_TEMPLATE_DISK_CATEGORIES } from "./limits";
+import { EIP_PAY_BY_TRAFFIC_MAX_MBPS, ESSD_MIN_SIZE_GIB, ESS_MAX_SIZE, LAUNCH_TEMPLATE_DISK_CATEGORIES } from "./api-limits";
 import { controlPlaneShapeFinding } from "./instance-types";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;

@@ -21,7 +21,8 @@ import { checkLimits, checkRamNames, dropDefaultPerformanceLevel } from "./limit
 import { actionableMessage } from "./messages";
 import { checkPlainSecrets } from "./plain-secrets";
 
-export type ConfigPath = readonly (string | number)[];
+import type { ConfigPath } from "./paths";
+export type { ConfigPath } from "./paths";
 
 export interface ConfigProblem {
   readonly path: ConfigPath;

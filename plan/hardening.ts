@@ -4,8 +4,9 @@
 import { stringify } from "yaml";
 import type { ClusterSpec } from "../config/spec";
 
-/** The metadata service every Alibaba Cloud instance reaches; it hands out the instance role's credentials. */
-export const METADATA_ADDRESS = "100.100.100.200";
+import { METADATA_ADDRESS } from "./metadata";
+
+export { METADATA_ADDRESS };
 
 export const ENCRYPTION_DIR = "/etc/kubernetes/enc";
 export const ENCRYPTION_FILE = `${ENCRYPTION_DIR}/encryption-config.yaml`;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { strictObject } from "../../config/zod-helpers";
-import { METADATA_ADDRESS } from "../../plan/hardening";
+import { METADATA_ADDRESS } from "../../plan/metadata";
 import type { ChartRef, CniModule, CniObject, NodeTraffic } from "./types";
 
 // Hooks: one post-install Job for clustermesh MCS-API CoreDNS set-up, off by default
