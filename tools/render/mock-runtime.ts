@@ -30,6 +30,8 @@ export interface RecordedResource {
   readonly createTimeout: string;
   /** Whether a replacement deletes the old resource before creating the new one. */
   readonly deleteBeforeReplace: boolean;
+  /** The aliases declared: a former URN, or a former name and/or type. */
+  readonly aliases: readonly { readonly urn?: string; readonly name?: string; readonly type?: string }[];
 }
 
 /** Outputs the mock provider computes for a resource, beyond echoing its inputs. */
@@ -60,6 +62,7 @@ interface RegisterRequest {
   getIgnorechangesList(): string[];
   getCustomtimeouts(): { getCreate(): string } | undefined;
   getDeletebeforereplace(): boolean;
+  getAliasesList(): { getUrn(): string; getSpec(): { getName(): string; getType(): string } | undefined }[];
 }
 interface RegisterResponse {
   getUrn(): string;
@@ -172,6 +175,11 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
           ignoreChanges: req.getIgnorechangesList(),
           createTimeout: req.getCustomtimeouts()?.getCreate() ?? "",
           deleteBeforeReplace: req.getDeletebeforereplace(),
+          aliases: req.getAliasesList().map((a) => {
+            const spec = a.getSpec();
+            if (a.getUrn()) return { urn: a.getUrn() };
+            return { ...(spec?.getName() ? { name: spec.getName() } : {}), ...(spec?.getType() ? { type: spec.getType() } : {}) };
+          }),
         });
       }
       cb(err, resp);
