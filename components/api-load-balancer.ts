@@ -11,6 +11,20 @@ export interface ApiLoadBalancerArgs {
 }
 
 /**
+ * The zones of one CLB, from the pairs the region offers for its kind (plan/zones.ts
+ * clbZones, the first control plane's zone first); a ResourceError on `parent` when the
+ * region offers none of ours.
+ */
+export function clbZonesOutput(spec: ClusterSpec, addressType: "intranet" | "internet", name: string, parent: pulumi.Resource): pulumi.Output<{ master: string; slave?: string }> {
+  const offered = alicloud.slb.getZonesOutput({ availableSlbAddressType: addressType === "intranet" ? "vpc" : "classic_internet", availableSlbAddressIpVersion: "ipv4" }, { parent });
+  return offered.zones.apply((pairs) => {
+    const chosen = clbZones(spec.controlPlane.zones[0] as string, spec.zones, pairs);
+    if ("problem" in chosen) throw new pulumi.ResourceError(`${name}: ${chosen.problem}`, parent);
+    return chosen;
+  });
+}
+
+/**
  * The Kubernetes API behind a Classic Load Balancer (layer 4, TCP 6443). CLB rather
  * than NLB: it is offered in every region with a private (intranet) address in one
  * vSwitch, keeps client addresses for the security groups, and its one limit that
@@ -31,16 +45,9 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
     const { spec } = args;
     const child = { parent: this };
     const protect = spec.controlPlane.deletionProtection ? "on" : "off";
-    const firstControlPlaneZone = spec.controlPlane.zones[0] as string;
 
     const clb = (suffix: string, addressType: "intranet" | "internet") => {
-      // The zones the region offers for this kind of CLB (plan/zones.ts clbZones).
-      const offered = alicloud.slb.getZonesOutput({ availableSlbAddressType: addressType === "intranet" ? "vpc" : "classic_internet", availableSlbAddressIpVersion: "ipv4" }, child);
-      const zones = offered.zones.apply((pairs) => {
-        const chosen = clbZones(firstControlPlaneZone, spec.zones, pairs);
-        if ("problem" in chosen) throw new Error(`${resourceName(spec.clusterName, "api", suffix)}: ${chosen.problem}`);
-        return chosen;
-      });
+      const zones = clbZonesOutput(spec, addressType, resourceName(spec.clusterName, "api", suffix), this);
       return new alicloud.slb.ApplicationLoadBalancer(resourceName(spec.clusterName, "api", suffix), {
         loadBalancerName: resourceName(spec.clusterName, "api", suffix),
         addressType,

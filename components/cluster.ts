@@ -220,7 +220,7 @@ function resolveImage(clusterName: string, os: ImageConfig["os"], parent: pulumi
     .getImagesOutput({ owners: "system", nameRegex: IMAGE_NAME_REGEX[os], mostRecent: true, architecture: "x86_64" }, { parent })
     .apply((r) => {
       const id = r.images[0]?.id;
-      if (!id) throw new Error(`no public ${os} image matches ${IMAGE_NAME_REGEX[os]} in this region; set image.id`);
+      if (!id) throw new pulumi.ResourceError(`no public ${os} image matches ${IMAGE_NAME_REGEX[os]} in this region; set image.id`, parent);
       return id;
     });
 }

@@ -59,7 +59,7 @@ export class ControlPlane extends pulumi.ComponentResource {
     const child = { parent: this };
     const placements = controlPlanePlacements(spec);
     const first = placements[0];
-    if (!first) throw new Error("no control planes planned");
+    if (!first) throw new pulumi.ResourceError("no control planes planned", this);
 
     this.instanceIds = [];
     this.readiness = [];

@@ -122,10 +122,12 @@ export function adoptedVpcProblem(found: readonly { id: string; cidrBlock: strin
   return undefined;
 }
 
-function adoptVpc(id: string, cidr: string, parent: pulumi.Resource): pulumi.Output<string> {
+/** The adopted VPC's id once it is found with the declared CIDR; a ResourceError on `parent` otherwise. */
+export function adoptVpc(id: string, cidr: string, parent: pulumi.Resource): pulumi.Output<string> {
   return alicloud.vpc.getNetworksOutput({ ids: [id] }, { parent }).apply((found) => {
     const problem = adoptedVpcProblem(found.vpcs, id, cidr);
-    if (problem) throw new Error(problem);
+    // Attached to the network component: the CLI prints it under that resource.
+    if (problem) throw new pulumi.ResourceError(problem, parent);
     return id;
   });
 }

@@ -40,7 +40,7 @@ export class NodeSecretStore extends pulumi.ComponentResource {
     const valueOf = (source: SecretSource): pulumi.Output<string> | undefined => {
       const value =
         source.kind === "pki" ? args.pkiKeys[source.file] : source.kind === "token" ? args.tokens[source.owner] : source.kind === "encryption-config" ? args.encryptionConfig : undefined;
-      if (!value) throw new Error(`no value for node secret ${JSON.stringify(source)}`);
+      if (!value) throw new pulumi.ResourceError(`no value for node secret ${JSON.stringify(source)}`, this);
       return value;
     };
 
@@ -65,17 +65,17 @@ export class NodeSecretStore extends pulumi.ComponentResource {
       }, { ...opts, deleteBeforeReplace: true });
     this.recordClusterInitialized = (after) => {
       const marker = nodeSecretItems(spec).find((i) => i.source.kind === "cluster-initialized");
-      if (!marker) throw new Error("no cluster-initialized item");
+      if (!marker) throw new pulumi.ResourceError("no cluster-initialized item", this);
       return parameter(marker, pulumi.secret("initialized"), { parent: this, dependsOn: [...after] });
     };
     for (const item of nodeSecretItems(spec)) {
       // Written once the cluster exists (recordClusterInitialized), not before any node boots.
       if (item.source.kind === "cluster-initialized") continue;
       const source = valueOf(item.source);
-      if (!source) throw new Error(`no value for node secret ${JSON.stringify(item.source)}`);
+      if (!source) throw new pulumi.ResourceError(`no value for node secret ${JSON.stringify(item.source)}`, this);
       const value = pulumi.secret(source.apply((v) => {
         if (v.length > SECRET_VALUE_LIMIT) {
-          throw new Error(`${item.key} is ${v.length} characters; an OOS secret parameter holds at most ${SECRET_VALUE_LIMIT}`);
+          throw new pulumi.ResourceError(`${item.key} is ${v.length} characters; an OOS secret parameter holds at most ${SECRET_VALUE_LIMIT}`, this);
         }
         return v;
       }));
