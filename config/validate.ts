@@ -1,33 +1,26 @@
 // Raw stack config -> ClusterSpec, or every problem with it at once.
-import type { z } from "zod";
 import { compatibility } from "../addons/catalog";
-import { cniPodCidrProblems, cniRunsKubeProxy, defaultPodCidr } from "../addons/cni";
+import { cniPodCidrProblems, defaultPodCidr } from "../addons/cni";
 import { CORE_ADDONS, SWITCHABLE_ADDONS, addonValueProblems } from "../addons/index";
 import { addonConfigProblems } from "../addons/rules";
 import { WORLD, prefixLength } from "../plan/cidr";
-import { CLUSTER_TAG, ENVIRONMENT_TAG, STACK_TAG } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
 import { ANONYMOUS_ENDPOINTS_MIN_MINOR } from "../plan/hardening";
 import { FIRST_HOST_OFFSET } from "../plan/control-plane";
 import { controlPlaneZones } from "../plan/zones";
-import { MAINLAND_MIRRORS } from "../plan/registry-mirrors";
 import { checkControlPlaneVswitches, checkControlPlaneZones, checkNetwork } from "./network";
 import { defaultsFor, deepMerge } from "./defaults";
 import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
-import { maxNodeCount, type ClusterSpec, type NodePoolSpec, type VswitchSpec } from "./spec";
+import { maxNodeCount, type ClusterSpec, type VswitchSpec } from "./spec";
 import { MAX_KUBELET_SKEW, parseKubernetesVersion } from "./versions";
 import { unknownKeyMessage } from "./zod-helpers";
 import { checkLimits, checkRamNames, dropDefaultPerformanceLevel } from "./limits";
-import { actionableMessage } from "./messages";
 import { checkPlainSecrets } from "./plain-secrets";
+import type { ConfigPath, ConfigProblem } from "./paths";
+import { buildSpec } from "./build-spec";
+import { parseSection } from "./sections";
 
-import type { ConfigPath } from "./paths";
-export type { ConfigPath } from "./paths";
-
-export interface ConfigProblem {
-  readonly path: ConfigPath;
-  readonly message: string;
-}
+export type { ConfigPath, ConfigProblem } from "./paths";
 
 export interface ValidationContext {
   /** Pulumi project name: the namespace of every config key. */
@@ -81,10 +74,6 @@ const RESERVED_TAG_COUNT = 5;
 const MAX_TAGS = 20;
 
 const KNOWN_SECTIONS = Object.keys(sections) as SectionName[];
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 export function validateStackConfig(raw: Record<string, unknown>, ctx: ValidationContext): ClusterSpec {
   const problems: ConfigProblem[] = [];
@@ -275,102 +264,6 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   return spec;
 }
 
-function buildSpec(p: Sections, ctx: ValidationContext, environment: Environment, vswitches: { nodes: readonly VswitchSpec[]; controlPlanes: readonly VswitchSpec[] }, podCidr: string | undefined): ClusterSpec {
-  return {
-    project: ctx.project,
-    stack: ctx.stack,
-    secretConfigKeys: [...(ctx.secretKeys ?? [])],
-    environment,
-    clusterName: p.clusterName,
-    region: p.region,
-    zones: p.zones,
-    kubernetesVersion: p.kubernetesVersion,
-    network: {
-      vpc: p.network.existingVpcId ? { cidr: p.network.vpcCidr, existingId: p.network.existingVpcId } : { cidr: p.network.vpcCidr },
-      vswitches: vswitches.nodes,
-      controlPlaneVswitches: vswitches.controlPlanes,
-      explicitVswitches: p.network.vswitches !== undefined,
-      vswitchPrefixLength: p.network.vswitchPrefixLength,
-      podCidr: podCidr ?? defaultPodCidr(p.cni.name),
-      serviceCidr: p.network.serviceCidr,
-      dnsDomain: p.network.dnsDomain,
-      natGateway: p.network.natGateway,
-      peerCidrs: p.network.peerCidrs,
-      egress: p.network.egress,
-    },
-    controlPlane: { ...p.controlPlane, zones: controlPlaneZones(p.controlPlane.count, p.zones, p.controlPlane.zones) },
-    nodePools: p.nodePools.map((pool): NodePoolSpec => ({
-      ...pool,
-      // Never 0 at creation (schema.ts nodePool: ESS's expected-capacity mode).
-      desiredCapacity: pool.desiredCapacity ?? Math.max(pool.minSize, 1),
-      kubernetesVersion: pool.kubernetesVersion ?? p.kubernetesVersion,
-      image: pool.image ?? p.controlPlane.image,
-      systemDisk: pool.systemDisk ?? p.controlPlane.systemDisk,
-    })),
-    cni: p.cni,
-    kubeProxy: cniRunsKubeProxy(p.cni),
-    addons: p.addons,
-    apiEndpoint: { ...p.apiEndpoint, dnsName: p.apiEndpoint.dnsName ?? `api.${p.clusterName}.k8s.internal` },
-    pki: p.pki,
-    apiServer: p.apiServer,
-    nodeSoftware: nodeSoftwareFor(p.region, p.nodeSoftware),
-    ssh: p.ssh,
-    ram: { namePrefix: p.ram.namePrefix ?? `${p.clusterName}-${p.region}` },
-    tags: { ...p.tags, [CLUSTER_TAG]: p.clusterName, [STACK_TAG]: `${ctx.project}/${ctx.stack}`, [ENVIRONMENT_TAG]: environment },
-  };
-}
-
-interface SectionResult {
-  readonly issues: ConfigProblem[];
-  /** Parsed value; also present when the only problems were unknown keys. */
-  readonly data?: unknown;
-}
-
-function toProblems(issues: readonly z.core.$ZodIssue[], missing: boolean): ConfigProblem[] {
-  // A value of the wrong type also fails every check on its content: say only the first.
-  const wrongType = new Set(issues.filter((i) => i.code === "invalid_type").map((i) => i.path.join("\u0000")));
-  const relevant = issues.filter((i) => i.code === "invalid_type" || !wrongType.has(i.path.join("\u0000")));
-  return relevant.flatMap((issue): ConfigProblem[] => {
-    const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
-    // A bad record key carries its own issues: report those, at the key's path.
-    if (issue.code === "invalid_key") return issue.issues.map((inner) => ({ path, message: inner.message }));
-    return [{ path, message: missing && path.length === 0 ? "is required" : issue.message }];
-  });
-}
-
-/**
- * Parse one section. When its only problems are unknown keys, they are reported and
- * then dropped so the rest of the section still reaches the cross-section checks.
- */
-function parseSection(name: SectionName, value: unknown): SectionResult {
-  const first = sections[name].safeParse(value, { error: actionableMessage });
-  if (first.success) return { issues: [], data: first.data };
-  const issues = toProblems(first.error.issues, value === undefined);
-  if (!first.error.issues.every((i) => i.code === "unrecognized_keys")) return { issues };
-  const pruned = structuredClone(value);
-  for (const issue of first.error.issues) {
-    if (issue.code !== "unrecognized_keys") continue;
-    let target: unknown = pruned;
-    for (const key of issue.path) target = isObject(target) || Array.isArray(target) ? (target as Record<PropertyKey, unknown>)[key] : undefined;
-    if (isObject(target)) for (const key of issue.keys) Reflect.deleteProperty(target, key);
-  }
-  const second = sections[name].safeParse(pruned, { error: actionableMessage });
-  return second.success ? { issues, data: second.data } : { issues };
-}
-
-/**
- * Mainland China regions reach the upstream package and image hosts slowly or not at
- * all: there the Alibaba package mirror and a registry.k8s.io mirror are the defaults.
- */
-export const CHINA_IMAGE_MIRROR = "registry.aliyuncs.com/google_containers";
-function nodeSoftwareFor(region: string, given: Sections["nodeSoftware"]): ClusterSpec["nodeSoftware"] {
-  const mainland = region.startsWith("cn-") && region !== "cn-hongkong";
-  return {
-    packageSource: given.packageSource ?? (mainland ? "aliyun-mirror" : "upstream"),
-    imageRepository: given.imageRepository ?? (mainland ? CHINA_IMAGE_MIRROR : "registry.k8s.io"),
-    registryMirrors: given.registryMirrors ?? (mainland ? MAINLAND_MIRRORS : {}),
-  };
-}
 
 function resolveEnvironment(raw: Record<string, unknown>, ctx: ValidationContext, problem: (path: ConfigPath, m: string) => void): Environment {
   if (raw.environment !== undefined) {
