@@ -23,7 +23,9 @@ export function installChart(name: string, c: ChartInstall, opts: pulumi.CustomR
       ...repository,
       namespace: c.namespace,
       values: c.values,
-      // Helm's own wait, hooks included, within a limit: a failed install stops pulumi up.
+      // The provider awaits the release's resources (skipAwait false) and hooks run; the
+      // limit is "Time in seconds to wait for any individual kubernetes operation"
+      // (@pulumi/kubernetes 4.34.2 helm/v3/release.d.ts `timeout`, default 300).
       timeout: 900,
       atomic: false,
       skipAwait: false,

@@ -3,6 +3,7 @@
 import { DEFAULT_CNI } from "../addons/cni";
 import type { Environment } from "./schema";
 import { DEFAULT_KUBERNETES_VERSION } from "./versions";
+import { isObject } from "./zod-helpers";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -86,9 +87,6 @@ const profiles: Record<Environment, JsonObject> = {
   },
 };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Merge `over` onto `under`: objects key by key, everything else replaced. */
 export function deepMerge(under: unknown, over: unknown): unknown {

@@ -3,14 +3,13 @@
 // half-way through `pulumi up`. Each limit cites where it is enforced. Provider sources:
 // aliyun/terraform-provider-alicloud at commit 81c43b6 (the provider the installed
 // @pulumi/alicloud 3.108.0 bridges is at least as new; its .d.ts agree where quoted).
-import { EIP_PAY_BY_TRAFFIC_MAX_MBPS, ESSD_MIN_SIZE_GIB, ESS_MAX_SIZE, LAUNCH_TEMPLATE_DISK_CATEGORIES } from "./api-limits";
+import { LAUNCH_TEMPLATE_DISK_CATEGORIES } from "./api-limits";
 import type { ConfigPath } from "./paths";
 import type { Sections } from "./schema";
 import { controlPlaneShapeFinding } from "./instance-types";
 import type { ClusterSpec } from "./spec";
 import { RAM_NAME_MAX, everyRamName } from "../plan/naming";
-
-export { EIP_PAY_BY_TRAFFIC_MAX_MBPS, ESSD_MIN_SIZE_GIB, ESS_MAX_SIZE, LAUNCH_TEMPLATE_DISK_CATEGORIES };
+import { isObject } from "./zod-helpers";
 
 /**
  * ESSD Entry disks attach only to the u1 and e families: RunInstancesRequest.ts
@@ -55,9 +54,6 @@ export function dropDefaultPerformanceLevel(raw: Record<string, unknown>, merged
   if (given.category !== undefined && given.category !== "cloud_essd") Reflect.deleteProperty(disk, "performanceLevel");
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * RAM names must fit the API's limits (RoleName and UserName 1-64 characters,

@@ -5,10 +5,8 @@ import type { z } from "zod";
 import { actionableMessage } from "./messages";
 import type { ConfigProblem } from "./paths";
 import { sections, type SectionName } from "./schema";
+import { isObject } from "./zod-helpers";
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 export interface SectionResult {
   readonly issues: ConfigProblem[];

@@ -1,6 +1,11 @@
 import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 
+/** A plain object (not null, not an array): what a config section or map is. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 /** The known key nearest to a mistyped one, when it is near enough to be a typo. */
 export function nearestKey(unknown: string, known: readonly string[]): string | undefined {
   if (known.length === 0) return undefined;

@@ -4,9 +4,6 @@
 import { stringify } from "yaml";
 import type { ClusterSpec } from "../config/spec";
 
-import { METADATA_ADDRESS } from "./metadata";
-
-export { METADATA_ADDRESS };
 
 export const ENCRYPTION_DIR = "/etc/kubernetes/enc";
 export const ENCRYPTION_FILE = `${ENCRYPTION_DIR}/encryption-config.yaml`;

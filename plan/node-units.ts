@@ -1,5 +1,5 @@
 // systemd units a node receives in user data.
-import { METADATA_ADDRESS } from "./hardening";
+import { METADATA_ADDRESS } from "./metadata";
 import { BOOTSTRAP_SECONDS } from "./timeouts";
 
 export const BOOTSTRAP_UNIT = "kubeadm-alicloud-bootstrap.service";

@@ -4,6 +4,7 @@
 // (aliyun/terraform-provider-alicloud alicloud/resource_alicloud_vswitch.go:
 // `cidr_block` ForceNew), nor can an instance change zone (ModifyInstanceVpcAttribute
 // wants a vSwitch of the same zone), so a move would replace what runs there.
+import type { VswitchSpec } from "../config/spec";
 import { carveSubnets, prefixLength, subnetsFit } from "./cidr";
 
 /** Alibaba zone ids end in one letter: cn-hangzhou-h, ap-southeast-1a (config/schema.ts zoneProblem). */
@@ -13,17 +14,12 @@ export function zoneSlot(zone: string): number {
   return letter;
 }
 
-export interface VswitchPlan {
-  readonly zone: string;
-  readonly cidr: string;
-}
-
 /**
  * vSwitch CIDRs derived from the VPC: the zone ending in letter L gets the L-th subnet
  * of `prefix` (a the first, b the second …), whatever the order or number of zones.
  * Returns the zones whose slot lies beyond the VPC instead when any does.
  */
-export function derivedVswitches(vpc: string, prefix: number, zones: readonly string[]): { vswitches: VswitchPlan[] } | { outside: string[]; slots: number } {
+export function derivedVswitches(vpc: string, prefix: number, zones: readonly string[]): { vswitches: VswitchSpec[] } | { outside: string[]; slots: number } {
   const slots = subnetsFit(vpc, prefix, 1) ? 2 ** Math.min(prefix - prefixLength(vpc), 26) : 0;
   const outside = zones.filter((z) => zoneSlot(z) >= slots);
   if (outside.length > 0) return { outside, slots };
@@ -36,7 +32,7 @@ export function derivedVswitches(vpc: string, prefix: number, zones: readonly st
  * How releases before zone-keyed layout derived vSwitch CIDRs: in list order. Used only
  * to tell a stack deployed by them what to pin (components/immutable-settings.ts).
  */
-export function listOrderVswitches(vpc: string, prefix: number, zones: readonly string[]): VswitchPlan[] | undefined {
+export function listOrderVswitches(vpc: string, prefix: number, zones: readonly string[]): VswitchSpec[] | undefined {
   if (!subnetsFit(vpc, prefix, zones.length)) return undefined;
   const subnets = carveSubnets(vpc, prefix, zones.length);
   return zones.map((zone, i) => ({ zone, cidr: subnets[i] as string }));
@@ -102,7 +98,7 @@ export const CONTROL_PLANE_VSWITCH_PREFIX = 28;
  * resource_alicloud_vpc_vswitch_cidr_reservation.go v1.289.0), and whether an
  * instance may take an explicit address inside a reserved block is undocumented.
  */
-export function controlPlaneVswitches(cidr: string, zones: readonly string[]): { vswitches: VswitchPlan[] } | { outside: string[]; slots: number } {
+export function controlPlaneVswitches(cidr: string, zones: readonly string[]): { vswitches: VswitchSpec[] } | { outside: string[]; slots: number } {
   return derivedVswitches(cidr, CONTROL_PLANE_VSWITCH_PREFIX, [...new Set(zones)].sort());
 }
 
