@@ -4,12 +4,10 @@ import { ALIBABA_RESERVED_CIDR, PRIVATE_RANGES, WORLD, contains, overlaps, prefi
 import { CONTROL_PLANE_VSWITCH_PREFIX, controlPlaneVswitches, derivedVswitches, lastSlash24 } from "../plan/zones";
 import type { Sections } from "./schema";
 import type { VswitchSpec } from "./spec";
+import { isObject } from "./zod-helpers";
 
 type Report = (path: readonly (string | number)[], message: string) => void;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * The zone of each control plane, given in controlPlane.zones: one per control plane,
@@ -145,7 +143,13 @@ export function checkControlPlaneVswitches(
   controlPlaneZones: readonly string[],
   problem: Report,
 ): VswitchSpec[] | undefined {
-  if (network.controlPlaneVswitches === "shared") return [];
+  if (network.controlPlaneVswitches === "shared") {
+    if (network.controlPlaneCidr !== undefined) {
+      problem(["network", "controlPlaneCidr"], `is set but network.controlPlaneVswitches is shared, so control planes sit in the nodes' vSwitches and the range would be ignored; remove it, or set controlPlaneVswitches: dedicated (only for a new stack: control planes cannot move)`);
+      return undefined;
+    }
+    return [];
+  }
   const path = ["network", "controlPlaneCidr"];
   const given = network.controlPlaneCidr;
   const range = given ?? lastSlash24(network.vpcCidr);
