@@ -27,7 +27,10 @@ export const caCertPem = cluster.pki.cas.cluster.certPem;
 export const discoveryHash = cluster.pki.discoveryHash;
 export const caExpiresAt = cluster.pki.cas.cluster.expiresAt;
 export const adminCertificateExpiresAt = cluster.pki.admin.expiresAt;
-/** When the bootstrap tokens in OOS and in the cluster expire; a pulumi up from `bootstrapTokensRenewFrom` on renews them. */
+/**
+ * When the bootstrap tokens in OOS and in the cluster expire; a pulumi up from `bootstrapTokensRenewFrom` on
+ * renews them.
+ */
 export const bootstrapTokensExpireAt = cluster.pki.tokenRenewal.expiresAt;
 export const bootstrapTokensRenewFrom = cluster.pki.tokenRenewal.renewFrom;
 /** Secret: `pulumi stack output --show-secrets kubeconfig > admin.conf`. */
@@ -37,4 +40,6 @@ export const apiPublicAddress = cluster.apiLoadBalancer.publicAddress;
 export const controlPlaneIps = cluster.controlPlane.privateIps;
 /** Resolves once every control plane serves the API: anything that talks to the API waits on it. */
 export const controlPlaneReady = cluster.controlPlane.ready;
-export const nodePoolScalingGroupIds = Object.fromEntries(Object.entries(cluster.nodePools).map(([name, pool]) => [name, pool.scalingGroupId]));
+export const nodePoolScalingGroupIds = Object.fromEntries(
+  Object.entries(cluster.nodePools).map(([name, pool]) => [name, pool.scalingGroupId]),
+);

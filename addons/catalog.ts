@@ -27,8 +27,16 @@ export interface NoRange {
 export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
   // Tigera's versioned system requirements: Calico 3.32 is tested on Kubernetes 1.34 to
   // 1.36 (3.33 on 1.35 to 1.37). Both charts are one release.
-  "crd.projectcalico.org.v1@v3.32.2": { fromMinor: 34, toMinor: 36, source: "Calico 3.32 system requirements (tested Kubernetes versions)" },
-  "tigera-operator@v3.32.2": { fromMinor: 34, toMinor: 36, source: "Calico 3.32 system requirements (tested Kubernetes versions)" },
+  "crd.projectcalico.org.v1@v3.32.2": {
+    fromMinor: 34,
+    toMinor: 36,
+    source: "Calico 3.32 system requirements (tested Kubernetes versions)",
+  },
+  "tigera-operator@v3.32.2": {
+    fromMinor: 34,
+    toMinor: 36,
+    source: "Calico 3.32 system requirements (tested Kubernetes versions)",
+  },
   "flannel@v0.28.9": { none: "Flannel publishes no Kubernetes support matrix" },
   // Documentation/network/kubernetes/compatibility.rst at 1.19.x: "1.32, 1.33, 1.34, 1.35"
   // are e2e tested and "guaranteed to be compatible"; newer ones are not listed. Cilium
@@ -45,18 +53,29 @@ export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
     toMinor: Math.max(...Object.keys(CLUSTER_AUTOSCALER_TAGS).map(Number)),
     source: "cluster-autoscaler releases promoted to registry.k8s.io, one per minor",
   },
-  "cloud-controller-manager@v2.14.0": { none: "Alibaba's cloud-controller-manager release notes state no Kubernetes range" },
-  "kubelet-csr-approver@1.2.15": { none: "kept current with the three newest Kubernetes minors at each release, by its README; no table per release" },
-  "alibaba-cloud-csi-driver@1.36.2": { none: "the driver's README states only a minimum (Kubernetes 1.26 or newer), no range per release" },
+  "cloud-controller-manager@v2.14.0": {
+    none: "Alibaba's cloud-controller-manager release notes state no Kubernetes range",
+  },
+  "kubelet-csr-approver@1.2.15": {
+    none: "kept current with the three newest Kubernetes minors at each release, by its README; no table per release",
+  },
+  "alibaba-cloud-csi-driver@1.36.2": {
+    none: "the driver's README states only a minimum (Kubernetes 1.26 or newer), no range per release",
+  },
   // README.md "Compatibility Matrix" at metrics-server-helm-chart-3.13.1: 0.8.x supports 1.31+.
-  "metrics-server@3.13.1": { none: "its README gives 0.8.x only a minimum (Kubernetes 1.31+), no upper bound" },
+  "metrics-server@3.13.1": {
+    none: "its README gives 0.8.x only a minimum (Kubernetes 1.31+), no upper bound",
+  },
   "node-problem-detector@2.4.1": { none: "the chart publishes no Kubernetes range" },
   "kube-prometheus-stack@91.5.0": { none: "the chart states only a minimum kubeVersion, no range" },
 };
 
 export interface CatalogEntry {
   readonly artifact: Artifact;
-  /** The config key that brings it in: `cni.name`, `addons.<name>.enabled`, or `kubernetesVersion` for core add-ons. */
+  /**
+   * The config key that brings it in: `cni.name`, `addons.<name>.enabled`, or `kubernetesVersion` for core
+   * add-ons.
+   */
   readonly key: string;
   readonly supported?: SupportedRange;
   /** Why no range is recorded, when none is. */
@@ -65,11 +84,24 @@ export interface CatalogEntry {
 
 /** Everything this cluster installs, with what is known of its Kubernetes support. */
 export function catalogFor(spec: ClusterSpec): CatalogEntry[] {
-  const cni = cniPlan(spec, API_PORT).charts.map(({ ref }): Artifact => ({ kind: "chart", name: ref.chart, source: ref.repo, version: ref.version }));
-  const addons = selectedAddons(spec).flatMap((m) => m.artifacts.map((artifact) => ({ artifact, key: m.name in spec.addons ? `addons.${m.name}.enabled` : "kubernetesVersion" })));
+  const cni = cniPlan(spec, API_PORT).charts.map(({ ref }): Artifact => ({
+    kind: "chart",
+    name: ref.chart,
+    source: ref.repo,
+    version: ref.version,
+  }));
+  const addons = selectedAddons(spec).flatMap((m) =>
+    m.artifacts.map((artifact) => ({
+      artifact,
+      key: m.name in spec.addons ? `addons.${m.name}.enabled` : "kubernetesVersion",
+    })),
+  );
   return [...cni.map((artifact) => ({ artifact, key: "cni.name" })), ...addons].map((e) => {
     const known = SUPPORTED[`${e.artifact.name}@${e.artifact.version}`];
-    if (!known) throw new Error(`${e.artifact.name} ${e.artifact.version} is missing from the compatibility catalog: record its supported range or why there is none`);
+    if (!known)
+      throw new Error(
+        `${e.artifact.name} ${e.artifact.version} is missing from the compatibility catalog: record its supported range or why there is none`,
+      );
     return "none" in known ? { ...e, noRange: known.none } : { ...e, supported: known };
   });
 }
@@ -86,7 +118,10 @@ export function compatibility(spec: ClusterSpec): Compatibility {
   const problems: Compatibility["problems"] = [];
   const unknown: string[] = [];
   for (const { artifact: a, key, supported: s, noRange } of catalogFor(spec)) {
-    if (!s) unknown.push(`${a.name} ${a.version}: no supported Kubernetes range recorded (${noRange ?? "unknown"})`);
+    if (!s)
+      unknown.push(
+        `${a.name} ${a.version}: no supported Kubernetes range recorded (${noRange ?? "unknown"})`,
+      );
     else if (minor < s.fromMinor || minor > s.toMinor) {
       problems.push({
         key,

@@ -22,36 +22,70 @@ const CONFIG_DIR = "/etc/kubernetes/config";
 
 export const cloudControllerManager: AddonModule = {
   name: "cloudControllerManager",
-  description: "Alibaba Cloud cloud-controller-manager: initializes nodes, serves LoadBalancer Services with CLB",
+  description:
+    "Alibaba Cloud cloud-controller-manager: initializes nodes, serves LoadBalancer Services with CLB",
   // Images: the manifest names the ACK registry in Hangzhou (CCM_IMAGE).
   imageRegistries: () => [CCM_IMAGE.split("/")[0] as string],
-  artifacts: [{ kind: "manifest", name: "cloud-controller-manager", source: "registry-cn-hangzhou.ack.aliyuncs.com/acs/cloud-controller-manager", version: CCM_VERSION }],
+  artifacts: [
+    {
+      kind: "manifest",
+      name: "cloud-controller-manager",
+      source: "registry-cn-hangzhou.ack.aliyuncs.com/acs/cloud-controller-manager",
+      version: CCM_VERSION,
+    },
+  ],
   install(spec, facts, overrides) {
     const [zone] = spec.zones;
     const missing = spec.zones.filter((z) => facts.vswitchIds[z] === undefined);
-    if (zone === undefined || missing.length > 0) throw new Error(`the cloud-controller-manager needs every zone's vSwitch (missing: ${missing.join(", ")})`);
+    if (zone === undefined || missing.length > 0)
+      throw new Error(
+        `the cloud-controller-manager needs every zone's vSwitch (missing: ${missing.join(", ")})`,
+      );
     // "zone1:vsw1,zone2:vsw2" (pkg/provider/alibaba/base/metadata.go VswitchIDs at
     // v2.14.0: an entry without its zone is skipped as malformed, and an intranet CLB then
     // finds no vSwitch); every zone's, so intranet CLBs spread (RandomVswitchID).
     const vswitchId = spec.zones.map((z) => `${z}:${facts.vswitchIds[z] ?? ""}`).join(",");
     // Routes stay off: every CNI here encapsulates pod traffic, so the VPC needs no pod routes.
-    const settings = mergeValues({
-      image: CCM_IMAGE,
-      controllers: "node,service",
-      logLevel: 2,
-      cloudConfig: { Global: { clusterID: spec.clusterName, region: spec.region, vpcid: facts.vpcId, zoneid: zone, vswitchid: vswitchId } },
-    }, overrides);
+    const settings = mergeValues(
+      {
+        image: CCM_IMAGE,
+        controllers: "node,service",
+        logLevel: 2,
+        cloudConfig: {
+          Global: {
+            clusterID: spec.clusterName,
+            region: spec.region,
+            vpcid: facts.vpcId,
+            zoneid: zone,
+            vswitchid: vswitchId,
+          },
+        },
+      },
+      overrides,
+    );
     const labels = { app: NAME, tier: "control-plane" };
     // Typed with the Kubernetes API's own input types: a misspelt field does not compile.
-    const serviceAccount: types.input.core.v1.ServiceAccount = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: NAME, namespace: NS } };
+    const serviceAccount: types.input.core.v1.ServiceAccount = {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: NAME, namespace: NS },
+    };
     const clusterRole: types.input.rbac.v1.ClusterRole = {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRole",
       metadata: { name: `system:${NAME}` },
       rules: [
-        { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "update", "patch", "delete"] },
+        {
+          apiGroups: [""],
+          resources: ["nodes"],
+          verbs: ["get", "list", "watch", "update", "patch", "delete"],
+        },
         { apiGroups: [""], resources: ["nodes/status", "services/status"], verbs: ["patch", "update"] },
-        { apiGroups: [""], resources: ["services", "endpoints"], verbs: ["get", "list", "watch", "update", "patch"] },
+        {
+          apiGroups: [""],
+          resources: ["services", "endpoints"],
+          verbs: ["get", "list", "watch", "update", "patch"],
+        },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "update"] },
         // The service controller resolves the Pod behind each backend from its cache and
@@ -95,33 +129,49 @@ export const cloudControllerManager: AddonModule = {
             nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
             tolerations: [
               { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
-              { key: "node.cloudprovider.kubernetes.io/uninitialized", operator: "Exists", effect: "NoSchedule" },
+              {
+                key: "node.cloudprovider.kubernetes.io/uninitialized",
+                operator: "Exists",
+                effect: "NoSchedule",
+              },
               { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" },
             ],
-            containers: [{
-              name: NAME,
-              image: String(settings.image),
-              command: [
-                "/cloud-controller-manager",
-                `--cloud-config=${CONFIG_DIR}/cloud-config.conf`,
-                `--controllers=${String(settings.controllers)}`,
-                "--configure-cloud-routes=false",
-                "--leader-elect=true",
-                "--health-probe-bind-addr=127.0.0.1:10258",
-                // Metrics (default :8080) and pprof (default :6060, unauthenticated) would
-                // listen on every host address: off (pkg/config/runtime_config.go v2.14.0,
-                // "It can be set to '' or 0 to disable the pprof serving";
-                // deploy/v2/cloud-controller-manager.yaml passes --metrics-bind-addr=0).
-                "--metrics-bind-addr=0",
-                "--pprof-bind-addr=0",
-                `--v=${String(settings.logLevel)}`,
-              ],
-              livenessProbe: { httpGet: { host: "127.0.0.1", port: 10258, path: "/healthz" }, initialDelaySeconds: 15, timeoutSeconds: 15, failureThreshold: 8 },
-              resources: { requests: { cpu: "100m", memory: "200Mi" } },
-              // As upstream's deploy/v2/cloud-controller-manager.yaml:166-170.
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1200 },
-              volumeMounts: [{ name: "cloud-config", mountPath: CONFIG_DIR, readOnly: true }],
-            }],
+            containers: [
+              {
+                name: NAME,
+                image: String(settings.image),
+                command: [
+                  "/cloud-controller-manager",
+                  `--cloud-config=${CONFIG_DIR}/cloud-config.conf`,
+                  `--controllers=${String(settings.controllers)}`,
+                  "--configure-cloud-routes=false",
+                  "--leader-elect=true",
+                  "--health-probe-bind-addr=127.0.0.1:10258",
+                  // Metrics (default :8080) and pprof (default :6060, unauthenticated) would
+                  // listen on every host address: off (pkg/config/runtime_config.go v2.14.0,
+                  // "It can be set to '' or 0 to disable the pprof serving";
+                  // deploy/v2/cloud-controller-manager.yaml passes --metrics-bind-addr=0).
+                  "--metrics-bind-addr=0",
+                  "--pprof-bind-addr=0",
+                  `--v=${String(settings.logLevel)}`,
+                ],
+                livenessProbe: {
+                  httpGet: { host: "127.0.0.1", port: 10258, path: "/healthz" },
+                  initialDelaySeconds: 15,
+                  timeoutSeconds: 15,
+                  failureThreshold: 8,
+                },
+                resources: { requests: { cpu: "100m", memory: "200Mi" } },
+                // As upstream's deploy/v2/cloud-controller-manager.yaml:166-170.
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  runAsUser: 1200,
+                },
+                volumeMounts: [{ name: "cloud-config", mountPath: CONFIG_DIR, readOnly: true }],
+              },
+            ],
             volumes: [{ name: "cloud-config", configMap: { name: "cloud-config" } }],
           },
         },
@@ -131,21 +181,43 @@ export const cloudControllerManager: AddonModule = {
     return {
       namespace: NS,
       charts: [],
-      manifest: { source: "kubernetes/cloud-provider-alibaba-cloud docs/examples/cloud-controller-manager.yml (v2 flags)", version: CCM_VERSION, objects },
+      manifest: {
+        source:
+          "kubernetes/cloud-provider-alibaba-cloud docs/examples/cloud-controller-manager.yml (v2 flags)",
+        version: CCM_VERSION,
+        objects,
+      },
       ram: {
         scope: "control-plane",
         // The node controller reads instances and their network; the service controller
         // owns the CLBs of LoadBalancer Services (upstream's examples grant the same
         // families; disks, NAS, logs, routes and ALB are left out: not used here).
         statements: [
-          { Effect: "Allow", Action: ["ecs:DescribeInstances", "ecs:DescribeInstanceTypes", "ecs:DescribeNetworkInterfaces", "ecs:DescribeSecurityGroups"], Resource: ["*"] },
-          { Effect: "Allow", Action: ["vpc:DescribeVpcs", "vpc:DescribeVSwitches", "vpc:DescribeRouteTables"], Resource: ["*"] },
+          {
+            Effect: "Allow",
+            Action: [
+              "ecs:DescribeInstances",
+              "ecs:DescribeInstanceTypes",
+              "ecs:DescribeNetworkInterfaces",
+              "ecs:DescribeSecurityGroups",
+            ],
+            Resource: ["*"],
+          },
+          {
+            Effect: "Allow",
+            Action: ["vpc:DescribeVpcs", "vpc:DescribeVSwitches", "vpc:DescribeRouteTables"],
+            Resource: ["*"],
+          },
           // Writes held to the cluster's region. SLB authorizes per load balancer
           // (acs:slb:{#regionId}:{#accountId}:loadbalancer/{#LoadBalancerId}, SLB RAM
           // authorization), and AddBackendServers on the backend instances as well, so
           // the region's ECS instances are named too. Reads above stay account-wide:
           // their RAM tables name no resource.
-          { Effect: "Allow", Action: ["slb:*"], Resource: [`acs:slb:${spec.region}:*:*`, `acs:ecs:${spec.region}:*:instance/*`] },
+          {
+            Effect: "Allow",
+            Action: ["slb:*"],
+            Resource: [`acs:slb:${spec.region}:*:*`, `acs:ecs:${spec.region}:*:instance/*`],
+          },
         ],
       },
     };

@@ -1,7 +1,15 @@
 // Most add-ons are one pinned chart in one namespace: this builds their module from what
 // differs (the chart, its default values for this cluster, its RAM needs).
 import type { ClusterSpec } from "../config/spec";
-import type { AddonFacts, AddonModule, AddonRam, ChartRef, CredentialsSecret, ManifestObject, RamStatement } from "./types";
+import type {
+  AddonFacts,
+  AddonModule,
+  AddonRam,
+  ChartRef,
+  CredentialsSecret,
+  ManifestObject,
+  RamStatement,
+} from "./types";
 import { mergeValues } from "./values";
 
 export interface ChartAddon {
@@ -30,9 +38,13 @@ export function chartAddon(a: ChartAddon): AddonModule {
     install: (spec, facts, overrides) => ({
       namespace: a.namespace,
       ...(a.namespaceLabels ? { namespaceLabels: a.namespaceLabels } : {}),
-      charts: [{ name: a.release ?? a.ref.chart, ref: a.ref, values: mergeValues(a.values(spec, facts), overrides) }],
+      charts: [
+        { name: a.release ?? a.ref.chart, ref: a.ref, values: mergeValues(a.values(spec, facts), overrides) },
+      ],
       ...(a.ram ? { ram: a.ram(spec, facts) } : {}),
-      ...(a.objects ? { manifest: { source: a.objects.source, version: a.ref.version, objects: a.objects.build(spec) } } : {}),
+      ...(a.objects
+        ? { manifest: { source: a.objects.source, version: a.ref.version, objects: a.objects.build(spec) } }
+        : {}),
     }),
     ...(a.problems ? { problems: a.problems } : {}),
     ...(a.nodeTraffic ? { nodeTraffic: a.nodeTraffic } : {}),

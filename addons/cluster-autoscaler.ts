@@ -16,10 +16,22 @@
 import { chartAddon, ownRamUser } from "./chart-addon";
 
 // Hooks: none (cluster-autoscaler-chart-9.56.0 cluster-autoscaler/charts/cluster-autoscaler/templates).
-export const CLUSTER_AUTOSCALER_CHART = { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.56.0", hooks: "none" } as const;
+export const CLUSTER_AUTOSCALER_CHART = {
+  repo: "https://kubernetes.github.io/autoscaler",
+  chart: "cluster-autoscaler",
+  version: "9.56.0",
+  hooks: "none",
+} as const;
 export const CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler";
 /** Image tag by Kubernetes minor. */
-export const CLUSTER_AUTOSCALER_TAGS: Readonly<Record<number, string>> = { 31: "v1.31.4", 32: "v1.32.7", 33: "v1.33.5", 34: "v1.34.4", 35: "v1.35.1", 36: "v1.36.0" };
+export const CLUSTER_AUTOSCALER_TAGS: Readonly<Record<number, string>> = {
+  31: "v1.31.4",
+  32: "v1.32.7",
+  33: "v1.33.5",
+  34: "v1.34.4",
+  35: "v1.35.1",
+  36: "v1.36.0",
+};
 const CREDENTIALS = "cluster-autoscaler-alicloud";
 
 export const clusterAutoscaler = chartAddon({
@@ -45,7 +57,9 @@ export const clusterAutoscaler = chartAddon({
       envFromSecret: CREDENTIALS,
       extraArgs: { "balance-similar-node-groups": true, expander: "least-waste" },
       nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
-      tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }],
+      tolerations: [
+        { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
+      ],
     };
   },
   // The calls of cloudprovider/alicloud (kubernetes/autoscaler): 1.32 and later scale
@@ -55,13 +69,32 @@ export const clusterAutoscaler = chartAddon({
   // these on acs:ess:{#regionId}:{#accountId}:scalinggroup/{#ScalingGroupId}: changes
   // name this cluster's groups only. Reads stay in the region (not every Describe table
   // was found to name a resource), and ecs:DescribeInstanceTypes publishes none.
-  ram: (spec, facts) => ownRamUser([
-    {
-      Effect: "Allow",
-      Action: ["ess:ScaleWithAdjustment", "ess:RemoveInstances", "ess:DetachInstances", "ess:CreateScalingRule", "ess:ModifyScalingRule", "ess:ExecuteScalingRule", "ess:DeleteScalingRule"],
-      Resource: spec.nodePools.map((p) => `acs:ess:${spec.region}:*:scalinggroup/${facts.scalingGroupIds[p.name] ?? ""}`),
-    },
-    { Effect: "Allow", Action: ["ess:Describe*"], Resource: [`acs:ess:${spec.region}:*:*`] },
-    { Effect: "Allow", Action: ["ecs:DescribeInstanceTypes"], Resource: ["*"] },
-  ], { name: CREDENTIALS, idKey: "ACCESS_KEY_ID", secretKey: "ACCESS_KEY_SECRET", extra: { REGION_ID: spec.region } }),
+  ram: (spec, facts) =>
+    ownRamUser(
+      [
+        {
+          Effect: "Allow",
+          Action: [
+            "ess:ScaleWithAdjustment",
+            "ess:RemoveInstances",
+            "ess:DetachInstances",
+            "ess:CreateScalingRule",
+            "ess:ModifyScalingRule",
+            "ess:ExecuteScalingRule",
+            "ess:DeleteScalingRule",
+          ],
+          Resource: spec.nodePools.map(
+            (p) => `acs:ess:${spec.region}:*:scalinggroup/${facts.scalingGroupIds[p.name] ?? ""}`,
+          ),
+        },
+        { Effect: "Allow", Action: ["ess:Describe*"], Resource: [`acs:ess:${spec.region}:*:*`] },
+        { Effect: "Allow", Action: ["ecs:DescribeInstanceTypes"], Resource: ["*"] },
+      ],
+      {
+        name: CREDENTIALS,
+        idKey: "ACCESS_KEY_ID",
+        secretKey: "ACCESS_KEY_SECRET",
+        extra: { REGION_ID: spec.region },
+      },
+    ),
 });

@@ -3,8 +3,15 @@
 // Services, which the cloud-controller-manager turns into CLBs.
 import { chartAddon } from "./chart-addon";
 
-// Hooks: required. templates/certgen.yaml is a pre-install/pre-upgrade Job (with hook RBAC, certgen-rbac.yaml) that creates the Secrets envoy-gateway and envoy, which the controller and proxies mount (envoy-gateway-deployment.yaml; gateway v1.9.0, the pin's release branch).
-export const GATEWAY_CHART = { repo: "oci://docker.io/envoyproxy", chart: "gateway-helm", version: "v1.9.2", hooks: "required" } as const;
+// Hooks: required. templates/certgen.yaml is a pre-install/pre-upgrade Job (with hook RBAC,
+// certgen-rbac.yaml) that creates the Secrets envoy-gateway and envoy, which the controller and proxies mount
+// (envoy-gateway-deployment.yaml; gateway v1.9.0, the pin's release branch).
+export const GATEWAY_CHART = {
+  repo: "oci://docker.io/envoyproxy",
+  chart: "gateway-helm",
+  version: "v1.9.2",
+  hooks: "required",
+} as const;
 
 export const gateway = chartAddon({
   name: "gateway",

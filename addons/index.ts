@@ -24,7 +24,14 @@ export const CORE_ADDONS: readonly AddonModule[] = [kubeletCsrApprover];
  * first (nodes stay tainted until it initializes them).
  */
 export const SWITCHABLE_ADDONS: readonly AddonModule[] = [
-  cloudControllerManager, csiDisk, metricsServer, clusterAutoscaler, certManager, nodeProblemDetector, monitoring, gateway,
+  cloudControllerManager,
+  csiDisk,
+  metricsServer,
+  clusterAutoscaler,
+  certManager,
+  nodeProblemDetector,
+  monitoring,
+  gateway,
 ];
 
 type AddonKey = keyof ClusterSpec["addons"];
@@ -33,7 +40,11 @@ const switchOf = (spec: ClusterSpec, name: string) => spec.addons[name as AddonK
 /** The add-ons this cluster gets: the core ones and every switchable one that is on. */
 export function selectedAddons(spec: ClusterSpec): AddonModule[] {
   const on = SWITCHABLE_ADDONS.filter((m) => switchOf(spec, m.name)?.enabled === true);
-  return [...on.filter((m) => m === cloudControllerManager), ...CORE_ADDONS, ...on.filter((m) => m !== cloudControllerManager)];
+  return [
+    ...on.filter((m) => m === cloudControllerManager),
+    ...CORE_ADDONS,
+    ...on.filter((m) => m !== cloudControllerManager),
+  ];
 }
 
 export interface PlannedAddon {
@@ -42,15 +53,21 @@ export interface PlannedAddon {
 }
 
 export function addonPlan(spec: ClusterSpec, facts: AddonFacts): PlannedAddon[] {
-  return selectedAddons(spec).map((m) => ({ name: m.name, install: m.install(spec, facts, switchOf(spec, m.name)?.values ?? {}) }));
+  return selectedAddons(spec).map((m) => ({
+    name: m.name,
+    install: m.install(spec, facts, switchOf(spec, m.name)?.values ?? {}),
+  }));
 }
 
 /**
  * Where the images of the CNI and of every enabled add-on come from: per registry host,
  * the mirrors nodes try first (nodeSoftware.registryMirrors), or none (pulled directly).
  */
-export function imageSources(spec: ClusterSpec): { name: string; registries: { host: string; mirrors: readonly string[] }[] }[] {
-  const of = (hosts: readonly string[]) => hosts.map((host) => ({ host, mirrors: spec.nodeSoftware.registryMirrors[host] ?? [] }));
+export function imageSources(
+  spec: ClusterSpec,
+): { name: string; registries: { host: string; mirrors: readonly string[] }[] }[] {
+  const of = (hosts: readonly string[]) =>
+    hosts.map((host) => ({ host, mirrors: spec.nodeSoftware.registryMirrors[host] ?? [] }));
   return [
     { name: `cni ${spec.cni.name}`, registries: of(cniImageRegistries(spec.cni)) },
     ...selectedAddons(spec).map((m) => ({ name: m.name, registries: of(m.imageRegistries(spec)) })),
@@ -66,6 +83,8 @@ export function addonNodeTraffic(spec: ClusterSpec): NodeTraffic[] {
 export function addonValueProblems(spec: Pick<ClusterSpec, "addons">): { name: string; message: string }[] {
   return SWITCHABLE_ADDONS.flatMap((m) => {
     const a = spec.addons[m.name as AddonKey];
-    return a?.enabled && m.problems ? m.problems(a.values ?? {}).map((message) => ({ name: m.name, message })) : [];
+    return a?.enabled && m.problems
+      ? m.problems(a.values ?? {}).map((message) => ({ name: m.name, message }))
+      : [];
   });
 }

@@ -11,7 +11,12 @@
 import { chartAddon } from "./chart-addon";
 
 // Hooks: a helm.sh/hook: test Job only (kubelet-csr-approver v1.2.14 chart, the newest tag readable).
-export const CSR_APPROVER_CHART = { repo: "https://postfinance.github.io/kubelet-csr-approver", chart: "kubelet-csr-approver", version: "1.2.15", hooks: "harmless" } as const;
+export const CSR_APPROVER_CHART = {
+  repo: "https://postfinance.github.io/kubelet-csr-approver",
+  chart: "kubelet-csr-approver",
+  version: "1.2.15",
+  hooks: "harmless",
+} as const;
 
 /** The node names this project gives nodes: `<region>.<instance-id>` (bootstrap/node-bootstrap.sh). */
 export function nodeNameRegex(region: string): string {

@@ -4,8 +4,14 @@
 // kubernetes-sigs chart repository; its values keys are unchanged since 3.13.0.
 import { chartAddon } from "./chart-addon";
 
-// Hooks: templates/tests/test-connection.yaml, a helm.sh/hook: test Job only (metrics-server-helm-chart-3.13.0 and 3.13.1).
-export const METRICS_SERVER_CHART = { repo: "https://kubernetes-sigs.github.io/metrics-server/", chart: "metrics-server", version: "3.13.1", hooks: "harmless" } as const;
+// Hooks: templates/tests/test-connection.yaml, a helm.sh/hook: test Job only
+// (metrics-server-helm-chart-3.13.0 and 3.13.1).
+export const METRICS_SERVER_CHART = {
+  repo: "https://kubernetes-sigs.github.io/metrics-server/",
+  chart: "metrics-server",
+  version: "3.13.1",
+  hooks: "harmless",
+} as const;
 
 export const metricsServer = chartAddon({
   name: "metricsServer",
@@ -16,9 +22,13 @@ export const metricsServer = chartAddon({
   namespace: "kube-system",
   values: () => ({ replicas: 2, podDisruptionBudget: { enabled: true, minAvailable: 1 } }),
   problems(overrides) {
-    const args = [overrides.args, overrides.defaultArgs].flatMap((a) => (Array.isArray(a) ? a.map(String) : []));
+    const args = [overrides.args, overrides.defaultArgs].flatMap((a) =>
+      Array.isArray(a) ? a.map(String) : [],
+    );
     return args.some((a) => a.startsWith("--kubelet-insecure-tls"))
-      ? ["--kubelet-insecure-tls is refused: kubelet serving certificates here are signed by the cluster CA, so metrics-server verifies them"]
+      ? [
+          "--kubelet-insecure-tls is refused: kubelet serving certificates here are signed by the cluster CA, so metrics-server verifies them",
+        ]
       : [];
   },
 });

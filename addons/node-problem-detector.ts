@@ -7,7 +7,12 @@
 import { chartAddon } from "./chart-addon";
 
 // Hooks: none (deliveryhero/helm-charts stable/node-problem-detector at 17aac33).
-export const NPD_CHART = { repo: "oci://ghcr.io/deliveryhero/helm-charts", chart: "node-problem-detector", version: "2.4.1", hooks: "none" } as const;
+export const NPD_CHART = {
+  repo: "oci://ghcr.io/deliveryhero/helm-charts",
+  chart: "node-problem-detector",
+  version: "2.4.1",
+  hooks: "none",
+} as const;
 
 export const nodeProblemDetector = chartAddon({
   name: "nodeProblemDetector",

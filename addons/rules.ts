@@ -18,7 +18,8 @@ export function addonConfigProblems(spec: Pick<ClusterSpec, "addons" | "nodePool
   if (!spec.addons.cloudControllerManager.enabled) {
     out.push({
       path: ["addons", "cloudControllerManager", "enabled"],
-      message: "cannot be false: kubelets run with cloud-provider: external, so every node keeps the node.cloudprovider.kubernetes.io/uninitialized taint until the cloud-controller-manager initializes it, and no workload would schedule. Keep it enabled",
+      message:
+        "cannot be false: kubelets run with cloud-provider: external, so every node keeps the node.cloudprovider.kubernetes.io/uninitialized taint until the cloud-controller-manager initializes it, and no workload would schedule. Keep it enabled",
     });
   }
   // cluster-autoscaler (cloudprovider/alicloud, cluster-autoscaler-1.36.0) builds the

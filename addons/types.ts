@@ -31,7 +31,6 @@ export interface RamStatement {
   readonly Resource: readonly string[];
 }
 
-
 /** For "dedicated-user": the Secret, in the add-on's namespace, that carries the key. */
 export interface CredentialsSecret {
   readonly name: string;
@@ -45,7 +44,12 @@ export interface CredentialsSecret {
 export interface ManifestObject {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+  };
   readonly [field: string]: unknown;
 }
 
@@ -53,9 +57,17 @@ export interface AddonInstall {
   readonly namespace: string;
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Helm charts in order. */
-  readonly charts: readonly { readonly name: string; readonly ref: ChartRef; readonly values: Record<string, unknown> }[];
+  readonly charts: readonly {
+    readonly name: string;
+    readonly ref: ChartRef;
+    readonly values: Record<string, unknown>;
+  }[];
   /** Manifest-based add-ons: the objects, applied in order. */
-  readonly manifest?: { readonly source: string; readonly version: string; readonly objects: readonly ManifestObject[] };
+  readonly manifest?: {
+    readonly source: string;
+    readonly version: string;
+    readonly objects: readonly ManifestObject[];
+  };
   readonly ram?: AddonRam;
 }
 
@@ -67,7 +79,11 @@ export interface AddonInstall {
  */
 export type AddonRam =
   | { readonly scope: "control-plane"; readonly statements: readonly RamStatement[] }
-  | { readonly scope: "dedicated-user"; readonly statements: readonly RamStatement[]; readonly credentialsSecret: CredentialsSecret };
+  | {
+      readonly scope: "dedicated-user";
+      readonly statements: readonly RamStatement[];
+      readonly credentialsSecret: CredentialsSecret;
+    };
 
 export interface AddonModule {
   /** The `addons.<name>` key; "core" add-ons have no switch. */

@@ -34,7 +34,11 @@ export class Addons extends pulumi.ComponentResource {
     const { spec, provider } = args;
     const child = { parent: this, provider };
 
-    const facts: pulumi.Output<AddonFacts> = pulumi.output({ vpcId: args.vpcId, vswitchIds: { ...args.vswitchIds }, scalingGroupIds: { ...args.scalingGroupIds } });
+    const facts: pulumi.Output<AddonFacts> = pulumi.output({
+      vpcId: args.vpcId,
+      vswitchIds: { ...args.vswitchIds },
+      scalingGroupIds: { ...args.scalingGroupIds },
+    });
     const planned = facts.apply((f) => addonPlan(spec, f));
     // Which resources exist depends on the spec only; the facts fill in values.
     const shape = addonPlan(spec, {
@@ -47,7 +51,9 @@ export class Addons extends pulumi.ComponentResource {
     const overridesSecret = spec.secretConfigKeys.includes("addons");
     const keep = <T>(addonName: string, value: pulumi.Output<T>): pulumi.Output<T> =>
       // pulumi.secret keeps the value's type; its signature says Unwrap<T>, which T already is.
-      overridesSecret && spec.addons[addonName as keyof ClusterSpec["addons"]]?.values !== undefined ? (pulumi.secret(value) as pulumi.Output<T>) : value;
+      overridesSecret && spec.addons[addonName as keyof ClusterSpec["addons"]]?.values !== undefined
+        ? (pulumi.secret(value) as pulumi.Output<T>)
+        : value;
 
     let previous: pulumi.Resource[] = [...args.cni];
     for (const [i, addon] of shape.entries()) {
@@ -60,57 +66,118 @@ export class Addons extends pulumi.ComponentResource {
       };
       const after = () => (waitFor.length ? { dependsOn: waitFor } : {});
       if (addon.install.namespace !== "kube-system") {
-        step(new k8s.core.v1.Namespace(n("namespace"), {
-          metadata: { name: addon.install.namespace, labels: { ...(addon.install.namespaceLabels ?? {}) } },
-        }, { ...child, ...after() }));
+        step(
+          new k8s.core.v1.Namespace(
+            n("namespace"),
+            {
+              metadata: {
+                name: addon.install.namespace,
+                labels: { ...(addon.install.namespaceLabels ?? {}) },
+              },
+            },
+            { ...child, ...after() },
+          ),
+        );
       }
       const ram = addon.install.ram;
       let user: alicloud.ram.User | undefined;
       if (ram?.scope === "dedicated-user") {
         // Its own RAM user and access key, delivered as a Secret before the add-on starts.
         const creds = ram.credentialsSecret;
-        user = new alicloud.ram.User(resourceName(spec.clusterName, "addon", addon.name, "user"), {
-          name: RAM_NAMES.addonUser(spec, addon.name),
-          comments: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
-        }, { parent: this });
-        const key = new alicloud.ram.AccessKey(resourceName(spec.clusterName, "addon", addon.name, "key"), { userName: user.name }, { parent: this });
-        step(new k8s.core.v1.Secret(n("credentials"), {
-          metadata: { name: creds.name, namespace: addon.install.namespace },
-          stringData: pulumi.secret(pulumi.all([key.id, key.secret]).apply(([id, secret]) => ({ [creds.idKey]: id, [creds.secretKey]: secret, ...creds.extra }))),
-        }, { ...child, ...after() }));
+        user = new alicloud.ram.User(
+          resourceName(spec.clusterName, "addon", addon.name, "user"),
+          {
+            name: RAM_NAMES.addonUser(spec, addon.name),
+            comments: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
+          },
+          { parent: this },
+        );
+        const key = new alicloud.ram.AccessKey(
+          resourceName(spec.clusterName, "addon", addon.name, "key"),
+          { userName: user.name },
+          { parent: this },
+        );
+        step(
+          new k8s.core.v1.Secret(
+            n("credentials"),
+            {
+              metadata: { name: creds.name, namespace: addon.install.namespace },
+              stringData: pulumi.secret(
+                pulumi.all([key.id, key.secret]).apply(([id, secret]) => ({
+                  [creds.idKey]: id,
+                  [creds.secretKey]: secret,
+                  ...creds.extra,
+                })),
+              ),
+            },
+            { ...child, ...after() },
+          ),
+        );
       }
       if (addon.install.manifest) {
-        step(new k8s.yaml.v2.ConfigGroup(n("manifest"), {
-          objs: keep(addon.name, planned.apply((p) => [...(installOf(p).manifest?.objects ?? [])])),
-        }, { ...child, ...after() }));
+        step(
+          new k8s.yaml.v2.ConfigGroup(
+            n("manifest"),
+            {
+              objs: keep(
+                addon.name,
+                planned.apply((p) => [...(installOf(p).manifest?.objects ?? [])]),
+              ),
+            },
+            { ...child, ...after() },
+          ),
+        );
       }
       for (const [j, c] of addon.install.charts.entries()) {
-        step(installChart(n(c.name), {
-          ref: c.ref,
-          namespace: addon.install.namespace,
-          values: keep(addon.name, planned.apply((p) => installOf(p).charts[j]?.values ?? {})),
-        }, { ...child, ...after() }));
+        step(
+          installChart(
+            n(c.name),
+            {
+              ref: c.ref,
+              namespace: addon.install.namespace,
+              values: keep(
+                addon.name,
+                planned.apply((p) => installOf(p).charts[j]?.values ?? {}),
+              ),
+            },
+            { ...child, ...after() },
+          ),
+        );
       }
       if (ram) {
-        const policy = new alicloud.ram.Policy(resourceName(spec.clusterName, "addon", addon.name), {
-          policyName: RAM_NAMES.addonPolicy(spec, addon.name),
-          // The statements may name this cluster's resources (scaling groups): from the plan with facts.
-          policyDocument: planned.apply((p) => JSON.stringify({ Version: "1", Statement: installOf(p).ram?.statements ?? [] })),
-          rotateStrategy: RAM_POLICY_ROTATION,
-          description: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
-        }, { parent: this });
+        const policy = new alicloud.ram.Policy(
+          resourceName(spec.clusterName, "addon", addon.name),
+          {
+            policyName: RAM_NAMES.addonPolicy(spec, addon.name),
+            // The statements may name this cluster's resources (scaling groups): from the plan with facts.
+            policyDocument: planned.apply((p) =>
+              JSON.stringify({ Version: "1", Statement: installOf(p).ram?.statements ?? [] }),
+            ),
+            rotateStrategy: RAM_POLICY_ROTATION,
+            description: `${addon.name} in Kubernetes cluster ${spec.clusterName}`,
+          },
+          { parent: this },
+        );
         if (user) {
-          new alicloud.ram.UserPolicyAttachment(resourceName(spec.clusterName, "addon", addon.name, "user-policy"), {
-            policyName: policy.policyName,
-            policyType: "Custom",
-            userName: user.name,
-          }, { parent: this });
+          new alicloud.ram.UserPolicyAttachment(
+            resourceName(spec.clusterName, "addon", addon.name, "user-policy"),
+            {
+              policyName: policy.policyName,
+              policyType: "Custom",
+              userName: user.name,
+            },
+            { parent: this },
+          );
         } else {
-          new alicloud.ram.RolePolicyAttachment(resourceName(spec.clusterName, "addon", addon.name, "control-plane"), {
-            policyName: policy.policyName,
-            policyType: "Custom",
-            roleName: args.controlPlaneRole,
-          }, { parent: this });
+          new alicloud.ram.RolePolicyAttachment(
+            resourceName(spec.clusterName, "addon", addon.name, "control-plane"),
+            {
+              policyName: policy.policyName,
+              policyType: "Custom",
+              roleName: args.controlPlaneRole,
+            },
+            { parent: this },
+          );
         }
       }
       if (addon.name !== CCM) previous = waitFor;

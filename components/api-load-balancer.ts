@@ -15,8 +15,19 @@ export interface ApiLoadBalancerArgs {
  * clbZones, the first control plane's zone first); a ResourceError on `parent` when the
  * region offers none of ours.
  */
-export function clbZonesOutput(spec: ClusterSpec, addressType: "intranet" | "internet", name: string, parent: pulumi.Resource): pulumi.Output<{ master: string; slave?: string }> {
-  const offered = alicloud.slb.getZonesOutput({ availableSlbAddressType: addressType === "intranet" ? "vpc" : "classic_internet", availableSlbAddressIpVersion: "ipv4" }, { parent });
+export function clbZonesOutput(
+  spec: ClusterSpec,
+  addressType: "intranet" | "internet",
+  name: string,
+  parent: pulumi.Resource,
+): pulumi.Output<{ master: string; slave?: string }> {
+  const offered = alicloud.slb.getZonesOutput(
+    {
+      availableSlbAddressType: addressType === "intranet" ? "vpc" : "classic_internet",
+      availableSlbAddressIpVersion: "ipv4",
+    },
+    { parent },
+  );
   return offered.zones.apply((pairs) => {
     const chosen = clbZones(spec.controlPlane.zones[0] as string, spec.zones, pairs);
     if ("problem" in chosen) throw new pulumi.ResourceError(`${name}: ${chosen.problem}`, parent);
@@ -48,49 +59,63 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
 
     const clb = (suffix: string, addressType: "intranet" | "internet") => {
       const zones = clbZonesOutput(spec, addressType, resourceName(spec.clusterName, "api", suffix), this);
-      return new alicloud.slb.ApplicationLoadBalancer(resourceName(spec.clusterName, "api", suffix), {
-        loadBalancerName: resourceName(spec.clusterName, "api", suffix),
-        addressType,
-        // The private CLB's vSwitch is in its master zone, looked up by zone name.
-        ...(addressType === "intranet" ? { vswitchId: zones.apply((z) => args.vswitchIds[z.master] as pulumi.Output<string>) } : {}),
-        paymentType: "PayAsYouGo",
-        instanceChargeType: "PayByCLCU",
-        masterZoneId: zones.master,
-        // Resolving to undefined leaves the argument unset (no slave zone offered).
-        slaveZoneId: zones.apply((z) => z.slave) as pulumi.Output<string>,
-        deleteProtection: protect,
-        tags: { ...spec.tags },
-      }, {
-        ...child,
-        // master_zone_id, slave_zone_id and vswitch_id are ForceNew
-        // (resource_alicloud_slb_load_balancer.go): a new CLB means a new address that
-        // workers and certificates do not know. The master follows the first control
-        // plane, which the guard keeps in place; a different slave offered later is not
-        // worth a new load balancer.
-        ignoreChanges: ["slaveZoneId"],
-      });
+      return new alicloud.slb.ApplicationLoadBalancer(
+        resourceName(spec.clusterName, "api", suffix),
+        {
+          loadBalancerName: resourceName(spec.clusterName, "api", suffix),
+          addressType,
+          // The private CLB's vSwitch is in its master zone, looked up by zone name.
+          ...(addressType === "intranet"
+            ? { vswitchId: zones.apply((z) => args.vswitchIds[z.master] as pulumi.Output<string>) }
+            : {}),
+          paymentType: "PayAsYouGo",
+          instanceChargeType: "PayByCLCU",
+          masterZoneId: zones.master,
+          // Resolving to undefined leaves the argument unset (no slave zone offered).
+          slaveZoneId: zones.apply((z) => z.slave) as pulumi.Output<string>,
+          deleteProtection: protect,
+          tags: { ...spec.tags },
+        },
+        {
+          ...child,
+          // master_zone_id, slave_zone_id and vswitch_id are ForceNew
+          // (resource_alicloud_slb_load_balancer.go): a new CLB means a new address that
+          // workers and certificates do not know. The master follows the first control
+          // plane, which the guard keeps in place; a different slave offered later is not
+          // worth a new load balancer.
+          ignoreChanges: ["slaveZoneId"],
+        },
+      );
     };
 
-    const listener = (lb: alicloud.slb.ApplicationLoadBalancer, suffix: string, acl?: { id: pulumi.Output<string>; entries: pulumi.Resource[] }) =>
-      new alicloud.slb.Listener(resourceName(spec.clusterName, "api", suffix, "listener"), {
-        loadBalancerId: lb.id,
-        protocol: "tcp",
-        frontendPort: API_PORT,
-        backendPort: API_PORT,
-        bandwidth: -1,
-        scheduler: "wrr",
-        healthCheckType: "tcp",
-        healthCheckConnectPort: API_PORT,
-        healthyThreshold: 2,
-        unhealthyThreshold: 3,
-        healthCheckTimeout: 5,
-        healthCheckInterval: 5,
-        establishedTimeout: 900,
-        description: `Kubernetes API of ${spec.clusterName}`,
-        // acl_ids, not acl_id (deprecated since provider 1.249.0): both are sent as the
-        // listener's AclId (resource_alicloud_slb_listener.go buildListenerCommonArgs).
-        ...(acl ? { aclStatus: "on", aclType: "white", aclIds: [acl.id] } : {}),
-      }, { ...child, ...(acl ? { dependsOn: acl.entries } : {}) });
+    const listener = (
+      lb: alicloud.slb.ApplicationLoadBalancer,
+      suffix: string,
+      acl?: { id: pulumi.Output<string>; entries: pulumi.Resource[] },
+    ) =>
+      new alicloud.slb.Listener(
+        resourceName(spec.clusterName, "api", suffix, "listener"),
+        {
+          loadBalancerId: lb.id,
+          protocol: "tcp",
+          frontendPort: API_PORT,
+          backendPort: API_PORT,
+          bandwidth: -1,
+          scheduler: "wrr",
+          healthCheckType: "tcp",
+          healthCheckConnectPort: API_PORT,
+          healthyThreshold: 2,
+          unhealthyThreshold: 3,
+          healthCheckTimeout: 5,
+          healthCheckInterval: 5,
+          establishedTimeout: 900,
+          description: `Kubernetes API of ${spec.clusterName}`,
+          // acl_ids, not acl_id (deprecated since provider 1.249.0): both are sent as the
+          // listener's AclId (resource_alicloud_slb_listener.go buildListenerCommonArgs).
+          ...(acl ? { aclStatus: "on", aclType: "white", aclIds: [acl.id] } : {}),
+        },
+        { ...child, ...(acl ? { dependsOn: acl.entries } : {}) },
+      );
 
     const internal = clb("private", "intranet");
     listener(internal, "private");
@@ -107,17 +132,27 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
       // resource_alicloud_slb_acl_entry_attachment.go, v1.289.0). The listener turns to it
       // only once every entry is in (dependsOn), so the public API is never behind an
       // ACL that is empty or partial; the old ACL is deleted after that.
-      const acl = new alicloud.slb.Acl(resourceName(spec.clusterName, "api", "allowed"), {
-        name: resourceName(spec.clusterName, "api", "allowed"),
-        ipVersion: "ipv4",
-        tags: { ...spec.tags },
-      }, child);
-      const entries = spec.apiEndpoint.allowedCidrs.map((entry) =>
-        new alicloud.slb.AclEntryAttachment(resourceName(spec.clusterName, "api", "allowed", entry.replace(/[./]/g, "-")), {
-          aclId: acl.id,
-          entry,
-          comment: "allowed API client",
-        }, child));
+      const acl = new alicloud.slb.Acl(
+        resourceName(spec.clusterName, "api", "allowed"),
+        {
+          name: resourceName(spec.clusterName, "api", "allowed"),
+          ipVersion: "ipv4",
+          tags: { ...spec.tags },
+        },
+        child,
+      );
+      const entries = spec.apiEndpoint.allowedCidrs.map(
+        (entry) =>
+          new alicloud.slb.AclEntryAttachment(
+            resourceName(spec.clusterName, "api", "allowed", entry.replace(/[./]/g, "-")),
+            {
+              aclId: acl.id,
+              entry,
+              comment: "allowed API client",
+            },
+            child,
+          ),
+      );
       const external = clb("public", "internet");
       listener(external, "public", { id: acl.id, entries });
       this.balancers.push(external);
@@ -129,10 +164,16 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
 
   /** Put the control-plane instances behind every API load balancer. */
   attach(instanceIds: readonly pulumi.Input<string>[]): alicloud.slb.BackendServer[] {
-    return this.balancers.map((lb, i) =>
-      new alicloud.slb.BackendServer(`${this.name}-backends-${i === 0 ? "private" : "public"}`, {
-        loadBalancerId: lb.id,
-        backendServers: instanceIds.map((serverId) => ({ serverId, weight: 100, type: "ecs" })),
-      }, { parent: this }));
+    return this.balancers.map(
+      (lb, i) =>
+        new alicloud.slb.BackendServer(
+          `${this.name}-backends-${i === 0 ? "private" : "public"}`,
+          {
+            loadBalancerId: lb.id,
+            backendServers: instanceIds.map((serverId) => ({ serverId, weight: 100, type: "ecs" })),
+          },
+          { parent: this },
+        ),
+    );
   }
 }

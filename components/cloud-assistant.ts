@@ -37,9 +37,15 @@ export interface RoleApi {
 export type EcsApi = CommandApi & RoleApi;
 
 export interface EcsClientOptions {
-  /** An endpoint for tests, e.g. http://127.0.0.1:8080; default: KUBEADM_ALICLOUD_ECS_ENDPOINT, else the SDK's own for the region. */
+  /**
+   * An endpoint for tests, e.g. http://127.0.0.1:8080; default: KUBEADM_ALICLOUD_ECS_ENDPOINT, else the SDK's
+   * own for the region.
+   */
   readonly endpoint?: string;
-  /** How long attachRole/detachRole wait for DescribeInstanceRamRole to show the change, and how often they look. */
+  /**
+   * How long attachRole/detachRole wait for DescribeInstanceRamRole to show the change, and how often they
+   * look.
+   */
   readonly roleWaitMs?: number;
   readonly rolePollMs?: number;
 }
@@ -57,16 +63,30 @@ export const ENDPOINT_ENV = "KUBEADM_ALICLOUD_ECS_ENDPOINT";
 // CLI config.json there; the chain's ALIBABA_CLOUD_CREDENTIALS_FILE is an INI file) and
 // ALICLOUD_ASSUME_ROLE_ARN (the chain has no assume-role step).
 const ALIASES: ReadonlyArray<readonly [string, readonly string[]]> = [
-  ["ALIBABA_CLOUD_ACCESS_KEY_ID", ["ALICLOUD_ACCESS_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABACLOUD_ACCESS_KEY_ID"]],
-  ["ALIBABA_CLOUD_ACCESS_KEY_SECRET", ["ALICLOUD_SECRET_KEY", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABACLOUD_ACCESS_KEY_SECRET"]],
-  ["ALIBABA_CLOUD_SECURITY_TOKEN", ["ALICLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABACLOUD_SECURITY_TOKEN"]],
+  [
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    ["ALICLOUD_ACCESS_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABACLOUD_ACCESS_KEY_ID"],
+  ],
+  [
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    ["ALICLOUD_SECRET_KEY", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABACLOUD_ACCESS_KEY_SECRET"],
+  ],
+  [
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    ["ALICLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABACLOUD_SECURITY_TOKEN"],
+  ],
   ["ALIBABA_CLOUD_PROFILE", ["ALICLOUD_PROFILE", "ALIBABA_CLOUD_PROFILE"]],
   ["ALIBABA_CLOUD_ECS_METADATA", ["ALICLOUD_ECS_ROLE_NAME", "ALIBABA_CLOUD_ECS_METADATA"]],
   ["ALIBABA_CLOUD_CREDENTIALS_URI", ["ALICLOUD_CREDENTIALS_URI", "ALIBABA_CLOUD_CREDENTIALS_URI"]],
 ];
 
-/** The ALIBABA_CLOUD_* values the credential chain should see, resolved with the alicloud provider's precedence. */
-export function credentialEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+/**
+ * The ALIBABA_CLOUD_* values the credential chain should see, resolved with the alicloud provider's
+ * precedence.
+ */
+export function credentialEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [target, sources] of ALIASES) {
     const value = sources.map((s) => env[s]).find((v) => v !== undefined && v !== "");
@@ -80,7 +100,9 @@ export function parseEndpoint(endpoint: string): { endpoint: string; protocol: s
   const m = /^(https?):\/\/([^/]+)\/?$/i.exec(endpoint.trim());
   if (m?.[1] && m[2]) return { endpoint: m[2], protocol: m[1].toUpperCase() };
   if (/^[^/:]+(:\d+)?$/.test(endpoint.trim())) return { endpoint: endpoint.trim(), protocol: "HTTPS" };
-  throw new Error(`${ENDPOINT_ENV}: expected http(s)://host[:port] or host[:port], got ${JSON.stringify(endpoint)}`);
+  throw new Error(
+    `${ENDPOINT_ENV}: expected http(s)://host[:port] or host[:port], got ${JSON.stringify(endpoint)}`,
+  );
 }
 
 function sleep(ms: number): Promise<void> {
@@ -112,11 +134,13 @@ export function ecsClient(regionId: string, opts: EcsClientOptions = {}): EcsApi
   // Without an endpoint the SDK resolves the region's own (ecs20140526 src/client.ts
   // getEndpoint: its endpoint map, e.g. cn-hangzhou → ecs-cn-hangzhou.aliyuncs.com, else
   // the regional rule ecs.<region>.aliyuncs.com).
-  const client = new ecs.default(new core.$OpenApiUtil.Config({
-    credential: new credentials.default(),
-    regionId,
-    ...(override ? parseEndpoint(override) : {}),
-  }));
+  const client = new ecs.default(
+    new core.$OpenApiUtil.Config({
+      credential: new credentials.default(),
+      regionId,
+      ...(override ? parseEndpoint(override) : {}),
+    }),
+  );
   const roleWaitMs = opts.roleWaitMs ?? ROLE_CHANGE_WAIT_MS;
   const rolePollMs = opts.rolePollMs ?? 2_000;
 
@@ -124,45 +148,73 @@ export function ecsClient(regionId: string, opts: EcsClientOptions = {}): EcsApi
     // DescribeInstanceRamRoleRequest.instanceIds is a JSON array in a string; the body
     // lists InstanceRamRoleSets.InstanceRamRoleSet[{InstanceId, RamRoleName}]
     // (models/DescribeInstanceRamRoleRequest.ts, DescribeInstanceRamRoleResponseBody.ts).
-    const r = await client.describeInstanceRamRole(new ecs.DescribeInstanceRamRoleRequest({ regionId, instanceIds: JSON.stringify([instanceId]) }));
+    const r = await client.describeInstanceRamRole(
+      new ecs.DescribeInstanceRamRoleRequest({ regionId, instanceIds: JSON.stringify([instanceId]) }),
+    );
     const set = r.body?.instanceRamRoleSets?.instanceRamRoleSet ?? [];
     const name = set.find((s) => s.instanceId === instanceId)?.ramRoleName;
     return name ? name : undefined;
   };
 
-  const waitForRole = async (instanceId: string, want: (role: string | undefined) => boolean, what: string): Promise<void> => {
+  const waitForRole = async (
+    instanceId: string,
+    want: (role: string | undefined) => boolean,
+    what: string,
+  ): Promise<void> => {
     const deadline = Date.now() + roleWaitMs;
     for (;;) {
       const role = await instanceRole(instanceId);
       if (want(role)) return;
-      if (Date.now() >= deadline) throw new Error(`${instanceId}: ${what} did not show in DescribeInstanceRamRole within ${roleWaitMs / 1000} s (it shows ${role ?? "no role"})`);
+      if (Date.now() >= deadline)
+        throw new Error(
+          `${instanceId}: ${what} did not show in DescribeInstanceRamRole within ${roleWaitMs / 1000} s (it shows ${role ?? "no role"})`,
+        );
       await sleep(rolePollMs);
     }
   };
 
-  /** Attach/Detach report per instance (…Results.…Result[{InstanceId, Success, Code, Message}]); a failure there is not an HTTP error. */
-  const checkPerInstance = (results: readonly { instanceId?: string; success?: boolean; code?: string; message?: string }[] | undefined, instanceId: string, action: string) => {
+  /**
+   * Attach/Detach report per instance (…Results.…Result[{InstanceId, Success, Code, Message}]); a failure
+   * there is not an HTTP error.
+   */
+  const checkPerInstance = (
+    results:
+      readonly { instanceId?: string; success?: boolean; code?: string; message?: string }[] | undefined,
+    instanceId: string,
+    action: string,
+  ) => {
     const mine = (results ?? []).find((x) => x.instanceId === instanceId);
-    if (mine && mine.success === false) throw new Error(`${action} on ${instanceId} failed: ${mine.code ?? ""} ${mine.message ?? ""}`.trim());
+    if (mine && mine.success === false)
+      throw new Error(`${action} on ${instanceId} failed: ${mine.code ?? ""} ${mine.message ?? ""}`.trim());
   };
 
   return {
     agentOnline: async (instanceId) => {
       // DescribeCloudAssistantStatusRequest.instanceId is a list (InstanceId.N); the body has
-      // InstanceCloudAssistantStatusSet.InstanceCloudAssistantStatus[{InstanceId, CloudAssistantStatus: "true"|"false"}]
+      // InstanceCloudAssistantStatusSet.InstanceCloudAssistantStatus[{InstanceId, CloudAssistantStatus:
+      // "true"|"false"}]
       // (models/DescribeCloudAssistantStatusRequest.ts, …ResponseBody.ts).
-      const r = await client.describeCloudAssistantStatus(new ecs.DescribeCloudAssistantStatusRequest({ regionId, instanceId: [instanceId] }));
+      const r = await client.describeCloudAssistantStatus(
+        new ecs.DescribeCloudAssistantStatusRequest({ regionId, instanceId: [instanceId] }),
+      );
       const set = r.body?.instanceCloudAssistantStatusSet?.instanceCloudAssistantStatus ?? [];
       return set.some((s) => s.instanceId === instanceId && s.cloudAssistantStatus === "true");
     },
     run: async (instanceId, script, timeoutSeconds) => {
       // RunCommandRequest (models/RunCommandRequest.ts): Timeout in seconds, after which the
       // agent kills the command; ContentEncoding Base64 for CommandContent.
-      const r = await client.runCommand(new ecs.RunCommandRequest({
-        regionId, instanceId: [instanceId], type: "RunShellScript", contentEncoding: "Base64",
-        commandContent: Buffer.from(script).toString("base64"), timeout: timeoutSeconds, keepCommand: false,
-        name: "kubeadm-alicloud-readiness",
-      }));
+      const r = await client.runCommand(
+        new ecs.RunCommandRequest({
+          regionId,
+          instanceId: [instanceId],
+          type: "RunShellScript",
+          contentEncoding: "Base64",
+          commandContent: Buffer.from(script).toString("base64"),
+          timeout: timeoutSeconds,
+          keepCommand: false,
+          name: "kubeadm-alicloud-readiness",
+        }),
+      );
       const id = r.body?.invokeId;
       if (!id) throw new Error(`RunCommand on ${instanceId} returned no invoke id`);
       return id;
@@ -170,25 +222,53 @@ export function ecsClient(regionId: string, opts: EcsClientOptions = {}): EcsApi
     result: async (invokeId, instanceId) => {
       // models/DescribeInvocationResultsResponseBody.ts: Invocation.InvocationResults.InvocationResult[]
       // with InvocationStatus, ExitCode, ErrorCode, ErrorInfo and Output (Base64 when asked).
-      const r = await client.describeInvocationResults(new ecs.DescribeInvocationResultsRequest({ regionId, invokeId, instanceId, contentEncoding: "Base64" }));
+      const r = await client.describeInvocationResults(
+        new ecs.DescribeInvocationResultsRequest({
+          regionId,
+          invokeId,
+          instanceId,
+          contentEncoding: "Base64",
+        }),
+      );
       const first = r.body?.invocation?.invocationResults?.invocationResult?.[0];
       return first ? toResult(first) : undefined;
     },
     instanceRole,
     attachRole: async (instanceId, roleName) => {
-      const r = await client.attachInstanceRamRole(new ecs.AttachInstanceRamRoleRequest({ regionId, instanceIds: JSON.stringify([instanceId]), ramRoleName: roleName }));
-      checkPerInstance(r.body?.attachInstanceRamRoleResults?.attachInstanceRamRoleResult, instanceId, `AttachInstanceRamRole ${roleName}`);
+      const r = await client.attachInstanceRamRole(
+        new ecs.AttachInstanceRamRoleRequest({
+          regionId,
+          instanceIds: JSON.stringify([instanceId]),
+          ramRoleName: roleName,
+        }),
+      );
+      checkPerInstance(
+        r.body?.attachInstanceRamRoleResults?.attachInstanceRamRoleResult,
+        instanceId,
+        `AttachInstanceRamRole ${roleName}`,
+      );
       await waitForRole(instanceId, (role) => role === roleName, `attaching ${roleName}`);
     },
     detachRole: async (instanceId, roleName) => {
-      const r = await client.detachInstanceRamRole(new ecs.DetachInstanceRamRoleRequest({ regionId, instanceIds: JSON.stringify([instanceId]), ramRoleName: roleName }));
-      checkPerInstance(r.body?.detachInstanceRamRoleResults?.detachInstanceRamRoleResult, instanceId, `DetachInstanceRamRole ${roleName}`);
+      const r = await client.detachInstanceRamRole(
+        new ecs.DetachInstanceRamRoleRequest({
+          regionId,
+          instanceIds: JSON.stringify([instanceId]),
+          ramRoleName: roleName,
+        }),
+      );
+      checkPerInstance(
+        r.body?.detachInstanceRamRoleResults?.detachInstanceRamRoleResult,
+        instanceId,
+        `DetachInstanceRamRole ${roleName}`,
+      );
       await waitForRole(instanceId, (role) => role !== roleName, `detaching ${roleName}`);
     },
   };
 }
 
-type SdkInvocationResult = EcsSdk.DescribeInvocationResultsResponseBodyInvocationInvocationResultsInvocationResult;
+type SdkInvocationResult =
+  EcsSdk.DescribeInvocationResultsResponseBodyInvocationInvocationResultsInvocationResult;
 
 function toResult(first: SdkInvocationResult): InvocationResult | undefined {
   if (!first.invocationStatus) return undefined;

@@ -47,56 +47,82 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     super("kubeadm-alicloud:index:Cluster", name, {}, opts);
     const { spec } = args;
 
-    this.network = new Network(resourceName(spec.clusterName, "network"), {
-      clusterName: spec.clusterName,
-      network: spec.network,
-      tags: spec.tags,
-      deletionProtection: spec.controlPlane.deletionProtection,
-      natZone: spec.controlPlane.zones[0] as string,
-    }, { parent: this });
+    this.network = new Network(
+      resourceName(spec.clusterName, "network"),
+      {
+        clusterName: spec.clusterName,
+        network: spec.network,
+        tags: spec.tags,
+        deletionProtection: spec.controlPlane.deletionProtection,
+        natZone: spec.controlPlane.zones[0] as string,
+      },
+      { parent: this },
+    );
 
-    this.securityGroups = new SecurityGroups(resourceName(spec.clusterName, "security-groups"), {
-      clusterName: spec.clusterName,
-      vpcId: this.network.vpcId,
-      rules: securityRules(spec),
-      tags: spec.tags,
-    }, { parent: this });
+    this.securityGroups = new SecurityGroups(
+      resourceName(spec.clusterName, "security-groups"),
+      {
+        clusterName: spec.clusterName,
+        vpcId: this.network.vpcId,
+        rules: securityRules(spec),
+        tags: spec.tags,
+      },
+      { parent: this },
+    );
 
-    this.pki = new ClusterPki(resourceName(spec.clusterName, "pki"), {
-      clusterName: spec.clusterName,
-      pki: spec.pki,
-      encryptionAtRest: spec.apiServer.encryptionAtRest.enabled,
-      apiServerUrl: `https://${spec.apiEndpoint.dnsName}:6443`,
-      nodePools: spec.nodePools.map((p) => p.name),
-      ...(args.now !== undefined ? { now: args.now } : {}),
-    }, { parent: this });
+    this.pki = new ClusterPki(
+      resourceName(spec.clusterName, "pki"),
+      {
+        clusterName: spec.clusterName,
+        pki: spec.pki,
+        encryptionAtRest: spec.apiServer.encryptionAtRest.enabled,
+        apiServerUrl: `https://${spec.apiEndpoint.dnsName}:6443`,
+        nodePools: spec.nodePools.map((p) => p.name),
+        ...(args.now !== undefined ? { now: args.now } : {}),
+      },
+      { parent: this },
+    );
 
     // One RAM role for the control planes and one per pool, so that each reads only its
     // own secrets. The control planes' keeps the name and logical name it had when it
     // served every node: renaming a role attached to running instances replaces both.
     const ecsTrust = JSON.stringify({
       Version: "1",
-      Statement: [{ Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } }],
+      Statement: [
+        { Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } },
+      ],
     });
-    const role = new alicloud.ram.Role(resourceName(spec.clusterName, "node-role"), {
-      roleName: RAM_NAMES.controlPlaneRole(spec),
-      description: `Control-plane nodes of Kubernetes cluster ${spec.clusterName}`,
-      assumeRolePolicyDocument: ecsTrust,
-    }, { parent: this });
+    const role = new alicloud.ram.Role(
+      resourceName(spec.clusterName, "node-role"),
+      {
+        roleName: RAM_NAMES.controlPlaneRole(spec),
+        description: `Control-plane nodes of Kubernetes cluster ${spec.clusterName}`,
+        assumeRolePolicyDocument: ecsTrust,
+      },
+      { parent: this },
+    );
     // The control planes read the CA keys with this role only while they bootstrap
     // (components/role-handover.ts); their steady role above has no grant on secrets.
-    const bootstrapRole = new alicloud.ram.Role(resourceName(spec.clusterName, "cp-bootstrap-role"), {
-      roleName: RAM_NAMES.bootstrapRole(spec),
-      description: `Control planes of Kubernetes cluster ${spec.clusterName} while they bootstrap (reads the cluster CA keys)`,
-      assumeRolePolicyDocument: ecsTrust,
-    }, { parent: this });
+    const bootstrapRole = new alicloud.ram.Role(
+      resourceName(spec.clusterName, "cp-bootstrap-role"),
+      {
+        roleName: RAM_NAMES.bootstrapRole(spec),
+        description: `Control planes of Kubernetes cluster ${spec.clusterName} while they bootstrap (reads the cluster CA keys)`,
+        assumeRolePolicyDocument: ecsTrust,
+      },
+      { parent: this },
+    );
     const poolRoles: Record<string, alicloud.ram.Role> = {};
     for (const pool of spec.nodePools) {
-      poolRoles[pool.name] = new alicloud.ram.Role(resourceName(spec.clusterName, "pool", pool.name, "role"), {
-        roleName: RAM_NAMES.poolRole(spec, pool.name),
-        description: `Nodes of pool ${pool.name} in Kubernetes cluster ${spec.clusterName}`,
-        assumeRolePolicyDocument: ecsTrust,
-      }, { parent: this });
+      poolRoles[pool.name] = new alicloud.ram.Role(
+        resourceName(spec.clusterName, "pool", pool.name, "role"),
+        {
+          roleName: RAM_NAMES.poolRole(spec, pool.name),
+          description: `Nodes of pool ${pool.name} in Kubernetes cluster ${spec.clusterName}`,
+          assumeRolePolicyDocument: ecsTrust,
+        },
+        { parent: this },
+      );
     }
 
     const images = new Map<string, pulumi.Output<string>>();
@@ -107,42 +133,56 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       return found;
     };
 
-    this.apiLoadBalancer = new ApiLoadBalancer(resourceName(spec.clusterName, "api"), {
-      spec,
-      vswitchIds: this.network.vswitchIds,
-    }, { parent: this });
+    this.apiLoadBalancer = new ApiLoadBalancer(
+      resourceName(spec.clusterName, "api"),
+      {
+        spec,
+        vswitchIds: this.network.vswitchIds,
+      },
+      { parent: this },
+    );
 
     const tokens = this.pki.bootstrapTokens;
-    this.secrets = new NodeSecretStore(resourceName(spec.clusterName, "node-secrets"), {
-      spec,
-      pkiKeys: this.pki.controlPlaneKeys,
-      ...(this.pki.encryptionConfig ? { encryptionConfig: this.pki.encryptionConfig } : {}),
-      tokens: {
-        [CONTROL_PLANE_TOKEN]: this.pki.controlPlaneToken.token,
-        ...Object.fromEntries(Object.entries(tokens).map(([pool, t]) => [pool, t.token])),
+    this.secrets = new NodeSecretStore(
+      resourceName(spec.clusterName, "node-secrets"),
+      {
+        spec,
+        pkiKeys: this.pki.controlPlaneKeys,
+        ...(this.pki.encryptionConfig ? { encryptionConfig: this.pki.encryptionConfig } : {}),
+        tokens: {
+          [CONTROL_PLANE_TOKEN]: this.pki.controlPlaneToken.token,
+          ...Object.fromEntries(Object.entries(tokens).map(([pool, t]) => [pool, t.token])),
+        },
+        roleNames: {
+          "control-plane": bootstrapRole.roleName,
+          ...Object.fromEntries(Object.entries(poolRoles).map(([pool, r]) => [poolReader(pool), r.roleName])),
+        },
       },
-      roleNames: {
-        "control-plane": bootstrapRole.roleName,
-        ...Object.fromEntries(Object.entries(poolRoles).map(([pool, r]) => [poolReader(pool), r.roleName])),
+      { parent: this },
+    );
+    this.controlPlane = new ControlPlane(
+      resourceName(spec.clusterName, "control-plane"),
+      {
+        spec,
+        imageId: imageId(spec.controlPlane.image),
+        vswitchIds: this.network.vswitchIds,
+        controlPlaneVswitchIds: this.network.controlPlaneVswitchIds,
+        securityGroupId: this.securityGroups.controlPlaneGroupId,
+        roleName: role.roleName,
+        bootstrapRoleName: bootstrapRole.roleName,
+        loadBalancerAddress: this.apiLoadBalancer.privateAddress,
+        ...(this.apiLoadBalancer.publicAddress
+          ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress }
+          : {}),
+        discoveryHash: this.pki.discoveryHash,
+        encryptionAlgorithm: this.pki.encryptionAlgorithm,
+        pkiCertificates: this.pki.controlPlaneCertificates,
+        // Nodes download packages and read their secrets at first boot: egress, the
+        // secrets and the right to read them must exist before they start.
+        waitFor: [...this.network.egress, ...this.secrets.readable],
       },
-    }, { parent: this });
-    this.controlPlane = new ControlPlane(resourceName(spec.clusterName, "control-plane"), {
-      spec,
-      imageId: imageId(spec.controlPlane.image),
-      vswitchIds: this.network.vswitchIds,
-      controlPlaneVswitchIds: this.network.controlPlaneVswitchIds,
-      securityGroupId: this.securityGroups.controlPlaneGroupId,
-      roleName: role.roleName,
-      bootstrapRoleName: bootstrapRole.roleName,
-      loadBalancerAddress: this.apiLoadBalancer.privateAddress,
-      ...(this.apiLoadBalancer.publicAddress ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress } : {}),
-      discoveryHash: this.pki.discoveryHash,
-      encryptionAlgorithm: this.pki.encryptionAlgorithm,
-      pkiCertificates: this.pki.controlPlaneCertificates,
-      // Nodes download packages and read their secrets at first boot: egress, the
-      // secrets and the right to read them must exist before they start.
-      waitFor: [...this.network.egress, ...this.secrets.readable],
-    }, { parent: this });
+      { parent: this },
+    );
     const backends = this.apiLoadBalancer.attach(this.controlPlane.instanceIds);
     const [firstReady] = this.controlPlane.readiness;
     if (firstReady) this.secrets.recordClusterInitialized([firstReady]);
@@ -152,48 +192,75 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     const apiAddress = this.apiLoadBalancer.publicAddress ?? this.apiLoadBalancer.privateAddress;
     const kubeconfig = this.pki.adminKubeconfigFor(pulumi.interpolate`https://${apiAddress}:${API_PORT}`);
     const apiServes = [...this.controlPlane.readiness, ...backends];
-    this.kubernetes = new k8s.Provider(resourceName(spec.clusterName, "kubernetes"), {
-      kubeconfig,
-      enableServerSideApply: true,
-    }, { parent: this, dependsOn: apiServes });
-    this.bootstrapTokens = new BootstrapTokenSecrets(resourceName(spec.clusterName, "bootstrap-tokens"), {
-      clusterName: spec.clusterName,
-      tokens: { [CONTROL_PLANE_TOKEN]: this.pki.controlPlaneToken, ...tokens },
-      kubeconfig,
-      waitFor: apiServes,
-    }, { parent: this });
+    this.kubernetes = new k8s.Provider(
+      resourceName(spec.clusterName, "kubernetes"),
+      {
+        kubeconfig,
+        enableServerSideApply: true,
+      },
+      { parent: this, dependsOn: apiServes },
+    );
+    this.bootstrapTokens = new BootstrapTokenSecrets(
+      resourceName(spec.clusterName, "bootstrap-tokens"),
+      {
+        clusterName: spec.clusterName,
+        tokens: { [CONTROL_PLANE_TOKEN]: this.pki.controlPlaneToken, ...tokens },
+        kubeconfig,
+        waitFor: apiServes,
+      },
+      { parent: this },
+    );
 
     const pools: Record<string, NodePool> = {};
     for (const pool of spec.nodePools) {
       const poolRole = poolRoles[pool.name] as alicloud.ram.Role;
-      pools[pool.name] = new NodePool(resourceName(spec.clusterName, "pool", pool.name), {
-        spec,
-        pool,
-        imageId: imageId(pool.image),
-        // In zone-name order, so that reordering the stack's zones changes nothing here.
-        vswitchIds: [...spec.network.vswitches].sort((a, b) => a.zone.localeCompare(b.zone)).map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>),
-        securityGroupId: this.securityGroups.workersGroupId,
-        roleName: poolRole.roleName,
-        loadBalancerAddress: this.apiLoadBalancer.privateAddress,
-        discoveryHash: this.pki.discoveryHash,
-        encryptionAlgorithm: this.pki.encryptionAlgorithm,
-        // Nodes join through the load balancer, once the control plane serves behind it
-        // and knows the pool's token.
-        waitFor: [...this.network.egress, ...this.secrets.readable, ...apiServes, this.bootstrapTokens.secrets[pool.name] as pulumi.Resource],
-      }, { parent: this });
+      pools[pool.name] = new NodePool(
+        resourceName(spec.clusterName, "pool", pool.name),
+        {
+          spec,
+          pool,
+          imageId: imageId(pool.image),
+          // In zone-name order, so that reordering the stack's zones changes nothing here.
+          vswitchIds: [...spec.network.vswitches]
+            .sort((a, b) => a.zone.localeCompare(b.zone))
+            .map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>),
+          securityGroupId: this.securityGroups.workersGroupId,
+          roleName: poolRole.roleName,
+          loadBalancerAddress: this.apiLoadBalancer.privateAddress,
+          discoveryHash: this.pki.discoveryHash,
+          encryptionAlgorithm: this.pki.encryptionAlgorithm,
+          // Nodes join through the load balancer, once the control plane serves behind it
+          // and knows the pool's token.
+          waitFor: [
+            ...this.network.egress,
+            ...this.secrets.readable,
+            ...apiServes,
+            this.bootstrapTokens.secrets[pool.name] as pulumi.Resource,
+          ],
+        },
+        { parent: this },
+      );
     }
     this.nodePools = pools;
 
-    const cni = new Cni(resourceName(spec.clusterName, "cni"), { spec, provider: this.kubernetes }, { parent: this });
-    new Addons(resourceName(spec.clusterName, "addons"), {
-      spec,
-      provider: this.kubernetes,
-      vpcId: this.network.vpcId,
-      vswitchIds: this.network.vswitchIds,
-      scalingGroupIds: Object.fromEntries(Object.entries(pools).map(([p, np]) => [p, np.scalingGroupId])),
-      controlPlaneRole: role.roleName,
-      cni: cni.installed,
-    }, { parent: this });
+    const cni = new Cni(
+      resourceName(spec.clusterName, "cni"),
+      { spec, provider: this.kubernetes },
+      { parent: this },
+    );
+    new Addons(
+      resourceName(spec.clusterName, "addons"),
+      {
+        spec,
+        provider: this.kubernetes,
+        vpcId: this.network.vpcId,
+        vswitchIds: this.network.vswitchIds,
+        scalingGroupIds: Object.fromEntries(Object.entries(pools).map(([p, np]) => [p, np.scalingGroupId])),
+        controlPlaneRole: role.roleName,
+        cni: cni.installed,
+      },
+      { parent: this },
+    );
     // Known incompatibilities were refused with the config; unknown ones are said here.
     for (const u of compatibility(spec).unknown) pulumi.log.warn(u, this);
 
@@ -214,13 +281,27 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 }
 
 /** The newest public image of an OS family. Pin `image.id` instead: this moves. */
-function resolveImage(clusterName: string, os: ImageConfig["os"], parent: pulumi.Resource): pulumi.Output<string> {
-  pulumi.log.warn(`${clusterName}: image.id is not pinned for ${os}; using the newest public image. Pin it so a new image never changes nodes by surprise.`, parent);
+function resolveImage(
+  clusterName: string,
+  os: ImageConfig["os"],
+  parent: pulumi.Resource,
+): pulumi.Output<string> {
+  pulumi.log.warn(
+    `${clusterName}: image.id is not pinned for ${os}; using the newest public image. Pin it so a new image never changes nodes by surprise.`,
+    parent,
+  );
   return alicloud.ecs
-    .getImagesOutput({ owners: "system", nameRegex: IMAGE_NAME_REGEX[os], mostRecent: true, architecture: "x86_64" }, { parent })
+    .getImagesOutput(
+      { owners: "system", nameRegex: IMAGE_NAME_REGEX[os], mostRecent: true, architecture: "x86_64" },
+      { parent },
+    )
     .apply((r) => {
       const id = r.images[0]?.id;
-      if (!id) throw new pulumi.ResourceError(`no public ${os} image matches ${IMAGE_NAME_REGEX[os]} in this region; set image.id`, parent);
+      if (!id)
+        throw new pulumi.ResourceError(
+          `no public ${os} image matches ${IMAGE_NAME_REGEX[os]} in this region; set image.id`,
+          parent,
+        );
       return id;
     });
 }

@@ -24,23 +24,35 @@ export class Cni extends pulumi.ComponentResource {
 
     let previous: pulumi.Resource | undefined;
     if (plan.namespace !== "kube-system") {
-      previous = new k8s.core.v1.Namespace(`${name}-namespace`, {
-        metadata: { name: plan.namespace, labels: { ...plan.namespaceLabels } },
-      }, child);
+      previous = new k8s.core.v1.Namespace(
+        `${name}-namespace`,
+        {
+          metadata: { name: plan.namespace, labels: { ...plan.namespaceLabels } },
+        },
+        child,
+      );
     }
     // In order: a chart that ships CRDs goes before the one that uses them.
     for (const c of plan.charts) {
-      previous = installChart(`${name}-${c.name}`, { ref: c.ref, namespace: plan.namespace, values: c.values }, { ...child, ...(previous ? { dependsOn: [previous] } : {}) });
+      previous = installChart(
+        `${name}-${c.name}`,
+        { ref: c.ref, namespace: plan.namespace, values: c.values },
+        { ...child, ...(previous ? { dependsOn: [previous] } : {}) },
+      );
     }
     // The CNI's own kinds: its CRDs exist once its charts are up.
     const charts = previous;
     for (const o of plan.objects ?? []) {
-      previous = new k8s.apiextensions.CustomResource(`${name}-${o.metadata.name}`, {
-        apiVersion: o.apiVersion,
-        kind: o.kind,
-        metadata: { ...o.metadata },
-        spec: o.spec,
-      }, { ...child, ...(charts ? { dependsOn: [charts] } : {}) });
+      previous = new k8s.apiextensions.CustomResource(
+        `${name}-${o.metadata.name}`,
+        {
+          apiVersion: o.apiVersion,
+          kind: o.kind,
+          metadata: { ...o.metadata },
+          spec: o.spec,
+        },
+        { ...child, ...(charts ? { dependsOn: [charts] } : {}) },
+      );
     }
     this.installed = previous ? [previous] : [];
     this.registerOutputs({});

@@ -75,13 +75,17 @@ export class ControlPlane extends pulumi.ComponentResource {
     // sent as ApplyAutoSnapshotPolicy, no restart).
     const snap = spec.controlPlane.snapshots;
     const snapshots = snap.enabled
-      ? new alicloud.ecs.AutoSnapshotPolicy(`${name}-snapshots`, {
-          autoSnapshotPolicyName: `${name}-snapshots`,
-          repeatWeekdays: ["1", "2", "3", "4", "5", "6", "7"],
-          timePoints: [String(snap.hourUtc8)],
-          retentionDays: snap.retentionDays,
-          tags: { ...spec.tags },
-        }, child)
+      ? new alicloud.ecs.AutoSnapshotPolicy(
+          `${name}-snapshots`,
+          {
+            autoSnapshotPolicyName: `${name}-snapshots`,
+            repeatWeekdays: ["1", "2", "3", "4", "5", "6", "7"],
+            timePoints: [String(snap.hourUtc8)],
+            retentionDays: snap.retentionDays,
+            tags: { ...spec.tags },
+          },
+          child,
+        )
       : undefined;
     let previous: pulumi.Resource | undefined;
     let previousInstall: pulumi.Resource | undefined;
@@ -91,78 +95,120 @@ export class ControlPlane extends pulumi.ComponentResource {
       // to join through any peer that serves (bootstrap/control-plane.sh), so a replaced
       // first control plane joins the living cluster. No key and no token in here (the
       // node fetches them): user data is not a secret, so a preview shows it.
-      const userData = pulumi.all([args.loadBalancerAddress, args.publicLoadBalancerAddress, args.discoveryHash, args.pkiCertificates])
+      const userData = pulumi
+        .all([
+          args.loadBalancerAddress,
+          args.publicLoadBalancerAddress,
+          args.discoveryHash,
+          args.pkiCertificates,
+        ])
         .apply(([loadBalancerAddress, publicLoadBalancerAddress, discoveryHash, pki]) =>
-          renderUserData({
-            spec,
-            facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm, ...(publicLoadBalancerAddress ? { publicLoadBalancerAddress } : {}) },
-            role: "control-plane",
-            peers: this.privateIps,
-            first: p.index === 0,
-          }, { pki }));
+          renderUserData(
+            {
+              spec,
+              facts: {
+                loadBalancerAddress,
+                discoveryHash,
+                encryptionAlgorithm: args.encryptionAlgorithm,
+                ...(publicLoadBalancerAddress ? { publicLoadBalancerAddress } : {}),
+              },
+              role: "control-plane",
+              peers: this.privateIps,
+              first: p.index === 0,
+            },
+            { pki },
+          ),
+        );
       const disk = spec.controlPlane.systemDisk;
-      const instance = new alicloud.ecs.Instance(p.name, {
-        instanceName: p.name,
-        hostName: p.name,
-        imageId: args.imageId,
-        instanceType: spec.controlPlane.instanceType,
-        vswitchId: (p.dedicated ? args.controlPlaneVswitchIds : args.vswitchIds)[p.zone],
-        privateIp: p.privateIp,
-        securityGroups: [args.securityGroupId],
-        systemDiskCategory: disk.category,
-        systemDiskSize: disk.sizeGb,
-        ...(disk.performanceLevel ? { systemDiskPerformanceLevel: disk.performanceLevel } : {}),
-        systemDiskEncrypted: true,
-        ...(snapshots ? { systemDiskAutoSnapshotPolicyId: snapshots.id } : {}),
-        httpEndpoint: "enabled",
-        httpTokens: "required",
-        // Alibaba refuses to release a protected instance (ModifyInstanceAttribute
-        // DeletionProtection): no console click or stray destroy removes a control plane.
-        deletionProtection: spec.controlPlane.deletionProtection,
-        ...(spec.ssh.enabled && spec.ssh.keyPairName ? { keyName: spec.ssh.keyPairName } : {}),
-        userData,
-        tags: { ...spec.tags, [ROLE_TAG]: "control-plane" },
-        volumeTags: { ...spec.tags },
-      }, {
-        parent: this,
-        dependsOn: [guard, ...args.waitFor, ...(previous ? [previous] : [])],
-        // User data runs once, at first boot, and a change would reboot the node: what
-        // changes over a cluster's life goes through Cloud Assistant, not here. A newer
-        // public image must not replace control planes either.
-        ignoreChanges: ["userData", "imageId"],
-        // A replacement (only ever asked for explicitly: `pulumi up --replace`) keeps the
-        // fixed address, which the old instance must give up first.
-        deleteBeforeReplace: true,
-      });
+      const instance = new alicloud.ecs.Instance(
+        p.name,
+        {
+          instanceName: p.name,
+          hostName: p.name,
+          imageId: args.imageId,
+          instanceType: spec.controlPlane.instanceType,
+          vswitchId: (p.dedicated ? args.controlPlaneVswitchIds : args.vswitchIds)[p.zone],
+          privateIp: p.privateIp,
+          securityGroups: [args.securityGroupId],
+          systemDiskCategory: disk.category,
+          systemDiskSize: disk.sizeGb,
+          ...(disk.performanceLevel ? { systemDiskPerformanceLevel: disk.performanceLevel } : {}),
+          systemDiskEncrypted: true,
+          ...(snapshots ? { systemDiskAutoSnapshotPolicyId: snapshots.id } : {}),
+          httpEndpoint: "enabled",
+          httpTokens: "required",
+          // Alibaba refuses to release a protected instance (ModifyInstanceAttribute
+          // DeletionProtection): no console click or stray destroy removes a control plane.
+          deletionProtection: spec.controlPlane.deletionProtection,
+          ...(spec.ssh.enabled && spec.ssh.keyPairName ? { keyName: spec.ssh.keyPairName } : {}),
+          userData,
+          tags: { ...spec.tags, [ROLE_TAG]: "control-plane" },
+          volumeTags: { ...spec.tags },
+        },
+        {
+          parent: this,
+          dependsOn: [guard, ...args.waitFor, ...(previous ? [previous] : [])],
+          // User data runs once, at first boot, and a change would reboot the node: what
+          // changes over a cluster's life goes through Cloud Assistant, not here. A newer
+          // public image must not replace control planes either.
+          ignoreChanges: ["userData", "imageId"],
+          // A replacement (only ever asked for explicitly: `pulumi up --replace`) keeps the
+          // fixed address, which the old instance must give up first.
+          deleteBeforeReplace: true,
+        },
+      );
       const regionId = spec.region;
-      const bootstrapRole = new BootstrapRole(`${p.name}-bootstrap-role`, {
-        regionId, instanceId: instance.id, bootstrapRoleName: args.bootstrapRoleName, steadyRoleName: args.roleName,
-      }, child);
+      const bootstrapRole = new BootstrapRole(
+        `${p.name}-bootstrap-role`,
+        {
+          regionId,
+          instanceId: instance.id,
+          bootstrapRoleName: args.bootstrapRoleName,
+          steadyRoleName: args.roleName,
+        },
+        child,
+      );
       // Cloud Assistant runs wait-ready.sh on the node; a failure stops pulumi up with the
       // tail of the node's bootstrap log.
-      const ready = new ReadinessCheck(`${p.name}-ready`, {
-        regionId,
-        instanceId: instance.id,
-        script: WAIT_READY,
-        timeoutSeconds: READINESS_TIMEOUT_SECONDS,
-        // The provider changes an instance type by stopping and starting the instance
-        // (aliyun/terraform-provider-alicloud v1.289.0 resource_alicloud_instance.go
-        // modifyInstanceType: StopInstance, ModifyInstanceSpec, StartInstance, waiting
-        // only for Running). With the type as revision this check runs again after the
-        // restart, and the next control plane (it depends on this check) is stopped only
-        // once this one serves: never two at once (audit alibaba-resources 2.1).
-        revision: `instanceType=${spec.controlPlane.instanceType}`,
-      }, { parent: this, dependsOn: [bootstrapRole] });
+      const ready = new ReadinessCheck(
+        `${p.name}-ready`,
+        {
+          regionId,
+          instanceId: instance.id,
+          script: WAIT_READY,
+          timeoutSeconds: READINESS_TIMEOUT_SECONDS,
+          // The provider changes an instance type by stopping and starting the instance
+          // (aliyun/terraform-provider-alicloud v1.289.0 resource_alicloud_instance.go
+          // modifyInstanceType: StopInstance, ModifyInstanceSpec, StartInstance, waiting
+          // only for Running). With the type as revision this check runs again after the
+          // restart, and the next control plane (it depends on this check) is stopped only
+          // once this one serves: never two at once (audit alibaba-resources 2.1).
+          revision: `instanceType=${spec.controlPlane.instanceType}`,
+        },
+        { parent: this, dependsOn: [bootstrapRole] },
+      );
       // Serving: the CA keys are no longer this node's to read.
-      const handover = new RoleHandover(`${p.name}-role-handover`, { regionId, instanceId: instance.id, bootstrapRoleName: args.bootstrapRoleName }, { parent: this, dependsOn: [ready] });
-      new alicloud.ecs.RamRoleAttachment(`${p.name}-role`, { instanceId: instance.id, ramRoleName: args.roleName }, { parent: this, dependsOn: [handover] });
+      const handover = new RoleHandover(
+        `${p.name}-role-handover`,
+        { regionId, instanceId: instance.id, bootstrapRoleName: args.bootstrapRoleName },
+        { parent: this, dependsOn: [ready] },
+      );
+      new alicloud.ecs.RamRoleAttachment(
+        `${p.name}-role`,
+        { instanceId: instance.id, ramRoleName: args.roleName },
+        { parent: this, dependsOn: [handover] },
+      );
       // Certificate renewal, installed (again whenever it changes) one control plane at a time.
-      previousInstall = new ReadinessCheck(`${p.name}-cert-renewal`, {
-        regionId,
-        instanceId: instance.id,
-        script: certRenewalInstaller(),
-        timeoutSeconds: INSTALL_COMMAND_SECONDS,
-      }, { parent: this, dependsOn: [ready, ...(previousInstall ? [previousInstall] : [])] });
+      previousInstall = new ReadinessCheck(
+        `${p.name}-cert-renewal`,
+        {
+          regionId,
+          instanceId: instance.id,
+          script: certRenewalInstaller(),
+          timeoutSeconds: INSTALL_COMMAND_SECONDS,
+        },
+        { parent: this, dependsOn: [ready, ...(previousInstall ? [previousInstall] : [])] },
+      );
       this.instanceIds.push(instance.id);
       this.readiness.push(ready);
       previous = ready;

@@ -28,14 +28,22 @@ interface GuardInputs {
  * when an earlier release made the record, a setting it did not guard, which is then
  * compared with the value that release derived.
  */
-export function changedSettings(olds: Partial<GuardInputs> | undefined, news: GuardInputs): { property: string; reason: string }[] {
+export function changedSettings(
+  olds: Partial<GuardInputs> | undefined,
+  news: GuardInputs,
+): { property: string; reason: string }[] {
   const before = olds?.settings ?? {};
   const byEarlierRelease = Object.keys(before).length > 0 && (olds?.version ?? 1) < GUARD_RECORD_VERSION;
   return Object.entries(news.settings).flatMap(([key, now]) => {
     const was = before[key];
     if (was === undefined) {
       if (!byEarlierRelease || now.legacyValue === undefined || now.legacyValue === now.value) return [];
-      return [{ property: "settings", reason: `${key} was ${now.legacyValue} when this stack was deployed by an earlier release of kubeadm-alicloud, and would now be ${now.value}: ${now.why}` }];
+      return [
+        {
+          property: "settings",
+          reason: `${key} was ${now.legacyValue} when this stack was deployed by an earlier release of kubeadm-alicloud, and would now be ${now.value}: ${now.why}`,
+        },
+      ];
     }
     if (was.value === now.value) return [];
     if (now.mayGrow && Number(now.value) > Number(was.value)) return [];
@@ -53,7 +61,10 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     return { id: "immutable-settings", outs: inputs };
   },
   async diff(_id, olds: GuardInputs, news: GuardInputs) {
-    return { changes: olds.version !== news.version || JSON.stringify(olds.settings) !== JSON.stringify(news.settings) };
+    return {
+      changes:
+        olds.version !== news.version || JSON.stringify(olds.settings) !== JSON.stringify(news.settings),
+    };
   },
   async update(_id, _olds: GuardInputs, news: GuardInputs) {
     return { outs: news };
@@ -63,12 +74,24 @@ export const provider: pulumi.dynamic.ResourceProvider = {
 /** Refuses, at preview, any change of the given settings once they were deployed. */
 export class ImmutableSettings extends pulumi.dynamic.Resource {
   constructor(name: string, settings: readonly ImmutableSetting[], opts?: pulumi.CustomResourceOptions) {
-    const map = Object.fromEntries(settings.map((s) => [s.key, {
-      value: s.value,
-      why: s.why,
-      ...(s.mayGrow ? { mayGrow: true } : {}),
-      ...(s.legacyValue !== undefined ? { legacyValue: s.legacyValue } : {}),
-    }]));
-    super(provider, name, { version: GUARD_RECORD_VERSION, settings: map }, opts, "kubeadm-alicloud", "ImmutableSettings");
+    const map = Object.fromEntries(
+      settings.map((s) => [
+        s.key,
+        {
+          value: s.value,
+          why: s.why,
+          ...(s.mayGrow ? { mayGrow: true } : {}),
+          ...(s.legacyValue !== undefined ? { legacyValue: s.legacyValue } : {}),
+        },
+      ]),
+    );
+    super(
+      provider,
+      name,
+      { version: GUARD_RECORD_VERSION, settings: map },
+      opts,
+      "kubeadm-alicloud",
+      "ImmutableSettings",
+    );
   }
 }

@@ -37,57 +37,71 @@ export class NodePool extends pulumi.ComponentResource {
     const { spec, pool } = args;
     const child = { parent: this };
     // The pool's join token is read at boot with the pool's role: user data holds none.
-    const userData = pulumi.all([args.loadBalancerAddress, args.discoveryHash]).apply(([loadBalancerAddress, discoveryHash]) =>
-      renderUserData({
-        spec,
-        facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm },
-        role: "worker",
-        pool,
-      }, {}));
+    const userData = pulumi
+      .all([args.loadBalancerAddress, args.discoveryHash])
+      .apply(([loadBalancerAddress, discoveryHash]) =>
+        renderUserData(
+          {
+            spec,
+            facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm },
+            role: "worker",
+            pool,
+          },
+          {},
+        ),
+      );
     const [firstType] = pool.instanceTypes;
-    const template = new alicloud.ecs.EcsLaunchTemplate(resourceName(spec.clusterName, "pool", pool.name), {
-      launchTemplateName: resourceName(spec.clusterName, "pool", pool.name),
-      description: `Nodes of pool ${pool.name} in ${spec.clusterName}`,
-      imageId: args.imageId,
-      instanceType: firstType,
-      instanceName: resourceName(spec.clusterName, pool.name),
-      securityGroupIds: [args.securityGroupId],
-      ramRoleName: args.roleName,
-      ...(spec.ssh.enabled && spec.ssh.keyPairName ? { keyPairName: spec.ssh.keyPairName } : {}),
-      httpEndpoint: "enabled",
-      httpTokens: "required",
-      systemDisk: {
-        category: pool.systemDisk.category,
-        size: pool.systemDisk.sizeGb,
-        ...(pool.systemDisk.performanceLevel ? { performanceLevel: pool.systemDisk.performanceLevel } : {}),
-        encrypted: true,
-        deleteWithInstance: true,
+    const template = new alicloud.ecs.EcsLaunchTemplate(
+      resourceName(spec.clusterName, "pool", pool.name),
+      {
+        launchTemplateName: resourceName(spec.clusterName, "pool", pool.name),
+        description: `Nodes of pool ${pool.name} in ${spec.clusterName}`,
+        imageId: args.imageId,
+        instanceType: firstType,
+        instanceName: resourceName(spec.clusterName, pool.name),
+        securityGroupIds: [args.securityGroupId],
+        ramRoleName: args.roleName,
+        ...(spec.ssh.enabled && spec.ssh.keyPairName ? { keyPairName: spec.ssh.keyPairName } : {}),
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        systemDisk: {
+          category: pool.systemDisk.category,
+          size: pool.systemDisk.sizeGb,
+          ...(pool.systemDisk.performanceLevel ? { performanceLevel: pool.systemDisk.performanceLevel } : {}),
+          encrypted: true,
+          deleteWithInstance: true,
+        },
+        // A launch template passes user data through unchanged: encode it here.
+        userData: userData.apply((u) => Buffer.from(u, "utf8").toString("base64")),
+        tags: { ...spec.tags, "kubeadm-alicloud.io/role": "worker", "kubeadm-alicloud.io/pool": pool.name },
+        templateTags: { ...spec.tags },
       },
-      // A launch template passes user data through unchanged: encode it here.
-      userData: userData.apply((u) => Buffer.from(u, "utf8").toString("base64")),
-      tags: { ...spec.tags, "kubeadm-alicloud.io/role": "worker", "kubeadm-alicloud.io/pool": pool.name },
-      templateTags: { ...spec.tags },
-    }, child);
-    const group = new alicloud.ess.ScalingGroup(resourceName(spec.clusterName, "pool", pool.name, "group"), {
-      scalingGroupName: resourceName(spec.clusterName, pool.name),
-      minSize: pool.minSize,
-      maxSize: pool.maxSize,
-      desiredCapacity: pool.desiredCapacity,
-      vswitchIds: [...args.vswitchIds],
-      multiAzPolicy: "BALANCE",
-      launchTemplateId: template.id,
-      launchTemplateVersion: "Latest",
-      launchTemplateOverrides: pool.instanceTypes.map((instanceType) => ({ instanceType })),
-      removalPolicies: ["OldestInstance"],
-      healthCheckTypes: ["ECS"],
-      groupDeletionProtection: spec.controlPlane.deletionProtection,
-      tags: { ...spec.tags, "kubeadm-alicloud.io/pool": pool.name },
-    }, {
-      parent: this,
-      dependsOn: [...args.waitFor],
-      // The cluster-autoscaler moves the desired capacity; pulumi up must not undo it.
-      ignoreChanges: ["desiredCapacity"],
-    });
+      child,
+    );
+    const group = new alicloud.ess.ScalingGroup(
+      resourceName(spec.clusterName, "pool", pool.name, "group"),
+      {
+        scalingGroupName: resourceName(spec.clusterName, pool.name),
+        minSize: pool.minSize,
+        maxSize: pool.maxSize,
+        desiredCapacity: pool.desiredCapacity,
+        vswitchIds: [...args.vswitchIds],
+        multiAzPolicy: "BALANCE",
+        launchTemplateId: template.id,
+        launchTemplateVersion: "Latest",
+        launchTemplateOverrides: pool.instanceTypes.map((instanceType) => ({ instanceType })),
+        removalPolicies: ["OldestInstance"],
+        healthCheckTypes: ["ECS"],
+        groupDeletionProtection: spec.controlPlane.deletionProtection,
+        tags: { ...spec.tags, "kubeadm-alicloud.io/pool": pool.name },
+      },
+      {
+        parent: this,
+        dependsOn: [...args.waitFor],
+        // The cluster-autoscaler moves the desired capacity; pulumi up must not undo it.
+        ignoreChanges: ["desiredCapacity"],
+      },
+    );
     this.scalingGroupId = group.id;
     this.registerOutputs({ scalingGroupId: this.scalingGroupId });
   }

@@ -2,7 +2,14 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { RAM_NAMES, RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
-import { SECRET_VALUE_LIMIT, nodeSecretItems, readerPolicy, type SecretItem, type SecretReader, type SecretSource } from "../plan/node-secrets";
+import {
+  SECRET_VALUE_LIMIT,
+  nodeSecretItems,
+  readerPolicy,
+  type SecretItem,
+  type SecretReader,
+  type SecretSource,
+} from "../plan/node-secrets";
 
 export interface NodeSecretStoreArgs {
   readonly spec: ClusterSpec;
@@ -39,7 +46,13 @@ export class NodeSecretStore extends pulumi.ComponentResource {
     const child = { parent: this };
     const valueOf = (source: SecretSource): pulumi.Output<string> | undefined => {
       const value =
-        source.kind === "pki" ? args.pkiKeys[source.file] : source.kind === "token" ? args.tokens[source.owner] : source.kind === "encryption-config" ? args.encryptionConfig : undefined;
+        source.kind === "pki"
+          ? args.pkiKeys[source.file]
+          : source.kind === "token"
+            ? args.tokens[source.owner]
+            : source.kind === "encryption-config"
+              ? args.encryptionConfig
+              : undefined;
       if (!value) throw new pulumi.ResourceError(`no value for node secret ${JSON.stringify(source)}`, this);
       return value;
     };
@@ -55,14 +68,18 @@ export class NodeSecretStore extends pulumi.ComponentResource {
     // would miss its optional cluster-initialized marker): change the key while no node
     // is being created.
     const parameter = (item: SecretItem, value: pulumi.Output<string>, opts: pulumi.CustomResourceOptions) =>
-      new alicloud.oos.SecretParameter(resourceName(spec.clusterName, "secret", item.key), {
-        secretParameterName: item.parameterName,
-        type: "Secret",
-        value,
-        ...(spec.pki.secretsKmsKeyId ? { keyId: spec.pki.secretsKmsKeyId } : {}),
-        description: `Kubernetes cluster ${spec.clusterName}: ${item.key}, read at boot by ${item.readers.join(", ")}`,
-        tags: { ...spec.tags },
-      }, { ...opts, deleteBeforeReplace: true });
+      new alicloud.oos.SecretParameter(
+        resourceName(spec.clusterName, "secret", item.key),
+        {
+          secretParameterName: item.parameterName,
+          type: "Secret",
+          value,
+          ...(spec.pki.secretsKmsKeyId ? { keyId: spec.pki.secretsKmsKeyId } : {}),
+          description: `Kubernetes cluster ${spec.clusterName}: ${item.key}, read at boot by ${item.readers.join(", ")}`,
+          tags: { ...spec.tags },
+        },
+        { ...opts, deleteBeforeReplace: true },
+      );
     this.recordClusterInitialized = (after) => {
       const marker = nodeSecretItems(spec).find((i) => i.source.kind === "cluster-initialized");
       if (!marker) throw new pulumi.ResourceError("no cluster-initialized item", this);
@@ -72,31 +89,50 @@ export class NodeSecretStore extends pulumi.ComponentResource {
       // Written once the cluster exists (recordClusterInitialized), not before any node boots.
       if (item.source.kind === "cluster-initialized") continue;
       const source = valueOf(item.source);
-      if (!source) throw new pulumi.ResourceError(`no value for node secret ${JSON.stringify(item.source)}`, this);
-      const value = pulumi.secret(source.apply((v) => {
-        if (v.length > SECRET_VALUE_LIMIT) {
-          throw new pulumi.ResourceError(`${item.key} is ${v.length} characters; an OOS secret parameter holds at most ${SECRET_VALUE_LIMIT}`, this);
-        }
-        return v;
-      }));
+      if (!source)
+        throw new pulumi.ResourceError(`no value for node secret ${JSON.stringify(item.source)}`, this);
+      const value = pulumi.secret(
+        source.apply((v) => {
+          if (v.length > SECRET_VALUE_LIMIT) {
+            throw new pulumi.ResourceError(
+              `${item.key} is ${v.length} characters; an OOS secret parameter holds at most ${SECRET_VALUE_LIMIT}`,
+              this,
+            );
+          }
+          return v;
+        }),
+      );
       this.readable.push(parameter(item, value, child));
       names[item.key] = item.parameterName;
     }
     this.parameterNames = names;
 
-    for (const [reader, roleName] of Object.entries(args.roleNames) as [SecretReader, pulumi.Input<string>][]) {
+    for (const [reader, roleName] of Object.entries(args.roleNames) as [
+      SecretReader,
+      pulumi.Input<string>,
+    ][]) {
       const slug = reader.replace(":", "-");
-      const policy = new alicloud.ram.Policy(resourceName(spec.clusterName, "secrets", slug), {
-        policyName: RAM_NAMES.secretsPolicy(spec, slug),
-        policyDocument: JSON.stringify(readerPolicy(spec, reader)),
-        rotateStrategy: RAM_POLICY_ROTATION,
-        description: `Read the node secrets of ${reader} in Kubernetes cluster ${spec.clusterName}`,
-      }, child);
-      this.readable.push(new alicloud.ram.RolePolicyAttachment(resourceName(spec.clusterName, "secrets", slug, "attachment"), {
-        policyName: policy.policyName,
-        policyType: "Custom",
-        roleName,
-      }, child));
+      const policy = new alicloud.ram.Policy(
+        resourceName(spec.clusterName, "secrets", slug),
+        {
+          policyName: RAM_NAMES.secretsPolicy(spec, slug),
+          policyDocument: JSON.stringify(readerPolicy(spec, reader)),
+          rotateStrategy: RAM_POLICY_ROTATION,
+          description: `Read the node secrets of ${reader} in Kubernetes cluster ${spec.clusterName}`,
+        },
+        child,
+      );
+      this.readable.push(
+        new alicloud.ram.RolePolicyAttachment(
+          resourceName(spec.clusterName, "secrets", slug, "attachment"),
+          {
+            policyName: policy.policyName,
+            policyType: "Custom",
+            roleName,
+          },
+          child,
+        ),
+      );
     }
     this.registerOutputs({ parameterNames: this.parameterNames });
   }

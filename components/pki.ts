@@ -6,9 +6,23 @@ import { ENCRYPTION_KEY_BYTES, renderEncryptionConfig } from "../plan/hardening"
 import { resourceName } from "../plan/naming";
 import { PRIVATE_PKI_FILES, PUBLIC_PKI_FILES } from "../plan/node-secrets";
 import {
-  ADMIN, BREAK_GLASS, CAS, CA_USES, CONTROL_PLANE_TOKEN, DEFAULT_TOKEN_GROUP, SA_FILES, TOKEN_ID_LENGTH, TOKEN_SECRET_LENGTH,
-  discoveryHash, goDuration, renderKubeconfig, tlsKeyArgs, tokenGroups,
-  type CaName, type KeyAlgorithm, type LeafProfile,
+  ADMIN,
+  BREAK_GLASS,
+  CAS,
+  CA_USES,
+  CONTROL_PLANE_TOKEN,
+  DEFAULT_TOKEN_GROUP,
+  SA_FILES,
+  TOKEN_ID_LENGTH,
+  TOKEN_SECRET_LENGTH,
+  discoveryHash,
+  goDuration,
+  renderKubeconfig,
+  tlsKeyArgs,
+  tokenGroups,
+  type CaName,
+  type KeyAlgorithm,
+  type LeafProfile,
 } from "../plan/pki";
 import { tokenWindow } from "../plan/tokens";
 
@@ -21,7 +35,10 @@ export interface ClusterPkiArgs {
   readonly apiServerUrl: pulumi.Input<string>;
   /** One bootstrap token is made per pool name. */
   readonly nodePools: readonly string[];
-  /** Now, in ms since the epoch (default: the clock): which renewal window tokens are issued in (plan/tokens.ts). */
+  /**
+   * Now, in ms since the epoch (default: the clock): which renewal window tokens are issued in
+   * (plan/tokens.ts).
+   */
   readonly now?: number;
 }
 
@@ -65,7 +82,10 @@ export interface BootstrapToken {
 export class ClusterPki extends pulumi.ComponentResource {
   readonly encryptionAlgorithm: KeyAlgorithm;
   readonly cas: Readonly<Record<CaName, CertificateAuthority>>;
-  readonly serviceAccount: { readonly privateKeyPem: pulumi.Output<string>; readonly publicKeyPem: pulumi.Output<string> };
+  readonly serviceAccount: {
+    readonly privateKeyPem: pulumi.Output<string>;
+    readonly publicKeyPem: pulumi.Output<string>;
+  };
   /** `sha256:<hex>` of the cluster CA's SubjectPublicKeyInfo, for discovery.bootstrapToken.caCertHashes. */
   readonly discoveryHash: pulumi.Output<string>;
   readonly admin: ClientCredential;
@@ -108,40 +128,69 @@ export class ClusterPki extends pulumi.ComponentResource {
     for (const profile of CAS) {
       const caKey = key(`ca-${profile.name}`);
       // No early renewal: a replaced CA invalidates every certificate kubeadm signed.
-      const cert = new tls.SelfSignedCert(n(`ca-${profile.name}`), {
-        privateKeyPem: caKey.privateKeyPem,
-        subject: { commonName: profile.commonName },
-        isCaCertificate: true,
-        validityPeriodHours: pki.caValidityHours,
-        allowedUses: [...CA_USES],
-        setSubjectKeyId: true,
-      }, child);
-      cas[profile.name] = { certPem: cert.certPem, keyPem: caKey.privateKeyPem, expiresAt: cert.validityEndTime };
+      const cert = new tls.SelfSignedCert(
+        n(`ca-${profile.name}`),
+        {
+          privateKeyPem: caKey.privateKeyPem,
+          subject: { commonName: profile.commonName },
+          isCaCertificate: true,
+          validityPeriodHours: pki.caValidityHours,
+          allowedUses: [...CA_USES],
+          setSubjectKeyId: true,
+        },
+        child,
+      );
+      cas[profile.name] = {
+        certPem: cert.certPem,
+        keyPem: caKey.privateKeyPem,
+        expiresAt: cert.validityEndTime,
+      };
     }
     this.cas = cas;
     this.serviceAccount = key("sa");
     this.discoveryHash = cas.cluster.certPem.apply(discoveryHash);
 
     /** Secret: a kubeconfig for one client credential against one server URL, CA embedded. */
-    const kubeconfigOf = (user: string, certPem: pulumi.Input<string>, keyPem: pulumi.Input<string>, server: pulumi.Input<string>) =>
-      pulumi.secret(pulumi.all([server, cas.cluster.certPem, certPem, keyPem]).apply(([srv, caCertPem, clientCertPem, clientKeyPem]) =>
-        renderKubeconfig({ clusterName, server: srv, caCertPem, user, clientCertPem, clientKeyPem })));
+    const kubeconfigOf = (
+      user: string,
+      certPem: pulumi.Input<string>,
+      keyPem: pulumi.Input<string>,
+      server: pulumi.Input<string>,
+    ) =>
+      pulumi.secret(
+        pulumi
+          .all([server, cas.cluster.certPem, certPem, keyPem])
+          .apply(([srv, caCertPem, clientCertPem, clientKeyPem]) =>
+            renderKubeconfig({ clusterName, server: srv, caCertPem, user, clientCertPem, clientKeyPem }),
+          ),
+      );
 
     const client = (profile: LeafProfile): ClientCredential => {
       const k = key(profile.id);
-      const csr = new tls.CertRequest(n(profile.id, "csr"), {
-        privateKeyPem: k.privateKeyPem,
-        subject: { commonName: profile.commonName, ...(profile.organization ? { organization: profile.organization } : {}) },
-      }, child);
+      const csr = new tls.CertRequest(
+        n(profile.id, "csr"),
+        {
+          privateKeyPem: k.privateKeyPem,
+          subject: {
+            commonName: profile.commonName,
+            ...(profile.organization ? { organization: profile.organization } : {}),
+          },
+        },
+        child,
+      );
       const signer = cas[profile.signer];
-      const cert = new tls.LocallySignedCert(n(profile.id), {
-        certRequestPem: csr.certRequestPem,
-        caCertPem: signer.certPem,
-        caPrivateKeyPem: signer.keyPem,
-        validityPeriodHours: pki.adminValidityHours,
-        earlyRenewalHours: pki.adminEarlyRenewalHours,
-        allowedUses: [...profile.uses],
-      }, child);
+      const cert = new tls.LocallySignedCert(
+        n(profile.id),
+        {
+          certRequestPem: csr.certRequestPem,
+          caCertPem: signer.certPem,
+          caPrivateKeyPem: signer.keyPem,
+          validityPeriodHours: pki.adminValidityHours,
+          earlyRenewalHours: pki.adminEarlyRenewalHours,
+          allowedUses: [...profile.uses],
+        },
+        child,
+      );
       const kubeconfig = kubeconfigOf(profile.commonName, cert.certPem, k.privateKeyPem, args.apiServerUrl);
       return { certPem: cert.certPem, keyPem: k.privateKeyPem, expiresAt: cert.validityEndTime, kubeconfig };
     };
@@ -150,15 +199,27 @@ export class ClusterPki extends pulumi.ComponentResource {
     this.adminKubeconfigFor = (server) => kubeconfigOf(ADMIN.commonName, admin.certPem, admin.keyPem, server);
     this.breakGlass = pki.breakGlass ? client(BREAK_GLASS) : undefined;
 
-    const window = tokenWindow(args.now ?? Date.now(), pki.bootstrapTokenTtlHours, pki.bootstrapTokenRenewBeforeHours);
+    const window = tokenWindow(
+      args.now ?? Date.now(),
+      pki.bootstrapTokenTtlHours,
+      pki.bootstrapTokenRenewBeforeHours,
+    );
     this.tokenRenewal = { expiresAt: window.expiresAt, renewFrom: window.renewFrom };
     const token = (owner: string, groups: string[]): BootstrapToken => {
       // The keepers replace both halves when the operator rotates tokens (generation) and
       // when a pulumi up runs in the next renewal window (window).
       const keepers = { generation: String(pki.bootstrapTokenGeneration), window: String(window.index) };
       const alphabet = { upper: false, lower: true, numeric: true, special: false, keepers };
-      const id = new random.RandomString(n("token", owner, "id"), { ...alphabet, length: TOKEN_ID_LENGTH }, child);
-      const secret = new random.RandomPassword(n("token", owner, "secret"), { ...alphabet, length: TOKEN_SECRET_LENGTH }, child);
+      const id = new random.RandomString(
+        n("token", owner, "id"),
+        { ...alphabet, length: TOKEN_ID_LENGTH },
+        child,
+      );
+      const secret = new random.RandomPassword(
+        n("token", owner, "secret"),
+        { ...alphabet, length: TOKEN_SECRET_LENGTH },
+        child,
+      );
       return {
         id: id.result,
         token: pulumi.secret(pulumi.interpolate`${id.result}.${secret.result}`),
@@ -174,19 +235,27 @@ export class ClusterPki extends pulumi.ComponentResource {
     this.controlPlaneToken = token(CONTROL_PLANE_TOKEN, [DEFAULT_TOKEN_GROUP]);
     this.bootstrapTokens = tokens;
 
-    const files: Record<string, pulumi.Output<string>> = { [SA_FILES.privateKey]: this.serviceAccount.privateKeyPem, [SA_FILES.publicKey]: this.serviceAccount.publicKeyPem };
+    const files: Record<string, pulumi.Output<string>> = {
+      [SA_FILES.privateKey]: this.serviceAccount.privateKeyPem,
+      [SA_FILES.publicKey]: this.serviceAccount.publicKeyPem,
+    };
     for (const profile of CAS) {
       files[profile.certFile] = cas[profile.name].certPem;
       files[profile.keyFile] = cas[profile.name].keyPem;
     }
     this.controlPlaneFiles = pulumi.secret(pulumi.all(files));
-    const pick = (names: readonly string[]) => Object.fromEntries(names.map((f) => [f, files[f] as pulumi.Output<string>]));
+    const pick = (names: readonly string[]) =>
+      Object.fromEntries(names.map((f) => [f, files[f] as pulumi.Output<string>]));
     this.controlPlaneCertificates = pulumi.all(pick(PUBLIC_PKI_FILES));
     this.controlPlaneKeys = pick(PRIVATE_PKI_FILES);
 
     this.encryptionConfig = undefined;
     if (args.encryptionAtRest) {
-      const key = new random.RandomBytes(n("secrets-encryption-key"), { length: ENCRYPTION_KEY_BYTES }, child);
+      const key = new random.RandomBytes(
+        n("secrets-encryption-key"),
+        { length: ENCRYPTION_KEY_BYTES },
+        child,
+      );
       this.encryptionConfig = pulumi.secret(key.base64.apply(renderEncryptionConfig));
     }
 

@@ -4,26 +4,46 @@
 // puts the tail of the command's output (the node's bootstrap log) into the error that
 // `pulumi up` prints.
 import * as pulumi from "@pulumi/pulumi";
-import { AGENT_ONLINE_SECONDS, CLOUD_ASSISTANT_SECONDS, GATE_SECONDS, WAIT_READY_SECONDS } from "../plan/timeouts";
+import {
+  AGENT_ONLINE_SECONDS,
+  CLOUD_ASSISTANT_SECONDS,
+  GATE_SECONDS,
+  WAIT_READY_SECONDS,
+} from "../plan/timeouts";
 import { ecsClient, type CommandApi, type InvocationResult } from "./cloud-assistant";
 
 export type { CommandApi, InvocationResult } from "./cloud-assistant";
 
-/** What control-plane.ts passes as ReadinessCheck's timeoutSeconds: Cloud Assistant's own Timeout for the command. */
+/**
+ * What control-plane.ts passes as ReadinessCheck's timeoutSeconds: Cloud Assistant's own Timeout for the
+ * command.
+ */
 export const READINESS_TIMEOUT_SECONDS = CLOUD_ASSISTANT_SECONDS;
-/** How much sooner than Cloud Assistant the script gives up, so its own report (and the log tail) is the output. */
+/**
+ * How much sooner than Cloud Assistant the script gives up, so its own report (and the log tail) is the
+ * output.
+ */
 const SCRIPT_MARGIN_SECONDS = CLOUD_ASSISTANT_SECONDS - WAIT_READY_SECONDS;
 /** The gate's slack beyond the agent wait and one invocation, for polling. */
 const GATE_SLACK_SECONDS = GATE_SECONDS - AGENT_ONLINE_SECONDS - CLOUD_ASSISTANT_SECONDS;
 
-/** wait-ready.sh's own limit under a Cloud Assistant Timeout of `timeoutSeconds` (WAIT_READY_SECONDS for CLOUD_ASSISTANT_SECONDS). */
+/**
+ * wait-ready.sh's own limit under a Cloud Assistant Timeout of `timeoutSeconds` (WAIT_READY_SECONDS for
+ * CLOUD_ASSISTANT_SECONDS).
+ */
 export function scriptSeconds(timeoutSeconds: number): number {
   const s = timeoutSeconds - SCRIPT_MARGIN_SECONDS;
-  if (!Number.isInteger(timeoutSeconds) || s < 1) throw new Error(`a readiness timeout of ${timeoutSeconds} s leaves the script no time of its own (it stops ${SCRIPT_MARGIN_SECONDS} s sooner)`);
+  if (!Number.isInteger(timeoutSeconds) || s < 1)
+    throw new Error(
+      `a readiness timeout of ${timeoutSeconds} s leaves the script no time of its own (it stops ${SCRIPT_MARGIN_SECONDS} s sooner)`,
+    );
   return s;
 }
 
-/** The gate's whole budget for a Cloud Assistant Timeout of `timeoutSeconds` (GATE_SECONDS for CLOUD_ASSISTANT_SECONDS). */
+/**
+ * The gate's whole budget for a Cloud Assistant Timeout of `timeoutSeconds` (GATE_SECONDS for
+ * CLOUD_ASSISTANT_SECONDS).
+ */
 export function gateSeconds(timeoutSeconds: number): number {
   return AGENT_ONLINE_SECONDS + timeoutSeconds + GATE_SLACK_SECONDS;
 }
@@ -41,12 +61,30 @@ export function readinessCommand(script: string, timeoutSeconds: number): string
 // DeliveryTimeout say why. "Elastic Compute Service: DescribeInvocationResults",
 // https://www.alibabacloud.com/help/en/ecs/developer-reference/api-ecs-2014-05-26-describeinvocationresults
 // None of these ran the script: send it again.
-const UNDELIVERED_CODES = new Set(["ClientNotRunning", "ClientNotResponse", "ClientIsUpgrading", "DeliveryTimeout"]);
+const UNDELIVERED_CODES = new Set([
+  "ClientNotRunning",
+  "ClientNotResponse",
+  "ClientIsUpgrading",
+  "DeliveryTimeout",
+]);
 /** Statuses after which a Cloud Assistant invocation does not change any more (same page). */
-const FINAL = new Set(["Success", "Failed", "Error", "Timeout", "Cancelled", "Terminated", "Stopped", "Invalid", "Aborted"]);
+const FINAL = new Set([
+  "Success",
+  "Failed",
+  "Error",
+  "Timeout",
+  "Cancelled",
+  "Terminated",
+  "Stopped",
+  "Invalid",
+  "Aborted",
+]);
 
 export function undelivered(r: InvocationResult): boolean {
-  return r.status === "Aborted" || (r.status !== "Success" && r.errorCode !== undefined && UNDELIVERED_CODES.has(r.errorCode));
+  return (
+    r.status === "Aborted" ||
+    (r.status !== "Success" && r.errorCode !== undefined && UNDELIVERED_CODES.has(r.errorCode))
+  );
 }
 
 /**
@@ -62,7 +100,12 @@ export function retryableRunError(err: unknown): boolean {
   const e = (err ?? {}) as { name?: unknown; code?: unknown; statusCode?: unknown };
   const code = typeof e.code === "string" ? e.code : "";
   const status = typeof e.statusCode === "number" ? e.statusCode : 0;
-  return e.name === "ThrottlingError" || code.includes("Throttling") || status >= 500 || code === "IncorrectInstanceStatus";
+  return (
+    e.name === "ThrottlingError" ||
+    code.includes("Throttling") ||
+    status >= 500 ||
+    code === "IncorrectInstanceStatus"
+  );
 }
 
 export interface WaitOptions {
@@ -90,7 +133,13 @@ const OUTPUT_TAIL_LINES = 50;
  * again until the gate's deadline. Resolves with its output on success; rejects with the
  * status, exit code, error and the last lines of output otherwise.
  */
-export async function waitForCommand(api: CommandApi, instanceId: string, script: string, timeoutSeconds: number, opts: WaitOptions = {}): Promise<{ invokeId: string; output: string }> {
+export async function waitForCommand(
+  api: CommandApi,
+  instanceId: string,
+  script: string,
+  timeoutSeconds: number,
+  opts: WaitOptions = {},
+): Promise<{ invokeId: string; output: string }> {
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pollMs = opts.pollMs ?? 15_000;
@@ -106,7 +155,10 @@ export async function waitForCommand(api: CommandApi, instanceId: string, script
   // https://alibabacloud.com/help/en/ecs/api-describecloudassistantstatus
   const waitForAgent = async (until: number, budget: number) => {
     for (let polls = 0; !(await api.agentOnline(instanceId)); polls++) {
-      if (now() >= until) throw fail(`its Cloud Assistant agent did not come online within ${budget} s (DescribeCloudAssistantStatus never said true)`);
+      if (now() >= until)
+        throw fail(
+          `its Cloud Assistant agent did not come online within ${budget} s (DescribeCloudAssistantStatus never said true)`,
+        );
       if (polls === 0) log(`${instanceId}: waiting for the Cloud Assistant agent`);
       await sleep(pollMs);
     }
@@ -115,7 +167,8 @@ export async function waitForCommand(api: CommandApi, instanceId: string, script
   await waitForAgent(Math.min(deadline, start + agentBudget * 1000), agentBudget);
 
   let lastUndelivered = "";
-  const undeliveredWithin = (tries: number) => `Cloud Assistant could not deliver the readiness command within ${gate} s (${tries} tries; last: ${lastUndelivered})`;
+  const undeliveredWithin = (tries: number) =>
+    `Cloud Assistant could not deliver the readiness command within ${gate} s (${tries} tries; last: ${lastUndelivered})`;
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) {
       if (now() >= deadline) throw fail(undeliveredWithin(attempt - 1));
@@ -140,7 +193,9 @@ export async function waitForCommand(api: CommandApi, instanceId: string, script
       if (now() >= invocationDeadline) {
         // Cut short by the gate while still undelivered (Pending): report the delivery trouble.
         if (lastUndelivered && (!r || r.status === "Pending")) throw fail(undeliveredWithin(attempt));
-        throw fail(`no final result from Cloud Assistant invocation ${invokeId} (last: ${r?.status ?? "none"}) after ${seconds(now() - start)} s`);
+        throw fail(
+          `no final result from Cloud Assistant invocation ${invokeId} (last: ${r?.status ?? "none"}) after ${seconds(now() - start)} s`,
+        );
       }
       await sleep(pollMs);
     }
@@ -176,12 +231,19 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: ReadinessInputs) {
     // Pulumi serializes this function with what it calls; ecsClient loads the SDK only when called.
     const command = readinessCommand(inputs.script, inputs.timeoutSeconds);
-    const { invokeId, output } = await waitForCommand(ecsClient(inputs.regionId), inputs.instanceId, command, inputs.timeoutSeconds);
+    const { invokeId, output } = await waitForCommand(
+      ecsClient(inputs.regionId),
+      inputs.instanceId,
+      command,
+      inputs.timeoutSeconds,
+    );
     return { id: invokeId, outs: { ...inputs, lastLine: verdict(output) } };
   },
   // Every input change means another node or another check: run it again.
   async diff(_id, olds: ReadinessInputs, news: ReadinessInputs) {
-    const changed = (["regionId", "instanceId", "script", "timeoutSeconds", "revision"] as const).filter((k) => olds[k] !== news[k]);
+    const changed = (["regionId", "instanceId", "script", "timeoutSeconds", "revision"] as const).filter(
+      (k) => olds[k] !== news[k],
+    );
     return { changes: changed.length > 0, replaces: changed };
   },
 };

@@ -4,7 +4,8 @@
 // RoleHandover takes that role away again; the steady role is then attached by an
 // alicloud.ecs.RamRoleAttachment that depends on the handover.
 //
-//   instance ─► BootstrapRole ─► (node bootstraps) ─► ReadinessCheck ─► RoleHandover ─► RamRoleAttachment(steady)
+//   instance ─► BootstrapRole ─► (node bootstraps) ─► ReadinessCheck ─► RoleHandover ─►
+// RamRoleAttachment(steady)
 //
 // Both are Pulumi dynamic resources; like ReadinessCheck their provider functions are
 // serialized with what they call, and ecsClient loads Alibaba's SDK only when called.
@@ -32,7 +33,10 @@ export interface BootstrapRoleOutcome {
  * (DescribeInstanceRamRoleResponseBody lists one RamRoleName per InstanceId), so any
  * other role is an error rather than something to replace.
  */
-export async function ensureBootstrapRole(api: RoleApi, i: BootstrapRoleInputs): Promise<BootstrapRoleOutcome> {
+export async function ensureBootstrapRole(
+  api: RoleApi,
+  i: BootstrapRoleInputs,
+): Promise<BootstrapRoleOutcome> {
   const role = await api.instanceRole(i.instanceId);
   if (role === undefined) {
     await api.attachRole(i.instanceId, i.bootstrapRoleName);
@@ -40,7 +44,9 @@ export async function ensureBootstrapRole(api: RoleApi, i: BootstrapRoleInputs):
   }
   if (role === i.bootstrapRoleName) return { attached: false, skipped: false };
   if (role === i.steadyRoleName) return { attached: false, skipped: true };
-  throw new Error(`${i.instanceId} has RAM role ${role}, neither the bootstrap role ${i.bootstrapRoleName} nor the steady role ${i.steadyRoleName}; detach it or fix the stack`);
+  throw new Error(
+    `${i.instanceId} has RAM role ${role}, neither the bootstrap role ${i.bootstrapRoleName} nor the steady role ${i.steadyRoleName}; detach it or fix the stack`,
+  );
 }
 
 export interface RoleHandoverInputs {
@@ -49,7 +55,10 @@ export interface RoleHandoverInputs {
   bootstrapRoleName: string;
 }
 
-/** What RoleHandover does on create: the bootstrap role attached → detach it and wait until it is gone; otherwise nothing. */
+/**
+ * What RoleHandover does on create: the bootstrap role attached → detach it and wait until it is gone;
+ * otherwise nothing.
+ */
 export async function handOver(api: RoleApi, i: RoleHandoverInputs): Promise<{ readonly detached: boolean }> {
   const role = await api.instanceRole(i.instanceId);
   if (role !== i.bootstrapRoleName) return { detached: false };
@@ -61,7 +70,11 @@ export async function handOver(api: RoleApi, i: RoleHandoverInputs): Promise<{ r
 function diffOn<T extends object>(replaceKeys: readonly (keyof T)[], keys: readonly (keyof T)[]) {
   return async (_id: string, olds: T, news: T): Promise<pulumi.dynamic.DiffResult> => {
     const changed = keys.filter((k) => olds[k] !== news[k]);
-    return { changes: changed.length > 0, replaces: changed.filter((k) => replaceKeys.includes(k)).map(String), deleteBeforeReplace: false };
+    return {
+      changes: changed.length > 0,
+      replaces: changed.filter((k) => replaceKeys.includes(k)).map(String),
+      deleteBeforeReplace: false,
+    };
   };
 }
 
@@ -70,7 +83,10 @@ export const bootstrapRoleProvider: pulumi.dynamic.ResourceProvider = {
     const outcome = await ensureBootstrapRole(ecsClient(inputs.regionId), inputs);
     return { id: `${inputs.instanceId}/${inputs.bootstrapRoleName}`, outs: { ...inputs, ...outcome } };
   },
-  diff: diffOn<BootstrapRoleInputs>(["instanceId"], ["regionId", "instanceId", "bootstrapRoleName", "steadyRoleName"]),
+  diff: diffOn<BootstrapRoleInputs>(
+    ["instanceId"],
+    ["regionId", "instanceId", "bootstrapRoleName", "steadyRoleName"],
+  ),
   // Another role name for the same instance: nothing to do now (the node has bootstrapped).
   async update(_id, olds: BootstrapRoleInputs & BootstrapRoleOutcome, news: BootstrapRoleInputs) {
     return { outs: { ...news, attached: olds.attached, skipped: olds.skipped } };
@@ -102,12 +118,22 @@ export interface BootstrapRoleArgs {
   readonly steadyRoleName: pulumi.Input<string>;
 }
 
-/** Gives a new control plane the bootstrap role; leaves an instance that already has the steady role alone (skipped). */
+/**
+ * Gives a new control plane the bootstrap role; leaves an instance that already has the steady role alone
+ * (skipped).
+ */
 export class BootstrapRole extends pulumi.dynamic.Resource {
   declare readonly attached: pulumi.Output<boolean>;
   declare readonly skipped: pulumi.Output<boolean>;
   constructor(name: string, args: BootstrapRoleArgs, opts?: pulumi.CustomResourceOptions) {
-    super(bootstrapRoleProvider, name, { ...args, attached: undefined, skipped: undefined }, opts, "kubeadm-alicloud", "BootstrapRole");
+    super(
+      bootstrapRoleProvider,
+      name,
+      { ...args, attached: undefined, skipped: undefined },
+      opts,
+      "kubeadm-alicloud",
+      "BootstrapRole",
+    );
   }
 }
 

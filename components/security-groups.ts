@@ -29,33 +29,46 @@ export class SecurityGroups extends pulumi.ComponentResource {
     const groups = Object.fromEntries(
       NODE_GROUPS.map((g) => [
         g,
-        new alicloud.ecs.SecurityGroup(resourceName(args.clusterName, "sg", GROUP_SUFFIX[g]), {
-          securityGroupName: resourceName(args.clusterName, GROUP_SUFFIX[g]),
-          description: `${GROUP_SUFFIX[g]} nodes of ${args.clusterName}`,
-          vpcId: args.vpcId,
-          securityGroupType: "normal",
-          innerAccessPolicy: "Drop",
-          tags: { ...args.tags },
-        }, child),
+        new alicloud.ecs.SecurityGroup(
+          resourceName(args.clusterName, "sg", GROUP_SUFFIX[g]),
+          {
+            securityGroupName: resourceName(args.clusterName, GROUP_SUFFIX[g]),
+            description: `${GROUP_SUFFIX[g]} nodes of ${args.clusterName}`,
+            vpcId: args.vpcId,
+            securityGroupType: "normal",
+            innerAccessPolicy: "Drop",
+            tags: { ...args.tags },
+          },
+          child,
+        ),
       ]),
     ) as Record<NodeGroup, alicloud.ecs.SecurityGroup>;
 
     for (const rule of args.rules) {
-      new alicloud.ecs.SecurityGroupRule(resourceName(args.clusterName, "sg", rule.key), {
-        securityGroupId: groups[rule.group].id,
-        type: rule.direction,
-        ipProtocol: rule.protocol,
-        portRange: rule.portRange,
-        nicType: "intranet",
-        policy: rule.policy,
-        priority: rule.priority,
-        description: rule.description,
-        ...("group" in rule.peer ? { sourceSecurityGroupId: groups[rule.peer.group].id } : { cidrIp: rule.peer.cidr }),
-      }, child);
+      new alicloud.ecs.SecurityGroupRule(
+        resourceName(args.clusterName, "sg", rule.key),
+        {
+          securityGroupId: groups[rule.group].id,
+          type: rule.direction,
+          ipProtocol: rule.protocol,
+          portRange: rule.portRange,
+          nicType: "intranet",
+          policy: rule.policy,
+          priority: rule.priority,
+          description: rule.description,
+          ...("group" in rule.peer
+            ? { sourceSecurityGroupId: groups[rule.peer.group].id }
+            : { cidrIp: rule.peer.cidr }),
+        },
+        child,
+      );
     }
 
     this.controlPlaneGroupId = groups.controlPlane.id;
     this.workersGroupId = groups.workers.id;
-    this.registerOutputs({ controlPlaneGroupId: this.controlPlaneGroupId, workersGroupId: this.workersGroupId });
+    this.registerOutputs({
+      controlPlaneGroupId: this.controlPlaneGroupId,
+      workersGroupId: this.workersGroupId,
+    });
   }
 }

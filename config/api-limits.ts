@@ -19,7 +19,11 @@ export const ESS_MAX_SIZE = 2000;
  * are accepted by ecs.Instance (resource_alicloud_instance.go system_disk_category) and
  * so by control planes only. Of the categories the schema offers, these remain:
  */
-export const LAUNCH_TEMPLATE_DISK_CATEGORIES: readonly string[] = ["cloud_essd", "cloud_efficiency", "cloud_ssd"];
+export const LAUNCH_TEMPLATE_DISK_CATEGORIES: readonly string[] = [
+  "cloud_essd",
+  "cloud_efficiency",
+  "cloud_ssd",
+];
 
 /**
  * Smallest ESSD system disk per performance level: @alicloud/ecs20140526 7.11.6

@@ -8,7 +8,13 @@ import { controlPlaneZones } from "../plan/zones";
 import type { Environment, Sections } from "./schema";
 import type { ClusterSpec, NodePoolSpec, VswitchSpec } from "./spec";
 
-export function buildSpec(p: Sections, ctx: { readonly project: string; readonly stack: string; readonly secretKeys?: readonly string[] }, environment: Environment, vswitches: { nodes: readonly VswitchSpec[]; controlPlanes: readonly VswitchSpec[] }, podCidr: string | undefined): ClusterSpec {
+export function buildSpec(
+  p: Sections,
+  ctx: { readonly project: string; readonly stack: string; readonly secretKeys?: readonly string[] },
+  environment: Environment,
+  vswitches: { nodes: readonly VswitchSpec[]; controlPlanes: readonly VswitchSpec[] },
+  podCidr: string | undefined,
+): ClusterSpec {
   return {
     project: ctx.project,
     stack: ctx.stack,
@@ -19,7 +25,9 @@ export function buildSpec(p: Sections, ctx: { readonly project: string; readonly
     zones: p.zones,
     kubernetesVersion: p.kubernetesVersion,
     network: {
-      vpc: p.network.existingVpcId ? { cidr: p.network.vpcCidr, existingId: p.network.existingVpcId } : { cidr: p.network.vpcCidr },
+      vpc: p.network.existingVpcId
+        ? { cidr: p.network.vpcCidr, existingId: p.network.existingVpcId }
+        : { cidr: p.network.vpcCidr },
       vswitches: vswitches.nodes,
       controlPlaneVswitches: vswitches.controlPlanes,
       explicitVswitches: p.network.vswitches !== undefined,
@@ -31,7 +39,10 @@ export function buildSpec(p: Sections, ctx: { readonly project: string; readonly
       peerCidrs: p.network.peerCidrs,
       egress: p.network.egress,
     },
-    controlPlane: { ...p.controlPlane, zones: controlPlaneZones(p.controlPlane.count, p.zones, p.controlPlane.zones) },
+    controlPlane: {
+      ...p.controlPlane,
+      zones: controlPlaneZones(p.controlPlane.count, p.zones, p.controlPlane.zones),
+    },
     nodePools: p.nodePools.map((pool): NodePoolSpec => ({
       ...pool,
       // Never 0 at creation (schema.ts nodePool: ESS's expected-capacity mode).
@@ -49,17 +60,24 @@ export function buildSpec(p: Sections, ctx: { readonly project: string; readonly
     nodeSoftware: nodeSoftwareFor(p.region, p.nodeSoftware),
     ssh: p.ssh,
     ram: { namePrefix: p.ram.namePrefix ?? `${p.clusterName}-${p.region}` },
-    tags: { ...p.tags, [CLUSTER_TAG]: p.clusterName, [STACK_TAG]: `${ctx.project}/${ctx.stack}`, [ENVIRONMENT_TAG]: environment },
+    tags: {
+      ...p.tags,
+      [CLUSTER_TAG]: p.clusterName,
+      [STACK_TAG]: `${ctx.project}/${ctx.stack}`,
+      [ENVIRONMENT_TAG]: environment,
+    },
   };
 }
-
 
 /**
  * Mainland China regions reach the upstream package and image hosts slowly or not at
  * all: there the Alibaba package mirror and a registry.k8s.io mirror are the defaults.
  */
 export const CHINA_IMAGE_MIRROR = "registry.aliyuncs.com/google_containers";
-export function nodeSoftwareFor(region: string, given: Sections["nodeSoftware"]): ClusterSpec["nodeSoftware"] {
+export function nodeSoftwareFor(
+  region: string,
+  given: Sections["nodeSoftware"],
+): ClusterSpec["nodeSoftware"] {
   const mainland = region.startsWith("cn-") && region !== "cn-hongkong";
   return {
     packageSource: given.packageSource ?? (mainland ? "aliyun-mirror" : "upstream"),
@@ -67,4 +85,3 @@ export function nodeSoftwareFor(region: string, given: Sections["nodeSoftware"])
     registryMirrors: given.registryMirrors ?? (mainland ? MAINLAND_MIRRORS : {}),
   };
 }
-

@@ -70,11 +70,27 @@ const profiles: Record<Environment, JsonObject> = {
     // down, set controlPlane.deletionProtection: false and pulumi up first.
     controlPlane: { count: 1, deletionProtection: true },
     network: { natGateway: { eipBandwidthMbps: 20 } },
-    nodePools: [{ name: "default", instanceTypes: ["ecs.g7.large", "ecs.g6.large"], minSize: 1, maxSize: 3, desiredCapacity: 1 }],
+    nodePools: [
+      {
+        name: "default",
+        instanceTypes: ["ecs.g7.large", "ecs.g6.large"],
+        minSize: 1,
+        maxSize: 3,
+        desiredCapacity: 1,
+      },
+    ],
   },
   staging: {
     controlPlane: { count: 3, deletionProtection: true },
-    nodePools: [{ name: "default", instanceTypes: ["ecs.g7.xlarge", "ecs.g6.xlarge"], minSize: 2, maxSize: 6, desiredCapacity: 2 }],
+    nodePools: [
+      {
+        name: "default",
+        instanceTypes: ["ecs.g7.xlarge", "ecs.g6.xlarge"],
+        minSize: 2,
+        maxSize: 6,
+        desiredCapacity: 2,
+      },
+    ],
   },
   prod: {
     controlPlane: {
@@ -83,10 +99,17 @@ const profiles: Record<Environment, JsonObject> = {
       instanceType: "ecs.g7.xlarge",
       systemDisk: { category: "cloud_essd", sizeGb: 120, performanceLevel: "PL1" },
     },
-    nodePools: [{ name: "default", instanceTypes: ["ecs.g7.xlarge", "ecs.g6.xlarge"], minSize: 3, maxSize: 20, desiredCapacity: 3 }],
+    nodePools: [
+      {
+        name: "default",
+        instanceTypes: ["ecs.g7.xlarge", "ecs.g6.xlarge"],
+        minSize: 3,
+        maxSize: 20,
+        desiredCapacity: 3,
+      },
+    ],
   },
 };
-
 
 /** Merge `over` onto `under`: objects key by key, everything else replaced. */
 export function deepMerge(under: unknown, over: unknown): unknown {

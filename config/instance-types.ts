@@ -71,13 +71,19 @@ export function controlPlaneShapeFinding(instanceType: string): ShapeFinding {
   const { vcpus, memoryGib } = instanceShape(instanceType);
   const bigger = `choose a larger type, e.g. ecs.g7.large (2 vCPUs, 8 GiB) or ecs.c7.large (2 vCPUs, 4 GiB)`;
   if (vcpus !== undefined && vcpus < KUBEADM_MIN_CPUS) {
-    return { problem: `${instanceType} has ${vcpus} vCPU; kubeadm's preflight needs at least ${KUBEADM_MIN_CPUS} vCPUs on a control plane and would stop kubeadm init; ${bigger}` };
+    return {
+      problem: `${instanceType} has ${vcpus} vCPU; kubeadm's preflight needs at least ${KUBEADM_MIN_CPUS} vCPUs on a control plane and would stop kubeadm init; ${bigger}`,
+    };
   }
   if (memoryGib !== undefined && memoryGib < MIN_NOMINAL_MEMORY_GIB) {
-    return { problem: `${instanceType} has ${memoryGib} GiB of memory; kubeadm's preflight needs ${KUBEADM_MIN_MEMORY_MB} MB on a control plane (at least a ${MIN_NOMINAL_MEMORY_GIB} GiB instance) and would stop kubeadm init; ${bigger}` };
+    return {
+      problem: `${instanceType} has ${memoryGib} GiB of memory; kubeadm's preflight needs ${KUBEADM_MIN_MEMORY_MB} MB on a control plane (at least a ${MIN_NOMINAL_MEMORY_GIB} GiB instance) and would stop kubeadm init; ${bigger}`,
+    };
   }
   if (vcpus === undefined || memoryGib === undefined) {
-    return { warning: `cannot tell the ${vcpus === undefined ? "vCPUs and memory" : "memory"} of ${instanceType} from its name; kubeadm's preflight needs ${KUBEADM_MIN_CPUS} vCPUs and ${KUBEADM_MIN_MEMORY_MB} MB on a control plane: check the type in Alibaba's instance family tables` };
+    return {
+      warning: `cannot tell the ${vcpus === undefined ? "vCPUs and memory" : "memory"} of ${instanceType} from its name; kubeadm's preflight needs ${KUBEADM_MIN_CPUS} vCPUs and ${KUBEADM_MIN_MEMORY_MB} MB on a control plane: check the type in Alibaba's instance family tables`,
+    };
   }
   return {};
 }

@@ -37,7 +37,9 @@ export function loadClusterSpec(): ClusterSpec {
   });
 }
 
-/** Whether the stack keeps a config value encrypted; unknown counts as secret (hiding too much beats leaking). */
+/**
+ * Whether the stack keeps a config value encrypted; unknown counts as secret (hiding too much beats leaking).
+ */
 function isSecret(fullKey: string): boolean {
   const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
   return runtime.isConfigSecret ? runtime.isConfigSecret(fullKey) : true;

@@ -8,8 +8,13 @@ import type { z } from "zod";
 type RawIssue = z.core.$ZodRawIssue;
 
 const NOUNS: Record<string, string> = {
-  number: "a number", int: "a whole number", string: "text", boolean: "true or false",
-  array: "a list", object: "a map of keys (key: value lines)", record: "a map of keys (key: value lines)",
+  number: "a number",
+  int: "a whole number",
+  string: "text",
+  boolean: "true or false",
+  array: "a list",
+  object: "a map of keys (key: value lines)",
+  record: "a map of keys (key: value lines)",
 };
 
 function describe(input: unknown): string {
@@ -22,7 +27,9 @@ function describe(input: unknown): string {
 
 /** The one value nearest to what was given, when it is clearly the intended one. */
 function nearestValue(given: string, values: readonly string[]): string | undefined {
-  const scored = values.map((v) => ({ v, d: distance(given.toLowerCase(), v.toLowerCase()) })).sort((a, b) => a.d - b.d);
+  const scored = values
+    .map((v) => ({ v, d: distance(given.toLowerCase(), v.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d);
   const [best, second] = scored;
   if (!best || (second && second.d === best.d)) return undefined;
   return best.d <= Math.max(2, Math.floor(best.v.length / 3)) ? best.v : undefined;
@@ -32,26 +39,37 @@ function invalidType(issue: RawIssue & { code: "invalid_type" }): string | undef
   const want = NOUNS[issue.expected] ?? issue.expected;
   const input = issue.input;
   if (input === undefined) return `is required: set it to ${want}`;
-  if (issue.expected === "int" && typeof input === "number") return `must be a whole number (got ${input}); use e.g. ${Math.max(0, Math.round(input))}`;
-  if (typeof input === "string" && (issue.expected === "number" || issue.expected === "int") && input.trim() !== "" && !Number.isNaN(Number(input))) {
+  if (issue.expected === "int" && typeof input === "number")
+    return `must be a whole number (got ${input}); use e.g. ${Math.max(0, Math.round(input))}`;
+  if (
+    typeof input === "string" &&
+    (issue.expected === "number" || issue.expected === "int") &&
+    input.trim() !== "" &&
+    !Number.isNaN(Number(input))
+  ) {
     return `expected ${want}, got ${describe(input)}: write it without quotes`;
   }
   if (typeof input === "string" && issue.expected === "boolean" && /^(true|false)$/i.test(input.trim())) {
     return `expected ${want}, got ${describe(input)}: write it without quotes`;
   }
-  if (issue.expected === "array") return `expected a list, got ${describe(input)}: write it as a YAML list (one "- item" per line)`;
+  if (issue.expected === "array")
+    return `expected a list, got ${describe(input)}: write it as a YAML list (one "- item" per line)`;
   return `expected ${want}, got ${describe(input)}; write ${want} here`;
 }
 
 function bound(issue: RawIssue & { code: "too_small" | "too_big" }): string | undefined {
   const small = issue.code === "too_small";
-  const limit = small ? (issue as { minimum: number | bigint }).minimum : (issue as { maximum: number | bigint }).maximum;
+  const limit = small
+    ? (issue as { minimum: number | bigint }).minimum
+    : (issue as { maximum: number | bigint }).maximum;
   const inclusive = issue.inclusive !== false;
   const input = issue.input;
   switch (issue.origin) {
     case "number":
     case "int": {
-      const allowed = inclusive ? `${limit} or ${small ? "more" : "less"}` : `${small ? "more" : "less"} than ${limit}`;
+      const allowed = inclusive
+        ? `${limit} or ${small ? "more" : "less"}`
+        : `${small ? "more" : "less"} than ${limit}`;
       return `is ${String(input)}; use ${allowed}`;
     }
     case "array":

@@ -8,7 +8,11 @@ import type { ConfigPath } from "./paths";
  * (index.ts) with the region only, so credentials come from the environment or a
  * profile and these keys are not even read; in plain text they only leak.
  */
-export const PROVIDER_CREDENTIAL_KEYS: readonly string[] = ["alicloud:accessKey", "alicloud:secretKey", "alicloud:securityToken"];
+export const PROVIDER_CREDENTIAL_KEYS: readonly string[] = [
+  "alicloud:accessKey",
+  "alicloud:secretKey",
+  "alicloud:securityToken",
+];
 
 /** What a leaked value looks like, and its name in messages. */
 const SHAPES: readonly { readonly what: string; readonly test: (v: string) => boolean }[] = [
@@ -16,7 +20,10 @@ const SHAPES: readonly { readonly what: string; readonly test: (v: string) => bo
   { what: "a private key", test: (v) => /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/.test(v) },
   // AccessKey secrets are 30 letters and digits (the console shows them so; ids are
   // LTAI…, 16-24 characters). Heuristic: exactly 30, with upper, lower and a digit.
-  { what: "an Alibaba Cloud AccessKey secret", test: (v) => /^[A-Za-z0-9]{30}$/.test(v) && /[A-Z]/.test(v) && /[a-z]/.test(v) && /\d/.test(v) },
+  {
+    what: "an Alibaba Cloud AccessKey secret",
+    test: (v) => /^[A-Za-z0-9]{30}$/.test(v) && /[A-Z]/.test(v) && /[a-z]/.test(v) && /\d/.test(v),
+  },
   // STS security tokens are long base64 strings that start with CAIS. Heuristic.
   { what: "an Alibaba Cloud STS security token", test: (v) => /^CAIS[A-Za-z0-9+/=]{60,}$/.test(v) },
 ];
@@ -29,7 +36,8 @@ function secretShape(value: string): string | undefined {
 function* strings(value: unknown, path: (string | number)[] = []): Generator<[(string | number)[], string]> {
   if (typeof value === "string") yield [path, value];
   else if (Array.isArray(value)) for (const [i, v] of value.entries()) yield* strings(v, [...path, i]);
-  else if (typeof value === "object" && value !== null) for (const [k, v] of Object.entries(value)) yield* strings(v, [...path, k]);
+  else if (typeof value === "object" && value !== null)
+    for (const [k, v] of Object.entries(value)) yield* strings(v, [...path, k]);
 }
 
 function dotted(path: readonly (string | number)[]): string {
@@ -45,15 +53,27 @@ type Report = (path: ConfigPath, message: string) => void;
  * text (full key → value). A foreign key is reported as a one-element path holding the
  * full key, which formatPath prints as is.
  */
-export function checkPlainSecrets(raw: Record<string, unknown>, secretKeys: readonly string[] | undefined, plainForeign: Readonly<Record<string, string>> | undefined, problem: Report): void {
+export function checkPlainSecrets(
+  raw: Record<string, unknown>,
+  secretKeys: readonly string[] | undefined,
+  plainForeign: Readonly<Record<string, string>> | undefined,
+  problem: Report,
+): void {
   const rotate = "rotate it (it has been exposed), then";
   for (const [key, value] of Object.entries(plainForeign ?? {})) {
     if (PROVIDER_CREDENTIAL_KEYS.includes(key)) {
-      problem([key], `is in plain text in the stack config, where everyone who reads the stack file has it, and this program's provider does not read it; ${rotate} pulumi config rm ${key}, and give credentials through the environment (ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN) or a profile (ALIBABA_CLOUD_PROFILE)`);
+      problem(
+        [key],
+        `is in plain text in the stack config, where everyone who reads the stack file has it, and this program's provider does not read it; ${rotate} pulumi config rm ${key}, and give credentials through the environment (ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN) or a profile (ALIBABA_CLOUD_PROFILE)`,
+      );
       continue;
     }
     const what = secretShape(value);
-    if (what) problem([key], `looks like ${what} and is in plain text in the stack config; ${rotate} keep it encrypted: pulumi config set --secret ${key}`);
+    if (what)
+      problem(
+        [key],
+        `looks like ${what} and is in plain text in the stack config; ${rotate} keep it encrypted: pulumi config set --secret ${key}`,
+      );
   }
   const encrypted = new Set(secretKeys ?? []);
   for (const [key, value] of Object.entries(raw)) {
@@ -62,8 +82,14 @@ export function checkPlainSecrets(raw: Record<string, unknown>, secretKeys: read
       const what = secretShape(text);
       if (!what) continue;
       const path = [key, ...below];
-      const set = below.length === 0 ? `pulumi config set --secret ${key}` : `pulumi config set --secret --path '${dotted(path)}'`;
-      problem(path, `looks like ${what} and is in plain text in the stack config; ${rotate} keep it encrypted: ${set}`);
+      const set =
+        below.length === 0
+          ? `pulumi config set --secret ${key}`
+          : `pulumi config set --secret --path '${dotted(path)}'`;
+      problem(
+        path,
+        `looks like ${what} and is in plain text in the stack config; ${rotate} keep it encrypted: ${set}`,
+      );
     }
   }
 }
@@ -73,6 +99,12 @@ export function checkPlainSecrets(raw: Record<string, unknown>, secretKeys: read
  * `ValidationContext.plainForeignConfig` wants. `isSecret` is the runtime's
  * isConfigSecret (Pulumi) or membership in the stack file's secure keys (render).
  */
-export function plainForeignConfig(all: Readonly<Record<string, string>>, project: string, isSecret: (fullKey: string) => boolean): Record<string, string> {
-  return Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith(`${project}:`) && !isSecret(k)));
+export function plainForeignConfig(
+  all: Readonly<Record<string, string>>,
+  project: string,
+  isSecret: (fullKey: string) => boolean,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(all).filter(([k]) => !k.startsWith(`${project}:`) && !isSecret(k)),
+  );
 }

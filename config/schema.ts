@@ -8,7 +8,12 @@ import { cidrProblem } from "../plan/cidr";
 import { versionProblem, normaliseVersion } from "./versions";
 import { strictObject } from "./zod-helpers";
 import { regionProblem } from "./regions";
-import { EIP_PAY_BY_TRAFFIC_MAX_MBPS, ESSD_MIN_SIZE_GIB, ESS_MAX_SIZE, LAUNCH_TEMPLATE_DISK_CATEGORIES } from "./api-limits";
+import {
+  EIP_PAY_BY_TRAFFIC_MAX_MBPS,
+  ESSD_MIN_SIZE_GIB,
+  ESS_MAX_SIZE,
+  LAUNCH_TEMPLATE_DISK_CATEGORIES,
+} from "./api-limits";
 import { controlPlaneShapeFinding } from "./instance-types";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
@@ -36,11 +41,15 @@ function dnsLabel(max: number, what: string) {
 /** One of the regions the alicloud provider accepts (config/regions.ts), the nearest suggested. */
 export const region = checkedString(regionProblem);
 
-/** Zone ids: the region followed by -<letter> (cn-hangzhou-h) or, after a digit, <letter> (ap-southeast-1a). */
+/**
+ * Zone ids: the region followed by -<letter> (cn-hangzhou-h) or, after a digit, <letter> (ap-southeast-1a).
+ */
 export function zoneProblem(zone: string, regionId: string): string | undefined {
   const suffixForm = /\d$/.test(regionId) ? `${regionId}<letter>` : `${regionId}-<letter>`;
   const re = /\d$/.test(regionId) ? new RegExp(`^${regionId}[a-z]$`) : new RegExp(`^${regionId}-[a-z]$`);
-  return re.test(zone) ? undefined : `"${zone}" is not a zone of region ${regionId}; zones there look like ${suffixForm}`;
+  return re.test(zone)
+    ? undefined
+    : `"${zone}" is not a zone of region ${regionId}; zones there look like ${suffixForm}`;
 }
 
 export const kubernetesVersion = checkedString(versionProblem).transform(normaliseVersion);
@@ -77,28 +86,49 @@ const image = strictObject({
   }
 });
 
-const DISK_CATEGORIES = ["cloud_essd", "cloud_essd_entry", "cloud_auto", "cloud_efficiency", "cloud_ssd"] as const;
+const DISK_CATEGORIES = [
+  "cloud_essd",
+  "cloud_essd_entry",
+  "cloud_auto",
+  "cloud_efficiency",
+  "cloud_ssd",
+] as const;
 const diskCategory = z.enum(DISK_CATEGORIES);
 /** Pools boot from a launch template, which accepts fewer categories (limits.ts cites it). */
 const poolDiskCategory = diskCategory.superRefine((c, ctx) => {
   if (!LAUNCH_TEMPLATE_DISK_CATEGORIES.includes(c)) {
-    ctx.addIssue({ code: "custom", message: `${c} cannot be a pool's disk: pools boot from a launch template, and the launch template accepts only ${LAUNCH_TEMPLATE_DISK_CATEGORIES.join(", ")}; use one of those` });
+    ctx.addIssue({
+      code: "custom",
+      message: `${c} cannot be a pool's disk: pools boot from a launch template, and the launch template accepts only ${LAUNCH_TEMPLATE_DISK_CATEGORIES.join(", ")}; use one of those`,
+    });
   }
 });
-const systemDiskOf = (category: typeof diskCategory) => strictObject({
-  category,
-  sizeGb: z.number().int().min(20).max(2048),
-  performanceLevel: z.enum(["PL0", "PL1", "PL2", "PL3"]).optional(),
-}).superRefine((disk, ctx) => {
-  if (disk.performanceLevel !== undefined && disk.category !== "cloud_essd") {
-    ctx.addIssue({ code: "custom", path: ["performanceLevel"], message: `performance levels exist only for cloud_essd, not ${disk.category}; remove performanceLevel` });
-  }
-  // RunInstances refuses a smaller ESSD at PL2/PL3 (ESSD_MIN_SIZE_GIB in limits.ts cites it).
-  const least = disk.category === "cloud_essd" && disk.performanceLevel !== undefined ? ESSD_MIN_SIZE_GIB[disk.performanceLevel] : undefined;
-  if (least !== undefined && disk.sizeGb < least) {
-    ctx.addIssue({ code: "custom", path: ["sizeGb"], message: `${disk.sizeGb} GiB is too small for its performance level: an ESSD at ${disk.performanceLevel} needs at least ${least} GiB; raise sizeGb to ${least} or use a lower performanceLevel (PL1 from 20 GiB)` });
-  }
-});
+const systemDiskOf = (category: typeof diskCategory) =>
+  strictObject({
+    category,
+    sizeGb: z.number().int().min(20).max(2048),
+    performanceLevel: z.enum(["PL0", "PL1", "PL2", "PL3"]).optional(),
+  }).superRefine((disk, ctx) => {
+    if (disk.performanceLevel !== undefined && disk.category !== "cloud_essd") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["performanceLevel"],
+        message: `performance levels exist only for cloud_essd, not ${disk.category}; remove performanceLevel`,
+      });
+    }
+    // RunInstances refuses a smaller ESSD at PL2/PL3 (ESSD_MIN_SIZE_GIB in limits.ts cites it).
+    const least =
+      disk.category === "cloud_essd" && disk.performanceLevel !== undefined
+        ? ESSD_MIN_SIZE_GIB[disk.performanceLevel]
+        : undefined;
+    if (least !== undefined && disk.sizeGb < least) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sizeGb"],
+        message: `${disk.sizeGb} GiB is too small for its performance level: an ESSD at ${disk.performanceLevel} needs at least ${least} GiB; raise sizeGb to ${least} or use a lower performanceLevel (PL1 from 20 GiB)`,
+      });
+    }
+  });
 const systemDisk = systemDiskOf(diskCategory);
 const poolSystemDisk = systemDiskOf(poolDiskCategory);
 
@@ -109,8 +139,10 @@ export function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf("/");
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `label key "${key}": prefix "${prefix}" is not a DNS subdomain`;
-  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name)) return `label key "${key}": name part must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric`;
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
+    return `label key "${key}": prefix "${prefix}" is not a DNS subdomain`;
+  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name))
+    return `label key "${key}": name part must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric`;
   return undefined;
 }
 
@@ -120,11 +152,20 @@ export function labelKeyProblem(key: string): string | undefined {
  * `--node-labels` help text). node-role.kubernetes.io/* is the usual casualty.
  */
 const KUBELET_ALLOWED_LABELS = new Set([
-  "kubernetes.io/hostname", "kubernetes.io/instance-type", "kubernetes.io/os", "kubernetes.io/arch",
-  "beta.kubernetes.io/instance-type", "beta.kubernetes.io/os", "beta.kubernetes.io/arch",
-  "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
-  "failure-domain.kubernetes.io/zone", "failure-domain.kubernetes.io/region",
-  "topology.kubernetes.io/zone", "topology.kubernetes.io/region", "node.kubernetes.io/instance-type",
+  "kubernetes.io/hostname",
+  "kubernetes.io/instance-type",
+  "kubernetes.io/os",
+  "kubernetes.io/arch",
+  "beta.kubernetes.io/instance-type",
+  "beta.kubernetes.io/os",
+  "beta.kubernetes.io/arch",
+  "failure-domain.beta.kubernetes.io/zone",
+  "failure-domain.beta.kubernetes.io/region",
+  "failure-domain.kubernetes.io/zone",
+  "failure-domain.kubernetes.io/region",
+  "topology.kubernetes.io/zone",
+  "topology.kubernetes.io/region",
+  "node.kubernetes.io/instance-type",
 ]);
 export function kubeletLabelProblem(key: string): string | undefined {
   const slash = key.lastIndexOf("/");
@@ -138,7 +179,13 @@ export function kubeletLabelProblem(key: string): string | undefined {
 }
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const labelValue = z.string().max(63).regex(LABEL_VALUE, "label values are at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric");
+const labelValue = z
+  .string()
+  .max(63)
+  .regex(
+    LABEL_VALUE,
+    "label values are at most 63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric",
+  );
 const labelKey = checkedString((k) => labelKeyProblem(k) ?? kubeletLabelProblem(k));
 
 const taint = strictObject({
@@ -153,7 +200,11 @@ const nodePool = strictObject({
   instanceTypes: z.array(instanceType).min(1).max(10),
   // ESS limit, cited at ESS_MAX_SIZE in limits.ts.
   minSize: z.number().int().min(0).max(ESS_MAX_SIZE, essMax),
-  maxSize: z.number().int().min(1, "a pool that may hold no node is no pool; remove it instead").max(ESS_MAX_SIZE, essMax),
+  maxSize: z
+    .number()
+    .int()
+    .min(1, "a pool that may hold no node is no pool; remove it instead")
+    .max(ESS_MAX_SIZE, essMax),
   desiredCapacity: z.number().int().min(0).max(ESS_MAX_SIZE, essMax).optional(),
   labels: z.record(labelKey, labelValue).default({}),
   taints: z.array(taint).default([]),
@@ -163,7 +214,11 @@ const nodePool = strictObject({
   systemDisk: poolSystemDisk.optional(),
 }).superRefine((pool, ctx) => {
   if (pool.minSize > pool.maxSize) {
-    ctx.addIssue({ code: "custom", path: ["minSize"], message: `minSize ${pool.minSize} is larger than maxSize ${pool.maxSize}; raise maxSize or lower minSize` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["minSize"],
+      message: `minSize ${pool.minSize} is larger than maxSize ${pool.maxSize}; raise maxSize or lower minSize`,
+    });
   }
   // ESS keeps a group at its expected (desired) capacity only when the group was created
   // with one, and that cannot be turned on later (Auto Scaling guide, "Expected number
@@ -172,30 +227,58 @@ const nodePool = strictObject({
   // buildAlicloudEssScalingGroupArgs: `d.GetOk("desired_capacity")`). So 0 would create
   // this pool in another mode than every other pool, for good.
   if (pool.desiredCapacity === 0) {
-    ctx.addIssue({ code: "custom", path: ["desiredCapacity"], message: `0 would create the scaling group without ESS's expected-capacity mode (the provider does not send 0 at creation, and the mode cannot be turned on later); use 1 or more: the pool starts with that many nodes, and the cluster autoscaler may take it down to minSize ${pool.minSize} afterwards` });
-  } else if (pool.desiredCapacity !== undefined && (pool.desiredCapacity < pool.minSize || pool.desiredCapacity > pool.maxSize)) {
-    ctx.addIssue({ code: "custom", path: ["desiredCapacity"], message: `desiredCapacity ${pool.desiredCapacity} is outside [minSize ${pool.minSize}, maxSize ${pool.maxSize}]` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["desiredCapacity"],
+      message: `0 would create the scaling group without ESS's expected-capacity mode (the provider does not send 0 at creation, and the mode cannot be turned on later); use 1 or more: the pool starts with that many nodes, and the cluster autoscaler may take it down to minSize ${pool.minSize} afterwards`,
+    });
+  } else if (
+    pool.desiredCapacity !== undefined &&
+    (pool.desiredCapacity < pool.minSize || pool.desiredCapacity > pool.maxSize)
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["desiredCapacity"],
+      message: `desiredCapacity ${pool.desiredCapacity} is outside [minSize ${pool.minSize}, maxSize ${pool.maxSize}]`,
+    });
   }
 });
 
 const natGateway = strictObject({
   enabled: z.boolean(),
   /** Bandwidth of the NAT gateway's EIP, Mbit/s (pay-as-you-go, billed by traffic: 1-200; limits.ts). */
-  eipBandwidthMbps: z.number().int().min(1).max(EIP_PAY_BY_TRAFFIC_MAX_MBPS, `the NAT gateway's EIP is pay-as-you-go and billed by traffic, which allows 1-${EIP_PAY_BY_TRAFFIC_MAX_MBPS} Mbit/s; use ${EIP_PAY_BY_TRAFFIC_MAX_MBPS} or less`),
+  eipBandwidthMbps: z
+    .number()
+    .int()
+    .min(1)
+    .max(
+      EIP_PAY_BY_TRAFFIC_MAX_MBPS,
+      `the NAT gateway's EIP is pay-as-you-go and billed by traffic, which allows 1-${EIP_PAY_BY_TRAFFIC_MAX_MBPS} Mbit/s; use ${EIP_PAY_BY_TRAFFIC_MAX_MBPS} or less`,
+    ),
 });
 
 const network = strictObject({
   /** CIDR of the VPC to create, or of the VPC named by existingVpcId. */
   vpcCidr: cidr,
   /** Adopt this VPC instead of creating one; vSwitches and NAT are still created in it. */
-  existingVpcId: z.string().regex(/^vpc-[a-z0-9]+$/, "VPC ids look like vpc-bp1abc…").optional(),
-  /** vSwitch CIDR per zone. Unset: carved from vpcCidr at vswitchPrefixLength, by zone letter (plan/zones.ts). */
+  existingVpcId: z
+    .string()
+    .regex(/^vpc-[a-z0-9]+$/, "VPC ids look like vpc-bp1abc…")
+    .optional(),
+  /**
+   * vSwitch CIDR per zone. Unset: carved from vpcCidr at vswitchPrefixLength, by zone letter (plan/zones.ts).
+   */
   vswitches: z.record(z.string(), cidr).optional(),
   vswitchPrefixLength: z.number().int().min(16).max(29),
   /** Unset: the chosen CNI's default. */
   podCidr: cidr.optional(),
   serviceCidr: cidr,
-  dnsDomain: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "dnsDomain must be a DNS name such as cluster.local"),
+  dnsDomain: z
+    .string()
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+      "dnsDomain must be a DNS name such as cluster.local",
+    ),
   natGateway,
   /**
    * Where control planes get their fixed addresses. dedicated: their own /28 vSwitch
@@ -204,7 +287,10 @@ const network = strictObject({
    * placed them (a stack deployed then keeps it: its control planes cannot move).
    */
   controlPlaneVswitches: z.enum(["dedicated", "shared"]),
-  /** Range of the dedicated control-plane vSwitches (a /24 holds a /28 for every zone letter a-p). Unset: the VPC's last /24. */
+  /**
+   * Range of the dedicated control-plane vSwitches (a /24 holds a /28 for every zone letter a-p). Unset: the
+   * VPC's last /24.
+   */
   controlPlaneCidr: cidr.optional(),
   /** IDC, VPN or peered-VPC ranges that may reach the API and NodePorts. */
   peerCidrs: z.array(cidr),
@@ -223,7 +309,9 @@ const controlPlane = strictObject({
    * control planes where they are when zones change in a way that would move one.
    */
   zones: z.array(z.string()).optional(),
-  /** kubeadm's preflight minimum, where the name tells (instance-types.ts); limits.ts warns where it does not. */
+  /**
+   * kubeadm's preflight minimum, where the name tells (instance-types.ts); limits.ts warns where it does not.
+   */
   instanceType: instanceType.superRefine((v, ctx) => {
     const { problem } = controlPlaneShapeFinding(v);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
@@ -240,8 +328,16 @@ const controlPlane = strictObject({
    */
   snapshots: strictObject({
     enabled: z.boolean(),
-    retentionDays: z.number().int().min(1, "keep snapshots at least a day").max(65535, "Alibaba keeps automatic snapshots at most 65535 days"),
-    hourUtc8: z.number().int().min(0).max(23, "an hour of the day, 0-23 (UTC+8, as Alibaba schedules snapshots)"),
+    retentionDays: z
+      .number()
+      .int()
+      .min(1, "keep snapshots at least a day")
+      .max(65535, "Alibaba keeps automatic snapshots at most 65535 days"),
+    hourUtc8: z
+      .number()
+      .int()
+      .min(0)
+      .max(23, "an hour of the day, 0-23 (UTC+8, as Alibaba schedules snapshots)"),
   }),
 });
 
@@ -250,10 +346,21 @@ const addon = strictObject({
   values: z.record(z.string(), z.unknown()).optional(),
 });
 export const ADDON_NAMES = [
-  "cloudControllerManager", "csiDisk", "metricsServer", "clusterAutoscaler",
-  "certManager", "nodeProblemDetector", "monitoring", "gateway",
+  "cloudControllerManager",
+  "csiDisk",
+  "metricsServer",
+  "clusterAutoscaler",
+  "certManager",
+  "nodeProblemDetector",
+  "monitoring",
+  "gateway",
 ] as const;
-const addons = strictObject(Object.fromEntries(ADDON_NAMES.map((n) => [n, addon])) as Record<(typeof ADDON_NAMES)[number], typeof addon>);
+const addons = strictObject(
+  Object.fromEntries(ADDON_NAMES.map((n) => [n, addon])) as Record<
+    (typeof ADDON_NAMES)[number],
+    typeof addon
+  >,
+);
 
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 const apiEndpoint = strictObject({
@@ -264,37 +371,69 @@ const apiEndpoint = strictObject({
    * kubeadm's controlPlaneEndpoint host: resolved to the node itself on control planes
    * (the CLB cannot hairpin) and to the load balancer elsewhere. Unset: api.<clusterName>.k8s.internal.
    */
-  dnsName: z.string().regex(DNS_NAME, "dnsName must be a fully qualified DNS name such as api.prod.example.internal").optional(),
+  dnsName: z
+    .string()
+    .regex(DNS_NAME, "dnsName must be a fully qualified DNS name such as api.prod.example.internal")
+    .optional(),
 });
 
 const nodeSoftware = strictObject({
-  /** Where kubeadm, kubelet, kubectl and containerd come from. Unset: the Alibaba mirror in mainland China regions, upstream elsewhere. */
+  /**
+   * Where kubeadm, kubelet, kubectl and containerd come from. Unset: the Alibaba mirror in mainland China
+   * regions, upstream elsewhere.
+   */
   packageSource: z.enum(["aliyun-mirror", "upstream"]).optional(),
-  /** kubeadm's imageRepository. Unset: a mirror of registry.k8s.io in mainland China regions, registry.k8s.io elsewhere. */
-  imageRepository: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, "imageRepository is a registry host with an optional path, e.g. registry.k8s.io").optional(),
+  /**
+   * kubeadm's imageRepository. Unset: a mirror of registry.k8s.io in mainland China regions, registry.k8s.io
+   * elsewhere.
+   */
+  imageRepository: z
+    .string()
+    .regex(
+      /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/,
+      "imageRepository is a registry host with an optional path, e.g. registry.k8s.io",
+    )
+    .optional(),
   /**
    * Mirrors per registry host, tried in order before the registry itself (containerd
    * hosts.toml). Unset: DaoCloud's public mirrors for docker.io, quay.io, ghcr.io and
    * registry.k8s.io in mainland China regions (plan/registry-mirrors.ts), none elsewhere.
    */
-  registryMirrors: z.record(
-    z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "a registry host name such as docker.io or quay.io"),
-    z.array(z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~-]+)*\/?$/, "a mirror is an http(s) URL such as https://mirror.example.com")).min(1, "list at least one mirror, or leave the registry out"),
-  ).optional(),
+  registryMirrors: z
+    .record(
+      z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "a registry host name such as docker.io or quay.io"),
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~-]+)*\/?$/,
+              "a mirror is an http(s) URL such as https://mirror.example.com",
+            ),
+        )
+        .min(1, "list at least one mirror, or leave the registry out"),
+    )
+    .optional(),
 });
 
 /** A safeguard is on by default; turning one off needs a written reason, shown in reviews. */
 function needsReason(what: string) {
   return (v: { enabled: boolean; reason?: string | undefined }, ctx: z.core.$RefinementCtx) => {
     if (!v.enabled && (v.reason === undefined || v.reason.trim().length < 10)) {
-      ctx.addIssue({ code: "custom", path: ["reason"], message: `turning off ${what} needs a reason of at least 10 characters (it is shown in reviews)` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["reason"],
+        message: `turning off ${what} needs a reason of at least 10 characters (it is shown in reviews)`,
+      });
     }
   };
 }
 
 const apiServer = strictObject({
   /** Secrets encrypted in etcd with a key Pulumi generates and keeps as a secret. */
-  encryptionAtRest: strictObject({ enabled: z.boolean(), reason: z.string().optional() }).superRefine(needsReason("encryption at rest")),
+  encryptionAtRest: strictObject({ enabled: z.boolean(), reason: z.string().optional() }).superRefine(
+    needsReason("encryption at rest"),
+  ),
   audit: strictObject({
     enabled: z.boolean(),
     reason: z.string().optional(),
@@ -303,15 +442,25 @@ const apiServer = strictObject({
     maxSizeMb: z.number().int().min(10).max(10_000),
   }).superRefine(needsReason("the audit log")),
   /** Anonymous requests only to /livez, /readyz and /healthz (Kubernetes 1.32+). */
-  anonymousHealthOnly: strictObject({ enabled: z.boolean(), reason: z.string().optional() }).superRefine(needsReason("limiting anonymous access to health endpoints")),
+  anonymousHealthOnly: strictObject({ enabled: z.boolean(), reason: z.string().optional() }).superRefine(
+    needsReason("limiting anonymous access to health endpoints"),
+  ),
 });
 
 const HOURS_PER_YEAR = 8760;
 const pki = strictObject({
   /** Key type of every CA, the service-account key and the admin key; kubeadm's encryptionAlgorithm. */
   keyAlgorithm: z.enum(KEY_ALGORITHMS),
-  caValidityHours: z.number().int().min(HOURS_PER_YEAR, "CAs must live at least a year (8760 hours)").max(30 * HOURS_PER_YEAR),
-  adminValidityHours: z.number().int().min(24).max(5 * HOURS_PER_YEAR),
+  caValidityHours: z
+    .number()
+    .int()
+    .min(HOURS_PER_YEAR, "CAs must live at least a year (8760 hours)")
+    .max(30 * HOURS_PER_YEAR),
+  adminValidityHours: z
+    .number()
+    .int()
+    .min(24)
+    .max(5 * HOURS_PER_YEAR),
   /** A `pulumi up` within this many hours of the admin certificate's expiry renews it. */
   adminEarlyRenewalHours: z.number().int().min(0),
   /** Also issue a system:masters credential (bypasses RBAC). */
@@ -330,16 +479,31 @@ const pki = strictObject({
    * KMS key that encrypts the node secrets kept in OOS secret parameters (CA and
    * service-account keys, the encryption key, join tokens). Unset: OOS's default key.
    */
-  secretsKmsKeyId: z.string().regex(/^[A-Za-z0-9-]{1,128}$/, "a KMS key id, e.g. key-hzz62f1cb66fa42qo****").optional(),
+  secretsKmsKeyId: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,128}$/, "a KMS key id, e.g. key-hzz62f1cb66fa42qo****")
+    .optional(),
 }).superRefine((p, ctx) => {
   if (p.bootstrapTokenTtlHours - p.bootstrapTokenRenewBeforeHours < 24) {
-    ctx.addIssue({ code: "custom", path: ["bootstrapTokenRenewBeforeHours"], message: `${p.bootstrapTokenRenewBeforeHours} leaves less than 24 hours of bootstrapTokenTtlHours (${p.bootstrapTokenTtlHours}) between renewals: tokens would be replaced on almost every pulumi up. Lower it or raise bootstrapTokenTtlHours` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["bootstrapTokenRenewBeforeHours"],
+      message: `${p.bootstrapTokenRenewBeforeHours} leaves less than 24 hours of bootstrapTokenTtlHours (${p.bootstrapTokenTtlHours}) between renewals: tokens would be replaced on almost every pulumi up. Lower it or raise bootstrapTokenTtlHours`,
+    });
   }
   if (p.adminEarlyRenewalHours >= p.adminValidityHours) {
-    ctx.addIssue({ code: "custom", path: ["adminEarlyRenewalHours"], message: `${p.adminEarlyRenewalHours} is not shorter than adminValidityHours (${p.adminValidityHours}): every pulumi up would renew the admin certificate` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["adminEarlyRenewalHours"],
+      message: `${p.adminEarlyRenewalHours} is not shorter than adminValidityHours (${p.adminValidityHours}): every pulumi up would renew the admin certificate`,
+    });
   }
   if (p.adminValidityHours >= p.caValidityHours) {
-    ctx.addIssue({ code: "custom", path: ["adminValidityHours"], message: `the admin certificate (${p.adminValidityHours} h) would outlive its CA (${p.caValidityHours} h)` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["adminValidityHours"],
+      message: `the admin certificate (${p.adminValidityHours} h) would outlive its CA (${p.caValidityHours} h)`,
+    });
   }
 });
 
@@ -357,18 +521,25 @@ const ram = strictObject({
    * before names carried the region sets it to its clusterName to keep its roles.
    */
   namePrefix: checkedString((v) =>
-    /^[A-Za-z0-9][A-Za-z0-9-]*$/.test(v) ? undefined : `"${v}" may hold only letters, digits and '-' (what RAM role, policy and user names all accept), starting with a letter or digit`,
+    /^[A-Za-z0-9][A-Za-z0-9-]*$/.test(v)
+      ? undefined
+      : `"${v}" may hold only letters, digits and '-' (what RAM role, policy and user names all accept), starting with a letter or digit`,
   ).optional(),
 });
 
 const tagKey = checkedString((k) => {
   if (k.length < 1 || k.length > 128) return `tag key "${k}" must be 1-128 characters`;
-  if (/^(aliyun|acs:)/i.test(k)) return `tag key "${k}" may not start with "aliyun" or "acs:" (reserved by Alibaba Cloud)`;
+  if (/^(aliyun|acs:)/i.test(k))
+    return `tag key "${k}" may not start with "aliyun" or "acs:" (reserved by Alibaba Cloud)`;
   if (/https?:\/\//i.test(k)) return `tag key "${k}" may not contain http:// or https://`;
-  if (k.startsWith("kubeadm-alicloud.io/")) return `tag key "${k}" uses the prefix kubeadm-alicloud.io/, which this project sets itself`;
+  if (k.startsWith("kubeadm-alicloud.io/"))
+    return `tag key "${k}" uses the prefix kubeadm-alicloud.io/, which this project sets itself`;
   return undefined;
 });
-const tagValue = z.string().max(128).refine((v) => !/https?:\/\//i.test(v), "tag values may not contain http:// or https://");
+const tagValue = z
+  .string()
+  .max(128)
+  .refine((v) => !/https?:\/\//i.test(v), "tag values may not contain http:// or https://");
 
 /** Every top-level key of the stack config, each with its own schema. */
 export const sections = {

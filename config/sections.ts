@@ -7,7 +7,6 @@ import type { ConfigProblem } from "./paths";
 import { sections, type SectionName } from "./schema";
 import { isObject } from "./zod-helpers";
 
-
 export interface SectionResult {
   readonly issues: ConfigProblem[];
   /** Parsed value; also present when the only problems were unknown keys. */
@@ -16,7 +15,9 @@ export interface SectionResult {
 
 function toProblems(issues: readonly z.core.$ZodIssue[], missing: boolean): ConfigProblem[] {
   // A value of the wrong type also fails every check on its content: say only the first.
-  const wrongType = new Set(issues.filter((i) => i.code === "invalid_type").map((i) => i.path.join("\u0000")));
+  const wrongType = new Set(
+    issues.filter((i) => i.code === "invalid_type").map((i) => i.path.join("\u0000")),
+  );
   const relevant = issues.filter((i) => i.code === "invalid_type" || !wrongType.has(i.path.join("\u0000")));
   return relevant.flatMap((issue): ConfigProblem[] => {
     const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
@@ -39,7 +40,9 @@ export function parseSection(name: SectionName, value: unknown): SectionResult {
   for (const issue of first.error.issues) {
     if (issue.code !== "unrecognized_keys") continue;
     let target: unknown = pruned;
-    for (const key of issue.path) target = isObject(target) || Array.isArray(target) ? (target as Record<PropertyKey, unknown>)[key] : undefined;
+    for (const key of issue.path)
+      target =
+        isObject(target) || Array.isArray(target) ? (target as Record<PropertyKey, unknown>)[key] : undefined;
     if (isObject(target)) for (const key of issue.keys) Reflect.deleteProperty(target, key);
   }
   const second = sections[name].safeParse(pruned, { error: actionableMessage });

@@ -8,7 +8,10 @@ export interface VswitchSpec {
   readonly cidr: string;
 }
 
-export interface NodePoolSpec extends Omit<NodePoolConfig, "desiredCapacity" | "kubernetesVersion" | "image" | "systemDisk"> {
+export interface NodePoolSpec extends Omit<
+  NodePoolConfig,
+  "desiredCapacity" | "kubernetesVersion" | "image" | "systemDisk"
+> {
   readonly desiredCapacity: number;
   readonly kubernetesVersion: string;
   readonly image: ImageConfig;
@@ -35,7 +38,10 @@ export interface ClusterSpec {
     /** True when network.vswitches gave the CIDRs; false when derived at vswitchPrefixLength. */
     readonly explicitVswitches: boolean;
     readonly vswitchPrefixLength: number;
-    /** The control planes' own vSwitches by zone; empty when they share the nodes' (network.controlPlaneVswitches: shared). */
+    /**
+     * The control planes' own vSwitches by zone; empty when they share the nodes'
+     * (network.controlPlaneVswitches: shared).
+     */
     readonly controlPlaneVswitches: readonly VswitchSpec[];
     readonly podCidr: string;
     readonly serviceCidr: string;
@@ -68,6 +74,9 @@ export interface ClusterSpec {
 }
 
 /** Upper bound on nodes: every control plane plus every pool at its maximum size. */
-export function maxNodeCount(spec: { readonly controlPlane: { readonly count: number }; readonly nodePools: readonly { readonly maxSize: number }[] }): number {
+export function maxNodeCount(spec: {
+  readonly controlPlane: { readonly count: number };
+  readonly nodePools: readonly { readonly maxSize: number }[];
+}): number {
   return spec.controlPlane.count + spec.nodePools.reduce((n, p) => n + p.maxSize, 0);
 }

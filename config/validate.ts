@@ -10,7 +10,14 @@ import { FIRST_HOST_OFFSET } from "../plan/control-plane";
 import { controlPlaneZones } from "../plan/zones";
 import { checkControlPlaneVswitches, checkControlPlaneZones, checkNetwork } from "./network";
 import { defaultsFor, deepMerge } from "./defaults";
-import { ENVIRONMENTS, sections, zoneProblem, type Environment, type SectionName, type Sections } from "./schema";
+import {
+  ENVIRONMENTS,
+  sections,
+  zoneProblem,
+  type Environment,
+  type SectionName,
+  type Sections,
+} from "./schema";
 import { maxNodeCount, type ClusterSpec, type VswitchSpec } from "./spec";
 import { MAX_KUBELET_SKEW, parseKubernetesVersion } from "./versions";
 import { unknownKeyMessage } from "./zod-helpers";
@@ -63,7 +70,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** Tags this project puts on a resource: cluster, stack and environment everywhere, role and pool on nodes. */
+/**
+ * Tags this project puts on a resource: cluster, stack and environment everywhere, role and pool on nodes.
+ */
 /** From this minor on the kubelet refuses cgroup v1 by default (failCgroupV1). */
 export const CGROUP_V2_REQUIRED_MINOR = 35;
 /** Public image families whose newest image boots cgroup v1. */
@@ -94,13 +103,17 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   for (const name of KNOWN_SECTIONS) {
     const result = parseSection(name, merged[name]);
     for (const issue of result.issues) {
-      const derived = name === "clusterName" && derivedName ? ` (derived from the stack name: set ${ctx.project}:clusterName)` : "";
+      const derived =
+        name === "clusterName" && derivedName
+          ? ` (derived from the stack name: set ${ctx.project}:clusterName)`
+          : "";
       problem([name, ...issue.path], `${issue.message}${derived}`);
     }
     if (result.data !== undefined) (parsed as Record<string, unknown>)[name] = result.data;
   }
 
-  const { region, zones, network, controlPlane, nodePools, cni, apiEndpoint, ssh, tags, kubernetesVersion } = parsed;
+  const { region, zones, network, controlPlane, nodePools, cni, apiEndpoint, ssh, tags, kubernetesVersion } =
+    parsed;
 
   // Limits the provider and the API enforce, and credentials written in plain text.
   const warn = ctx.warn ?? ((m: string) => console.warn(`warning: ${m}`));
@@ -108,7 +121,10 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   checkPlainSecrets(raw, ctx.secretKeys, ctx.plainForeignConfig, problem);
 
   if (region && ctx.providerRegion !== undefined && ctx.providerRegion !== region) {
-    problem(["region"], `is ${region} but alicloud:region is ${ctx.providerRegion}; remove alicloud:region or make them equal`);
+    problem(
+      ["region"],
+      `is ${region} but alicloud:region is ${ctx.providerRegion}; remove alicloud:region or make them equal`,
+    );
   }
 
   if (zones) {
@@ -124,11 +140,17 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
 
   if (controlPlane) {
     if (![1, 3, 5].includes(controlPlane.count)) {
-      problem(["controlPlane", "count"], controlPlane.count % 2 === 0 && controlPlane.count > 0
-        ? `${controlPlane.count} is even: etcd needs a majority, so an even count adds a member without tolerating one more failure. Use 1, 3 or 5`
-        : `${controlPlane.count} is not supported; use 1, 3 or 5 control-plane nodes`);
+      problem(
+        ["controlPlane", "count"],
+        controlPlane.count % 2 === 0 && controlPlane.count > 0
+          ? `${controlPlane.count} is even: etcd needs a majority, so an even count adds a member without tolerating one more failure. Use 1, 3 or 5`
+          : `${controlPlane.count} is not supported; use 1, 3 or 5 control-plane nodes`,
+      );
     } else if (environment === "prod" && controlPlane.count < 3) {
-      problem(["controlPlane", "count"], `prod must be highly available: use 3 or 5 control-plane nodes (got ${controlPlane.count})`);
+      problem(
+        ["controlPlane", "count"],
+        `prod must be highly available: use 3 or 5 control-plane nodes (got ${controlPlane.count})`,
+      );
     }
   }
   if (zones && environment === "prod" && zones.length < 2) {
@@ -138,8 +160,16 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   if (nodePools) {
     nodePools.forEach((pool, i) => {
       const first = nodePools.findIndex((p) => p.name === pool.name);
-      if (first !== i) problem(["nodePools", i, "name"], `pool name "${pool.name}" is already used by nodePools[${first}]; pool names must be unique`);
-      if (pool.name === CONTROL_PLANE_TOKEN) problem(["nodePools", i, "name"], `"${CONTROL_PLANE_TOKEN}" is reserved for the control planes; choose another pool name`);
+      if (first !== i)
+        problem(
+          ["nodePools", i, "name"],
+          `pool name "${pool.name}" is already used by nodePools[${first}]; pool names must be unique`,
+        );
+      if (pool.name === CONTROL_PLANE_TOKEN)
+        problem(
+          ["nodePools", i, "name"],
+          `"${CONTROL_PLANE_TOKEN}" is reserved for the control planes; choose another pool name`,
+        );
       if (pool.kubernetesVersion !== undefined && kubernetesVersion !== undefined) {
         const p = poolVersionProblem(pool.kubernetesVersion, kubernetesVersion);
         if (p) problem(["nodePools", i, "kubernetesVersion"], p);
@@ -152,7 +182,8 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   if (network) {
     podCidr = network.podCidr ?? (cni ? defaultPodCidr(cni.name) : undefined);
     // Zones that are not the region's are reported above; nothing is derived from them.
-    const zonesSound = zones && region && zones.every((z) => zoneProblem(z, region) === undefined) ? zones : undefined;
+    const zonesSound =
+      zones && region && zones.every((z) => zoneProblem(z, region) === undefined) ? zones : undefined;
     vswitches = checkNetwork(network, podCidr, raw, zonesSound, problem);
     if (podCidr && cni) {
       const podPath = ["network", "podCidr"];
@@ -163,22 +194,42 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
         // --node-cidr-mask-size), and every CNI here uses /24 per node or smaller blocks.
         const capacity = prefixLength(podCidr) <= 24 ? 2 ** (24 - prefixLength(podCidr)) : 0;
         if (capacity < maxNodes) {
-          problem(podPath, `pod CIDR ${podCidr} holds ${capacity} node blocks of /24, but the cluster can grow to ${maxNodes} nodes (control planes plus every pool's maxSize); use a larger pod CIDR such as /16`);
+          problem(
+            podPath,
+            `pod CIDR ${podCidr} holds ${capacity} node blocks of /24, but the cluster can grow to ${maxNodes} nodes (control planes plus every pool's maxSize); use a larger pod CIDR such as /16`,
+          );
         }
       }
     }
   }
 
-  const cpZones = controlPlane && zones ? checkControlPlaneZones(controlPlane.zones, controlPlane.count, zones, problem) : undefined;
-  const cpVswitches = vswitches && controlPlane && network
-    ? checkControlPlaneVswitches(network, vswitches, controlPlaneZones(controlPlane.count, vswitches.map((v) => v.zone), cpZones), problem)
-    : undefined;
+  const cpZones =
+    controlPlane && zones
+      ? checkControlPlaneZones(controlPlane.zones, controlPlane.count, zones, problem)
+      : undefined;
+  const cpVswitches =
+    vswitches && controlPlane && network
+      ? checkControlPlaneVswitches(
+          network,
+          vswitches,
+          controlPlaneZones(
+            controlPlane.count,
+            vswitches.map((v) => v.zone),
+            cpZones,
+          ),
+          problem,
+        )
+      : undefined;
   if (vswitches && controlPlane && nodePools && network) {
     // Alibaba reserves the first and the last three addresses of a vSwitch; control
     // planes sit from the 10th host on; pool nodes spread evenly over the zones; the NAT
     // gateway and the load balancer take a few more.
     const poolNodesPerZone = Math.ceil(nodePools.reduce((n, p) => n + p.maxSize, 0) / vswitches.length);
-    const placed = controlPlaneZones(controlPlane.count, vswitches.map((v) => v.zone), cpZones);
+    const placed = controlPlaneZones(
+      controlPlane.count,
+      vswitches.map((v) => v.zone),
+      cpZones,
+    );
     vswitches.forEach((v) => {
       // Control planes in the nodes' vSwitch only when they share it.
       const shared = network.controlPlaneVswitches === "shared";
@@ -186,9 +237,15 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
       const needed = (shared ? FIRST_HOST_OFFSET : 1) + controlPlanesPerZone + poolNodesPerZone + 4;
       const usable = 2 ** (32 - prefixLength(v.cidr)) - 4;
       if (usable < needed) {
-        const path = network?.vswitches !== undefined ? ["network", "vswitches", v.zone] : ["network", "vswitchPrefixLength"];
+        const path =
+          network?.vswitches !== undefined
+            ? ["network", "vswitches", v.zone]
+            : ["network", "vswitchPrefixLength"];
         const cps = shared ? `control planes from the ${FIRST_HOST_OFFSET}th host, ` : "";
-        problem(path, `the vSwitch ${v.cidr} in ${v.zone} has ${usable} usable addresses but needs about ${needed} (${cps}${poolNodesPerZone} pool nodes at maxSize, NAT and load balancer); use a larger vSwitch`);
+        problem(
+          path,
+          `the vSwitch ${v.cidr} in ${v.zone} has ${usable} usable addresses but needs about ${needed} (${cps}${poolNodesPerZone} pool nodes at maxSize, NAT and load balancer); use a larger vSwitch`,
+        );
       }
     });
   }
@@ -199,17 +256,25 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   // only the container-optimized Alibaba Cloud Linux 3 and 4, ContainerOS, RHEL 9+ and
   // Ubuntu 22.04+. A pinned image.id is the user's to vouch for (the bootstrap still
   // refuses a cgroup v1 host).
-  const minor = kubernetesVersion ? parseKubernetesVersion(kubernetesVersion)?.minor ?? 0 : 0;
+  const minor = kubernetesVersion ? (parseKubernetesVersion(kubernetesVersion)?.minor ?? 0) : 0;
   if (minor >= CGROUP_V2_REQUIRED_MINOR) {
-    const refuse = (path: (string | number)[], image: { os: string; id?: string } | undefined, version: string) => {
+    const refuse = (
+      path: (string | number)[],
+      image: { os: string; id?: string } | undefined,
+      version: string,
+    ) => {
       if (image && CGROUP_V1_IMAGES.includes(image.os) && !image.id) {
-        problem(path, `the newest public ${image.os} image boots cgroup v1, which the kubelet of Kubernetes ${version} refuses; use os: ubuntu-24.04 (or ubuntu-22.04), or pin image.id to a cgroup v2 image such as Alibaba Cloud Linux 3 container-optimized`);
+        problem(
+          path,
+          `the newest public ${image.os} image boots cgroup v1, which the kubelet of Kubernetes ${version} refuses; use os: ubuntu-24.04 (or ubuntu-22.04), or pin image.id to a cgroup v2 image such as Alibaba Cloud Linux 3 container-optimized`,
+        );
       }
     };
     refuse(["controlPlane", "image", "os"], controlPlane?.image, kubernetesVersion ?? "");
     nodePools?.forEach((pool, i) => {
       const version = pool.kubernetesVersion ?? kubernetesVersion ?? "";
-      if ((parseKubernetesVersion(version)?.minor ?? 0) >= CGROUP_V2_REQUIRED_MINOR && pool.image) refuse(["nodePools", i, "image", "os"], pool.image, version);
+      if ((parseKubernetesVersion(version)?.minor ?? 0) >= CGROUP_V2_REQUIRED_MINOR && pool.image)
+        refuse(["nodePools", i, "image", "os"], pool.image, version);
     });
   }
 
@@ -217,63 +282,111 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   if (apiServerSection?.anonymousHealthOnly.enabled && kubernetesVersion) {
     const minor = parseKubernetesVersion(kubernetesVersion)?.minor ?? 0;
     if (minor < ANONYMOUS_ENDPOINTS_MIN_MINOR) {
-      problem(["apiServer", "anonymousHealthOnly", "enabled"], `limiting anonymous access to health endpoints needs Kubernetes 1.${ANONYMOUS_ENDPOINTS_MIN_MINOR} or newer (AnonymousAuthConfigurableEndpoints); upgrade, or set enabled: false with a reason`);
+      problem(
+        ["apiServer", "anonymousHealthOnly", "enabled"],
+        `limiting anonymous access to health endpoints needs Kubernetes 1.${ANONYMOUS_ENDPOINTS_MIN_MINOR} or newer (AnonymousAuthConfigurableEndpoints); upgrade, or set enabled: false with a reason`,
+      );
     }
   }
 
   if (apiEndpoint) {
     if (apiEndpoint.public && apiEndpoint.allowedCidrs.length === 0) {
-      problem(["apiEndpoint", "allowedCidrs"], `the API is public but no CIDR may reach it; list the office or CI ranges allowed, or set apiEndpoint.public to false`);
+      problem(
+        ["apiEndpoint", "allowedCidrs"],
+        `the API is public but no CIDR may reach it; list the office or CI ranges allowed, or set apiEndpoint.public to false`,
+      );
     }
     apiEndpoint.allowedCidrs.forEach((c, i) => {
-      if (c === WORLD && environment === "prod") problem(["apiEndpoint", "allowedCidrs", i], `prod may not open the API to the whole internet (${WORLD}); list the ranges that need it`);
+      if (c === WORLD && environment === "prod")
+        problem(
+          ["apiEndpoint", "allowedCidrs", i],
+          `prod may not open the API to the whole internet (${WORLD}); list the ranges that need it`,
+        );
     });
   }
 
   if (ssh) {
-    if (ssh.enabled && ssh.allowedCidrs.length === 0) problem(["ssh", "allowedCidrs"], `SSH is enabled but no CIDR may reach it; list the administrators' ranges or disable SSH (Cloud Assistant needs none)`);
-    if (ssh.enabled && ssh.keyPairName === undefined) problem(["ssh", "keyPairName"], `SSH is enabled but no key pair is named; images allow key login only`);
+    if (ssh.enabled && ssh.allowedCidrs.length === 0)
+      problem(
+        ["ssh", "allowedCidrs"],
+        `SSH is enabled but no CIDR may reach it; list the administrators' ranges or disable SSH (Cloud Assistant needs none)`,
+      );
+    if (ssh.enabled && ssh.keyPairName === undefined)
+      problem(["ssh", "keyPairName"], `SSH is enabled but no key pair is named; images allow key login only`);
     if (!ssh.enabled && (ssh.allowedCidrs.length > 0 || ssh.keyPairName !== undefined)) {
-      problem(["ssh", "enabled"], `ssh.allowedCidrs or ssh.keyPairName is set but SSH is disabled, so they would be ignored; set ssh.enabled: true or remove them`);
+      problem(
+        ["ssh", "enabled"],
+        `ssh.allowedCidrs or ssh.keyPairName is set but SSH is disabled, so they would be ignored; set ssh.enabled: true or remove them`,
+      );
     }
     ssh.allowedCidrs.forEach((c, i) => {
-      if (c === WORLD) problem(["ssh", "allowedCidrs", i], `SSH may not be open to the whole internet (${WORLD}); list the administrators' ranges`);
+      if (c === WORLD)
+        problem(
+          ["ssh", "allowedCidrs", i],
+          `SSH may not be open to the whole internet (${WORLD}); list the administrators' ranges`,
+        );
     });
   }
 
   if (tags && Object.keys(tags).length > MAX_TAGS - RESERVED_TAG_COUNT) {
-    problem(["tags"], `${Object.keys(tags).length} tags given; Alibaba Cloud allows ${MAX_TAGS} per resource and this project sets ${RESERVED_TAG_COUNT}, so at most ${MAX_TAGS - RESERVED_TAG_COUNT}`);
+    problem(
+      ["tags"],
+      `${Object.keys(tags).length} tags given; Alibaba Cloud allows ${MAX_TAGS} per resource and this project sets ${RESERVED_TAG_COUNT}, so at most ${MAX_TAGS - RESERVED_TAG_COUNT}`,
+    );
   }
 
   if (problems.length > 0) throw new ConfigError(ctx, problems);
 
   // Every section parsed and every check passed: nothing below can be undefined.
-  const spec = buildSpec(parsed as Sections, ctx, environment, { nodes: vswitches ?? [], controlPlanes: cpVswitches ?? [] }, podCidr);
+  const spec = buildSpec(
+    parsed as Sections,
+    ctx,
+    environment,
+    { nodes: vswitches ?? [], controlPlanes: cpVswitches ?? [] },
+    podCidr,
+  );
   // What the cluster installs must support its Kubernetes version (the catalog), and
   // add-on overrides must not undo a safeguard.
   for (const c of compatibility(spec).problems) problem(c.key.split("."), c.message);
   for (const a of addonValueProblems(spec)) problem(["addons", a.name, "values"], a.message);
   for (const a of addonConfigProblems(spec)) problem(a.path, a.message);
-  checkRamNames(spec, [...CORE_ADDONS, ...SWITCHABLE_ADDONS].map((a) => a.name), parsed.ram?.namePrefix !== undefined, problem);
+  checkRamNames(
+    spec,
+    [...CORE_ADDONS, ...SWITCHABLE_ADDONS].map((a) => a.name),
+    parsed.ram?.namePrefix !== undefined,
+    problem,
+  );
   for (const [name, a] of Object.entries(spec.addons)) {
     if (!a.enabled && a.values !== undefined) {
-      problem(["addons", name, "values"], `is set but addons.${name}.enabled is false, so it would be ignored; set enabled: true or remove the values`);
+      problem(
+        ["addons", name, "values"],
+        `is set but addons.${name}.enabled is false, so it would be ignored; set enabled: true or remove the values`,
+      );
     }
   }
   if (problems.length > 0) throw new ConfigError(ctx, problems);
   return spec;
 }
 
-
-function resolveEnvironment(raw: Record<string, unknown>, ctx: ValidationContext, problem: (path: ConfigPath, m: string) => void): Environment {
+function resolveEnvironment(
+  raw: Record<string, unknown>,
+  ctx: ValidationContext,
+  problem: (path: ConfigPath, m: string) => void,
+): Environment {
   if (raw.environment !== undefined) {
     const r = sections.environment.safeParse(raw.environment);
     if (r.success) return r.data;
-    problem(["environment"], `must be one of ${ENVIRONMENTS.join(", ")} (got ${JSON.stringify(raw.environment)})`);
+    problem(
+      ["environment"],
+      `must be one of ${ENVIRONMENTS.join(", ")} (got ${JSON.stringify(raw.environment)})`,
+    );
     return "dev";
   }
   if ((ENVIRONMENTS as readonly string[]).includes(ctx.stack)) return ctx.stack as Environment;
-  problem(["environment"], `is required because stack "${ctx.stack}" is not named ${ENVIRONMENTS.join(", ")}; set it to choose the defaults (prod: highly available and protected)`);
+  problem(
+    ["environment"],
+    `is required because stack "${ctx.stack}" is not named ${ENVIRONMENTS.join(", ")}; set it to choose the defaults (prod: highly available and protected)`,
+  );
   return "dev";
 }
 

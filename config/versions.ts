@@ -40,7 +40,8 @@ export function normaliseVersion(value: string): string {
 
 export function versionProblem(value: string): string | undefined {
   const v = parseKubernetesVersion(value);
-  if (!v) return `"${value}" is not an exact Kubernetes release; write MAJOR.MINOR.PATCH, e.g. ${DEFAULT_KUBERNETES_VERSION}`;
+  if (!v)
+    return `"${value}" is not an exact Kubernetes release; write MAJOR.MINOR.PATCH, e.g. ${DEFAULT_KUBERNETES_VERSION}`;
   if (v.major !== 1) return `"${value}": only Kubernetes 1.x exists`;
   if (v.minor < OLDEST_SUPPORTED_MINOR) {
     return `1.${v.minor} is older than 1.${OLDEST_SUPPORTED_MINOR}, the first release whose kubeadm accepts the v1beta4 config API this project generates`;

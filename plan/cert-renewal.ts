@@ -26,7 +26,10 @@ export const CERT_RENEWAL_PATHS = {
 export const RENEW_CERTS_SERVICE = "kubeadm-alicloud-renew-certs.service";
 export const RENEW_CERTS_TIMER = "kubeadm-alicloud-renew-certs.timer";
 export const CERT_EXPIRY_LABEL = "kubeadm-alicloud.io/certificates-expire";
-export const CERT_RENEWAL_LEASE = { namespace: "kube-system", name: "kubeadm-alicloud-cert-renewal" } as const;
+export const CERT_RENEWAL_LEASE = {
+  namespace: "kube-system",
+  name: "kubeadm-alicloud-cert-renewal",
+} as const;
 
 /** Renew when the earliest kubeadm-managed leaf expires within this many days. */
 export const RENEW_BEFORE_DAYS = 60;
@@ -34,9 +37,14 @@ export const RENEW_BEFORE_DAYS = 60;
 // Every wait of the script, in seconds (its defaults equal these; the env file sets them).
 /** Waiting for another control plane's renewal to finish before giving up until the next run. */
 export const LOCK_WAIT_SECONDS = 600;
-/** A static pod to stop after its manifest leaves, and again to start after it returns (kubelet fileCheckFrequency is 20 s). */
+/**
+ * A static pod to stop after its manifest leaves, and again to start after it returns (kubelet
+ * fileCheckFrequency is 20 s).
+ */
 export const STATIC_POD_WAIT_SECONDS = 120;
-/** A restarted component, and the local API, to be healthy again; also the local API before anything starts. */
+/**
+ * A restarted component, and the local API, to be healthy again; also the local API before anything starts.
+ */
 export const COMPONENT_READY_SECONDS = 300;
 /** One kubeadm command (check-expiration twice, renew all once). */
 export const KUBEADM_SECONDS = 300;
@@ -46,7 +54,11 @@ const STATIC_PODS = 4;
 
 /** The service's TimeoutStartSec: every bounded wait of one run in a row, plus slack for API calls. */
 export const CERT_RENEWAL_SECONDS =
-  COMPONENT_READY_SECONDS + LOCK_WAIT_SECONDS + 3 * KUBEADM_SECONDS + STATIC_PODS * (2 * STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS) + 300;
+  COMPONENT_READY_SECONDS +
+  LOCK_WAIT_SECONDS +
+  3 * KUBEADM_SECONDS +
+  STATIC_PODS * (2 * STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS) +
+  300;
 
 /**
  * A Lease older than this is taken over: systemd has stopped its holder's run by then
@@ -74,7 +86,9 @@ export function renderRenewCertsEnv(s: CertRenewalSettings = { renewBeforeDays: 
     KUBEADM_SECONDS,
     POLL_SECONDS,
   };
-  return `${Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n")}\n`;
+  return `${Object.entries(values)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n")}\n`;
 }
 
 /** One run of the script; started by the timer, or by hand with `systemctl start`. */

@@ -19,7 +19,8 @@ export function canonicalCidr(value: string): string {
   const [ip, prefix] = value.split("/");
   const bits = Number(prefix);
   const octets = (ip ?? "").split(".").map(Number);
-  const n = (((octets[0] ?? 0) << 24) | ((octets[1] ?? 0) << 16) | ((octets[2] ?? 0) << 8) | (octets[3] ?? 0)) >>> 0;
+  const n =
+    (((octets[0] ?? 0) << 24) | ((octets[1] ?? 0) << 16) | ((octets[2] ?? 0) << 8) | (octets[3] ?? 0)) >>> 0;
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
   const net = (n & mask) >>> 0;
   return `${[net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join(".")}/${bits}`;
@@ -42,7 +43,6 @@ export function contains(outer: string, inner: string): boolean {
   return range(inner).inside(range(outer));
 }
 
-
 /**
  * The first `count` consecutive subnets of length `prefix` inside `parent`.
  * Throws when they do not fit: callers validate first with `subnetsFit`.
@@ -52,7 +52,10 @@ export function carveSubnets(parent: string, prefix: number, count: number): str
     throw new Error(`${count} subnets of /${prefix} do not fit in ${parent}`);
   }
   const out: string[] = [];
-  let next: IPv4CidrRange | undefined = new IPv4CidrRange(range(parent).getFirst(), new IPv4Prefix(BigInt(prefix)));
+  let next: IPv4CidrRange | undefined = new IPv4CidrRange(
+    range(parent).getFirst(),
+    new IPv4Prefix(BigInt(prefix)),
+  );
   while (out.length < count && next !== undefined) {
     out.push(next.toCidrString());
     next = next.nextRange();

@@ -29,7 +29,7 @@ export function guardedSettings(spec: ClusterSpec): ImmutableSetting[] {
       // alicloud/resource_alicloud_instance.go); system_disk_encrypted is always true here.
       key: "controlPlane.systemDisk.category",
       value: spec.controlPlane.systemDisk.category,
-      why: "Alibaba Cloud replaces an instance to change its system disk category, and this would replace every control plane (and every etcd member) at once. Keep the deployed value; replace control planes one at a time instead (README, \"Replacing a control plane\")",
+      why: 'Alibaba Cloud replaces an instance to change its system disk category, and this would replace every control plane (and every etcd member) at once. Keep the deployed value; replace control planes one at a time instead (README, "Replacing a control plane")',
     },
     {
       // Fewer control planes: Pulumi would delete the last instances together, their
@@ -52,9 +52,13 @@ export function guardedSettings(spec: ClusterSpec): ImmutableSetting[] {
 /** Where each vSwitch and control plane is: keyed by zone and by control-plane index. */
 function layoutSettings(spec: ClusterSpec): ImmutableSetting[] {
   const zones = spec.zones;
-  const legacyVswitches = spec.network.explicitVswitches ? spec.network.vswitches : listOrderVswitches(spec.network.vpc.cidr, spec.network.vswitchPrefixLength, zones);
+  const legacyVswitches = spec.network.explicitVswitches
+    ? spec.network.vswitches
+    : listOrderVswitches(spec.network.vpc.cidr, spec.network.vswitchPrefixLength, zones);
   const legacyCidr = (zone: string) => legacyVswitches?.find((v) => v.zone === zone)?.cidr;
-  const pinVswitches = legacyVswitches ? `network.vswitches: { ${legacyVswitches.map((v) => `${v.zone}: ${v.cidr}`).join(", ")} }` : "network.vswitches with each zone's deployed CIDR";
+  const pinVswitches = legacyVswitches
+    ? `network.vswitches: { ${legacyVswitches.map((v) => `${v.zone}: ${v.cidr}`).join(", ")} }`
+    : "network.vswitches with each zone's deployed CIDR";
   const legacyZones = listOrderControlPlaneZones(spec.controlPlane.count, zones);
   const pinZones = `controlPlane.zones: [${legacyZones.join(", ")}]`;
 
@@ -71,7 +75,12 @@ function layoutSettings(spec: ClusterSpec): ImmutableSetting[] {
     // Earlier releases: zones[i % n], the (FIRST_HOST_OFFSET + floor(i / n))-th address.
     const legacyZone = legacyZones[p.index] as string;
     const cidr = legacyCidr(legacyZone);
-    const legacyIp = cidr ? new IPv4(IPv4CidrRange.fromCidr(cidr).getFirst().value + BigInt(FIRST_HOST_OFFSET + Math.floor(p.index / zones.length))).toString() : undefined;
+    const legacyIp = cidr
+      ? new IPv4(
+          IPv4CidrRange.fromCidr(cidr).getFirst().value +
+            BigInt(FIRST_HOST_OFFSET + Math.floor(p.index / zones.length)),
+        ).toString()
+      : undefined;
     return {
       key: `controlPlane.zones[${p.index}]`,
       value: `${p.zone} ${p.privateIp}`,

@@ -4,7 +4,6 @@
 import { stringify } from "yaml";
 import type { ClusterSpec } from "../config/spec";
 
-
 export const ENCRYPTION_DIR = "/etc/kubernetes/enc";
 export const ENCRYPTION_FILE = `${ENCRYPTION_DIR}/encryption-config.yaml`;
 export const AUDIT_DIR = "/etc/kubernetes/audit";
@@ -41,7 +40,12 @@ export function renderEncryptionConfig(keyBase64: string): string {
   return stringify({
     apiVersion: "apiserver.config.k8s.io/v1",
     kind: "EncryptionConfiguration",
-    resources: [{ resources: ["secrets"], providers: [{ secretbox: { keys: [{ name: "key1", secret: keyBase64 }] } }, { identity: {} }] }],
+    resources: [
+      {
+        resources: ["secrets"],
+        providers: [{ secretbox: { keys: [{ name: "key1", secret: keyBase64 }] } }, { identity: {} }],
+      },
+    ],
   });
 }
 
@@ -57,10 +61,26 @@ export function renderAuditPolicy(): string {
     omitStages: ["RequestReceived"],
     rules: [
       { level: "None", nonResourceURLs: ["/healthz*", "/livez*", "/readyz*", "/version"] },
-      { level: "None", users: ["system:kube-proxy"], verbs: ["watch"], resources: [{ group: "", resources: ["endpoints", "services"] }] },
-      { level: "None", userGroups: ["system:nodes"], verbs: ["get"], resources: [{ group: "", resources: ["nodes", "nodes/status"] }] },
+      {
+        level: "None",
+        users: ["system:kube-proxy"],
+        verbs: ["watch"],
+        resources: [{ group: "", resources: ["endpoints", "services"] }],
+      },
+      {
+        level: "None",
+        userGroups: ["system:nodes"],
+        verbs: ["get"],
+        resources: [{ group: "", resources: ["nodes", "nodes/status"] }],
+      },
       { level: "None", resources: [{ group: "", resources: ["events"] }] },
-      { level: "Metadata", resources: [{ group: "", resources: ["secrets", "configmaps", "serviceaccounts/token"] }, { group: "authentication.k8s.io", resources: ["tokenreviews"] }] },
+      {
+        level: "Metadata",
+        resources: [
+          { group: "", resources: ["secrets", "configmaps", "serviceaccounts/token"] },
+          { group: "authentication.k8s.io", resources: ["tokenreviews"] },
+        ],
+      },
       { level: "Request", verbs: ["create", "update", "patch", "delete", "deletecollection"] },
       { level: "Metadata" },
     ],
@@ -69,7 +89,8 @@ export function renderAuditPolicy(): string {
 
 /**
  * AuthenticationConfiguration that admits anonymous requests to the health endpoints
- * and kubeadm's discovery ConfigMap only. Structured authentication configuration is GA (apiserver.config.k8s.io/v1) from
+ * and kubeadm's discovery ConfigMap only. Structured authentication configuration is GA
+ * (apiserver.config.k8s.io/v1) from
  * 1.34; 1.32 and 1.33 read v1beta1.
  */
 export function renderAuthenticationConfig(kubernetesMinor: number): string {
@@ -91,7 +112,13 @@ export function apiServerHardening(spec: ClusterSpec): { extraArgs: Arg[]; extra
   const h = spec.apiServer;
   if (h.encryptionAtRest.enabled) {
     extraArgs.push({ name: "encryption-provider-config", value: ENCRYPTION_FILE });
-    extraVolumes.push({ name: "encryption-config", hostPath: ENCRYPTION_DIR, mountPath: ENCRYPTION_DIR, readOnly: true, pathType: "DirectoryOrCreate" });
+    extraVolumes.push({
+      name: "encryption-config",
+      hostPath: ENCRYPTION_DIR,
+      mountPath: ENCRYPTION_DIR,
+      readOnly: true,
+      pathType: "DirectoryOrCreate",
+    });
   }
   if (h.audit.enabled) {
     extraArgs.push(
@@ -102,14 +129,32 @@ export function apiServerHardening(spec: ClusterSpec): { extraArgs: Arg[]; extra
       { name: "audit-log-maxsize", value: String(h.audit.maxSizeMb) },
     );
     extraVolumes.push(
-      { name: "audit-policy", hostPath: AUDIT_DIR, mountPath: AUDIT_DIR, readOnly: true, pathType: "DirectoryOrCreate" },
-      { name: "audit-log", hostPath: AUDIT_LOG_DIR, mountPath: AUDIT_LOG_DIR, readOnly: false, pathType: "DirectoryOrCreate" },
+      {
+        name: "audit-policy",
+        hostPath: AUDIT_DIR,
+        mountPath: AUDIT_DIR,
+        readOnly: true,
+        pathType: "DirectoryOrCreate",
+      },
+      {
+        name: "audit-log",
+        hostPath: AUDIT_LOG_DIR,
+        mountPath: AUDIT_LOG_DIR,
+        readOnly: false,
+        pathType: "DirectoryOrCreate",
+      },
     );
   }
   if (h.anonymousHealthOnly.enabled) {
     // With --authentication-config, --anonymous-auth must not be set (kubeadm does not).
     extraArgs.push({ name: "authentication-config", value: AUTH_CONFIG_FILE });
-    extraVolumes.push({ name: "authentication-config", hostPath: AUTH_DIR, mountPath: AUTH_DIR, readOnly: true, pathType: "DirectoryOrCreate" });
+    extraVolumes.push({
+      name: "authentication-config",
+      hostPath: AUTH_DIR,
+      mountPath: AUTH_DIR,
+      readOnly: true,
+      pathType: "DirectoryOrCreate",
+    });
   }
   return { extraArgs, extraVolumes };
 }

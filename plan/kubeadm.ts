@@ -41,7 +41,8 @@ function kubeletArgs(labels: Readonly<Record<string, string>>): Args {
     { name: "node-ip", value: NODE_PLACEHOLDERS.nodeIp },
   ];
   const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
-  if (entries.length > 0) args.push({ name: "node-labels", value: entries.map(([k, v]) => `${k}=${v}`).join(",") });
+  if (entries.length > 0)
+    args.push({ name: "node-labels", value: entries.map(([k, v]) => `${k}=${v}`).join(",") });
   return args;
 }
 
@@ -51,7 +52,15 @@ function nodeRegistration(labels: Readonly<Record<string, string>>, taints?: Nod
     criSocket: CRI_SOCKET,
     kubeletExtraArgs: kubeletArgs(labels),
     // Omitted: kubeadm applies the control-plane taint. A list (even empty): exactly these.
-    ...(taints !== undefined ? { taints: taints.map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect })) } : {}),
+    ...(taints !== undefined
+      ? {
+          taints: taints.map((t) => ({
+            key: t.key,
+            ...(t.value !== undefined ? { value: t.value } : {}),
+            effect: t.effect,
+          })),
+        }
+      : {}),
     imagePullPolicy: "IfNotPresent",
   };
 }
@@ -69,11 +78,19 @@ function clusterConfiguration(spec: ClusterSpec, facts: ClusterFacts, imageRepos
     imageRepository,
     encryptionAlgorithm: facts.encryptionAlgorithm,
     certificatesDir: "/etc/kubernetes/pki",
-    networking: { podSubnet: spec.network.podCidr, serviceSubnet: spec.network.serviceCidr, dnsDomain: spec.network.dnsDomain },
+    networking: {
+      podSubnet: spec.network.podCidr,
+      serviceSubnet: spec.network.serviceCidr,
+      dnsDomain: spec.network.dnsDomain,
+    },
     apiServer: {
       // The endpoint name resolves to the node itself on control planes and to the
       // load balancer elsewhere: both must be in the serving certificate.
-      certSANs: [spec.apiEndpoint.dnsName, facts.loadBalancerAddress, ...(facts.publicLoadBalancerAddress ? [facts.publicLoadBalancerAddress] : [])],
+      certSANs: [
+        spec.apiEndpoint.dnsName,
+        facts.loadBalancerAddress,
+        ...(facts.publicLoadBalancerAddress ? [facts.publicLoadBalancerAddress] : []),
+      ],
       extraArgs: [{ name: "profiling", value: "false" }, ...hardening.extraArgs],
       ...(hardening.extraVolumes.length > 0 ? { extraVolumes: hardening.extraVolumes } : {}),
     },
@@ -106,7 +123,12 @@ function kubeProxyConfiguration() {
   return { apiVersion: "kubeproxy.config.k8s.io/v1alpha1", kind: "KubeProxyConfiguration", mode: "iptables" };
 }
 
-const TIMEOUTS = { controlPlaneComponentHealthCheck: "4m0s", kubeletHealthCheck: "4m0s", discovery: "5m0s", tlsBootstrap: "5m0s" };
+const TIMEOUTS = {
+  controlPlaneComponentHealthCheck: "4m0s",
+  kubeletHealthCheck: "4m0s",
+  discovery: "5m0s",
+  tlsBootstrap: "5m0s",
+};
 
 export interface RenderKubeadmArgs {
   readonly spec: ClusterSpec;
@@ -134,7 +156,15 @@ export function renderKubeadmConfig(a: RenderKubeadmArgs): string {
       kind: "InitConfiguration",
       // Exactly one token: with none, kubeadm's defaults would add a random 24 h token
       // (v1beta4 defaults.go SetDefaults_BootstrapTokens).
-      bootstrapTokens: [{ token: NODE_PLACEHOLDERS.token, description: "kubeadm-alicloud control-plane join token", ttl: a.initToken.ttl, usages: ["signing", "authentication"], groups: [...a.initToken.groups] }],
+      bootstrapTokens: [
+        {
+          token: NODE_PLACEHOLDERS.token,
+          description: "kubeadm-alicloud control-plane join token",
+          ttl: a.initToken.ttl,
+          usages: ["signing", "authentication"],
+          groups: [...a.initToken.groups],
+        },
+      ],
       nodeRegistration: nodeRegistration({}),
       localAPIEndpoint: { advertiseAddress: NODE_PLACEHOLDERS.nodeIp, bindPort: API_PORT },
       ...(spec.kubeProxy ? {} : { skipPhases: ["addon/kube-proxy"] }),
@@ -147,10 +177,21 @@ export function renderKubeadmConfig(a: RenderKubeadmArgs): string {
       apiVersion: KUBEADM_API,
       kind: "JoinConfiguration",
       discovery: {
-        bootstrapToken: { token: NODE_PLACEHOLDERS.token, apiServerEndpoint: endpoint(spec), caCertHashes: [facts.discoveryHash] },
+        bootstrapToken: {
+          token: NODE_PLACEHOLDERS.token,
+          apiServerEndpoint: endpoint(spec),
+          caCertHashes: [facts.discoveryHash],
+        },
       },
-      nodeRegistration: role === "worker" && a.pool ? nodeRegistration(a.pool.labels, a.pool.taints) : nodeRegistration({}),
-      ...(role === "control-plane" ? { controlPlane: { localAPIEndpoint: { advertiseAddress: NODE_PLACEHOLDERS.nodeIp, bindPort: API_PORT } } } : {}),
+      nodeRegistration:
+        role === "worker" && a.pool ? nodeRegistration(a.pool.labels, a.pool.taints) : nodeRegistration({}),
+      ...(role === "control-plane"
+        ? {
+            controlPlane: {
+              localAPIEndpoint: { advertiseAddress: NODE_PLACEHOLDERS.nodeIp, bindPort: API_PORT },
+            },
+          }
+        : {}),
       timeouts: TIMEOUTS,
     });
   }

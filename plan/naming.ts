@@ -24,7 +24,10 @@ export const RAM_POLICY_ROTATION = "DeleteOldestNonDefaultVersionWhenLimitExceed
  * prod in cn-shanghai and cn-beijing of one account must not collide (audit
  * alibaba-resources 1.8). Logical (Pulumi) names are unchanged.
  */
-export function ramName(spec: { readonly ram: { readonly namePrefix: string } }, ...parts: readonly string[]): string {
+export function ramName(
+  spec: { readonly ram: { readonly namePrefix: string } },
+  ...parts: readonly string[]
+): string {
   return [spec.ram.namePrefix, ...parts].join("-");
 }
 
@@ -56,13 +59,22 @@ export const RAM_NAMES = {
 export const RAM_NAME_MAX = { role: 64, user: 64, policy: 128 } as const;
 
 /** Every RAM name a cluster with these pools and add-ons may declare (an upper bound for add-ons). */
-export function everyRamName(spec: RamNamed & { readonly nodePools: readonly { readonly name: string }[] }, addons: readonly string[]): { kind: keyof typeof RAM_NAME_MAX; name: string }[] {
+export function everyRamName(
+  spec: RamNamed & { readonly nodePools: readonly { readonly name: string }[] },
+  addons: readonly string[],
+): { kind: keyof typeof RAM_NAME_MAX; name: string }[] {
   return [
     { kind: "role", name: RAM_NAMES.controlPlaneRole(spec) },
     { kind: "role", name: RAM_NAMES.bootstrapRole(spec) },
     ...spec.nodePools.map((p) => ({ kind: "role" as const, name: RAM_NAMES.poolRole(spec, p.name) })),
     { kind: "policy", name: RAM_NAMES.secretsPolicy(spec, "control-plane") },
-    ...spec.nodePools.map((p) => ({ kind: "policy" as const, name: RAM_NAMES.secretsPolicy(spec, `pool-${p.name}`) })),
-    ...addons.flatMap((a) => [{ kind: "policy" as const, name: RAM_NAMES.addonPolicy(spec, a) }, { kind: "user" as const, name: RAM_NAMES.addonUser(spec, a) }]),
+    ...spec.nodePools.map((p) => ({
+      kind: "policy" as const,
+      name: RAM_NAMES.secretsPolicy(spec, `pool-${p.name}`),
+    })),
+    ...addons.flatMap((a) => [
+      { kind: "policy" as const, name: RAM_NAMES.addonPolicy(spec, a) },
+      { kind: "user" as const, name: RAM_NAMES.addonUser(spec, a) },
+    ]),
   ];
 }

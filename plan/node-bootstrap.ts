@@ -12,10 +12,26 @@ import { CONTAINERD_CERTS_DIR, hostsFiles } from "./registry-mirrors";
 import { stringify as yaml } from "yaml";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
 import { renderKubeadmConfig, type ClusterFacts } from "./kubeadm";
-import { AUDIT_POLICY_FILE, AUTH_CONFIG_FILE, renderAuditPolicy, renderAuthenticationConfig } from "./hardening";
-import { BOOTSTRAP_UNIT, METADATA_GUARD_UNIT, renderBootstrapUnit, renderMetadataGuardUnit } from "./node-units";
+import {
+  AUDIT_POLICY_FILE,
+  AUTH_CONFIG_FILE,
+  renderAuditPolicy,
+  renderAuthenticationConfig,
+} from "./hardening";
+import {
+  BOOTSTRAP_UNIT,
+  METADATA_GUARD_UNIT,
+  renderBootstrapUnit,
+  renderMetadataGuardUnit,
+} from "./node-units";
 import { DEFAULT_TOKEN_GROUP, goDuration } from "./pki";
-import { PUBLIC_PKI_FILES, SECRET_PATHS, renderSecretManifest, secretManifest, type NodeKind } from "./node-secrets";
+import {
+  PUBLIC_PKI_FILES,
+  SECRET_PATHS,
+  renderSecretManifest,
+  secretManifest,
+  type NodeKind,
+} from "./node-secrets";
 import { KUBEADM_ATTEMPT_SECONDS, ROLE_WAIT_SECONDS } from "./timeouts";
 
 const bootstrapFile = (name: string) => join(__dirname, "..", "bootstrap", name);
@@ -68,9 +84,14 @@ export function renderContainerdConfig(): string {
     version: 3,
     plugins: {
       // Registry mirrors: one hosts.toml per registry in one directory (plan/registry-mirrors.ts).
-      "io.containerd.cri.v1.images": { pinned_images: { sandbox: "__PAUSE_IMAGE__" }, registry: { config_path: CONTAINERD_CERTS_DIR } },
+      "io.containerd.cri.v1.images": {
+        pinned_images: { sandbox: "__PAUSE_IMAGE__" },
+        registry: { config_path: CONTAINERD_CERTS_DIR },
+      },
       "io.containerd.cri.v1.runtime": {
-        containerd: { runtimes: { runc: { runtime_type: "io.containerd.runc.v2", options: { SystemdCgroup: true } } } },
+        containerd: {
+          runtimes: { runc: { runtime_type: "io.containerd.runc.v2", options: { SystemdCgroup: true } } },
+        },
       },
     },
   });
@@ -95,7 +116,8 @@ export interface NodeBootstrapArgs {
 export function renderNodeEnv(a: NodeBootstrapArgs): string {
   const version = a.role === "worker" && a.pool ? a.pool.kubernetesVersion : a.spec.kubernetesVersion;
   const controlPlane = a.role === "control-plane";
-  if (controlPlane && (a.peers ?? []).length === 0) throw new Error("a control plane needs the addresses of its peers");
+  if (controlPlane && (a.peers ?? []).length === 0)
+    throw new Error("a control plane needs the addresses of its peers");
   const values: Record<string, string> = {
     ROLE: a.role,
     KUBERNETES_VERSION: version,
@@ -113,9 +135,12 @@ export function renderNodeEnv(a: NodeBootstrapArgs): string {
       : { API_HOSTS_ADDRESS: a.facts.loadBalancerAddress }),
   };
   for (const [k, v] of Object.entries(values)) {
-    if (!/^[A-Za-z0-9._:/,-]+$/.test(v)) throw new Error(`node.env: ${k}=${v} has characters the script does not expect`);
+    if (!/^[A-Za-z0-9._:/,-]+$/.test(v))
+      throw new Error(`node.env: ${k}=${v} has characters the script does not expect`);
   }
-  return `${Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n")}\n`;
+  return `${Object.entries(values)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n")}\n`;
 }
 
 /**
@@ -136,7 +161,12 @@ export interface WriteFile {
   encoding?: "gz+b64";
 }
 
-const file = (path: string, content: string, permissions: string): WriteFile => ({ path, content, permissions, owner: "root:root" });
+const file = (path: string, content: string, permissions: string): WriteFile => ({
+  path,
+  content,
+  permissions,
+  owner: "root:root",
+});
 
 /**
  * Large text files travel gzip-compressed (cloud-init's `gz+b64` write_files encoding)
@@ -164,7 +194,10 @@ export function shippedShell(text: string): string {
       if (heredocEnd.test(line)) heredocEnd = undefined;
       continue;
     }
-    if (i === 0 && line.startsWith("#!")) { out.push(line); continue; }
+    if (i === 0 && line.startsWith("#!")) {
+      out.push(line);
+      continue;
+    }
     if (/^\s*(#.*)?$/.test(line)) continue;
     out.push(line);
     // <<WORD, <<'WORD', <<"WORD", <<-WORD; not the here-string <<<.
@@ -184,7 +217,11 @@ function kubeadmFiles(a: NodeBootstrapArgs): WriteFile[] {
   const join = renderKubeadmConfig({ ...common, role: a.role, ...(a.pool ? { pool: a.pool } : {}) });
   const files = [packed(NODE_PATHS.kubeadmJoin, join, "0644")];
   if (a.role === "control-plane" && a.first) {
-    const init = renderKubeadmConfig({ ...common, role: "init", initToken: { ttl: goDuration(a.spec.pki.bootstrapTokenTtlHours), groups: [DEFAULT_TOKEN_GROUP] } });
+    const init = renderKubeadmConfig({
+      ...common,
+      role: "init",
+      initToken: { ttl: goDuration(a.spec.pki.bootstrapTokenTtlHours), groups: [DEFAULT_TOKEN_GROUP] },
+    });
     files.push(packed(NODE_PATHS.kubeadmInit, init, "0644"));
   }
   return files;
@@ -194,20 +231,32 @@ function kubeadmFiles(a: NodeBootstrapArgs): WriteFile[] {
 export function renderUserData(a: NodeBootstrapArgs, publicFiles: NodePublicFiles): string {
   const files: WriteFile[] = [
     packed(NODE_PATHS.script, shippedShell(BOOTSTRAP_SCRIPT), "0755"),
-    ...BOOTSTRAP_LIBRARIES.map((name) => packed(`${NODE_PATHS.lib}/${name}`, shippedShell(readFileSync(bootstrapFile(name), "utf8")), "0644")),
+    ...BOOTSTRAP_LIBRARIES.map((name) =>
+      packed(`${NODE_PATHS.lib}/${name}`, shippedShell(readFileSync(bootstrapFile(name), "utf8")), "0644"),
+    ),
     packed(NODE_PATHS.fetcher, FETCHER, "0755"),
     file(NODE_PATHS.env, renderNodeEnv(a), "0644"),
     ...kubeadmFiles(a),
     file(NODE_PATHS.containerd, renderContainerdConfig(), "0644"),
     ...hostsFiles(a.spec.nodeSoftware.registryMirrors).map((h) => file(h.path, h.content, "0644")),
-    file(NODE_PATHS.secretManifest, renderSecretManifest(secretManifest(a.spec, a.role, a.pool?.name)), "0644"),
+    file(
+      NODE_PATHS.secretManifest,
+      renderSecretManifest(secretManifest(a.spec, a.role, a.pool?.name)),
+      "0644",
+    ),
     file(NODE_PATHS.metadataGuard, renderMetadataGuardUnit(), "0644"),
     file(NODE_PATHS.bootstrapUnit, renderBootstrapUnit(NODE_PATHS.script), "0644"),
   ];
   if (a.role === "control-plane") {
     if (a.spec.apiServer.audit.enabled) files.push(packed(AUDIT_POLICY_FILE, renderAuditPolicy(), "0644"));
     if (a.spec.apiServer.anonymousHealthOnly.enabled) {
-      files.push(file(AUTH_CONFIG_FILE, renderAuthenticationConfig(Number(a.spec.kubernetesVersion.split(".")[1])), "0644"));
+      files.push(
+        file(
+          AUTH_CONFIG_FILE,
+          renderAuthenticationConfig(Number(a.spec.kubernetesVersion.split(".")[1])),
+          "0644",
+        ),
+      );
     }
     for (const name of PUBLIC_PKI_FILES) {
       const content = publicFiles.pki?.[name];
@@ -216,13 +265,20 @@ export function renderUserData(a: NodeBootstrapArgs, publicFiles: NodePublicFile
     }
   }
   for (const [name, content] of Object.entries(publicFiles.pki ?? {})) {
-    if (!PUBLIC_PKI_FILES.includes(name) || /PRIVATE KEY/.test(content)) throw new Error(`${name} is not public: private keys never go into user data`);
+    if (!PUBLIC_PKI_FILES.includes(name) || /PRIVATE KEY/.test(content))
+      throw new Error(`${name} is not public: private keys never go into user data`);
   }
   // cloud-init only hands over to systemd (node-units.ts says why).
-  const runcmd = [["systemctl", "daemon-reload"], ["systemctl", "enable", BOOTSTRAP_UNIT], ["systemctl", "start", "--no-block", BOOTSTRAP_UNIT]];
+  const runcmd = [
+    ["systemctl", "daemon-reload"],
+    ["systemctl", "enable", BOOTSTRAP_UNIT],
+    ["systemctl", "start", "--no-block", BOOTSTRAP_UNIT],
+  ];
   const doc = `#cloud-config\n${yaml({ write_files: files, runcmd }, { lineWidth: 0 })}`;
   if (Buffer.byteLength(doc, "utf8") > USER_DATA_LIMIT) {
-    throw new Error(`user data for a ${a.role} node is ${Buffer.byteLength(doc, "utf8")} bytes; Alibaba Cloud accepts ${USER_DATA_LIMIT}`);
+    throw new Error(
+      `user data for a ${a.role} node is ${Buffer.byteLength(doc, "utf8")} bytes; Alibaba Cloud accepts ${USER_DATA_LIMIT}`,
+    );
   }
   return doc;
 }

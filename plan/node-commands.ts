@@ -3,7 +3,13 @@
 // 16 KB after Base64 for a command ("Elastic Compute Service: CreateCommand",
 // CommandContent; ROS ALIYUN::ECS::Command now says 18 KB): we keep to the smaller.
 import { gzipSync } from "node:zlib";
-import { CERT_RENEWAL_PATHS, RENEW_CERTS_SERVICE, RENEW_CERTS_TIMER, certRenewalFiles, type NodeFile } from "./cert-renewal";
+import {
+  CERT_RENEWAL_PATHS,
+  RENEW_CERTS_SERVICE,
+  RENEW_CERTS_TIMER,
+  certRenewalFiles,
+  type NodeFile,
+} from "./cert-renewal";
 
 export const COMMAND_CONTENT_LIMIT = 16 * 1024;
 /** Cloud Assistant's Timeout for a file installation: a few file writes and systemctl calls. */
@@ -20,7 +26,12 @@ export function commandContentSize(script: string): number {
  * Idempotent: the same files again change nothing that matters. KUBEADM_ALICLOUD_ROOT
  * prefixes every path, as in the bootstrap (the test harness runs it in a sandbox).
  */
-export function renderFileInstaller(what: string, files: readonly NodeFile[], after: readonly string[], done: string): string {
+export function renderFileInstaller(
+  what: string,
+  files: readonly NodeFile[],
+  after: readonly string[],
+  done: string,
+): string {
   const lines = [
     "#!/usr/bin/env bash",
     `# kubeadm-alicloud: install ${what} (written by Pulumi, run through Cloud Assistant).`,
@@ -36,14 +47,23 @@ export function renderFileInstaller(what: string, files: readonly NodeFile[], af
     "}",
   ];
   files.forEach((f, i) => {
-    const body = gzipSync(Buffer.from(f.content, "utf8"), { level: 9 }).toString("base64").replace(/(.{76})/g, "$1\n").trimEnd();
-    lines.push(`put ${f.path} ${f.permissions} <<'KUBEADM_ALICLOUD_FILE_${i}'`, body, `KUBEADM_ALICLOUD_FILE_${i}`);
+    const body = gzipSync(Buffer.from(f.content, "utf8"), { level: 9 })
+      .toString("base64")
+      .replace(/(.{76})/g, "$1\n")
+      .trimEnd();
+    lines.push(
+      `put ${f.path} ${f.permissions} <<'KUBEADM_ALICLOUD_FILE_${i}'`,
+      body,
+      `KUBEADM_ALICLOUD_FILE_${i}`,
+    );
   });
   lines.push(...after, `echo "kubeadm-alicloud: ${done}"`, "");
   const script = lines.join("\n");
   // Headroom for the line the readiness gate puts in front (readinessCommand).
   if (commandContentSize(script) > COMMAND_CONTENT_LIMIT - 512) {
-    throw new Error(`the command installing ${what} is ${commandContentSize(script)} bytes in Base64; Cloud Assistant accepts ${COMMAND_CONTENT_LIMIT}`);
+    throw new Error(
+      `the command installing ${what} is ${commandContentSize(script)} bytes in Base64; Cloud Assistant accepts ${COMMAND_CONTENT_LIMIT}`,
+    );
   }
   return script;
 }
@@ -57,9 +77,14 @@ export function renderFileInstaller(what: string, files: readonly NodeFile[], af
  */
 export function certRenewalInstaller(renewBeforeDays?: number): string {
   const files = certRenewalFiles(renewBeforeDays === undefined ? undefined : { renewBeforeDays });
-  return renderFileInstaller("control-plane certificate renewal", files, [
-    "systemctl daemon-reload",
-    `systemctl enable --now ${RENEW_CERTS_TIMER}`,
-    `systemctl start --no-block ${RENEW_CERTS_SERVICE}`,
-  ], `certificate renewal installed; expiry on the Node label and in ${CERT_RENEWAL_PATHS.expiryFile}`);
+  return renderFileInstaller(
+    "control-plane certificate renewal",
+    files,
+    [
+      "systemctl daemon-reload",
+      `systemctl enable --now ${RENEW_CERTS_TIMER}`,
+      `systemctl start --no-block ${RENEW_CERTS_SERVICE}`,
+    ],
+    `certificate renewal installed; expiry on the Node label and in ${CERT_RENEWAL_PATHS.expiryFile}`,
+  );
 }

@@ -39,9 +39,14 @@ export interface SecretItem {
 }
 
 /** Files under /etc/kubernetes/pki that are private keys: fetched, never in user data. */
-export const PRIVATE_PKI_FILES: readonly string[] = [...CAS.map((c) => c.keyFile), SA_FILES.privateKey].sort();
+export const PRIVATE_PKI_FILES: readonly string[] = [
+  ...CAS.map((c) => c.keyFile),
+  SA_FILES.privateKey,
+].sort();
 /** The rest of CONTROL_PLANE_FILES (CA certificates, sa.pub): public, in user data. */
-export const PUBLIC_PKI_FILES: readonly string[] = CONTROL_PLANE_FILES.filter((f) => !PRIVATE_PKI_FILES.includes(f));
+export const PUBLIC_PKI_FILES: readonly string[] = CONTROL_PLANE_FILES.filter(
+  (f) => !PRIVATE_PKI_FILES.includes(f),
+);
 
 const slug = (text: string) => text.replace(/[/.]/g, "-");
 
@@ -61,13 +66,19 @@ export function nodeSecretItems(spec: ClusterSpec): SecretItem[] {
     source,
     readers,
   });
-  const items: SecretItem[] = PRIVATE_PKI_FILES.map((file) => item(`pki-${slug(file)}`, { kind: "pki", file }, ["control-plane"]));
-  if (spec.apiServer.encryptionAtRest.enabled) items.push(item("encryption-config", { kind: "encryption-config" }, ["control-plane"]));
-  items.push(item(`token-${CONTROL_PLANE_TOKEN}`, { kind: "token", owner: CONTROL_PLANE_TOKEN }, ["control-plane"]));
+  const items: SecretItem[] = PRIVATE_PKI_FILES.map((file) =>
+    item(`pki-${slug(file)}`, { kind: "pki", file }, ["control-plane"]),
+  );
+  if (spec.apiServer.encryptionAtRest.enabled)
+    items.push(item("encryption-config", { kind: "encryption-config" }, ["control-plane"]));
+  items.push(
+    item(`token-${CONTROL_PLANE_TOKEN}`, { kind: "token", owner: CONTROL_PLANE_TOKEN }, ["control-plane"]),
+  );
   items.push(item(CLUSTER_INITIALIZED, { kind: "cluster-initialized" }, ["control-plane"]));
   // Pulumi installs each pool's token in the cluster (components/bootstrap-tokens.ts);
   // a pool reads only its own.
-  for (const pool of spec.nodePools) items.push(item(`token-pool-${pool.name}`, { kind: "token", owner: pool.name }, [poolReader(pool.name)]));
+  for (const pool of spec.nodePools)
+    items.push(item(`token-pool-${pool.name}`, { kind: "token", owner: pool.name }, [poolReader(pool.name)]));
   return items;
 }
 
@@ -105,7 +116,8 @@ export function secretManifest(spec: ClusterSpec, role: NodeKind, pool?: string)
     return [entry(`token-pool-${pool}`, SECRET_PATHS.joinToken)];
   }
   const entries = PRIVATE_PKI_FILES.map((file) => entry(`pki-${slug(file)}`, SECRET_PATHS.pki(file)));
-  if (spec.apiServer.encryptionAtRest.enabled) entries.push(entry("encryption-config", SECRET_PATHS.encryptionConfig));
+  if (spec.apiServer.encryptionAtRest.enabled)
+    entries.push(entry("encryption-config", SECRET_PATHS.encryptionConfig));
   entries.push(entry(`token-${CONTROL_PLANE_TOKEN}`, SECRET_PATHS.joinToken));
   entries.push({ ...entry(CLUSTER_INITIALIZED, SECRET_PATHS.clusterInitialized), optional: true });
   return entries;
@@ -117,7 +129,11 @@ export function renderSecretManifest(entries: readonly ManifestEntry[]): string 
 
 export interface RamPolicyDocument {
   readonly Version: "1";
-  readonly Statement: readonly { readonly Effect: "Allow"; readonly Action: readonly string[]; readonly Resource: readonly string[] }[];
+  readonly Statement: readonly {
+    readonly Effect: "Allow";
+    readonly Action: readonly string[];
+    readonly Resource: readonly string[];
+  }[];
 }
 
 /**
@@ -134,15 +150,33 @@ export interface RamPolicyDocument {
  * alibaba-resources 3.3).
  */
 export function readerPolicy(spec: ClusterSpec, reader: SecretReader): RamPolicyDocument {
-  const names = nodeSecretItems(spec).filter((i) => i.readers.includes(reader)).map((i) => i.parameterName);
+  const names = nodeSecretItems(spec)
+    .filter((i) => i.readers.includes(reader))
+    .map((i) => i.parameterName);
   if (names.length === 0) throw new Error(`no secrets for ${reader}`);
   const kmsKey = spec.pki.secretsKmsKeyId;
   return {
     Version: "1",
     Statement: [
-      { Effect: "Allow", Action: ["oos:GetSecretParameter"], Resource: names.map((n) => `acs:oos:${spec.region}:*:secretparameter/${n}`) },
-      { Effect: "Allow", Action: ["kms:GetSecretValue"], Resource: names.map((n) => `acs:kms:${spec.region}:*:secret/oos/${n}`) },
-      ...(kmsKey ? [{ Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: [`acs:kms:${spec.region}:*:key/${kmsKey}`] }] : []),
+      {
+        Effect: "Allow",
+        Action: ["oos:GetSecretParameter"],
+        Resource: names.map((n) => `acs:oos:${spec.region}:*:secretparameter/${n}`),
+      },
+      {
+        Effect: "Allow",
+        Action: ["kms:GetSecretValue"],
+        Resource: names.map((n) => `acs:kms:${spec.region}:*:secret/oos/${n}`),
+      },
+      ...(kmsKey
+        ? [
+            {
+              Effect: "Allow" as const,
+              Action: ["kms:Decrypt"],
+              Resource: [`acs:kms:${spec.region}:*:key/${kmsKey}`],
+            },
+          ]
+        : []),
     ],
   };
 }

@@ -9,8 +9,12 @@ export const KEY_ALGORITHMS = ["RSA-2048", "RSA-3072", "RSA-4096", "ECDSA-P256"]
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
 /** Arguments of tls.PrivateKey that produce a key of this algorithm. */
-export function tlsKeyArgs(algorithm: KeyAlgorithm): { algorithm: "RSA"; rsaBits: number } | { algorithm: "ECDSA"; ecdsaCurve: "P256" } {
-  return algorithm === "ECDSA-P256" ? { algorithm: "ECDSA", ecdsaCurve: "P256" } : { algorithm: "RSA", rsaBits: Number(algorithm.slice(4)) };
+export function tlsKeyArgs(
+  algorithm: KeyAlgorithm,
+): { algorithm: "RSA"; rsaBits: number } | { algorithm: "ECDSA"; ecdsaCurve: "P256" } {
+  return algorithm === "ECDSA-P256"
+    ? { algorithm: "ECDSA", ecdsaCurve: "P256" }
+    : { algorithm: "RSA", rsaBits: Number(algorithm.slice(4)) };
 }
 
 export type CaName = "cluster" | "etcd" | "frontProxy";
@@ -26,7 +30,12 @@ export interface CaProfile {
 export const CAS: readonly CaProfile[] = [
   { name: "cluster", commonName: "kubernetes", certFile: "ca.crt", keyFile: "ca.key" },
   { name: "etcd", commonName: "etcd-ca", certFile: "etcd/ca.crt", keyFile: "etcd/ca.key" },
-  { name: "frontProxy", commonName: "front-proxy-ca", certFile: "front-proxy-ca.crt", keyFile: "front-proxy-ca.key" },
+  {
+    name: "frontProxy",
+    commonName: "front-proxy-ca",
+    certFile: "front-proxy-ca.crt",
+    keyFile: "front-proxy-ca.key",
+  },
 ];
 
 /** The service-account signing key pair (no certificate). */
@@ -37,12 +46,20 @@ export const SA_FILES = { privateKey: "sa.key", publicKey: "sa.pub" } as const;
  * by hand (kubernetes.io, "Manual certificate distribution"): the three CAs with their
  * keys and the service-account pair. Copying more breaks the join (wrong SANs).
  */
-export const CONTROL_PLANE_FILES: readonly string[] = [...CAS.flatMap((c) => [c.certFile, c.keyFile]), SA_FILES.privateKey, SA_FILES.publicKey].sort();
+export const CONTROL_PLANE_FILES: readonly string[] = [
+  ...CAS.flatMap((c) => [c.certFile, c.keyFile]),
+  SA_FILES.privateKey,
+  SA_FILES.publicKey,
+].sort();
 
 /** Key usages of the tls provider, as it spells them. */
-export type TlsUse = "digital_signature" | "key_encipherment" | "cert_signing" | "crl_signing" | "server_auth" | "client_auth";
+export type TlsUse =
+  "digital_signature" | "key_encipherment" | "cert_signing" | "crl_signing" | "server_auth" | "client_auth";
 
-/** Key usages of a kubeadm CA (client-go certutil.NewSelfSignedCACert): sign certificates, plus the two kubeadm always sets. */
+/**
+ * Key usages of a kubeadm CA (client-go certutil.NewSelfSignedCACert): sign certificates, plus the two
+ * kubeadm always sets.
+ */
 export const CA_USES: readonly TlsUse[] = ["cert_signing", "digital_signature", "key_encipherment"];
 
 export interface LeafProfile {
@@ -78,8 +95,18 @@ export function etcdLeafProfiles(nodeName: string): LeafProfile[] {
   return [
     { id: "etcd-server", signer: "etcd", commonName: nodeName, uses: both },
     { id: "etcd-peer", signer: "etcd", commonName: nodeName, uses: both },
-    { id: "etcd-healthcheck-client", signer: "etcd", commonName: "kube-etcd-healthcheck-client", uses: ["digital_signature", "key_encipherment", "client_auth"] },
-    { id: "apiserver-etcd-client", signer: "etcd", commonName: "kube-apiserver-etcd-client", uses: ["digital_signature", "key_encipherment", "client_auth"] },
+    {
+      id: "etcd-healthcheck-client",
+      signer: "etcd",
+      commonName: "kube-etcd-healthcheck-client",
+      uses: ["digital_signature", "key_encipherment", "client_auth"],
+    },
+    {
+      id: "apiserver-etcd-client",
+      signer: "etcd",
+      commonName: "kube-apiserver-etcd-client",
+      uses: ["digital_signature", "key_encipherment", "client_auth"],
+    },
   ];
 }
 
@@ -135,8 +162,15 @@ export function renderKubeconfig(k: KubeconfigInput): string {
   return stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: k.clusterName, cluster: { server: k.server, "certificate-authority-data": b64(k.caCertPem) } }],
-    users: [{ name: k.user, user: { "client-certificate-data": b64(k.clientCertPem), "client-key-data": b64(k.clientKeyPem) } }],
+    clusters: [
+      { name: k.clusterName, cluster: { server: k.server, "certificate-authority-data": b64(k.caCertPem) } },
+    ],
+    users: [
+      {
+        name: k.user,
+        user: { "client-certificate-data": b64(k.clientCertPem), "client-key-data": b64(k.clientKeyPem) },
+      },
+    ],
     contexts: [{ name: context, context: { cluster: k.clusterName, user: k.user } }],
     "current-context": context,
     preferences: {},

@@ -7,7 +7,10 @@ import { stringify as toml } from "smol-toml";
 /** containerd's config_path: one directory (test/registry-mirrors.test.ts says why). */
 export const CONTAINERD_CERTS_DIR = "/etc/containerd/certs.d";
 
-/** The endpoint each registry host name resolves to without a mirror (docs/hosts.md: docker.io's is registry-1.docker.io). */
+/**
+ * The endpoint each registry host name resolves to without a mirror (docs/hosts.md: docker.io's is
+ * registry-1.docker.io).
+ */
 export function registryServer(registry: string): string {
   return registry === "docker.io" ? "https://registry-1.docker.io" : `https://${registry}`;
 }
@@ -38,11 +41,18 @@ export const MAINLAND_MIRRORS: Readonly<Record<string, readonly string[]>> = {
 export function renderHostsToml(registry: string, mirrors: readonly string[]): string {
   return toml({
     server: registryServer(registry),
-    host: Object.fromEntries(mirrors.map((m) => [m, { capabilities: ["pull", "resolve"], dial_timeout: "5s" }])),
+    host: Object.fromEntries(
+      mirrors.map((m) => [m, { capabilities: ["pull", "resolve"], dial_timeout: "5s" }]),
+    ),
   });
 }
 
 /** The hosts.toml files of a node: path -> content. */
-export function hostsFiles(mirrors: Readonly<Record<string, readonly string[]>>): { path: string; content: string }[] {
-  return Object.entries(mirrors).map(([registry, list]) => ({ path: `${CONTAINERD_CERTS_DIR}/${registry}/hosts.toml`, content: renderHostsToml(registry, list) }));
+export function hostsFiles(
+  mirrors: Readonly<Record<string, readonly string[]>>,
+): { path: string; content: string }[] {
+  return Object.entries(mirrors).map(([registry, list]) => ({
+    path: `${CONTAINERD_CERTS_DIR}/${registry}/hosts.toml`,
+    content: renderHostsToml(registry, list),
+  }));
 }

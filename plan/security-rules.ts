@@ -45,17 +45,65 @@ interface PortEntry {
  * groups admit without a rule.
  */
 const KUBERNETES_PORTS: readonly PortEntry[] = [
-  { protocol: "tcp", ports: [6443, 6443], to: ["controlPlane"], from: ["allNodes", "apiClients"], purpose: "Kubernetes API server" },
-  { protocol: "tcp", ports: [2379, 2380], to: ["controlPlane"], from: ["controlPlane"], purpose: "etcd client and peer traffic between control planes" },
-  { protocol: "tcp", ports: [10250, 10250], to: ["controlPlane", "workers"], from: ["allNodes"], purpose: "kubelet API: API server exec/logs, metrics scraping" },
-  { protocol: "tcp", ports: [30000, 32767], to: ["workers"], from: ["allNodes", "vpcAndPeers"], purpose: "NodePort Services (TCP)" },
-  { protocol: "udp", ports: [30000, 32767], to: ["workers"], from: ["allNodes", "vpcAndPeers"], purpose: "NodePort Services (UDP)" },
-  { protocol: "icmp", ports: [-1, -1], to: ["controlPlane", "workers"], from: ["allNodes"], purpose: "ICMP between nodes: path-MTU discovery for the overlay, diagnostics" },
-  { protocol: "tcp", ports: [22, 22], to: ["controlPlane", "workers"], from: ["sshClients"], purpose: "SSH for administrators (opt-in)" },
+  {
+    protocol: "tcp",
+    ports: [6443, 6443],
+    to: ["controlPlane"],
+    from: ["allNodes", "apiClients"],
+    purpose: "Kubernetes API server",
+  },
+  {
+    protocol: "tcp",
+    ports: [2379, 2380],
+    to: ["controlPlane"],
+    from: ["controlPlane"],
+    purpose: "etcd client and peer traffic between control planes",
+  },
+  {
+    protocol: "tcp",
+    ports: [10250, 10250],
+    to: ["controlPlane", "workers"],
+    from: ["allNodes"],
+    purpose: "kubelet API: API server exec/logs, metrics scraping",
+  },
+  {
+    protocol: "tcp",
+    ports: [30000, 32767],
+    to: ["workers"],
+    from: ["allNodes", "vpcAndPeers"],
+    purpose: "NodePort Services (TCP)",
+  },
+  {
+    protocol: "udp",
+    ports: [30000, 32767],
+    to: ["workers"],
+    from: ["allNodes", "vpcAndPeers"],
+    purpose: "NodePort Services (UDP)",
+  },
+  {
+    protocol: "icmp",
+    ports: [-1, -1],
+    to: ["controlPlane", "workers"],
+    from: ["allNodes"],
+    purpose: "ICMP between nodes: path-MTU discovery for the overlay, diagnostics",
+  },
+  {
+    protocol: "tcp",
+    ports: [22, 22],
+    to: ["controlPlane", "workers"],
+    from: ["sshClients"],
+    purpose: "SSH for administrators (opt-in)",
+  },
 ];
 
 function cniEntries(traffic: readonly NodeTraffic[]): PortEntry[] {
-  return traffic.map((t) => ({ protocol: t.protocol, ports: t.ports, to: NODE_GROUPS, from: ["allNodes"], purpose: t.purpose }));
+  return traffic.map((t) => ({
+    protocol: t.protocol,
+    ports: t.ports,
+    to: NODE_GROUPS,
+    from: ["allNodes"],
+    purpose: t.purpose,
+  }));
 }
 
 /** The matrix for this cluster: Kubernetes' ports plus the CNI's. */
@@ -69,14 +117,18 @@ interface LabelledPeer {
 }
 
 function audience(spec: ClusterSpec, a: Audience): LabelledPeer[] {
-  const cidrs = (list: readonly string[], who: string) => list.map((cidr) => ({ peer: { cidr }, who: `${who} ${cidr}` }));
+  const cidrs = (list: readonly string[], who: string) =>
+    list.map((cidr) => ({ peer: { cidr }, who: `${who} ${cidr}` }));
   switch (a) {
     case "allNodes":
       return NODE_GROUPS.map((group) => ({ peer: { group }, who: groupLabel(group) }));
     case "controlPlane":
       return [{ peer: { group: "controlPlane" }, who: groupLabel("controlPlane") }];
     case "apiClients":
-      return [...cidrs(spec.apiEndpoint.allowedCidrs, "allowed API client"), ...cidrs(spec.network.peerCidrs, "peer network")];
+      return [
+        ...cidrs(spec.apiEndpoint.allowedCidrs, "allowed API client"),
+        ...cidrs(spec.network.peerCidrs, "peer network"),
+      ];
     case "vpcAndPeers":
       return [...cidrs([spec.network.vpc.cidr], "the VPC"), ...cidrs(spec.network.peerCidrs, "peer network")];
     case "sshClients":
@@ -89,7 +141,11 @@ function groupLabel(group: NodeGroup): string {
 }
 
 function peerSlug(peer: Peer): string {
-  return "group" in peer ? (peer.group === "controlPlane" ? "control-plane" : "workers") : peer.cidr.replace(/[./]/g, "-");
+  return "group" in peer
+    ? peer.group === "controlPlane"
+      ? "control-plane"
+      : "workers"
+    : peer.cidr.replace(/[./]/g, "-");
 }
 
 function portSlug(protocol: SgProtocol, ports: readonly [number, number]): string {
@@ -107,7 +163,8 @@ export function securityRules(spec: ClusterSpec): SecurityRule[] {
   const add = (rule: SecurityRule) => {
     const existing = rules.get(rule.key);
     if (!existing) rules.set(rule.key, rule);
-    else if (!existing.description.includes(rule.description)) rules.set(rule.key, { ...existing, description: `${existing.description}; ${rule.description}` });
+    else if (!existing.description.includes(rule.description))
+      rules.set(rule.key, { ...existing, description: `${existing.description}; ${rule.description}` });
   };
 
   for (const entry of portMatrix(spec)) {
@@ -133,15 +190,41 @@ export function securityRules(spec: ClusterSpec): SecurityRule[] {
   if (spec.network.egress.restricted) {
     const allowed: LabelledPeer[] = [
       { peer: { cidr: spec.network.vpc.cidr }, who: "the VPC (nodes, load balancers, NAT)" },
-      { peer: { cidr: ALIBABA_RESERVED_CIDR }, who: "Alibaba Cloud internal services (metadata, DNS, mirrors, Cloud Assistant)" },
-      ...spec.network.egress.allowedCidrs.map((cidr) => ({ peer: { cidr }, who: `allowed destination ${cidr}` })),
+      {
+        peer: { cidr: ALIBABA_RESERVED_CIDR },
+        who: "Alibaba Cloud internal services (metadata, DNS, mirrors, Cloud Assistant)",
+      },
+      ...spec.network.egress.allowedCidrs.map((cidr) => ({
+        peer: { cidr },
+        who: `allowed destination ${cidr}`,
+      })),
     ];
     for (const group of NODE_GROUPS) {
       const prefix = group === "controlPlane" ? "cp" : "workers";
       for (const { peer, who } of allowed) {
-        add({ key: `${prefix}-out-all-to-${peerSlug(peer)}`, group, direction: "egress", protocol: "all", portRange: "-1/-1", peer, policy: "accept", priority: 1, description: `Restricted egress: allow ${who}` });
+        add({
+          key: `${prefix}-out-all-to-${peerSlug(peer)}`,
+          group,
+          direction: "egress",
+          protocol: "all",
+          portRange: "-1/-1",
+          peer,
+          policy: "accept",
+          priority: 1,
+          description: `Restricted egress: allow ${who}`,
+        });
       }
-      add({ key: `${prefix}-out-all-deny`, group, direction: "egress", protocol: "all", portRange: "-1/-1", peer: { cidr: WORLD }, policy: "drop", priority: 100, description: "Restricted egress: deny everything not allowed above" });
+      add({
+        key: `${prefix}-out-all-deny`,
+        group,
+        direction: "egress",
+        protocol: "all",
+        portRange: "-1/-1",
+        peer: { cidr: WORLD },
+        policy: "drop",
+        priority: 100,
+        description: "Restricted egress: deny everything not allowed above",
+      });
     }
   }
 

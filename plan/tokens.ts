@@ -32,7 +32,10 @@ export interface TokenWindow {
 
 export function tokenWindow(nowMs: number, ttlHours: number, renewBeforeHours: number): TokenWindow {
   const length = (ttlHours - renewBeforeHours) * HOUR_MS;
-  if (!(length > 0)) throw new Error(`a token window needs ttl (${ttlHours} h) longer than the renewal window (${renewBeforeHours} h)`);
+  if (!(length > 0))
+    throw new Error(
+      `a token window needs ttl (${ttlHours} h) longer than the renewal window (${renewBeforeHours} h)`,
+    );
   const index = Math.floor(nowMs / length);
   const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
   return { index, expiresAt: iso(index * length + ttlHours * HOUR_MS), renewFrom: iso((index + 1) * length) };
@@ -49,7 +52,8 @@ export interface TokenSecretInput {
 /** The Secret's string data, exactly the keys of cluster-bootstrap's token API. */
 export function tokenSecretData(t: TokenSecretInput): Record<string, string> {
   for (const g of t.groups) {
-    if (!TOKEN_GROUP_RE.test(g)) throw new Error(`auth-extra-groups must start with system:bootstrappers: (${g})`);
+    if (!TOKEN_GROUP_RE.test(g))
+      throw new Error(`auth-extra-groups must start with system:bootstrappers: (${g})`);
   }
   return {
     "token-id": t.id,

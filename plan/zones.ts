@@ -19,7 +19,11 @@ export function zoneSlot(zone: string): number {
  * of `prefix` (a the first, b the second …), whatever the order or number of zones.
  * Returns the zones whose slot lies beyond the VPC instead when any does.
  */
-export function derivedVswitches(vpc: string, prefix: number, zones: readonly string[]): { vswitches: VswitchSpec[] } | { outside: string[]; slots: number } {
+export function derivedVswitches(
+  vpc: string,
+  prefix: number,
+  zones: readonly string[],
+): { vswitches: VswitchSpec[] } | { outside: string[]; slots: number } {
   const slots = subnetsFit(vpc, prefix, 1) ? 2 ** Math.min(prefix - prefixLength(vpc), 26) : 0;
   const outside = zones.filter((z) => zoneSlot(z) >= slots);
   if (outside.length > 0) return { outside, slots };
@@ -32,7 +36,11 @@ export function derivedVswitches(vpc: string, prefix: number, zones: readonly st
  * How releases before zone-keyed layout derived vSwitch CIDRs: in list order. Used only
  * to tell a stack deployed by them what to pin (components/immutable-settings.ts).
  */
-export function listOrderVswitches(vpc: string, prefix: number, zones: readonly string[]): VswitchSpec[] | undefined {
+export function listOrderVswitches(
+  vpc: string,
+  prefix: number,
+  zones: readonly string[],
+): VswitchSpec[] | undefined {
   if (!subnetsFit(vpc, prefix, zones.length)) return undefined;
   const subnets = carveSubnets(vpc, prefix, zones.length);
   return zones.map((zone, i) => ({ zone, cidr: subnets[i] as string }));
@@ -46,7 +54,11 @@ export function listOrderVswitches(vpc: string, prefix: number, zones: readonly 
  * while there are at least as many zones as control planes. Any other move is refused
  * at preview by the guard, which names the list to pin.
  */
-export function controlPlaneZones(count: number, zones: readonly string[], explicit?: readonly string[]): string[] {
+export function controlPlaneZones(
+  count: number,
+  zones: readonly string[],
+  explicit?: readonly string[],
+): string[] {
   if (explicit) return [...explicit];
   const byName = [...zones].sort();
   return Array.from({ length: count }, (_, i) => byName[i % byName.length] as string);
@@ -72,15 +84,23 @@ export interface ClbZonePair {
  * offers. The slave zone is a zone offered with that master, ours first (name order).
  * Keyed by names, never by list position (audit alibaba-resources 1.9, 2.2).
  */
-export function clbZones(preferredMaster: string, ourZones: readonly string[], offered: readonly ClbZonePair[]): { master: string; slave?: string } | { problem: string } {
+export function clbZones(
+  preferredMaster: string,
+  ourZones: readonly string[],
+  offered: readonly ClbZonePair[],
+): { master: string; slave?: string } | { problem: string } {
   const masters = new Set(offered.map((p) => p.masterZoneId));
   const candidates = [preferredMaster, ...[...ourZones].sort().filter((z) => z !== preferredMaster)];
   const master = candidates.find((z) => masters.has(z));
   if (master === undefined) {
     const list = [...masters].sort().join(", ") || "none";
-    return { problem: `the region offers a VPC Classic Load Balancer with its master zone in ${list}, none of which is in zones (${ourZones.join(", ")}); add one of them to zones` };
+    return {
+      problem: `the region offers a VPC Classic Load Balancer with its master zone in ${list}, none of which is in zones (${ourZones.join(", ")}); add one of them to zones`,
+    };
   }
-  const slaves = offered.filter((p) => p.masterZoneId === master && p.slaveZoneId !== "" && p.slaveZoneId !== master).map((p) => p.slaveZoneId);
+  const slaves = offered
+    .filter((p) => p.masterZoneId === master && p.slaveZoneId !== "" && p.slaveZoneId !== master)
+    .map((p) => p.slaveZoneId);
   const slave = [...ourZones].sort().find((z) => slaves.includes(z)) ?? [...slaves].sort()[0];
   return slave === undefined ? { master } : { master, slave };
 }
@@ -98,7 +118,10 @@ export const CONTROL_PLANE_VSWITCH_PREFIX = 28;
  * resource_alicloud_vpc_vswitch_cidr_reservation.go v1.289.0), and whether an
  * instance may take an explicit address inside a reserved block is undocumented.
  */
-export function controlPlaneVswitches(cidr: string, zones: readonly string[]): { vswitches: VswitchSpec[] } | { outside: string[]; slots: number } {
+export function controlPlaneVswitches(
+  cidr: string,
+  zones: readonly string[],
+): { vswitches: VswitchSpec[] } | { outside: string[]; slots: number } {
   return derivedVswitches(cidr, CONTROL_PLANE_VSWITCH_PREFIX, [...new Set(zones)].sort());
 }
 

@@ -37,12 +37,16 @@ const T = {
 };
 
 const tags = (r: GuardedResource) => (r.props.tags ?? {}) as Record<string, string>;
-const isProd = (resources: readonly GuardedResource[]) => resources.some((r) => tags(r)[ENVIRONMENT_TAG] === "prod");
-const controlPlanes = (resources: readonly GuardedResource[]) => resources.filter((r) => r.type === T.instance && tags(r)[ROLE_TAG] === "control-plane");
+const isProd = (resources: readonly GuardedResource[]) =>
+  resources.some((r) => tags(r)[ENVIRONMENT_TAG] === "prod");
+const controlPlanes = (resources: readonly GuardedResource[]) =>
+  resources.filter((r) => r.type === T.instance && tags(r)[ROLE_TAG] === "control-plane");
 
 /** Policy engines hand secrets over wrapped ({ value }); mocks and plain values are not. */
 function plain(value: unknown): unknown {
-  return typeof value === "object" && value !== null && "value" in value && Object.keys(value).length === 1 ? (value as { value: unknown }).value : value;
+  return typeof value === "object" && value !== null && "value" in value && Object.keys(value).length === 1
+    ? (value as { value: unknown }).value
+    : value;
 }
 
 /** Does a port range "a/b" cover `port`? "-1/-1" (all) covers every port. */
@@ -60,48 +64,89 @@ const prodHighlyAvailable: Guardrail = {
     const cps = controlPlanes(resources);
     const zones = new Set(cps.map((c) => String(c.props.vswitchId)));
     const out: Violation[] = [];
-    if (cps.length < 3) out.push({ policy: this.name, message: `prod has ${cps.length} control plane(s); run 3 or 5` });
-    if (zones.size < 2) out.push({ policy: this.name, message: `prod control planes sit in ${zones.size} zone(s); spread them over at least 2` });
+    if (cps.length < 3)
+      out.push({ policy: this.name, message: `prod has ${cps.length} control plane(s); run 3 or 5` });
+    if (zones.size < 2)
+      out.push({
+        policy: this.name,
+        message: `prod control planes sit in ${zones.size} zone(s); spread them over at least 2`,
+      });
     return out;
   },
 };
 
 const prodDeletionProtection: Guardrail = {
   name: "prod-deletion-protection",
-  description: "prod control planes, scaling groups, NAT gateway, its EIP and the API load balancers are protected from deletion",
+  description:
+    "prod control planes, scaling groups, NAT gateway, its EIP and the API load balancers are protected from deletion",
   check(resources) {
     if (!isProd(resources)) return [];
     const unprotected = (r: GuardedResource): boolean => {
       switch (r.type) {
-        case T.instance: return tags(r)[ROLE_TAG] === "control-plane" && r.props.deletionProtection !== true;
-        case T.group: return r.props.groupDeletionProtection !== true;
-        case T.nat: case T.eip: return r.props.deletionProtection !== true;
-        case T.lb: return r.props.deleteProtection !== "on";
-        default: return false;
+        case T.instance:
+          return tags(r)[ROLE_TAG] === "control-plane" && r.props.deletionProtection !== true;
+        case T.group:
+          return r.props.groupDeletionProtection !== true;
+        case T.nat:
+        case T.eip:
+          return r.props.deletionProtection !== true;
+        case T.lb:
+          return r.props.deleteProtection !== "on";
+        default:
+          return false;
       }
     };
-    return resources.filter(unprotected).map((r) => ({ policy: this.name, resource: r.name, message: `${r.type} ${r.name} is not protected from deletion` }));
+    return resources.filter(unprotected).map((r) => ({
+      policy: this.name,
+      resource: r.name,
+      message: `${r.type} ${r.name} is not protected from deletion`,
+    }));
   },
 };
 
 const noWorldOpenAccess: Guardrail = {
   name: "no-world-open-api-or-ssh",
-  description: "no security-group rule or load-balancer allow-list opens SSH (anywhere) or the Kubernetes API (in prod) to 0.0.0.0/0",
+  description:
+    "no security-group rule or load-balancer allow-list opens SSH (anywhere) or the Kubernetes API (in prod) to 0.0.0.0/0",
   check(resources) {
     const prod = isProd(resources);
     const out: Violation[] = [];
     for (const r of resources) {
-      if (r.type === T.rule && r.props.type === "ingress" && r.props.cidrIp === "0.0.0.0/0" && r.props.policy !== "drop") {
-        if (covers(r.props.portRange, 22)) out.push({ policy: this.name, resource: r.name, message: `${r.name} opens SSH to the whole internet` });
-        if (prod && covers(r.props.portRange, 6443)) out.push({ policy: this.name, resource: r.name, message: `${r.name} opens the Kubernetes API to the whole internet` });
+      if (
+        r.type === T.rule &&
+        r.props.type === "ingress" &&
+        r.props.cidrIp === "0.0.0.0/0" &&
+        r.props.policy !== "drop"
+      ) {
+        if (covers(r.props.portRange, 22))
+          out.push({
+            policy: this.name,
+            resource: r.name,
+            message: `${r.name} opens SSH to the whole internet`,
+          });
+        if (prod && covers(r.props.portRange, 6443))
+          out.push({
+            policy: this.name,
+            resource: r.name,
+            message: `${r.name} opens the Kubernetes API to the whole internet`,
+          });
       }
       // An allow-list entry: the deprecated entry_list of an ACL, or an AclEntryAttachment.
       if (prod && r.type === T.acl) {
         const entries = (r.props.entryLists ?? []) as { entry?: string }[];
-        if (entries.some((e) => e.entry === "0.0.0.0/0")) out.push({ policy: this.name, resource: r.name, message: `${r.name} lets the whole internet reach the public API` });
+        if (entries.some((e) => e.entry === "0.0.0.0/0"))
+          out.push({
+            policy: this.name,
+            resource: r.name,
+            message: `${r.name} lets the whole internet reach the public API`,
+          });
       }
       if (prod && r.type === T.aclEntry && r.props.entry === "0.0.0.0/0") {
-        out.push({ policy: this.name, resource: r.name, message: `${r.name} lets the whole internet reach the public API` });
+        out.push({
+          policy: this.name,
+          resource: r.name,
+          message: `${r.name} lets the whole internet reach the public API`,
+        });
       }
     }
     return out;
@@ -121,7 +166,10 @@ function userDataFiles(r: GuardedResource): WriteFile[] | undefined {
 /** The kubeadm configuration carried in a control plane's user data (the init one where there is one). */
 function kubeadmConfigOf(instance: GuardedResource): string | undefined {
   const files = userDataFiles(instance);
-  return (files?.find((w) => w.path === NODE_PATHS.kubeadmInit) ?? files?.find((w) => w.path === NODE_PATHS.kubeadmJoin))?.content;
+  return (
+    files?.find((w) => w.path === NODE_PATHS.kubeadmInit) ??
+    files?.find((w) => w.path === NODE_PATHS.kubeadmJoin)
+  )?.content;
 }
 
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
@@ -129,12 +177,23 @@ const BOOTSTRAP_TOKEN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/;
 
 const noSecretsInUserData: Guardrail = {
   name: "no-secrets-in-user-data",
-  description: "no instance or launch template carries a private key or a bootstrap token in its user data (readable through DescribeInstances and the metadata service)",
+  description:
+    "no instance or launch template carries a private key or a bootstrap token in its user data (readable through DescribeInstances and the metadata service)",
   check(resources) {
     return resources.flatMap((r) => {
       if (r.type !== T.instance && r.type !== T.template) return [];
-      const leaked = (userDataFiles(r) ?? []).filter((f) => PEM_PRIVATE_KEY.test(f.content) || BOOTSTRAP_TOKEN.test(f.content)).map((f) => f.path);
-      return leaked.length === 0 ? [] : [{ policy: this.name, resource: r.name, message: `${r.name}: user data carries a private key or token in ${leaked.join(", ")}` }];
+      const leaked = (userDataFiles(r) ?? [])
+        .filter((f) => PEM_PRIVATE_KEY.test(f.content) || BOOTSTRAP_TOKEN.test(f.content))
+        .map((f) => f.path);
+      return leaked.length === 0
+        ? []
+        : [
+            {
+              policy: this.name,
+              resource: r.name,
+              message: `${r.name}: user data carries a private key or token in ${leaked.join(", ")}`,
+            },
+          ];
     });
   },
 };
@@ -152,12 +211,24 @@ const prodEncryptionAtRest: Guardrail = {
       if (config === undefined || !config.includes("kind: ClusterConfiguration")) return [];
       return config.includes("name: encryption-provider-config")
         ? []
-        : [{ policy: this.name, resource: cp.name, message: `${cp.name}: kube-apiserver runs without --encryption-provider-config` }];
+        : [
+            {
+              policy: this.name,
+              resource: cp.name,
+              message: `${cp.name}: kube-apiserver runs without --encryption-provider-config`,
+            },
+          ];
     });
   },
 };
 
-export const GUARDRAILS: readonly Guardrail[] = [prodHighlyAvailable, prodDeletionProtection, noWorldOpenAccess, prodEncryptionAtRest, noSecretsInUserData];
+export const GUARDRAILS: readonly Guardrail[] = [
+  prodHighlyAvailable,
+  prodDeletionProtection,
+  noWorldOpenAccess,
+  prodEncryptionAtRest,
+  noSecretsInUserData,
+];
 
 export function checkGuardrails(resources: readonly GuardedResource[]): Violation[] {
   return GUARDRAILS.flatMap((g) => g.check(resources));

@@ -8,7 +8,11 @@ new PolicyPack("kubeadm-alicloud-guardrails", {
     description: g.description,
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
-      const resources = args.resources.map((r) => ({ type: r.type, name: r.name, props: r.props as Record<string, unknown> }));
+      const resources = args.resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        props: r.props as Record<string, unknown>,
+      }));
       for (const v of g.check(resources)) reportViolation(v.message);
     },
   })),

@@ -10,7 +10,18 @@ import { parse } from "yaml";
 import { NODE_PATHS } from "../plan/node-bootstrap";
 import { BOOTSTRAP_UNIT, DONE_FILE } from "../plan/node-units";
 import { BOOTSTRAP_SECONDS } from "../plan/timeouts";
-import { STUB_TOKENS, exists, read, runBootstrap as runInSandbox, sandbox, startFakeCloud, stubSecretValues, type FakeCloud, type Run, type Sandbox } from "./harness/harness";
+import {
+  STUB_TOKENS,
+  exists,
+  read,
+  runBootstrap as runInSandbox,
+  sandbox,
+  startFakeCloud,
+  stubSecretValues,
+  type FakeCloud,
+  type Run,
+  type Sandbox,
+} from "./harness/harness";
 import { bootEnv, nodeUserData } from "./harness/nodes";
 import { specFor } from "./kit";
 
@@ -26,7 +37,8 @@ afterAll(() => {
   cloud.stop();
   initialized.stop();
 });
-const run = (box: Sandbox, env: Record<string, string> = {}, store = cloud): Run => runInSandbox(box, bootEnv({ ...store.env, ...env }));
+const run = (box: Sandbox, env: Record<string, string> = {}, store = cloud): Run =>
+  runInSandbox(box, bootEnv({ ...store.env, ...env }));
 const statusOf = (box: Sandbox) => read(box, "var/lib/kubeadm-alicloud/status").trim();
 const unitText = (box: Sandbox) => read(box, NODE_PATHS.bootstrapUnit);
 
@@ -48,7 +60,11 @@ function boot(box: Sandbox, env: Record<string, string> = {}): Run | undefined {
 describe("the bootstrap as a systemd unit", () => {
   it("cloud-init only enables and starts the unit; the unit is valid for systemd-analyze and bounded in time", () => {
     const doc = parse(nodeUserData(spec, "worker").replace(/^#cloud-config\n/, "")) as { runcmd: string[][] };
-    expect(doc.runcmd).toEqual([["systemctl", "daemon-reload"], ["systemctl", "enable", BOOTSTRAP_UNIT], ["systemctl", "start", "--no-block", BOOTSTRAP_UNIT]]);
+    expect(doc.runcmd).toEqual([
+      ["systemctl", "daemon-reload"],
+      ["systemctl", "enable", BOOTSTRAP_UNIT],
+      ["systemctl", "start", "--no-block", BOOTSTRAP_UNIT],
+    ]);
     const box = sandbox(nodeUserData(spec, "worker"), "ubuntu-24.04");
     const unit = unitText(box);
     expect(unit).toContain(`ConditionPathExists=!${DONE_FILE}`);
@@ -56,7 +72,10 @@ describe("the bootstrap as a systemd unit", () => {
     expect(unit).toMatch(/^WantedBy=multi-user\.target$/m);
     // The real verifier, on the unit with ExecStart pointing at the sandbox's script.
     const copy = join(box.root, "..", BOOTSTRAP_UNIT);
-    writeFileSync(copy, unit.replace(`ExecStart=${NODE_PATHS.script}`, `ExecStart=${join(box.root, NODE_PATHS.script)}`));
+    writeFileSync(
+      copy,
+      unit.replace(`ExecStart=${NODE_PATHS.script}`, `ExecStart=${join(box.root, NODE_PATHS.script)}`),
+    );
     const verify = spawnSync("systemd-analyze", ["verify", copy], { encoding: "utf8" });
     expect(`${verify.stdout}${verify.stderr}`.trim()).toBe("");
     expect(verify.status).toBe(0);
@@ -75,7 +94,9 @@ describe("the bootstrap as a systemd unit", () => {
     const second = boot(box);
     expect(second?.status, second?.output).toBe(0);
     expect(second?.output).toContain("found the remains of an unfinished run: resetting first");
-    expect(second?.calls.filter((c) => c.startsWith("kubeadm reset") || c.startsWith("kubeadm init"))).toEqual([
+    expect(
+      second?.calls.filter((c) => c.startsWith("kubeadm reset") || c.startsWith("kubeadm init")),
+    ).toEqual([
       "kubeadm reset --force --cri-socket unix:///run/containerd/containerd.sock",
       expect.stringMatching(/^kubeadm init --skip-token-print --config /),
     ]);
@@ -97,7 +118,10 @@ describe("failures and reruns", () => {
     const box = sandbox(nodeUserData(spec, "control-plane"), "ubuntu-24.04");
     expect(run(box).status).toBe(0);
     const env = join(box.root, NODE_PATHS.env);
-    writeFileSync(env, readFileSync(env, "utf8").replace(/^KUBERNETES_VERSION=.*$/m, "KUBERNETES_VERSION=1.36.9"));
+    writeFileSync(
+      env,
+      readFileSync(env, "utf8").replace(/^KUBERNETES_VERSION=.*$/m, "KUBERNETES_VERSION=1.36.9"),
+    );
     const again = run(box);
     expect(again.status).toBe(3);
     expect(again.output).toContain("REFUSED: this node finished bootstrapping with other inputs");
@@ -133,7 +157,15 @@ describe("tokens never reach the log the readiness gate returns", () => {
     const script = join(box.root, "..", "plain-init.sh");
     writeFileSync(script, `#!/bin/bash\nkubeadm init --config ${config}\n`);
     chmodSync(script, 0o755);
-    const plain = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: `${join(box.root, "..", "bin")}:${process.env.PATH ?? ""}`, KUBEADM_ALICLOUD_ROOT: box.root, STUB_CALLS: box.calls, STUB_STATE: box.state } });
+    const plain = spawnSync("bash", [script], {
+      encoding: "utf8",
+      env: {
+        PATH: `${join(box.root, "..", "bin")}:${process.env.PATH ?? ""}`,
+        KUBEADM_ALICLOUD_ROOT: box.root,
+        STUB_CALLS: box.calls,
+        STUB_STATE: box.state,
+      },
+    });
     expect(plain.stdout).toContain("--token abcdef.0123456789abcdef");
   });
 });
@@ -159,7 +191,9 @@ describe("control-plane identity: init or join is decided at boot, never by inde
     const box = sandbox(nodeUserData(spec, "first"), "ubuntu-24.04");
     const r = run(box, { STUB_SERVING_PEERS: "" }, initialized);
     expect(r.status).toBe(1);
-    expect(statusOf(box)).toMatch(/^failed: no control plane among 10\.0\.0\.21,10\.0\.0\.11,10\.0\.0\.12 served within 0s/);
+    expect(statusOf(box)).toMatch(
+      /^failed: no control plane among 10\.0\.0\.21,10\.0\.0\.11,10\.0\.0\.12 served within 0s/,
+    );
     expect(r.calls.some((c) => c.startsWith("kubeadm init"))).toBe(false);
   });
 
@@ -175,17 +209,30 @@ describe("control-plane identity: init or join is decided at boot, never by inde
     const box = sandbox(nodeUserData(spec, "control-plane"), "ubuntu-24.04");
     const r = run(box, {
       STUB_ETCD_MEMBERS: "111=https://10.0.0.10:2380,222=https://10.0.0.21:2380,333=https://10.0.0.12:2380",
-      STUB_NODES: "cn-hangzhou.i-old=10.0.0.21,cn-hangzhou.i-peer=10.0.0.10,cn-hangzhou.i-bp1stub0001=10.0.0.21",
+      STUB_NODES:
+        "cn-hangzhou.i-old=10.0.0.21,cn-hangzhou.i-peer=10.0.0.10,cn-hangzhou.i-bp1stub0001=10.0.0.21",
       STUB_KUBEADM_FAIL_TIMES: "1",
       STUB_JOIN_LEAVES_MEMBER: "1",
     });
     expect(r.status, r.output).toBe(0);
-    const removed = r.calls.filter((c) => c.includes("/v3/cluster/member/remove")).map((c) => /"ID": "(\d+)"/.exec(c)?.[1]);
+    const removed = r.calls
+      .filter((c) => c.includes("/v3/cluster/member/remove"))
+      .map((c) => /"ID": "(\d+)"/.exec(c)?.[1]);
     // The old instance's member before the first try; the member the failed try left before the second.
     expect(removed).toEqual(["222", "901"]);
-    const order = r.calls.filter((c) => c.includes("member/remove") || c.startsWith("kubeadm join") || c.startsWith("kubeadm reset"));
-    expect(order.map((c) => c.split(" ").slice(0, 2).join(" "))).toEqual(["curl -fsS", "kubeadm join", "kubeadm reset", "curl -fsS", "kubeadm join"]);
-    const deleted = r.calls.filter((c) => c.startsWith("kubectl") && c.includes("delete node")).map((c) => c.split("delete node ")[1]?.split(" ")[0]);
+    const order = r.calls.filter(
+      (c) => c.includes("member/remove") || c.startsWith("kubeadm join") || c.startsWith("kubeadm reset"),
+    );
+    expect(order.map((c) => c.split(" ").slice(0, 2).join(" "))).toEqual([
+      "curl -fsS",
+      "kubeadm join",
+      "kubeadm reset",
+      "curl -fsS",
+      "kubeadm join",
+    ]);
+    const deleted = r.calls
+      .filter((c) => c.startsWith("kubectl") && c.includes("delete node"))
+      .map((c) => c.split("delete node ")[1]?.split(" ")[0]);
     // Never a peer's Node.
     expect(new Set(deleted)).toEqual(new Set(["cn-hangzhou.i-old", "cn-hangzhou.i-bp1stub0001"]));
     // The clean-up calls used certificates this node signed with the cluster's CAs.

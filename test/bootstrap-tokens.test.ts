@@ -34,7 +34,13 @@ describe("renewal windows (plan/tokens.ts)", () => {
   });
 
   it("the Secret data has exactly cluster-bootstrap's keys, and refuses a group the API server would not accept", () => {
-    const data = tokenSecretData({ id: "abcdef", secret: "0123456789abcdef", expiresAt: "2026-12-29T00:00:00Z", groups: ["system:bootstrappers:kubeadm:default-node-token"], description: "d" });
+    const data = tokenSecretData({
+      id: "abcdef",
+      secret: "0123456789abcdef",
+      expiresAt: "2026-12-29T00:00:00Z",
+      groups: ["system:bootstrappers:kubeadm:default-node-token"],
+      description: "d",
+    });
     expect(data).toEqual({
       "token-id": "abcdef",
       "token-secret": "0123456789abcdef",
@@ -44,7 +50,9 @@ describe("renewal windows (plan/tokens.ts)", () => {
       "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
       description: "d",
     });
-    expect(() => tokenSecretData({ id: "a", secret: "b", expiresAt: "x", groups: ["system:nodes"], description: "" })).toThrow(/must start with system:bootstrappers:/);
+    expect(() =>
+      tokenSecretData({ id: "a", secret: "b", expiresAt: "x", groups: ["system:nodes"], description: "" }),
+    ).toThrow(/must start with system:bootstrappers:/);
   });
 });
 
@@ -53,13 +61,18 @@ describe("under mocks: every token is a Secret in the cluster, with its OOS valu
   beforeAll(async () => {
     recorder = await installMocks();
   });
-  const secretsOf = (rs: RecordedResource[]) => rs.filter((r) => r.type === "kubernetes:core/v1:Secret" && r.name.includes("-token-"));
-  const randomOf = (rs: RecordedResource[], name: string) => rs.find((r) => r.name === name) as RecordedResource;
+  const secretsOf = (rs: RecordedResource[]) =>
+    rs.filter((r) => r.type === "kubernetes:core/v1:Secret" && r.name.includes("-token-"));
+  const randomOf = (rs: RecordedResource[], name: string) =>
+    rs.find((r) => r.name === name) as RecordedResource;
   const declare = async (now: number, pools: string[]) => {
     const { KubeadmCluster } = await import("../components/cluster");
     const { settle } = await import("../tools/render/mock-runtime");
     recorder.reset();
-    const spec = specFor({ clusterName: "tok", nodePools: pools.map((name) => ({ name, instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 3 })) });
+    const spec = specFor({
+      clusterName: "tok",
+      nodePools: pools.map((name) => ({ name, instanceTypes: ["ecs.g7.large"], minSize: 1, maxSize: 3 })),
+    });
     new KubeadmCluster(spec.clusterName, { spec, now });
     await settle();
     return [...recorder.resources];
@@ -75,15 +88,24 @@ describe("under mocks: every token is a Secret in the cluster, with its OOS valu
       const id = randomOf(rs, `tok-token-${owner}-id`).inputs;
       expect(id.keepers).toEqual({ generation: "1", window: String(window.index) });
       const data = s.inputs.stringData as Record<string, string>;
-      expect(s.inputs).toMatchObject({ type: "bootstrap.kubernetes.io/token", metadata: { name: `bootstrap-token-${data["token-id"]}`, namespace: "kube-system" } });
+      expect(s.inputs).toMatchObject({
+        type: "bootstrap.kubernetes.io/token",
+        metadata: { name: `bootstrap-token-${data["token-id"]}`, namespace: "kube-system" },
+      });
       expect(data.expiration).toBe(window.expiresAt);
       expect(s.secretPaths).toContain("stringData");
-      const oos = rs.find((r) => r.inputs.secretParameterName === `kubeadm-alicloud-tok-token-${owner === "control-plane" ? "control-plane" : `pool-${owner}`}`) as RecordedResource;
+      const oos = rs.find(
+        (r) =>
+          r.inputs.secretParameterName ===
+          `kubeadm-alicloud-tok-token-${owner === "control-plane" ? "control-plane" : `pool-${owner}`}`,
+      ) as RecordedResource;
       expect(oos.inputs.value).toBe(`${data["token-id"]}.${data["token-secret"]}`);
     }
     // Through their own provider: it adopts the control planes' token kubeadm init created.
     // (Provider configuration reaches the engine as strings.)
-    const provider = rs.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "tok-bootstrap-tokens");
+    const provider = rs.find(
+      (r) => r.type === "pulumi:providers:kubernetes" && r.name === "tok-bootstrap-tokens",
+    );
     expect(provider?.inputs).toMatchObject({ upsertExistingObjects: "true", enablePatchForce: "true" });
     expect(secrets.every((s) => s.provider.includes("tok-bootstrap-tokens"))).toBe(true);
   });
@@ -91,11 +113,18 @@ describe("under mocks: every token is a Secret in the cluster, with its OOS valu
   it("day 31: a pulumi up issues new tokens (new window); day 90: a pool added then gets its Secret too", async () => {
     const day0 = await declare(T0, ["general"]);
     const day31 = await declare(T0 + 31 * DAY, ["general"]);
-    const keepers = (rs: RecordedResource[]) => randomOf(rs, "tok-token-general-id").inputs.keepers as Record<string, string>;
+    const keepers = (rs: RecordedResource[]) =>
+      randomOf(rs, "tok-token-general-id").inputs.keepers as Record<string, string>;
     expect(keepers(day31).window).not.toBe(keepers(day0).window);
-    const expiry = (rs: RecordedResource[]) => (secretsOf(rs).find((s) => s.name === "tok-token-general")?.inputs.stringData as Record<string, string>).expiration;
+    const expiry = (rs: RecordedResource[]) =>
+      (secretsOf(rs).find((s) => s.name === "tok-token-general")?.inputs.stringData as Record<string, string>)
+        .expiration;
     expect(Date.parse(expiry(day31) ?? "")).toBeGreaterThan(T0 + 31 * DAY + 168 * HOUR - 1);
     const day90 = await declare(T0 + 90 * DAY, ["general", "late"]);
-    expect(secretsOf(day90).map((s) => s.name).sort()).toEqual(["tok-token-control-plane", "tok-token-general", "tok-token-late"]);
+    expect(
+      secretsOf(day90)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(["tok-token-control-plane", "tok-token-general", "tok-token-late"]);
   });
 });

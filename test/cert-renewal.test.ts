@@ -34,18 +34,51 @@ const PEERS = ["cn-hangzhou.i-bp1stub0002", "cn-hangzhou.i-bp1stub0003"];
 const STATIC_PODS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 
 /** A bootstrapped control plane: the renewal's user-data files plus what kubeadm and the bootstrap left. */
-function controlPlane(opts: { bootstrapped?: boolean; held?: string[]; settings?: Record<string, number> } = {}): Sandbox {
-  const files = certRenewalFiles().map((f) => ({ path: f.path, content: f.content, permissions: f.permissions, owner: "root:root" }));
+function controlPlane(
+  opts: { bootstrapped?: boolean; held?: string[]; settings?: Record<string, number> } = {},
+): Sandbox {
+  const files = certRenewalFiles().map((f) => ({
+    path: f.path,
+    content: f.content,
+    permissions: f.permissions,
+    owner: "root:root",
+  }));
   // Shorter waits where a test waits them out (the count of tries is what is checked).
   const env = files.find((f) => f.path === CERT_RENEWAL_PATHS.env);
-  if (env && opts.settings) env.content += Object.entries(opts.settings).map(([k, v]) => `${k}=${v}\n`).join("");
+  if (env && opts.settings)
+    env.content += Object.entries(opts.settings)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join("");
   for (const c of STATIC_PODS) {
-    const dir = opts.held?.includes(c) ? "/etc/kubernetes/kubeadm-alicloud-restarting" : "/etc/kubernetes/manifests";
-    files.push({ path: `${dir}/${c}.yaml`, content: `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${c}\n`, permissions: "0600", owner: "root:root" });
+    const dir = opts.held?.includes(c)
+      ? "/etc/kubernetes/kubeadm-alicloud-restarting"
+      : "/etc/kubernetes/manifests";
+    files.push({
+      path: `${dir}/${c}.yaml`,
+      content: `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${c}\n`,
+      permissions: "0600",
+      owner: "root:root",
+    });
   }
-  files.push({ path: "/etc/kubernetes/admin.conf", content: "apiVersion: v1\nkind: Config\n", permissions: "0600", owner: "root:root" });
-  files.push({ path: CERT_RENEWAL_PATHS.nodeNameFile, content: `${NODE}\n`, permissions: "0644", owner: "root:root" });
-  if (opts.bootstrapped !== false) files.push({ path: "/var/lib/kubeadm-alicloud/done", content: "fingerprint\n", permissions: "0644", owner: "root:root" });
+  files.push({
+    path: "/etc/kubernetes/admin.conf",
+    content: "apiVersion: v1\nkind: Config\n",
+    permissions: "0600",
+    owner: "root:root",
+  });
+  files.push({
+    path: CERT_RENEWAL_PATHS.nodeNameFile,
+    content: `${NODE}\n`,
+    permissions: "0644",
+    owner: "root:root",
+  });
+  if (opts.bootstrapped !== false)
+    files.push({
+      path: "/var/lib/kubeadm-alicloud/done",
+      content: "fingerprint\n",
+      permissions: "0644",
+      owner: "root:root",
+    });
   return sandbox(`#cloud-config\n${yaml({ write_files: files })}`, "ubuntu-24.04");
 }
 
@@ -68,7 +101,8 @@ function events(run: Run): string[] {
     else if (c.startsWith("kubeadm certs check-expiration")) out.push("kubeadm check");
     else if (c.startsWith("kubectl ")) {
       if (c.includes("--raw=/readyz")) out.push("readyz");
-      else if (c.includes(" label node ")) out.push(`label ${words.find((w) => w.startsWith(CERT_EXPIRY_LABEL)) ?? "?"}`);
+      else if (c.includes(" label node "))
+        out.push(`label ${words.find((w) => w.startsWith(CERT_EXPIRY_LABEL)) ?? "?"}`);
       else if (c.includes("create -f -")) out.push("lease create");
       else if (c.includes("replace -f -")) out.push("lease replace");
       else if (c.includes("delete lease")) out.push("lease delete");
@@ -89,7 +123,12 @@ const restartOf = (c: string): string[] => {
   return [`${c} stopped`, `${c} started`, ...(health[c] ?? []), "readyz"];
 };
 const leaseFile = (box: Sandbox) => join(box.state, "lease");
-const everyManifestInPlace = (box: Sandbox) => STATIC_PODS.every((c) => exists(box, `etc/kubernetes/manifests/${c}.yaml`) && !exists(box, `etc/kubernetes/kubeadm-alicloud-restarting/${c}.yaml`));
+const everyManifestInPlace = (box: Sandbox) =>
+  STATIC_PODS.every(
+    (c) =>
+      exists(box, `etc/kubernetes/manifests/${c}.yaml`) &&
+      !exists(box, `etc/kubernetes/kubeadm-alicloud-restarting/${c}.yaml`),
+  );
 
 describe("renew-certs.sh in a sandbox", () => {
   it("far from expiry: renews nothing, restarts nothing, publishes the earliest expiry kubeadm manages", () => {
@@ -97,11 +136,16 @@ describe("renew-certs.sh in a sandbox", () => {
     const expires = inDays(200);
     const run = renew(box, { STUB_CERT_EXPIRES: expires });
     expect(run.status, run.output).toBe(0);
-    // etcd-peer is the earliest managed leaf; the externally managed leaf, the CA and the missing file do not count.
+    // etcd-peer is the earliest managed leaf; the externally managed leaf, the CA and the missing file do not
+    // count.
     expect(events(run)).toEqual(["kubeadm check", `label ${CERT_EXPIRY_LABEL}=${day(expires)}`]);
-    expect(run.calls).toContain(`kubectl --kubeconfig ${box.root}/etc/kubernetes/admin.conf --request-timeout=30s label node ${NODE} ${CERT_EXPIRY_LABEL}=${day(expires)} --overwrite`);
+    expect(run.calls).toContain(
+      `kubectl --kubeconfig ${box.root}/etc/kubernetes/admin.conf --request-timeout=30s label node ${NODE} ${CERT_EXPIRY_LABEL}=${day(expires)} --overwrite`,
+    );
     expect(read(box, "var/lib/kubeadm-alicloud/certificates-expire")).toBe(`${day(expires)}\n`);
-    expect(read(box, "var/log/kubeadm-alicloud/renew-certs.log")).toMatch(/etcd-peer\) expires in (199|200) days; renewal starts at 60 days; nothing to do/);
+    expect(read(box, "var/log/kubeadm-alicloud/renew-certs.log")).toMatch(
+      /etcd-peer\) expires in (199|200) days; renewal starts at 60 days; nothing to do/,
+    );
     // Idempotent: a second run does the same and nothing more.
     expect(events(renew(box, { STUB_CERT_EXPIRES: expires }))).toEqual(events(run));
   });
@@ -125,13 +169,20 @@ describe("renew-certs.sh in a sandbox", () => {
       `label ${CERT_EXPIRY_LABEL}=${day(after)}`,
       "lease delete",
     ]);
-    expect(readFileSync(join(box.state, "lease-request"), "utf8")).toMatch(new RegExp(`name: kubeadm-alicloud-cert-renewal\\n  namespace: kube-system\\nspec:\\n  holderIdentity: ${NODE.replace(/\./g, "\\.")}\\n  acquireTime: \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.000000Z\\n  leaseDurationSeconds: ${LEASE_STALE_SECONDS}\\n`));
+    expect(readFileSync(join(box.state, "lease-request"), "utf8")).toMatch(
+      new RegExp(
+        `name: kubeadm-alicloud-cert-renewal\\n  namespace: kube-system\\nspec:\\n  holderIdentity: ${NODE.replace(/\./g, "\\.")}\\n  acquireTime: \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.000000Z\\n  leaseDurationSeconds: ${LEASE_STALE_SECONDS}\\n`,
+      ),
+    );
     expect(existsSync(leaseFile(box))).toBe(false);
     expect(everyManifestInPlace(box)).toBe(true);
     expect(exists(box, "var/lib/kubeadm-alicloud/renew-certs.pending")).toBe(false);
     expect(read(box, "var/lib/kubeadm-alicloud/certificates-expire")).toBe(`${day(after)}\n`);
     // The next day: nothing to do.
-    expect(events(renew(box, { STUB_CERT_EXPIRES: before }))).toEqual(["kubeadm check", `label ${CERT_EXPIRY_LABEL}=${day(after)}`]);
+    expect(events(renew(box, { STUB_CERT_EXPIRES: before }))).toEqual([
+      "kubeadm check",
+      `label ${CERT_EXPIRY_LABEL}=${day(after)}`,
+    ]);
   });
 
   it("the argument overrides RENEW_BEFORE_DAYS", () => {
@@ -139,18 +190,36 @@ describe("renew-certs.sh in a sandbox", () => {
     const run = renew(box, { STUB_CERT_EXPIRES: inDays(200) }, ["250"]);
     expect(run.status, run.output).toBe(0);
     expect(events(run)).toContain("kubeadm renew");
-    expect(renew(controlPlane(), {}, ["soon"]).output).toContain("RENEW_BEFORE_DAYS must be a positive whole number, not 'soon'");
+    expect(renew(controlPlane(), {}, ["soon"]).output).toContain(
+      "RENEW_BEFORE_DAYS must be a positive whole number, not 'soon'",
+    );
   });
 
   it.each([
-    ["another control-plane node is not Ready", { STUB_CP_NODES: `${NODE}:True,${PEERS[0]}:False,${PEERS[1]}:True` }, `node ${PEERS[0]} is not Ready`],
-    ["another control plane's etcd member is not Ready", { STUB_ETCD_PODS: `${NODE}:True,${PEERS[0]}:True,${PEERS[1]}:False` }, `the etcd member on ${PEERS[1]} is not Ready`],
+    [
+      "another control-plane node is not Ready",
+      { STUB_CP_NODES: `${NODE}:True,${PEERS[0]}:False,${PEERS[1]}:True` },
+      `node ${PEERS[0]} is not Ready`,
+    ],
+    [
+      "another control plane's etcd member is not Ready",
+      { STUB_ETCD_PODS: `${NODE}:True,${PEERS[0]}:True,${PEERS[1]}:False` },
+      `the etcd member on ${PEERS[1]} is not Ready`,
+    ],
   ])("%s: refuses, renews and restarts nothing, releases the lease", (_, env, reason) => {
     const box = controlPlane();
     const run = renew(box, { STUB_CERT_EXPIRES: inDays(20), ...env });
     expect(run.status).toBe(1);
     expect(run.output).toContain(`FAILED: refusing to restart this control plane: ${reason}`);
-    expect(events(run)).toEqual(["kubeadm check", `label ${CERT_EXPIRY_LABEL}=${day(inDays(20))}`, "readyz", "lease create", "check nodes", "check etcd pods", "lease delete"]);
+    expect(events(run)).toEqual([
+      "kubeadm check",
+      `label ${CERT_EXPIRY_LABEL}=${day(inDays(20))}`,
+      "readyz",
+      "lease create",
+      "check nodes",
+      "check etcd pods",
+      "lease delete",
+    ]);
     expect(existsSync(leaseFile(box))).toBe(false);
     expect(everyManifestInPlace(box)).toBe(true);
   });
@@ -160,8 +229,12 @@ describe("renew-certs.sh in a sandbox", () => {
     const holder = "cn-hangzhou.i-bp1stub0002";
     const run = renew(box, { STUB_CERT_EXPIRES: inDays(20), STUB_LEASE_HOLDER: holder });
     expect(run.status).toBe(1);
-    expect(run.output).toContain(`another control plane is changing its certificates (lease kube-system/kubeadm-alicloud-cert-renewal held by ${holder} since`);
-    expect(run.output).toContain("gave up waiting for the lease kube-system/kubeadm-alicloud-cert-renewal after 60s");
+    expect(run.output).toContain(
+      `another control plane is changing its certificates (lease kube-system/kubeadm-alicloud-cert-renewal held by ${holder} since`,
+    );
+    expect(run.output).toContain(
+      "gave up waiting for the lease kube-system/kubeadm-alicloud-cert-renewal after 60s",
+    );
     const creates = run.calls.filter((c) => c.includes("create -f -")).length;
     expect(creates).toBe(60 / POLL_SECONDS);
     expect(run.calls.filter((c) => c.startsWith("sleep")).length).toBe(creates - 1);
@@ -174,8 +247,14 @@ describe("renew-certs.sh in a sandbox", () => {
 
   it("a lease older than LEASE_STALE_SECONDS is taken over at the version read, then released", () => {
     const box = controlPlane();
-    const stale = new Date(Date.now() - (LEASE_STALE_SECONDS + 60) * 1000).toISOString().replace(/\.(\d+)Z$/, ".000000Z");
-    const run = renew(box, { STUB_CERT_EXPIRES: inDays(20), STUB_LEASE_HOLDER: "cn-hangzhou.i-gone", STUB_LEASE_ACQUIRED: stale });
+    const stale = new Date(Date.now() - (LEASE_STALE_SECONDS + 60) * 1000)
+      .toISOString()
+      .replace(/\.(\d+)Z$/, ".000000Z");
+    const run = renew(box, {
+      STUB_CERT_EXPIRES: inDays(20),
+      STUB_LEASE_HOLDER: "cn-hangzhou.i-gone",
+      STUB_LEASE_ACQUIRED: stale,
+    });
     expect(run.status, run.output).toBe(0);
     expect(events(run).slice(2, 5)).toEqual(["readyz", "lease create", "lease replace"]);
     expect(run.output).toContain("took over the lease from cn-hangzhou.i-gone");
@@ -186,9 +265,15 @@ describe("renew-certs.sh in a sandbox", () => {
 
   it("failure mid-way (kube-apiserver does not come back): exits non-zero, manifests in place, lease released; the next run redoes the restarts", () => {
     const box = controlPlane();
-    const run = renew(box, { STUB_CERT_EXPIRES: inDays(20), STUB_CERT_RENEWED_EXPIRES: inDays(365), STUB_CRICTL_NEVER_STARTS: "kube-apiserver" });
+    const run = renew(box, {
+      STUB_CERT_EXPIRES: inDays(20),
+      STUB_CERT_RENEWED_EXPIRES: inDays(365),
+      STUB_CRICTL_NEVER_STARTS: "kube-apiserver",
+    });
     expect(run.status).toBe(1);
-    expect(run.output).toContain(`FAILED: kube-apiserver did not start again within ${STATIC_POD_WAIT_SECONDS}s`);
+    expect(run.output).toContain(
+      `FAILED: kube-apiserver did not start again within ${STATIC_POD_WAIT_SECONDS}s`,
+    );
     expect(events(run)).toEqual([
       "kubeadm check",
       `label ${CERT_EXPIRY_LABEL}=${day(inDays(20))}`,
@@ -259,21 +344,44 @@ describe("renew-certs.sh in a sandbox", () => {
     const run = renew(box, { STUB_CERT_EXPIRES: inDays(20) });
     expect(run.status, run.output).toBe(0);
     expect(run.calls).toEqual([]);
-    expect(read(box, "var/log/kubeadm-alicloud/renew-certs.log")).toContain("this node has not finished bootstrapping");
+    expect(read(box, "var/log/kubeadm-alicloud/renew-certs.log")).toContain(
+      "this node has not finished bootstrapping",
+    );
   });
 });
 
 describe("renewal units and settings", () => {
   it("the script's defaults are the plan's constants, and the env file sets them all", () => {
-    const defaults = Object.fromEntries([...RENEW_CERTS_SCRIPT.matchAll(/^([A-Z_]+)="\$\{(?:1:-\$\{)?\1:-(\d+)\}\}?"$/gm)].map((m) => [m[1], Number(m[2])]));
-    const planned = { RENEW_BEFORE_DAYS, LOCK_WAIT_SECONDS, LEASE_STALE_SECONDS, STATIC_POD_WAIT_SECONDS, COMPONENT_READY_SECONDS, KUBEADM_SECONDS, POLL_SECONDS };
+    const defaults = Object.fromEntries(
+      [...RENEW_CERTS_SCRIPT.matchAll(/^([A-Z_]+)="\$\{(?:1:-\$\{)?\1:-(\d+)\}\}?"$/gm)].map((m) => [
+        m[1],
+        Number(m[2]),
+      ]),
+    );
+    const planned = {
+      RENEW_BEFORE_DAYS,
+      LOCK_WAIT_SECONDS,
+      LEASE_STALE_SECONDS,
+      STATIC_POD_WAIT_SECONDS,
+      COMPONENT_READY_SECONDS,
+      KUBEADM_SECONDS,
+      POLL_SECONDS,
+    };
     expect(defaults).toEqual(planned);
-    expect(renderRenewCertsEnv()).toBe(`${Object.entries(planned).map(([k, v]) => `${k}=${v}`).join("\n")}\n`);
+    expect(renderRenewCertsEnv()).toBe(
+      `${Object.entries(planned)
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n")}\n`,
+    );
     expect(() => renderRenewCertsEnv({ renewBeforeDays: 365 })).toThrow(/1 to 300/);
   });
 
   it("every wait of one run fits in the unit's time limit, and a live run's lease is never stale", () => {
-    const worst = COMPONENT_READY_SECONDS + LOCK_WAIT_SECONDS + 3 * KUBEADM_SECONDS + STATIC_PODS.length * (2 * STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS);
+    const worst =
+      COMPONENT_READY_SECONDS +
+      LOCK_WAIT_SECONDS +
+      3 * KUBEADM_SECONDS +
+      STATIC_PODS.length * (2 * STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS);
     expect(CERT_RENEWAL_SECONDS).toBeGreaterThan(worst);
     expect(renderRenewCertsService()).toContain(`TimeoutStartSec=${CERT_RENEWAL_SECONDS}\n`);
     // After TimeoutStartSec systemd stops the run (SIGTERM, then SIGKILL after DefaultTimeoutStopSec, 90 s).
@@ -287,12 +395,27 @@ describe("renewal units and settings", () => {
     expect(existsSync(analyze), `${analyze} is missing`).toBe(true);
     const root = mkdtempSync(join(tmpdir(), "units-"));
     // verify --root needs the system's own units (sysinit.target and the like) inside the root.
-    cpSync("/usr/lib/systemd/system", join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
+    cpSync("/usr/lib/systemd/system", join(root, "usr/lib/systemd/system"), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
     for (const f of certRenewalFiles()) {
       mkdirSync(join(root, dirname(f.path)), { recursive: true });
       writeFileSync(join(root, f.path), f.content, { mode: Number.parseInt(f.permissions, 8) });
     }
-    const verify = () => spawnSync(analyze, ["verify", "--man=no", "--generators=no", `--root=${root}`, CERT_RENEWAL_PATHS.service, CERT_RENEWAL_PATHS.timer], { encoding: "utf8" });
+    const verify = () =>
+      spawnSync(
+        analyze,
+        [
+          "verify",
+          "--man=no",
+          "--generators=no",
+          `--root=${root}`,
+          CERT_RENEWAL_PATHS.service,
+          CERT_RENEWAL_PATHS.timer,
+        ],
+        { encoding: "utf8" },
+      );
     const r = verify();
     // systemd-analyze warns about unknown keys and bad values but still exits 0: any output is a finding.
     expect({ status: r.status, output: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, output: "" });
@@ -300,7 +423,9 @@ describe("renewal units and settings", () => {
     spawnSync("rm", [join(root, CERT_RENEWAL_PATHS.script)]);
     const missing = verify();
     expect(missing.status).not.toBe(0);
-    expect(`${missing.stdout}${missing.stderr}`).toContain(`Command ${CERT_RENEWAL_PATHS.script} is not executable`);
+    expect(`${missing.stdout}${missing.stderr}`).toContain(
+      `Command ${CERT_RENEWAL_PATHS.script} is not executable`,
+    );
   });
 
   it("shellcheck passes the script and the stubs", () => {

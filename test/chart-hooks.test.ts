@@ -22,17 +22,42 @@ const EVERYTHING = { addons: Object.fromEntries(SWITCHABLE_ADDONS.map((m) => [m.
 
 describe("Helm hooks", () => {
   it("a chart whose install needs its hooks is never given to a construct that drops them", () => {
-    expect(chartConstruct({ repo: "r", chart: "c", version: "1", hooks: "required" })).toBe("helm.v3.Release");
-    for (const hooks of ["none", "harmless"] as const) expect(chartConstruct({ repo: "r", chart: "c", version: "1", hooks })).toBe("helm.v4.Chart");
+    expect(chartConstruct({ repo: "r", chart: "c", version: "1", hooks: "required" })).toBe(
+      "helm.v3.Release",
+    );
+    for (const hooks of ["none", "harmless"] as const)
+      expect(chartConstruct({ repo: "r", chart: "c", version: "1", hooks })).toBe("helm.v4.Chart");
   });
 
   it("kube-prometheus-stack (admission-webhook Secret) and Envoy Gateway (certgen) need their hooks; the others do not", () => {
     const spec = specFor(EVERYTHING);
     const refs: ChartRef[] = [
-      ...[...CORE_ADDONS, ...SWITCHABLE_ADDONS].flatMap((m) => m.install(spec, { vpcId: "v", vswitchIds: Object.fromEntries(spec.zones.map((z) => [z, `vsw-${z}`])), scalingGroupIds: { default: "asg-1" } }, {}).charts.map((c) => c.ref)),
-      ...(["calico", "cilium", "flannel"] as const).flatMap((name) => cniPlan(specFor({ cni: { name }, ...(name === "cilium" ? { kubernetesVersion: "1.35.2" } : {}) }), API_PORT).charts.map((c) => c.ref)),
+      ...[...CORE_ADDONS, ...SWITCHABLE_ADDONS].flatMap((m) =>
+        m
+          .install(
+            spec,
+            {
+              vpcId: "v",
+              vswitchIds: Object.fromEntries(spec.zones.map((z) => [z, `vsw-${z}`])),
+              scalingGroupIds: { default: "asg-1" },
+            },
+            {},
+          )
+          .charts.map((c) => c.ref),
+      ),
+      ...(["calico", "cilium", "flannel"] as const).flatMap((name) =>
+        cniPlan(
+          specFor({ cni: { name }, ...(name === "cilium" ? { kubernetesVersion: "1.35.2" } : {}) }),
+          API_PORT,
+        ).charts.map((c) => c.ref),
+      ),
     ];
-    expect(refs.filter((r) => r.hooks === "required").map((r) => r.chart).sort()).toEqual(["gateway-helm", "kube-prometheus-stack"]);
+    expect(
+      refs
+        .filter((r) => r.hooks === "required")
+        .map((r) => r.chart)
+        .sort(),
+    ).toEqual(["gateway-helm", "kube-prometheus-stack"]);
   });
 
   it("under mocks, every chart is declared with the construct its hooks need", async () => {
@@ -41,9 +66,15 @@ describe("Helm hooks", () => {
     const byChart = Object.fromEntries(charts.map((r) => [String(r.inputs.chart).split("/").pop(), r.type]));
     expect(byChart["kube-prometheus-stack"]).toBe(V3);
     expect(byChart["gateway-helm"]).toBe(V3);
-    expect(Object.entries(byChart).filter(([, t]) => t === V3).map(([c]) => c).sort()).toEqual(["gateway-helm", "kube-prometheus-stack"]);
+    expect(
+      Object.entries(byChart)
+        .filter(([, t]) => t === V3)
+        .map(([c]) => c)
+        .sort(),
+    ).toEqual(["gateway-helm", "kube-prometheus-stack"]);
     expect(charts.length).toBeGreaterThanOrEqual(9);
     // A Release waits for Helm's install, hooks included, with a time limit.
-    for (const r of charts.filter((c) => c.type === V3)) expect(r.inputs).toMatchObject({ timeout: 900, skipAwait: false });
+    for (const r of charts.filter((c) => c.type === V3))
+      expect(r.inputs).toMatchObject({ timeout: 900, skipAwait: false });
   });
 });

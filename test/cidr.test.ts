@@ -7,7 +7,9 @@ describe("CIDR maths", () => {
     expect(cidrProblem("0.0.0.0/0")).toBeUndefined();
     expect(cidrProblem("10.0.0.0")).toMatch(/not IPv4 CIDR notation/);
     expect(cidrProblem("256.0.0.0/8")).toMatch(/not IPv4 CIDR notation/);
-    expect(cidrProblem("192.168.7.9/20")).toBe('"192.168.7.9/20" has host bits set; the network it names is 192.168.0.0/20');
+    expect(cidrProblem("192.168.7.9/20")).toBe(
+      '"192.168.7.9/20" has host bits set; the network it names is 192.168.0.0/20',
+    );
   });
 
   it("finds the network of a CIDR with host bits", () => {
@@ -28,7 +30,12 @@ describe("CIDR maths", () => {
 
   it("carves consecutive subnets from the start of the parent", () => {
     expect(carveSubnets("10.0.0.0/16", 20, 3)).toEqual(["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"]);
-    expect(carveSubnets("192.168.0.0/24", 26, 4)).toEqual(["192.168.0.0/26", "192.168.0.64/26", "192.168.0.128/26", "192.168.0.192/26"]);
+    expect(carveSubnets("192.168.0.0/24", 26, 4)).toEqual([
+      "192.168.0.0/26",
+      "192.168.0.64/26",
+      "192.168.0.128/26",
+      "192.168.0.192/26",
+    ]);
     // Only as many ranges as asked for are made, even from a /8.
     expect(carveSubnets("10.0.0.0/8", 29, 2)).toEqual(["10.0.0.0/29", "10.0.0.8/29"]);
   });

@@ -3,7 +3,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { adoptedVpcProblem } from "../components/network";
 import { securityRules } from "../plan/security-rules";
-import { TAGGABLE, answerCalls, declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
+import {
+  TAGGABLE,
+  answerCalls,
+  declareCluster,
+  installMocks,
+  specFor,
+  type RecordedResource,
+  type Recorder,
+} from "./kit";
 
 let recorder: Recorder;
 beforeAll(async () => {
@@ -49,7 +57,11 @@ describe("Network", () => {
   it("gives nodes egress: Enhanced NAT, an EIP bound to it, SNAT per vSwitch after the binding", async () => {
     const rs = await declareCluster(recorder, specFor({ clusterName: "net-b" }));
     const nat = one(rs, T.nat);
-    expect(nat.inputs).toMatchObject({ natType: "Enhanced", networkType: "internet", paymentType: "PayAsYouGo" });
+    expect(nat.inputs).toMatchObject({
+      natType: "Enhanced",
+      networkType: "internet",
+      paymentType: "PayAsYouGo",
+    });
     const firstVswitch = ofType(rs, T.vswitch)[0] as RecordedResource;
     expect(String(nat.inputs.vswitchId)).toMatch(new RegExp(`^${firstVswitch.name}-`));
     const eip = one(rs, T.eip);
@@ -59,7 +71,9 @@ describe("Network", () => {
     expect(String(assoc.inputs.allocationId)).toMatch(/^net-b-nat-eip-/);
     expect(String(assoc.inputs.instanceId)).toMatch(/^net-b-nat-/);
     const snats = ofType(rs, T.snat);
-    expect(snats.map((s) => String(s.inputs.sourceVswitchId).replace(/-[0-9a-f]{8}$/, ""))).toEqual(ofType(rs, T.vswitch).map((v) => v.name));
+    expect(snats.map((s) => String(s.inputs.sourceVswitchId).replace(/-[0-9a-f]{8}$/, ""))).toEqual(
+      ofType(rs, T.vswitch).map((v) => v.name),
+    );
     for (const s of snats) {
       expect(s.inputs.snatTableId).toBe("stb-net-b-nat"); // a string, not a list
       expect(s.inputs.snatIp).toMatch(/^203\.0\.113\.\d+$/);
@@ -68,15 +82,39 @@ describe("Network", () => {
   });
 
   it("leaves out NAT entirely when disabled in an adopted VPC that has its own egress", async () => {
-    answerCalls((args) => (args.token === "alicloud:vpc/getNetworks:getNetworks" ? { vpcs: [{ id: "vpc-bp1egress", cidrBlock: "10.0.0.0/16" }] } : undefined));
-    const rs = await declareCluster(recorder, specFor({ clusterName: "net-c", network: { existingVpcId: "vpc-bp1egress", vpcCidr: "10.0.0.0/16", natGateway: { enabled: false } } }));
+    answerCalls((args) =>
+      args.token === "alicloud:vpc/getNetworks:getNetworks"
+        ? { vpcs: [{ id: "vpc-bp1egress", cidrBlock: "10.0.0.0/16" }] }
+        : undefined,
+    );
+    const rs = await declareCluster(
+      recorder,
+      specFor({
+        clusterName: "net-c",
+        network: { existingVpcId: "vpc-bp1egress", vpcCidr: "10.0.0.0/16", natGateway: { enabled: false } },
+      }),
+    );
     answerCalls(undefined);
     for (const t of [T.nat, T.eip, T.eipAssoc, T.snat]) expect(ofType(rs, t)).toEqual([]);
     // No egress to wait for: the first control plane waits only for its secrets.
-    const secretStore = new Set(rs.filter((r) => (r.type === "alicloud:oos/secretParameter:SecretParameter" && !r.name.endsWith("cluster-initialized")) || (r.type === "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment" && r.name.includes("-secrets-"))).map((r) => r.urn));
+    const secretStore = new Set(
+      rs
+        .filter(
+          (r) =>
+            (r.type === "alicloud:oos/secretParameter:SecretParameter" &&
+              !r.name.endsWith("cluster-initialized")) ||
+            (r.type === "alicloud:ram/rolePolicyAttachment:RolePolicyAttachment" &&
+              r.name.includes("-secrets-")),
+        )
+        .map((r) => r.urn),
+    );
     // (and for the guard that keeps its disk from changing under it)
-    const guard = rs.filter((r) => r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:ImmutableSettings").map((r) => r.urn);
-    const waits = (rs.find((r) => r.name === "net-c-cp-0")?.dependsOn ?? []).filter((u) => !guard.includes(u));
+    const guard = rs
+      .filter((r) => r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:ImmutableSettings")
+      .map((r) => r.urn);
+    const waits = (rs.find((r) => r.name === "net-c-cp-0")?.dependsOn ?? []).filter(
+      (u) => !guard.includes(u),
+    );
     expect(waits.length).toBe(secretStore.size);
     for (const urn of waits) expect(secretStore.has(urn)).toBe(true);
   });
@@ -85,13 +123,23 @@ describe("Network", () => {
     const asked: unknown[] = [];
     answerCalls((args) => {
       asked.push(args.inputs);
-      return args.token === "alicloud:vpc/getNetworks:getNetworks" ? { vpcs: [{ id: "vpc-bp1adopted", cidrBlock: "10.9.0.0/16" }] } : undefined;
+      return args.token === "alicloud:vpc/getNetworks:getNetworks"
+        ? { vpcs: [{ id: "vpc-bp1adopted", cidrBlock: "10.9.0.0/16" }] }
+        : undefined;
     });
-    const spec = specFor({ clusterName: "net-d", network: { existingVpcId: "vpc-bp1adopted", vpcCidr: "10.9.0.0/16" } });
+    const spec = specFor({
+      clusterName: "net-d",
+      network: { existingVpcId: "vpc-bp1adopted", vpcCidr: "10.9.0.0/16" },
+    });
     const rs = await declareCluster(recorder, spec);
     expect(ofType(rs, T.vpc)).toEqual([]);
     expect(asked).toContainEqual(expect.objectContaining({ ids: ["vpc-bp1adopted"] }));
-    expect(ofType(rs, T.vswitch).map((v) => v.inputs.vpcId)).toEqual(["vpc-bp1adopted", "vpc-bp1adopted", "vpc-bp1adopted", "vpc-bp1adopted"]);
+    expect(ofType(rs, T.vswitch).map((v) => v.inputs.vpcId)).toEqual([
+      "vpc-bp1adopted",
+      "vpc-bp1adopted",
+      "vpc-bp1adopted",
+      "vpc-bp1adopted",
+    ]);
     answerCalls(undefined);
   });
 
@@ -132,10 +180,22 @@ describe("SecurityGroups", () => {
     const groupId = (suffix: string) => new RegExp(`^sg-b-sg-${suffix}-[0-9a-f]{8}$`);
     for (const plan of securityRules(spec)) {
       const r = recorder.byName(`sg-b-sg-${plan.key}`);
-      expect(r.inputs).toMatchObject({ type: plan.direction, ipProtocol: plan.protocol, portRange: plan.portRange, policy: plan.policy, priority: plan.priority, nicType: "intranet", description: plan.description });
-      expect(String(r.inputs.securityGroupId)).toMatch(groupId(plan.group === "controlPlane" ? "control-plane" : "workers"));
+      expect(r.inputs).toMatchObject({
+        type: plan.direction,
+        ipProtocol: plan.protocol,
+        portRange: plan.portRange,
+        policy: plan.policy,
+        priority: plan.priority,
+        nicType: "intranet",
+        description: plan.description,
+      });
+      expect(String(r.inputs.securityGroupId)).toMatch(
+        groupId(plan.group === "controlPlane" ? "control-plane" : "workers"),
+      );
       if ("group" in plan.peer) {
-        expect(String(r.inputs.sourceSecurityGroupId)).toMatch(groupId(plan.peer.group === "controlPlane" ? "control-plane" : "workers"));
+        expect(String(r.inputs.sourceSecurityGroupId)).toMatch(
+          groupId(plan.peer.group === "controlPlane" ? "control-plane" : "workers"),
+        );
         expect(r.inputs.cidrIp).toBeUndefined();
       } else {
         expect(r.inputs.cidrIp).toBe(plan.peer.cidr);
@@ -159,7 +219,8 @@ describe("the cluster as a whole", () => {
       const parent = byUrn.get(r.parent);
       expect(parent, `${r.type} ${r.name} has no recorded parent`).toBeDefined();
       expect(parent?.type, `${r.type} ${r.name}`).toMatch(/^kubeadm-alicloud:/);
-      if (!r.custom && r.type.startsWith("kubeadm-alicloud:")) expect(parent?.type).toBe("kubeadm-alicloud:index:Cluster");
+      if (!r.custom && r.type.startsWith("kubeadm-alicloud:"))
+        expect(parent?.type).toBe("kubeadm-alicloud:index:Cluster");
     }
   });
 
@@ -179,9 +240,25 @@ describe("the cluster as a whole", () => {
 
   it("resource count follows the network, not the node count", async () => {
     const pools = (size: number) =>
-      Array.from({ length: 10 }, (_, i) => ({ name: `pool-${i}`, instanceTypes: ["ecs.g7.large"], minSize: size, maxSize: size }));
-    const small = await declareCluster(recorder, specFor({ clusterName: "scale-a", controlPlane: { count: 3 }, nodePools: pools(1) }));
-    const large = await declareCluster(recorder, specFor({ clusterName: "scale-b", controlPlane: { count: 3 }, network: { podCidr: "10.128.0.0/14" }, nodePools: pools(100) }));
+      Array.from({ length: 10 }, (_, i) => ({
+        name: `pool-${i}`,
+        instanceTypes: ["ecs.g7.large"],
+        minSize: size,
+        maxSize: size,
+      }));
+    const small = await declareCluster(
+      recorder,
+      specFor({ clusterName: "scale-a", controlPlane: { count: 3 }, nodePools: pools(1) }),
+    );
+    const large = await declareCluster(
+      recorder,
+      specFor({
+        clusterName: "scale-b",
+        controlPlane: { count: 3 },
+        network: { podCidr: "10.128.0.0/14" },
+        nodePools: pools(100),
+      }),
+    );
     expect(large.length).toBe(small.length);
   });
 });

@@ -18,7 +18,11 @@ export function byName(rs: readonly RecordedResource[]): Map<string, RecordedRes
 }
 
 /** "<name>: <keys>" for every resource in both whose inputs differ, and "+name"/"-name" for the others. */
-export function changedInputs(before: ReadonlyMap<string, RecordedResource>, after: ReadonlyMap<string, RecordedResource>, skip: (name: string) => boolean = () => false): string[] {
+export function changedInputs(
+  before: ReadonlyMap<string, RecordedResource>,
+  after: ReadonlyMap<string, RecordedResource>,
+  skip: (name: string) => boolean = () => false,
+): string[] {
   const out: string[] = [];
   for (const [name, was] of before) {
     if (skip(name)) continue;
@@ -27,8 +31,9 @@ export function changedInputs(before: ReadonlyMap<string, RecordedResource>, aft
       out.push(`-${name}`);
       continue;
     }
-    const keys = [...new Set([...Object.keys(was.inputs), ...Object.keys(now.inputs)])]
-      .filter((k) => normalised(was.inputs[k]) !== normalised(now.inputs[k]));
+    const keys = [...new Set([...Object.keys(was.inputs), ...Object.keys(now.inputs)])].filter(
+      (k) => normalised(was.inputs[k]) !== normalised(now.inputs[k]),
+    );
     if (keys.length > 0) out.push(`${name}: ${keys.sort().join(",")}`);
   }
   for (const name of after.keys()) if (!before.has(name) && !skip(name)) out.push(`+${name}`);

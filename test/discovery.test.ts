@@ -29,7 +29,10 @@ interface Request {
 }
 
 /** kubeadm's token discovery request (token.go): no Authorization header, no client certificate. */
-const KUBEADM_DISCOVERY: Request = { path: "/api/v1/namespaces/kube-public/configmaps/cluster-info", headers: {} };
+const KUBEADM_DISCOVERY: Request = {
+  path: "/api/v1/namespaces/kube-public/configmaps/cluster-info",
+  headers: {},
+};
 
 interface AuthenticationConfiguration {
   anonymous?: { enabled: boolean; conditions?: { path: string }[] };
@@ -39,8 +42,12 @@ interface AuthenticationConfiguration {
  * The anonymous authenticator of anonymous.go, for a request that no other
  * authenticator took (no credentials): 200 as system:anonymous, or 401.
  */
-function anonymousOutcome(config: AuthenticationConfiguration, req: Request): { status: 200 | 401; user?: string } {
-  if (req.headers.authorization !== undefined) throw new Error("only requests without credentials reach the anonymous authenticator");
+function anonymousOutcome(
+  config: AuthenticationConfiguration,
+  req: Request,
+): { status: 200 | 401; user?: string } {
+  if (req.headers.authorization !== undefined)
+    throw new Error("only requests without credentials reach the anonymous authenticator");
   const anonymous = config.anonymous;
   if (!anonymous?.enabled) return { status: 401 };
   const allowed = new Set((anonymous.conditions ?? []).map((c) => c.path));
@@ -51,13 +58,20 @@ function anonymousOutcome(config: AuthenticationConfiguration, req: Request): { 
 /** The AuthenticationConfiguration a control plane of `spec` boots with, read back from its user data. */
 function renderedAuthConfig(spec: ClusterSpec): AuthenticationConfiguration | undefined {
   const pki = Object.fromEntries(PUBLIC_PKI_FILES.map((f) => [f, `stub ${f}\n`]));
-  const userData = renderUserData({
-    spec,
-    facts: { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"ab".repeat(32)}`, encryptionAlgorithm: "RSA-2048" },
-    role: "control-plane",
-    peers: ["10.0.0.10", "10.0.0.11", "10.0.0.12"],
-    first: true,
-  }, { pki });
+  const userData = renderUserData(
+    {
+      spec,
+      facts: {
+        loadBalancerAddress: "10.0.0.250",
+        discoveryHash: `sha256:${"ab".repeat(32)}`,
+        encryptionAlgorithm: "RSA-2048",
+      },
+      role: "control-plane",
+      peers: ["10.0.0.10", "10.0.0.11", "10.0.0.12"],
+      first: true,
+    },
+    { pki },
+  );
   const doc = parse(userData.replace(/^#cloud-config\n/, "")) as { write_files: WriteFile[] };
   const f = doc.write_files.find((w) => w.path === AUTH_CONFIG_FILE);
   return f ? (parse(fileText(f)) as AuthenticationConfiguration) : undefined;
@@ -69,7 +83,10 @@ describe("kubeadm join discovery against the hardened API server (upstream: toke
   it("the default cluster's AuthenticationConfiguration admits kubeadm's credential-less cluster-info request", () => {
     const config = renderedAuthConfig(spec);
     expect(config, "control planes carry an AuthenticationConfiguration by default").toBeDefined();
-    expect(anonymousOutcome(config as AuthenticationConfiguration, KUBEADM_DISCOVERY)).toEqual({ status: 200, user: "system:anonymous" });
+    expect(anonymousOutcome(config as AuthenticationConfiguration, KUBEADM_DISCOVERY)).toEqual({
+      status: 200,
+      user: "system:anonymous",
+    });
   });
 
   it("still refuses anonymous requests to everything else: other ConfigMaps, Secrets, the API root", () => {
@@ -84,17 +101,26 @@ describe("kubeadm join discovery against the hardened API server (upstream: toke
     ]) {
       expect(anonymousOutcome(config, { path, headers: {} }), path).toEqual({ status: 401 });
     }
-    for (const path of ["/livez", "/readyz", "/healthz"]) expect(anonymousOutcome(config, { path, headers: {} }).status, path).toBe(200);
+    for (const path of ["/livez", "/readyz", "/healthz"])
+      expect(anonymousOutcome(config, { path, headers: {} }).status, path).toBe(200);
   });
 
   it("the encoded authenticator is not trivially permissive: health-only conditions refuse the discovery request", () => {
-    const healthOnly: AuthenticationConfiguration = { anonymous: { enabled: true, conditions: [{ path: "/livez" }, { path: "/readyz" }, { path: "/healthz" }] } };
+    const healthOnly: AuthenticationConfiguration = {
+      anonymous: {
+        enabled: true,
+        conditions: [{ path: "/livez" }, { path: "/readyz" }, { path: "/healthz" }],
+      },
+    };
     expect(anonymousOutcome(healthOnly, KUBEADM_DISCOVERY)).toEqual({ status: 401 });
     expect(anonymousOutcome({ anonymous: { enabled: false } }, KUBEADM_DISCOVERY)).toEqual({ status: 401 });
   });
 
   it("with the hardening switched off, kubeadm's defaults apply and no AuthenticationConfiguration is written", () => {
-    const off = specFor({ clusterName: "disc2", apiServer: { anonymousHealthOnly: { enabled: false, reason: "an external authenticating proxy" } } });
+    const off = specFor({
+      clusterName: "disc2",
+      apiServer: { anonymousHealthOnly: { enabled: false, reason: "an external authenticating proxy" } },
+    });
     expect(renderedAuthConfig(off)).toBeUndefined();
   });
 });

@@ -18,16 +18,25 @@ export interface DeclaredIdentity {
  * points back to (those would be deleted and created anew), and identities new to the
  * record (to be recorded, so that a review sees them).
  */
-export function identityChanges(recorded: readonly string[], declared: readonly DeclaredIdentity[]): { lost: string[]; added: string[] } {
+export function identityChanges(
+  recorded: readonly string[],
+  declared: readonly DeclaredIdentity[],
+): { lost: string[]; added: string[] } {
   const now = new Set(declared.map((d) => d.identity));
   const aliased = (old: string): boolean => {
     const name = old.slice(old.lastIndexOf("::") + 2);
     const types = old.slice(0, old.lastIndexOf("::"));
     const type = types.slice(types.lastIndexOf("$") + 1);
-    return declared.some((d) => d.aliases.some((a) =>
-      (a.urn !== undefined && identityOf(a.urn) === old) ||
-      (a.urn === undefined && (a.name ?? d.identity.slice(d.identity.lastIndexOf("::") + 2)) === name &&
-        (a.type ?? d.identity.slice(d.identity.lastIndexOf("$") + 1, d.identity.lastIndexOf("::"))) === type)));
+    return declared.some((d) =>
+      d.aliases.some(
+        (a) =>
+          (a.urn !== undefined && identityOf(a.urn) === old) ||
+          (a.urn === undefined &&
+            (a.name ?? d.identity.slice(d.identity.lastIndexOf("::") + 2)) === name &&
+            (a.type ?? d.identity.slice(d.identity.lastIndexOf("$") + 1, d.identity.lastIndexOf("::"))) ===
+              type),
+      ),
+    );
   };
   return {
     lost: recorded.filter((r) => !now.has(r) && !aliased(r)),

@@ -7,12 +7,20 @@ import { GUARD_RECORD_VERSION, changedSettings, provider } from "../components/i
 import { guardedSettings } from "../plan/guarded-settings";
 import { specFor } from "./kit";
 
-const setting = (value: string) => ({ settings: { "controlPlane.systemDisk.category": { value, why: "it would replace every control plane at once" } } });
+const setting = (value: string) => ({
+  settings: {
+    "controlPlane.systemDisk.category": { value, why: "it would replace every control plane at once" },
+  },
+});
 
 describe("ImmutableSettings", () => {
   it("refuses a changed value, naming the key, the old and new value and why", () => {
     expect(changedSettings(setting("cloud_essd"), setting("cloud_ssd"))).toEqual([
-      { property: "settings", reason: "controlPlane.systemDisk.category changed from cloud_essd to cloud_ssd: it would replace every control plane at once" },
+      {
+        property: "settings",
+        reason:
+          "controlPlane.systemDisk.category changed from cloud_essd to cloud_ssd: it would replace every control plane at once",
+      },
     ]);
   });
 
@@ -23,10 +31,22 @@ describe("ImmutableSettings", () => {
   });
 
   it("a setting that may only grow refuses a smaller value and lets a larger one through", () => {
-    const count = (value: string) => ({ settings: { "controlPlane.count": { value, why: "removing control planes would remove several etcd members at once", mayGrow: true } } });
+    const count = (value: string) => ({
+      settings: {
+        "controlPlane.count": {
+          value,
+          why: "removing control planes would remove several etcd members at once",
+          mayGrow: true,
+        },
+      },
+    });
     expect(changedSettings(count("3"), count("5"))).toEqual([]);
     expect(changedSettings(count("3"), count("1"))).toEqual([
-      { property: "settings", reason: "controlPlane.count changed from 3 to 1: removing control planes would remove several etcd members at once" },
+      {
+        property: "settings",
+        reason:
+          "controlPlane.count changed from 3 to 1: removing control planes would remove several etcd members at once",
+      },
     ]);
   });
 
@@ -42,22 +62,54 @@ describe("ImmutableSettings", () => {
 // control planes round robin in list order) and before RAM names carried the region.
 describe("the guard and the zone-keyed layout", () => {
   const ZONES = ["cn-hangzhou-j", "cn-hangzhou-h", "cn-hangzhou-i"];
-  const config = (extra: Record<string, unknown> = {}) => specFor({ clusterName: "old", zones: ZONES, controlPlane: { count: 3 }, ...extra }, "staging");
-  const inputs = (spec: ReturnType<typeof specFor>) => ({ version: GUARD_RECORD_VERSION, settings: Object.fromEntries(guardedSettings(spec).map((s) => [s.key, { value: s.value, why: s.why, ...(s.legacyValue !== undefined ? { legacyValue: s.legacyValue } : {}) }])) });
+  const config = (extra: Record<string, unknown> = {}) =>
+    specFor({ clusterName: "old", zones: ZONES, controlPlane: { count: 3 }, ...extra }, "staging");
+  const inputs = (spec: ReturnType<typeof specFor>) => ({
+    version: GUARD_RECORD_VERSION,
+    settings: Object.fromEntries(
+      guardedSettings(spec).map((s) => [
+        s.key,
+        {
+          value: s.value,
+          why: s.why,
+          ...(s.legacyValue !== undefined ? { legacyValue: s.legacyValue } : {}),
+        },
+      ]),
+    ),
+  });
   // What a stop-9 guard recorded: the two settings it knew.
-  const recordedByEarlierRelease = { settings: { "controlPlane.systemDisk.category": { value: "cloud_essd", why: "" }, "controlPlane.count": { value: "3", why: "", mayGrow: true } } };
+  const recordedByEarlierRelease = {
+    settings: {
+      "controlPlane.systemDisk.category": { value: "cloud_essd", why: "" },
+      "controlPlane.count": { value: "3", why: "", mayGrow: true },
+    },
+  };
 
   it("a stack deployed by an earlier release is refused, and told the exact config that keeps its vSwitches, control planes and roles", () => {
     const reasons = changedSettings(recordedByEarlierRelease, inputs(config())).map((f) => f.reason);
     // list order gave j 10.0.0.0/20, h 10.0.16.0/20, i 10.0.32.0/20; cp-0 in j at .10.
-    expect(reasons).toContain("network.vswitches.cn-hangzhou-j was 10.0.0.0/20 when this stack was deployed by an earlier release of kubeadm-alicloud, and would now be 10.0.144.0/20: " + guardedSettings(config()).find((s) => s.key === "network.vswitches.cn-hangzhou-j")?.why);
-    expect(reasons.join("\n")).toContain("network.vswitches: { cn-hangzhou-j: 10.0.0.0/20, cn-hangzhou-h: 10.0.16.0/20, cn-hangzhou-i: 10.0.32.0/20 }");
+    expect(reasons).toContain(
+      "network.vswitches.cn-hangzhou-j was 10.0.0.0/20 when this stack was deployed by an earlier release of kubeadm-alicloud, and would now be 10.0.144.0/20: " +
+        guardedSettings(config()).find((s) => s.key === "network.vswitches.cn-hangzhou-j")?.why,
+    );
+    expect(reasons.join("\n")).toContain(
+      "network.vswitches: { cn-hangzhou-j: 10.0.0.0/20, cn-hangzhou-h: 10.0.16.0/20, cn-hangzhou-i: 10.0.32.0/20 }",
+    );
     expect(reasons.join("\n")).toContain("controlPlane.zones[0] was cn-hangzhou-j 10.0.0.10");
-    expect(reasons.join("\n")).toContain("controlPlane.zones: [cn-hangzhou-j, cn-hangzhou-h, cn-hangzhou-i], network.controlPlaneVswitches: shared");
+    expect(reasons.join("\n")).toContain(
+      "controlPlane.zones: [cn-hangzhou-j, cn-hangzhou-h, cn-hangzhou-i], network.controlPlaneVswitches: shared",
+    );
     expect(reasons.join("\n")).toContain("ram.namePrefix was old when this stack was deployed");
     // Following the advice is accepted: nothing moves.
     const pinned = config({
-      network: { controlPlaneVswitches: "shared", vswitches: { "cn-hangzhou-j": "10.0.0.0/20", "cn-hangzhou-h": "10.0.16.0/20", "cn-hangzhou-i": "10.0.32.0/20" } },
+      network: {
+        controlPlaneVswitches: "shared",
+        vswitches: {
+          "cn-hangzhou-j": "10.0.0.0/20",
+          "cn-hangzhou-h": "10.0.16.0/20",
+          "cn-hangzhou-i": "10.0.32.0/20",
+        },
+      },
       controlPlane: { count: 3, zones: ["cn-hangzhou-j", "cn-hangzhou-h", "cn-hangzhou-i"] },
       ram: { namePrefix: "old" },
     });
@@ -69,15 +121,32 @@ describe("the guard and the zone-keyed layout", () => {
     expect(changedSettings(undefined, deployed)).toEqual([]);
     expect(changedSettings(deployed, inputs(config()))).toEqual([]);
     // A zone that sorts before the others takes cp-0's place in name order.
-    const moved = changedSettings(deployed, inputs(config({ zones: [...ZONES, "cn-hangzhou-g"] }))).map((f) => f.reason);
-    expect(moved.some((r) => r.startsWith("controlPlane.zones[0] changed from cn-hangzhou-h 10.0.255.116 to cn-hangzhou-g 10.0.255.100"))).toBe(true);
+    const moved = changedSettings(deployed, inputs(config({ zones: [...ZONES, "cn-hangzhou-g"] }))).map(
+      (f) => f.reason,
+    );
+    expect(
+      moved.some((r) =>
+        r.startsWith(
+          "controlPlane.zones[0] changed from cn-hangzhou-h 10.0.255.116 to cn-hangzhou-g 10.0.255.100",
+        ),
+      ),
+    ).toBe(true);
     // Pinned to where they are, the same edit is accepted.
-    const pinned = config({ zones: [...ZONES, "cn-hangzhou-g"], controlPlane: { count: 3, zones: ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"] } });
+    const pinned = config({
+      zones: [...ZONES, "cn-hangzhou-g"],
+      controlPlane: { count: 3, zones: ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"] },
+    });
     expect(changedSettings(deployed, inputs(pinned))).toEqual([]);
   });
 
   it("a changed RAM name prefix is refused once deployed", () => {
-    const reasons = changedSettings(inputs(config()), inputs(config({ ram: { namePrefix: "other" } }))).map((f) => f.reason);
-    expect(reasons).toEqual([expect.stringMatching(/^ram\.namePrefix changed from old-cn-hangzhou to other: RAM role names cannot change/)]);
+    const reasons = changedSettings(inputs(config()), inputs(config({ ram: { namePrefix: "other" } }))).map(
+      (f) => f.reason,
+    );
+    expect(reasons).toEqual([
+      expect.stringMatching(
+        /^ram\.namePrefix changed from old-cn-hangzhou to other: RAM role names cannot change/,
+      ),
+    ]);
   });
 });

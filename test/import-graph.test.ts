@@ -21,16 +21,33 @@ describe("the import graph", () => {
   });
 
   it("the cycle finder finds a cycle, a self-import and nothing in a tree (negative control)", () => {
-    const g = new Map<string, string[]>([["a", ["b"]], ["b", ["c"]], ["c", ["a"]], ["d", ["d"]], ["e", ["a"]], ["f", []]]);
+    const g = new Map<string, string[]>([
+      ["a", ["b"]],
+      ["b", ["c"]],
+      ["c", ["a"]],
+      ["d", ["d"]],
+      ["e", ["a"]],
+      ["f", []],
+    ]);
     expect(cycles(g)).toEqual([["a", "b", "c"], ["d"]]);
-    expect(cycles(new Map([["x", ["y"]], ["y", ["z"]], ["z", []]]))).toEqual([]);
+    expect(
+      cycles(
+        new Map([
+          ["x", ["y"]],
+          ["y", ["z"]],
+          ["z", []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it("plan/ may not import the Pulumi or the Alibaba Cloud SDK (the lint rule refuses a probe; components/ may)", async () => {
     const root = join(__dirname, "..");
     const eslint = new ESLint({ cwd: root });
-    const probe = 'import * as pulumi from "@pulumi/pulumi";\nimport { Config } from "@alicloud/openapi-core";\nexport const x = [pulumi, Config];\n';
-    const rules = async (file: string) => (await eslint.lintText(probe, { filePath: join(root, file) }))[0]?.messages.map((m) => m.ruleId) ?? [];
+    const probe =
+      'import * as pulumi from "@pulumi/pulumi";\nimport { Config } from "@alicloud/openapi-core";\nexport const x = [pulumi, Config];\n';
+    const rules = async (file: string) =>
+      (await eslint.lintText(probe, { filePath: join(root, file) }))[0]?.messages.map((m) => m.ruleId) ?? [];
     expect(await rules("plan/probe.ts")).toEqual(["no-restricted-imports", "no-restricted-imports"]);
     expect(await rules("components/probe.ts")).toEqual([]);
   });

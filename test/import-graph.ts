@@ -7,7 +7,15 @@ import ts from "typescript";
 
 const ROOT = resolve(__dirname, "..");
 /** Source directories of the program and its tools (tests are leaves and left out). */
-export const SOURCE_DIRS = ["addons", "bootstrap", "components", "config", "plan", "policy", "tools"] as const;
+export const SOURCE_DIRS = [
+  "addons",
+  "bootstrap",
+  "components",
+  "config",
+  "plan",
+  "policy",
+  "tools",
+] as const;
 
 function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -26,11 +34,15 @@ function resolveImport(from: string, spec: string): string | undefined {
 
 /** file -> the project files it imports, paths relative to the repository root. */
 export function importGraph(): Map<string, string[]> {
-  const files = [join(ROOT, "index.ts"), ...SOURCE_DIRS.flatMap((d) => sourceFiles(join(ROOT, d)))].filter((f) => existsSync(f));
+  const files = [join(ROOT, "index.ts"), ...SOURCE_DIRS.flatMap((d) => sourceFiles(join(ROOT, d)))].filter(
+    (f) => existsSync(f),
+  );
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const { importedFiles } = ts.preProcessFile(readFileSync(file, "utf8"), true, true);
-    const targets = importedFiles.map((i) => resolveImport(file, i.fileName)).filter((p): p is string => p !== undefined);
+    const targets = importedFiles
+      .map((i) => resolveImport(file, i.fileName))
+      .filter((p): p is string => p !== undefined);
     graph.set(relative(ROOT, file), [...new Set(targets.map((t) => relative(ROOT, t)))]);
   }
   return graph;

@@ -21,12 +21,16 @@ describe("test kit recorder", () => {
     const holder = new Holder("holder");
     const first = new alicloud.ecs.SecurityGroup("first", { securityGroupName: "first" }, { parent: holder });
     const other = new alicloud.ecs.SecurityGroup("other", { securityGroupName: "other" }, { parent: holder });
-    new alicloud.ecs.SecurityGroup("second", {
-      securityGroupName: "second",
-      vpcId: other.id, // implicit dependency: not listed in dependsOn
-      description: pulumi.secret("a secret description"),
-      tags: { visible: "yes", hidden: pulumi.secret("sssh") },
-    }, { parent: holder, dependsOn: [first] });
+    new alicloud.ecs.SecurityGroup(
+      "second",
+      {
+        securityGroupName: "second",
+        vpcId: other.id, // implicit dependency: not listed in dependsOn
+        description: pulumi.secret("a secret description"),
+        tags: { visible: "yes", hidden: pulumi.secret("sssh") },
+      },
+      { parent: holder, dependsOn: [first] },
+    );
     await settle();
 
     const second = recorder.byName("second");

@@ -4,7 +4,13 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { validateStackConfig } from "../config/validate";
 import { alicloudCalls, providerOutputs } from "../tools/render/provider-doubles";
-import { settle, startMockRuntime, type CallHandler, type RecordedResource, type Recorder } from "../tools/render/mock-runtime";
+import {
+  settle,
+  startMockRuntime,
+  type CallHandler,
+  type RecordedResource,
+  type Recorder,
+} from "../tools/render/mock-runtime";
 
 export type { RecordedResource, Recorder };
 
@@ -21,14 +27,28 @@ export function specFor(overrides: Record<string, unknown> = {}, stack = "dev"):
 }
 
 /** Zones the provider double offers CLB pairs in (every pair within one region). */
-const TEST_ZONES = ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j", "cn-shanghai-e", "cn-shanghai-f", "cn-shanghai-g", "ap-southeast-1a", "ap-southeast-1b"];
+const TEST_ZONES = [
+  "cn-hangzhou-h",
+  "cn-hangzhou-i",
+  "cn-hangzhou-j",
+  "cn-shanghai-e",
+  "cn-shanghai-f",
+  "cn-shanghai-g",
+  "ap-southeast-1a",
+  "ap-southeast-1b",
+];
 
 let calls: CallHandler | undefined;
 
 /** Install recording mocks for this test file. Call once, in beforeAll. */
 export async function installMocks(stack = "dev"): Promise<Recorder> {
   const defaults = alicloudCalls(undefined, TEST_ZONES);
-  return startMockRuntime({ project: PROJECT, stack, outputs: providerOutputs, call: (args) => calls?.(args) ?? defaults(args) });
+  return startMockRuntime({
+    project: PROJECT,
+    stack,
+    outputs: providerOutputs,
+    call: (args) => calls?.(args) ?? defaults(args),
+  });
 }
 
 /** Answer provider function calls (invokes) with this handler until replaced. */

@@ -8,7 +8,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readinessCommand } from "../components/readiness";
 import { certRenewalFiles } from "../plan/cert-renewal";
-import { COMMAND_CONTENT_LIMIT, INSTALL_COMMAND_SECONDS, certRenewalInstaller, commandContentSize, renderFileInstaller } from "../plan/node-commands";
+import {
+  COMMAND_CONTENT_LIMIT,
+  INSTALL_COMMAND_SECONDS,
+  certRenewalInstaller,
+  commandContentSize,
+  renderFileInstaller,
+} from "../plan/node-commands";
 import { read, runScript, sandbox } from "./harness/harness";
 import { nodeUserData } from "./harness/nodes";
 import { specFor } from "./kit";
@@ -22,7 +28,9 @@ describe("certificate renewal installer", () => {
     expect(run.status, run.output).toBe(0);
     for (const f of certRenewalFiles()) {
       expect(read(box, f.path), f.path).toBe(f.content);
-      expect((statSync(join(box.root, f.path)).mode & 0o777).toString(8), f.path).toBe(f.permissions.replace(/^0/, ""));
+      expect((statSync(join(box.root, f.path)).mode & 0o777).toString(8), f.path).toBe(
+        f.permissions.replace(/^0/, ""),
+      );
     }
     expect(run.calls).toEqual([
       "systemctl daemon-reload",
@@ -35,9 +43,13 @@ describe("certificate renewal installer", () => {
   });
 
   it("fits in a Cloud Assistant command, with the gate's line in front, and refuses one that does not", () => {
-    expect(commandContentSize(readinessCommand(certRenewalInstaller(), INSTALL_COMMAND_SECONDS))).toBeLessThanOrEqual(COMMAND_CONTENT_LIMIT);
+    expect(
+      commandContentSize(readinessCommand(certRenewalInstaller(), INSTALL_COMMAND_SECONDS)),
+    ).toBeLessThanOrEqual(COMMAND_CONTENT_LIMIT);
     // Incompressible content: random bytes gzip to about their own size.
     const noise = randomBytes(12_000).toString("base64");
-    expect(() => renderFileInstaller("noise", [{ path: "/x", content: noise, permissions: "0644" }], [], "done")).toThrow(/Cloud Assistant accepts 16384/);
+    expect(() =>
+      renderFileInstaller("noise", [{ path: "/x", content: noise, permissions: "0644" }], [], "done"),
+    ).toThrow(/Cloud Assistant accepts 16384/);
   });
 });

@@ -5,7 +5,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ConfigError } from "../config/validate";
 import { type WriteFile } from "../plan/node-bootstrap";
-import { nodeSecretItems, poolReader, readerPolicy, secretManifest, type SecretReader } from "../plan/node-secrets";
+import {
+  nodeSecretItems,
+  poolReader,
+  readerPolicy,
+  secretManifest,
+  type SecretReader,
+} from "../plan/node-secrets";
 import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
 
 const T = {
@@ -27,7 +33,12 @@ function userDataTexts(r: RecordedResource): string[] {
   const raw = String(r.inputs.userData);
   const text = r.type === T.template ? Buffer.from(raw, "base64").toString("utf8") : raw;
   const doc = parse(text) as { write_files: WriteFile[] };
-  return [text, ...doc.write_files.map((f) => (f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") : f.content))];
+  return [
+    text,
+    ...doc.write_files.map((f) =>
+      f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") : f.content,
+    ),
+  ];
 }
 
 const PEM_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
@@ -55,23 +66,44 @@ describe("plan: who reads which secret", () => {
       expect(n).not.toMatch(/^(ALIYUN|ACS|ALIBABA|ALICLOUD|OOS)/i);
     }
     expect(names).toEqual([
-      "kubeadm-alicloud-sec-pki-ca-key", "kubeadm-alicloud-sec-pki-etcd-ca-key", "kubeadm-alicloud-sec-pki-front-proxy-ca-key", "kubeadm-alicloud-sec-pki-sa-key",
-      "kubeadm-alicloud-sec-encryption-config", "kubeadm-alicloud-sec-token-control-plane", "kubeadm-alicloud-sec-cluster-initialized",
-      "kubeadm-alicloud-sec-token-pool-general", "kubeadm-alicloud-sec-token-pool-batch",
+      "kubeadm-alicloud-sec-pki-ca-key",
+      "kubeadm-alicloud-sec-pki-etcd-ca-key",
+      "kubeadm-alicloud-sec-pki-front-proxy-ca-key",
+      "kubeadm-alicloud-sec-pki-sa-key",
+      "kubeadm-alicloud-sec-encryption-config",
+      "kubeadm-alicloud-sec-token-control-plane",
+      "kubeadm-alicloud-sec-cluster-initialized",
+      "kubeadm-alicloud-sec-token-pool-general",
+      "kubeadm-alicloud-sec-token-pool-batch",
     ]);
   });
 
   it("a pool's role may read only its own token; control planes read keys, the encryption key, their token and the marker, no pool's token", () => {
-    const granted = (reader: SecretReader) => readerPolicy(spec, reader).Statement.find((s) => s.Action.includes("oos:GetSecretParameter"))?.Resource;
-    expect(granted(poolReader("general"))).toEqual(["acs:oos:cn-hangzhou:*:secretparameter/kubeadm-alicloud-sec-token-pool-general"]);
-    expect(granted(poolReader("batch"))).toEqual(["acs:oos:cn-hangzhou:*:secretparameter/kubeadm-alicloud-sec-token-pool-batch"]);
-    expect(granted("control-plane")).toEqual([
-      "pki-ca-key", "pki-etcd-ca-key", "pki-front-proxy-ca-key", "pki-sa-key", "encryption-config", "token-control-plane", "cluster-initialized",
-    ].map((k) => `acs:oos:cn-hangzhou:*:secretparameter/kubeadm-alicloud-sec-${k}`));
+    const granted = (reader: SecretReader) =>
+      readerPolicy(spec, reader).Statement.find((s) => s.Action.includes("oos:GetSecretParameter"))?.Resource;
+    expect(granted(poolReader("general"))).toEqual([
+      "acs:oos:cn-hangzhou:*:secretparameter/kubeadm-alicloud-sec-token-pool-general",
+    ]);
+    expect(granted(poolReader("batch"))).toEqual([
+      "acs:oos:cn-hangzhou:*:secretparameter/kubeadm-alicloud-sec-token-pool-batch",
+    ]);
+    expect(granted("control-plane")).toEqual(
+      [
+        "pki-ca-key",
+        "pki-etcd-ca-key",
+        "pki-front-proxy-ca-key",
+        "pki-sa-key",
+        "encryption-config",
+        "token-control-plane",
+        "cluster-initialized",
+      ].map((k) => `acs:oos:cn-hangzhou:*:secretparameter/kubeadm-alicloud-sec-${k}`),
+    );
     // Every statement is scoped to the cluster's region; nothing is granted beyond reading.
     for (const reader of ["control-plane", poolReader("general")] as SecretReader[]) {
       for (const st of readerPolicy(spec, reader).Statement) {
-        expect(st.Action.every((a) => ["oos:GetSecretParameter", "kms:GetSecretValue", "kms:Decrypt"].includes(a))).toBe(true);
+        expect(
+          st.Action.every((a) => ["oos:GetSecretParameter", "kms:GetSecretValue", "kms:Decrypt"].includes(a)),
+        ).toBe(true);
         for (const r of st.Resource) expect(r).toMatch(/^acs:(oos|kms):cn-hangzhou:\*:/);
       }
     }
@@ -84,31 +116,49 @@ describe("plan: who reads which secret", () => {
   it("kms:GetSecretValue names exactly the KMS secrets behind the reader's parameters; no wildcard", () => {
     for (const reader of ["control-plane", poolReader("general"), poolReader("batch")] as SecretReader[]) {
       const policy = readerPolicy(spec, reader);
-      const params = policy.Statement.find((s) => s.Action.includes("oos:GetSecretParameter"))?.Resource ?? [];
+      const params =
+        policy.Statement.find((s) => s.Action.includes("oos:GetSecretParameter"))?.Resource ?? [];
       const secrets = policy.Statement.find((s) => s.Action.includes("kms:GetSecretValue"))?.Resource;
-      expect(secrets).toEqual(params.map((r) => r.replace(/^acs:oos:(.*):secretparameter\//, "acs:kms:$1:secret/oos/")));
+      expect(secrets).toEqual(
+        params.map((r) => r.replace(/^acs:oos:(.*):secretparameter\//, "acs:kms:$1:secret/oos/")),
+      );
       for (const st of policy.Statement) for (const r of st.Resource) expect(r).not.toMatch(/\*$/);
     }
   });
 
   it("kms:Decrypt only on the chosen key when the stack names one, and not at all on OOS's default key", () => {
-    expect(readerPolicy(spec, "control-plane").Statement.flatMap((s) => s.Action)).not.toContain("kms:Decrypt");
+    expect(readerPolicy(spec, "control-plane").Statement.flatMap((s) => s.Action)).not.toContain(
+      "kms:Decrypt",
+    );
   });
 
   it("kms:Decrypt narrows to the chosen key when the stack names one", () => {
     const withKey = specFor({ clusterName: "sec", pki: { secretsKmsKeyId: "key-hzz62f1cb66fa42qo0001" } });
-    const decrypt = readerPolicy(withKey, "control-plane").Statement.find((s) => s.Action.includes("kms:Decrypt"));
+    const decrypt = readerPolicy(withKey, "control-plane").Statement.find((s) =>
+      s.Action.includes("kms:Decrypt"),
+    );
     expect(decrypt?.Resource).toEqual(["acs:kms:cn-hangzhou:*:key/key-hzz62f1cb66fa42qo0001"]);
   });
 
   it("each node's manifest lists only what its role may read, and exactly what the node needs", () => {
-    const readable = (reader: SecretReader) => nodeSecretItems(spec).filter((i) => i.readers.includes(reader)).map((i) => i.parameterName).sort();
-    const fetched = (role: "control-plane" | "worker", pool?: string) => secretManifest(spec, role, pool).map((e) => e.parameterName).sort();
+    const readable = (reader: SecretReader) =>
+      nodeSecretItems(spec)
+        .filter((i) => i.readers.includes(reader))
+        .map((i) => i.parameterName)
+        .sort();
+    const fetched = (role: "control-plane" | "worker", pool?: string) =>
+      secretManifest(spec, role, pool)
+        .map((e) => e.parameterName)
+        .sort();
     // A control plane: the keys, the encryption key, its own join token and the
     // cluster-initialized marker; no pool token (Pulumi installs those in the cluster).
     expect(fetched("control-plane")).toEqual(readable("control-plane"));
     expect(readable("control-plane").some((n) => n.includes("-token-pool-"))).toBe(false);
-    expect(secretManifest(spec, "control-plane").filter((e) => e.optional).map((e) => e.path)).toEqual(["cluster-initialized"]);
+    expect(
+      secretManifest(spec, "control-plane")
+        .filter((e) => e.optional)
+        .map((e) => e.path),
+    ).toEqual(["cluster-initialized"]);
     // A pool's node: its own token, which is all its role may read.
     expect(fetched("worker", "batch")).toEqual(readable(poolReader("batch")));
     expect(readable(poolReader("batch"))).toEqual(["kubeadm-alicloud-sec-token-pool-batch"]);
@@ -117,7 +167,9 @@ describe("plan: who reads which secret", () => {
 
   it("refuses a malformed KMS key id, naming the key", () => {
     expect(() => specFor({ pki: { secretsKmsKeyId: "key with spaces" } })).toThrow(ConfigError);
-    expect(() => specFor({ pki: { secretsKmsKeyId: "key with spaces" } })).toThrow(/kubeadm-alicloud:pki\.secretsKmsKeyId: .*a KMS key id/);
+    expect(() => specFor({ pki: { secretsKmsKeyId: "key with spaces" } })).toThrow(
+      /kubeadm-alicloud:pki\.secretsKmsKeyId: .*a KMS key id/,
+    );
   });
 });
 
@@ -130,20 +182,31 @@ describe("under mocks: the secret store and the user-data scan", () => {
   it.each([
     ["dev", {}],
     ["prod, RSA-4096 keys, two pools", { pki: { keyAlgorithm: "RSA-4096" }, nodePools: POOLS }],
-    ["staging, ECDSA keys, public API", { pki: { keyAlgorithm: "ECDSA-P256" }, apiEndpoint: { public: true, allowedCidrs: ["198.51.100.0/24"] } }],
-  ] as const)("%s: no user data holds a private key, a token or any value kept in the secret store", async (label, overrides) => {
-    const stack = label.split(",")[0] as string;
-    const rs = await declareCluster(recorder, specFor({ clusterName: "scan", ...overrides }, stack));
-    // (The cluster-initialized marker's value is the word "initialized": not a secret to leak.)
-    const secrets = rs.filter((r) => r.type === T.parameter && !r.name.endsWith("cluster-initialized")).map((r) => String(r.inputs.value));
-    expect(secrets.length).toBeGreaterThanOrEqual(6);
-    const nodes = rs.filter((r) => r.type === T.instance || r.type === T.template);
-    expect(nodes.length).toBeGreaterThanOrEqual(2);
-    for (const n of nodes) {
-      expect(leaks(userDataTexts(n), secrets), n.name).toEqual([]);
-      expect(n.secretPaths).not.toContain("userData");
-    }
-  });
+    [
+      "staging, ECDSA keys, public API",
+      {
+        pki: { keyAlgorithm: "ECDSA-P256" },
+        apiEndpoint: { public: true, allowedCidrs: ["198.51.100.0/24"] },
+      },
+    ],
+  ] as const)(
+    "%s: no user data holds a private key, a token or any value kept in the secret store",
+    async (label, overrides) => {
+      const stack = label.split(",")[0] as string;
+      const rs = await declareCluster(recorder, specFor({ clusterName: "scan", ...overrides }, stack));
+      // (The cluster-initialized marker's value is the word "initialized": not a secret to leak.)
+      const secrets = rs
+        .filter((r) => r.type === T.parameter && !r.name.endsWith("cluster-initialized"))
+        .map((r) => String(r.inputs.value));
+      expect(secrets.length).toBeGreaterThanOrEqual(6);
+      const nodes = rs.filter((r) => r.type === T.instance || r.type === T.template);
+      expect(nodes.length).toBeGreaterThanOrEqual(2);
+      for (const n of nodes) {
+        expect(leaks(userDataTexts(n), secrets), n.name).toEqual([]);
+        expect(n.secretPaths).not.toContain("userData");
+      }
+    },
+  );
 
   it("the scan is not blind: it finds a key, a token and a stored value when they are there", () => {
     const key = "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n";
@@ -153,9 +216,20 @@ describe("under mocks: the secret store and the user-data scan", () => {
   });
 
   it("every secret is an OOS secret parameter whose value is a Pulumi secret, encrypted with the chosen KMS key", async () => {
-    const rs = await declareCluster(recorder, specFor({ clusterName: "kms", nodePools: POOLS, pki: { secretsKmsKeyId: "key-hzz62f1cb66fa42qo0001", keyAlgorithm: "RSA-4096" } }));
+    const rs = await declareCluster(
+      recorder,
+      specFor({
+        clusterName: "kms",
+        nodePools: POOLS,
+        pki: { secretsKmsKeyId: "key-hzz62f1cb66fa42qo0001", keyAlgorithm: "RSA-4096" },
+      }),
+    );
     const params = rs.filter((r) => r.type === T.parameter);
-    expect(params.map((p) => p.inputs.secretParameterName).sort()).toEqual(nodeSecretItems(specFor({ clusterName: "kms", nodePools: POOLS })).map((i) => i.parameterName).sort());
+    expect(params.map((p) => p.inputs.secretParameterName).sort()).toEqual(
+      nodeSecretItems(specFor({ clusterName: "kms", nodePools: POOLS }))
+        .map((i) => i.parameterName)
+        .sort(),
+    );
     for (const p of params) {
       expect(p.secretPaths).toEqual(["value"]);
       expect(p.inputs).toMatchObject({ type: "Secret", keyId: "key-hzz62f1cb66fa42qo0001" });
@@ -168,18 +242,39 @@ describe("under mocks: the secret store and the user-data scan", () => {
   it("control planes and each pool have their own role, each with a policy for exactly its secrets", async () => {
     const spec = specFor({ clusterName: "rol", nodePools: POOLS });
     const rs = await declareCluster(recorder, spec);
-    expect(rs.filter((r) => r.type === T.role).map((r) => r.inputs.roleName).sort()).toEqual(["rol-cn-hangzhou-cp-bootstrap", "rol-cn-hangzhou-nodes", "rol-cn-hangzhou-pool-batch", "rol-cn-hangzhou-pool-general"]);
+    expect(
+      rs
+        .filter((r) => r.type === T.role)
+        .map((r) => r.inputs.roleName)
+        .sort(),
+    ).toEqual([
+      "rol-cn-hangzhou-cp-bootstrap",
+      "rol-cn-hangzhou-nodes",
+      "rol-cn-hangzhou-pool-batch",
+      "rol-cn-hangzhou-pool-general",
+    ]);
     // The node-secret policies (add-ons bring their own).
     const policies = rs.filter((r) => r.type === T.policy && r.name.includes("-secrets-"));
     const attachments = rs.filter((r) => r.type === T.attachment && r.name.includes("-secrets-"));
     // The control planes' grant goes to the role they hold only while they bootstrap.
-    const expected: [SecretReader, string][] = [["control-plane", "rol-cn-hangzhou-cp-bootstrap"], [poolReader("general"), "rol-cn-hangzhou-pool-general"], [poolReader("batch"), "rol-cn-hangzhou-pool-batch"]];
+    const expected: [SecretReader, string][] = [
+      ["control-plane", "rol-cn-hangzhou-cp-bootstrap"],
+      [poolReader("general"), "rol-cn-hangzhou-pool-general"],
+      [poolReader("batch"), "rol-cn-hangzhou-pool-batch"],
+    ];
     expect(policies).toHaveLength(expected.length);
     for (const [reader, role] of expected) {
-      const policy = policies.find((p) => JSON.stringify(JSON.parse(String(p.inputs.policyDocument))) === JSON.stringify(readerPolicy(spec, reader)));
+      const policy = policies.find(
+        (p) =>
+          JSON.stringify(JSON.parse(String(p.inputs.policyDocument))) ===
+          JSON.stringify(readerPolicy(spec, reader)),
+      );
       expect(policy, reader).toBeDefined();
       const attached = attachments.filter((a) => a.inputs.policyName === policy?.inputs.policyName);
-      expect(attached.map((a) => [a.inputs.roleName, a.inputs.policyType]), reader).toEqual([[role, "Custom"]]);
+      expect(
+        attached.map((a) => [a.inputs.roleName, a.inputs.policyType]),
+        reader,
+      ).toEqual([[role, "Custom"]]);
     }
   });
 });

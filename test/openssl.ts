@@ -6,7 +6,11 @@ import { join } from "node:path";
 
 /** openssl's text output; `input` (text or bytes) goes to its standard input. */
 export function openssl(args: readonly string[], input?: string, bytes?: Buffer): string {
-  return execFileSync("openssl", args, { encoding: "utf8", input: bytes ?? input, stdio: ["pipe", "pipe", "pipe"] });
+  return execFileSync("openssl", args, {
+    encoding: "utf8",
+    input: bytes ?? input,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
 }
 
 /** openssl's binary output (DER). */
@@ -23,7 +27,8 @@ export function opensslStatus(args: readonly string[]): { status: number; output
 /** Write files into a fresh temporary folder and return its path. */
 export function writeTemp(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "pki-"));
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name.replace(/\//g, "_")), content, { mode: 0o600 });
+  for (const [name, content] of Object.entries(files))
+    writeFileSync(join(dir, name.replace(/\//g, "_")), content, { mode: 0o600 });
   return dir;
 }
 

@@ -37,8 +37,18 @@ const config = (region: string, zones: string[]) => ({
 
 describe("RAM names", () => {
   it("a cluster named prod in cn-hangzhou and one in cn-shanghai share no RAM role, policy or user name", async () => {
-    const hangzhou = ramNames(await declareCluster(recorder, specFor(config("cn-hangzhou", ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"]))));
-    const shanghai = ramNames(await declareCluster(recorder, specFor(config("cn-shanghai", ["cn-shanghai-e", "cn-shanghai-f", "cn-shanghai-g"]))));
+    const hangzhou = ramNames(
+      await declareCluster(
+        recorder,
+        specFor(config("cn-hangzhou", ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"])),
+      ),
+    );
+    const shanghai = ramNames(
+      await declareCluster(
+        recorder,
+        specFor(config("cn-shanghai", ["cn-shanghai-e", "cn-shanghai-f", "cn-shanghai-g"])),
+      ),
+    );
     expect(hangzhou.length).toBeGreaterThanOrEqual(8);
     expect(shanghai).toHaveLength(hangzhou.length);
     expect(hangzhou.filter((n) => shanghai.includes(n))).toEqual([]);
@@ -48,13 +58,19 @@ describe("RAM names", () => {
   it("every RAM name the cluster declares is one the config's length check counts", async () => {
     const spec = specFor(config("cn-hangzhou", ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"]));
     const declared = ramNames(await declareCluster(recorder, spec));
-    const checked = everyRamName(spec, [...CORE_ADDONS, ...SWITCHABLE_ADDONS].map((a) => a.name)).map((n) => n.name);
+    const checked = everyRamName(
+      spec,
+      [...CORE_ADDONS, ...SWITCHABLE_ADDONS].map((a) => a.name),
+    ).map((n) => n.name);
     expect(declared.filter((n) => !checked.includes(n))).toEqual([]);
     expect(declared).toContain("prod-cn-hangzhou-nodes");
   });
 
   it("ram.namePrefix keeps the names a stack was deployed with", async () => {
-    const spec = specFor({ ...config("cn-hangzhou", ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"]), ram: { namePrefix: "prod" } });
+    const spec = specFor({
+      ...config("cn-hangzhou", ["cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"]),
+      ram: { namePrefix: "prod" },
+    });
     const declared = ramNames(await declareCluster(recorder, spec));
     expect(declared).toContain("prod-nodes");
     expect(declared).toContain("prod-pool-general");

@@ -5,7 +5,16 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { gateSeconds, readinessCommand, READINESS_TIMEOUT_SECONDS, scriptSeconds, verdict, waitForCommand, type CommandApi, type InvocationResult } from "../components/readiness";
+import {
+  gateSeconds,
+  readinessCommand,
+  READINESS_TIMEOUT_SECONDS,
+  scriptSeconds,
+  verdict,
+  waitForCommand,
+  type CommandApi,
+  type InvocationResult,
+} from "../components/readiness";
 import { CLOUD_ASSISTANT_SECONDS, GATE_SECONDS, WAIT_READY_SECONDS } from "../plan/timeouts";
 import { runScript, type Sandbox } from "./harness/harness";
 
@@ -21,56 +30,81 @@ function node(status?: string, opts: { log?: string; nodeName?: string | null } 
   mkdirSync(join(root, "var/log/kubeadm-alicloud"), { recursive: true });
   mkdirSync(join(base, "bin"));
   mkdirSync(join(base, "state"));
-  for (const cmd of ["kubectl", "sleep", "curl"]) symlinkSync(join(__dirname, "harness", "stubs.sh"), join(base, "bin", cmd));
+  for (const cmd of ["kubectl", "sleep", "curl"])
+    symlinkSync(join(__dirname, "harness", "stubs.sh"), join(base, "bin", cmd));
   if (status !== undefined) writeFileSync(join(root, "var/lib/kubeadm-alicloud/status"), `${status}\n`);
-  if (opts.nodeName !== null) writeFileSync(join(root, "var/lib/kubeadm-alicloud/node-name"), `${opts.nodeName ?? NODE}\n`);
+  if (opts.nodeName !== null)
+    writeFileSync(join(root, "var/lib/kubeadm-alicloud/node-name"), `${opts.nodeName ?? NODE}\n`);
   writeFileSync(join(root, "var/log/kubeadm-alicloud/bootstrap.log"), opts.log ?? LOG);
   return { root, calls: join(base, "calls.log"), state: join(base, "state") };
 }
 
 /** The output ends with the log's last 40 lines, and nothing before them of the log. */
 function endsWithLogTail(output: string) {
-  expect(output.trimEnd()).toMatch(/--- last 40 lines of \S+bootstrap\.log\nline 60\n(line \d+\n){38}line 99$/);
+  expect(output.trimEnd()).toMatch(
+    /--- last 40 lines of \S+bootstrap\.log\nline 60\n(line \d+\n){38}line 99$/,
+  );
   expect(output).not.toContain("line 59\n");
 }
 
 describe("wait-ready.sh on a control plane", () => {
   it("passes once the bootstrap is ok, /readyz answers and this node has registered, and still ends with the log tail", () => {
-    const run = runScript(node("ok"), WAIT_READY, ["60"], { STUB_READYZ_FAIL_TIMES: "2", STUB_NODE_ABSENT_TIMES: "2" });
+    const run = runScript(node("ok"), WAIT_READY, ["60"], {
+      STUB_READYZ_FAIL_TIMES: "2",
+      STUB_NODE_ABSENT_TIMES: "2",
+    });
     expect(run.status, run.output).toBe(0);
     expect(run.calls.filter((c) => c.includes("--raw=/readyz"))).toHaveLength(3);
     // This node by name, not any node.
-    expect(run.calls.filter((c) => c.startsWith("kubectl") && c.includes(" get node "))).toEqual(Array(3).fill(
-      `kubectl --kubeconfig ${run.calls[0]?.split(" ")[2]} --request-timeout=10s get node ${NODE} -o jsonpath={.status.conditions[?(@.type=="Ready")].status}`));
-    expect(run.output).toContain(`kubeadm-alicloud: control plane ready; node ${NODE} registered (Ready: False)\n--- last 40 lines`);
+    expect(run.calls.filter((c) => c.startsWith("kubectl") && c.includes(" get node "))).toEqual(
+      Array(3).fill(
+        `kubectl --kubeconfig ${run.calls[0]?.split(" ")[2]} --request-timeout=10s get node ${NODE} -o jsonpath={.status.conditions[?(@.type=="Ready")].status}`,
+      ),
+    );
+    expect(run.output).toContain(
+      `kubeadm-alicloud: control plane ready; node ${NODE} registered (Ready: False)\n--- last 40 lines`,
+    );
     endsWithLogTail(run.output);
-    expect(verdict(run.output)).toBe(`kubeadm-alicloud: control plane ready; node ${NODE} registered (Ready: False)`);
+    expect(verdict(run.output)).toBe(
+      `kubeadm-alicloud: control plane ready; node ${NODE} registered (Ready: False)`,
+    );
   });
 
   it("waits for THIS node: another node registered is not enough", () => {
     const run = runScript(node("ok"), WAIT_READY, ["1"], { STUB_NODE_NAME: "cn-hangzhou.i-other" });
     expect(run.status).toBe(1);
-    expect(run.output).toContain(`kubeadm-alicloud: control plane not ready: node ${NODE} did not register within 1s`);
+    expect(run.output).toContain(
+      `kubeadm-alicloud: control plane not ready: node ${NODE} did not register within 1s`,
+    );
     endsWithLogTail(run.output);
   });
 
   it("a node bootstrapped before names were recorded: the same name from the metadata service, with a token", () => {
     const run = runScript(node("ok", { nodeName: null }), WAIT_READY, ["60"]);
     expect(run.status, run.output).toBe(0);
-    expect(run.calls.find((c) => c.includes("/latest/api/token"))).toMatch(/-X PUT -H X-aliyun-ecs-metadata-token-ttl-seconds: 60/);
+    expect(run.calls.find((c) => c.includes("/latest/api/token"))).toMatch(
+      /-X PUT -H X-aliyun-ecs-metadata-token-ttl-seconds: 60/,
+    );
     expect(run.output).toContain(`node ${NODE} registered`);
   });
 
   it("fails when there is no node name at all", () => {
-    const run = runScript(node("ok", { nodeName: null }), WAIT_READY, ["60"], { STUB_CURL_FAIL_MATCH: "/latest/api/token", STUB_CURL_FAIL_TIMES: "99" });
+    const run = runScript(node("ok", { nodeName: null }), WAIT_READY, ["60"], {
+      STUB_CURL_FAIL_MATCH: "/latest/api/token",
+      STUB_CURL_FAIL_TIMES: "99",
+    });
     expect(run.status).toBe(1);
-    expect(run.output).toMatch(/control plane not ready: no node name: \S+\/var\/lib\/kubeadm-alicloud\/node-name is missing and the metadata service did not answer/);
+    expect(run.output).toMatch(
+      /control plane not ready: no node name: \S+\/var\/lib\/kubeadm-alicloud\/node-name is missing and the metadata service did not answer/,
+    );
   });
 
   it("fails at once when the bootstrap failed, printing its status and the log's last 40 lines last", () => {
     const run = runScript(node("failed: kubeadm init failed 3 times"), WAIT_READY, ["600"]);
     expect(run.status).toBe(1);
-    expect(run.output).toContain("control plane not ready: bootstrap failed\nstatus: failed: kubeadm init failed 3 times\n");
+    expect(run.output).toContain(
+      "control plane not ready: bootstrap failed\nstatus: failed: kubeadm init failed 3 times\n",
+    );
     endsWithLogTail(run.output);
     expect(run.calls.filter((c) => c.startsWith("kubectl"))).toEqual([]);
   });
@@ -85,7 +119,9 @@ describe("wait-ready.sh on a control plane", () => {
   it("prints a line at least every heartbeat while it waits", () => {
     const run = runScript(node("running"), WAIT_READY, ["3"], { KUBEADM_ALICLOUD_HEARTBEAT_SECONDS: "1" });
     expect(run.status).toBe(1);
-    const beats = run.output.split("\n").filter((l) => /^waiting \(\d+s of 3s\): bootstrap status: running$/.test(l));
+    const beats = run.output
+      .split("\n")
+      .filter((l) => /^waiting \(\d+s of 3s\): bootstrap status: running$/.test(l));
     expect(beats.length, run.output.slice(0, 500)).toBeGreaterThanOrEqual(2);
   });
 });
@@ -96,7 +132,9 @@ describe("the time limits", () => {
     expect(scriptSeconds(READINESS_TIMEOUT_SECONDS)).toBe(WAIT_READY_SECONDS);
     expect(gateSeconds(READINESS_TIMEOUT_SECONDS)).toBe(GATE_SECONDS);
     // The script's own default is the same number.
-    expect(/^TIMEOUT="\$\{1:-(\d+)\}"$/m.exec(readFileSync(WAIT_READY, "utf8"))?.[1]).toBe(String(WAIT_READY_SECONDS));
+    expect(/^TIMEOUT="\$\{1:-(\d+)\}"$/m.exec(readFileSync(WAIT_READY, "utf8"))?.[1]).toBe(
+      String(WAIT_READY_SECONDS),
+    );
     expect(() => scriptSeconds(100)).toThrow(/leaves the script no time/);
   });
 
@@ -104,10 +142,15 @@ describe("the time limits", () => {
     // Under a Cloud Assistant Timeout of 120 s + 1, the script itself gives up after 1 s.
     const box = node("running");
     const command = join(box.root, "..", "command.sh");
-    writeFileSync(command, readinessCommand(readFileSync(WAIT_READY, "utf8"), CLOUD_ASSISTANT_SECONDS - WAIT_READY_SECONDS + 1));
+    writeFileSync(
+      command,
+      readinessCommand(readFileSync(WAIT_READY, "utf8"), CLOUD_ASSISTANT_SECONDS - WAIT_READY_SECONDS + 1),
+    );
     const run = runScript(box, command, []);
     expect(run.status).toBe(1);
-    expect(run.output).toContain("kubeadm-alicloud: control plane not ready: bootstrap did not finish within 1s");
+    expect(run.output).toContain(
+      "kubeadm-alicloud: control plane not ready: bootstrap did not finish within 1s",
+    );
   });
 });
 
@@ -135,19 +178,41 @@ describe("the Cloud Assistant readiness poller", () => {
   const aborted: InvocationResult = { status: "Aborted", output: "", errorCode: "ClientNotRunning" };
 
   it("sends an Aborted command again instead of failing, once the agent is online", async () => {
-    const a = api([false, false, true], [[undefined, aborted], [{ status: "Running", output: "" }, { status: "Success", exitCode: 0, output: "ready\n" }]]);
-    await expect(waitForCommand(a, "i-cp0", "s", 60, { pollMs: 1 })).resolves.toEqual({ invokeId: "t-invoke2", output: "ready\n" });
+    const a = api(
+      [false, false, true],
+      [
+        [undefined, aborted],
+        [
+          { status: "Running", output: "" },
+          { status: "Success", exitCode: 0, output: "ready\n" },
+        ],
+      ],
+    );
+    await expect(waitForCommand(a, "i-cp0", "s", 60, { pollMs: 1 })).resolves.toEqual({
+      invokeId: "t-invoke2",
+      output: "ready\n",
+    });
     expect(a.ran).toBe(2);
   });
 
   it("treats a successful status with a non-zero exit code, and a timeout, as failures at once", async () => {
-    await expect(waitForCommand(api([true], [[{ status: "Success", exitCode: 3, output: "x" }]]), "i", "s", 60, { pollMs: 1 })).rejects.toThrow(/ended Success \(exit 3\)/);
-    await expect(waitForCommand(api([true], [[{ status: "Timeout", output: "x" }]]), "i", "s", 60, { pollMs: 1 })).rejects.toThrow(/ended Timeout/);
+    await expect(
+      waitForCommand(api([true], [[{ status: "Success", exitCode: 3, output: "x" }]]), "i", "s", 60, {
+        pollMs: 1,
+      }),
+    ).rejects.toThrow(/ended Success \(exit 3\)/);
+    await expect(
+      waitForCommand(api([true], [[{ status: "Timeout", output: "x" }]]), "i", "s", 60, { pollMs: 1 }),
+    ).rejects.toThrow(/ended Timeout/);
   });
 
   it("stops waiting a little past the command's timeout when no final result comes", async () => {
     let t = 0;
     const clock = { pollMs: 1, now: () => t, sleep: async () => void (t += 30_000) };
-    await expect(waitForCommand(api([true], [[{ status: "Running", output: "" }]]), "i", "s", 60, clock)).rejects.toThrow(/no final result from Cloud Assistant invocation t-invoke1 \(last: Running\) after 180 s/);
+    await expect(
+      waitForCommand(api([true], [[{ status: "Running", output: "" }]]), "i", "s", 60, clock),
+    ).rejects.toThrow(
+      /no final result from Cloud Assistant invocation t-invoke1 \(last: Running\) after 180 s/,
+    );
   });
 });

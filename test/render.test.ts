@@ -15,16 +15,28 @@ const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 
 interface Rendered {
   readonly dir: string;
-  readonly resources: { type: string; name: string; parent: string | null; provider: string | null; dependsOn: string[]; inputs: Record<string, unknown>; secretInputs: string[] }[];
+  readonly resources: {
+    type: string;
+    name: string;
+    parent: string | null;
+    provider: string | null;
+    dependsOn: string[];
+    inputs: Record<string, unknown>;
+    secretInputs: string[];
+  }[];
   readonly summary: string;
-  readonly pki: { certificateAuthorities: { subject: string; isCA: boolean; files: string[] }[]; clientCertificates: { subject: string; issuer: string; extendedKeyUsage: string[] }[] };
+  readonly pki: {
+    certificateAuthorities: { subject: string; isCA: boolean; files: string[] }[];
+    clientCertificates: { subject: string; issuer: string; extendedKeyUsage: string[] }[];
+  };
   readonly raw: { resources: string; summary: string; pki: string };
 }
 
 /** Every file below `dir`, relative to it. */
 function filesUnder(dir: string, prefix = ""): string[] {
   return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)]);
+    e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)],
+  );
 }
 
 async function render(args: string[]): Promise<Rendered> {
@@ -33,7 +45,13 @@ async function render(args: string[]): Promise<Rendered> {
   const resources = readFileSync(join(dir, "resources.json"), "utf8");
   const summary = readFileSync(join(dir, "summary.txt"), "utf8");
   const pki = readFileSync(join(dir, "pki.json"), "utf8");
-  return { dir, resources: JSON.parse(resources) as Rendered["resources"], summary, pki: JSON.parse(pki) as Rendered["pki"], raw: { resources, summary, pki } };
+  return {
+    dir,
+    resources: JSON.parse(resources) as Rendered["resources"],
+    summary,
+    pki: JSON.parse(pki) as Rendered["pki"],
+    raw: { resources, summary, pki },
+  };
 }
 
 describe("npm run render", () => {
@@ -41,35 +59,53 @@ describe("npm run render", () => {
     const [a, b] = await Promise.all([render(["--stack", "prod"]), render(["--stack", "prod"])]);
     const files = filesUnder(a.dir).sort();
     expect(filesUnder(b.dir).sort()).toEqual(files);
-    for (const f of files) expect(readFileSync(join(a.dir, f), "utf8"), f).toBe(readFileSync(join(b.dir, f), "utf8"));
+    for (const f of files)
+      expect(readFileSync(join(a.dir, f), "utf8"), f).toBe(readFileSync(join(b.dir, f), "utf8"));
   });
 
-  it.each(["dev", "staging", "prod"])("renders %s: every resource parented, on the explicit provider, in tree order", async (stack) => {
-    const { resources, summary } = await render(["--stack", stack]);
-    const refs = new Set(resources.map((r) => `${r.type}::${r.name}`));
-    const seen = new Set<string>();
-    for (const r of resources) {
-      if (r.parent !== null) {
-        expect(refs.has(r.parent)).toBe(true);
-        expect(seen.has(r.parent), `${r.name} listed before its parent`).toBe(true);
+  it.each(["dev", "staging", "prod"])(
+    "renders %s: every resource parented, on the explicit provider, in tree order",
+    async (stack) => {
+      const { resources, summary } = await render(["--stack", stack]);
+      const refs = new Set(resources.map((r) => `${r.type}::${r.name}`));
+      const seen = new Set<string>();
+      for (const r of resources) {
+        if (r.parent !== null) {
+          expect(refs.has(r.parent)).toBe(true);
+          expect(seen.has(r.parent), `${r.name} listed before its parent`).toBe(true);
+        }
+        if (r.type.startsWith("alicloud:")) expect(r.provider).toMatch(/^pulumi:providers:alicloud::/);
+        for (const d of r.dependsOn) expect(refs.has(d)).toBe(true);
+        seen.add(`${r.type}::${r.name}`);
       }
-      if (r.type.startsWith("alicloud:")) expect(r.provider).toMatch(/^pulumi:providers:alicloud::/);
-      for (const d of r.dependsOn) expect(refs.has(d)).toBe(true);
-      seen.add(`${r.type}::${r.name}`);
-    }
-    expect(resources.filter((r) => r.parent === null).map((r) => r.type).sort()).toEqual(["kubeadm-alicloud:index:Cluster", "pulumi:providers:alicloud"]);
-    expect(summary).toContain(`stack ${stack} (${stack})`);
-    const counted = /Resources \((\d+)\)/.exec(summary)?.[1];
-    expect(Number(counted)).toBe(resources.length);
-  });
+      expect(
+        resources
+          .filter((r) => r.parent === null)
+          .map((r) => r.type)
+          .sort(),
+      ).toEqual(["kubeadm-alicloud:index:Cluster", "pulumi:providers:alicloud"]);
+      expect(summary).toContain(`stack ${stack} (${stack})`);
+      const counted = /Resources \((\d+)\)/.exec(summary)?.[1];
+      expect(Number(counted)).toBe(resources.length);
+    },
+  );
 
   it("the default bundle holds no key material and no token", async () => {
     const { dir } = await render(["--stack", "staging"]);
     expect(filesUnder(dir).sort()).toEqual([
       "addons.json",
-      "kubeadm/cp-0-init.yaml", "kubeadm/cp-0.yaml", "kubeadm/cp-1.yaml", "kubeadm/cp-2.yaml", "kubeadm/pool-general.yaml",
-      "nodes/cp-0/user-data.yaml", "nodes/cp-1/user-data.yaml", "nodes/cp-2/user-data.yaml", "nodes/pool-general/user-data.yaml",
-      "pki.json", "resources.json", "summary.txt",
+      "kubeadm/cp-0-init.yaml",
+      "kubeadm/cp-0.yaml",
+      "kubeadm/cp-1.yaml",
+      "kubeadm/cp-2.yaml",
+      "kubeadm/pool-general.yaml",
+      "nodes/cp-0/user-data.yaml",
+      "nodes/cp-1/user-data.yaml",
+      "nodes/cp-2/user-data.yaml",
+      "nodes/pool-general/user-data.yaml",
+      "pki.json",
+      "resources.json",
+      "summary.txt",
     ]);
     for (const file of filesUnder(dir)) {
       const text = readFileSync(join(dir, file), "utf8");
@@ -81,9 +117,17 @@ describe("npm run render", () => {
   it("pki.json describes the CAs and the admin certificate as read back from them", async () => {
     const { pki } = await render(["--stack", "dev"]);
     expect(pki.certificateAuthorities.map((c) => [c.subject, c.isCA, c.files[0]])).toEqual([
-      ["CN=kubernetes", true, "ca.crt"], ["CN=etcd-ca", true, "etcd/ca.crt"], ["CN=front-proxy-ca", true, "front-proxy-ca.crt"],
+      ["CN=kubernetes", true, "ca.crt"],
+      ["CN=etcd-ca", true, "etcd/ca.crt"],
+      ["CN=front-proxy-ca", true, "front-proxy-ca.crt"],
     ]);
-    expect(pki.clientCertificates).toMatchObject([{ subject: "CN=kubernetes-admin, O=kubeadm:cluster-admins", issuer: "CN=kubernetes", extendedKeyUsage: ["clientAuth"] }]);
+    expect(pki.clientCertificates).toMatchObject([
+      {
+        subject: "CN=kubernetes-admin, O=kubeadm:cluster-admins",
+        issuer: "CN=kubernetes",
+        extendedKeyUsage: ["clientAuth"],
+      },
+    ]);
   });
 
   it("every rendered node document passes cloud-init's schema", async () => {
@@ -101,7 +145,9 @@ describe("npm run render", () => {
     const pkiFiles = filesUnder(join(dir, "pki")).sort();
     expect(pkiFiles).toEqual([...CONTROL_PLANE_FILES, "admin.conf"].sort());
     for (const file of pkiFiles) expect(statSync(join(dir, "pki", file)).mode & 0o777).toBe(0o600);
-    const conf = parse(readFileSync(join(dir, "pki", "admin.conf"), "utf8")) as { users: { user: { "client-certificate-data": string } }[] };
+    const conf = parse(readFileSync(join(dir, "pki", "admin.conf"), "utf8")) as {
+      users: { user: { "client-certificate-data": string } }[];
+    };
     const cert = join(dir, "admin.crt");
     writeFileSync(cert, Buffer.from(conf.users[0]?.user["client-certificate-data"] ?? "", "base64"));
     expect(openssl(["verify", "-CAfile", join(dir, "pki", "ca.crt"), cert]).trim()).toBe(`${cert}: OK`);
@@ -122,8 +168,18 @@ describe("npm run render", () => {
     expect(summary).toMatch(/cni calico\s+quay\.io via https:\/\/quay\.m\.daocloud\.io/);
     expect(summary).toMatch(/csiDisk\s+registry-cn-shanghai-vpc\.ack\.aliyuncs\.com directly/);
     expect(summary).toMatch(/kubeletCsrApprover\s+ghcr\.io via https:\/\/ghcr\.m\.daocloud\.io/);
-    const addons = /Add-ons\n((?: {2}.*\n)+)/.exec(summary)?.[1]?.split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/)[0]);
-    expect(addons).toEqual(["cloudControllerManager", "kubeletCsrApprover", "csiDisk", "metricsServer", "clusterAutoscaler"]);
+    const addons = /Add-ons\n((?: {2}.*\n)+)/
+      .exec(summary)?.[1]
+      ?.split("\n")
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/)[0]);
+    expect(addons).toEqual([
+      "cloudControllerManager",
+      "kubeletCsrApprover",
+      "csiDisk",
+      "metricsServer",
+      "clusterAutoscaler",
+    ]);
     const rules = resources.filter((r) => r.type === "alicloud:ecs/securityGroupRule:SecurityGroupRule");
     expect(summary).toContain(`Security-group rules (${rules.length})`);
   });
@@ -131,27 +187,37 @@ describe("npm run render", () => {
   it("lists a public API's allowed range under what is exposed", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stack-"));
     const file = join(dir, "Pulumi.public.yaml");
-    writeFileSync(file, [
-      "config:",
-      "  kubeadm-alicloud:environment: dev",
-      "  kubeadm-alicloud:region: cn-hangzhou",
-      "  kubeadm-alicloud:zones: [cn-hangzhou-h]",
-      "  kubeadm-alicloud:apiEndpoint: { public: true, allowedCidrs: [198.51.100.0/24] }",
-      "  kubeadm-alicloud:tags: { owner: { secure: v1:abcdef } }",
-    ].join("\n"));
+    writeFileSync(
+      file,
+      [
+        "config:",
+        "  kubeadm-alicloud:environment: dev",
+        "  kubeadm-alicloud:region: cn-hangzhou",
+        "  kubeadm-alicloud:zones: [cn-hangzhou-h]",
+        "  kubeadm-alicloud:apiEndpoint: { public: true, allowedCidrs: [198.51.100.0/24] }",
+        "  kubeadm-alicloud:tags: { owner: { secure: v1:abcdef } }",
+      ].join("\n"),
+    );
     const { summary, resources } = await render(["--stack-file", file]);
     expect(summary).toContain("Kubernetes API  public, from 198.51.100.0/24");
     expect(summary).toMatch(/rule\s+control-plane in\s+accept tcp 6443\s+from 198\.51\.100\.0\/24/);
-    expect(summary).toContain("kubeadm-alicloud:tags is encrypted in the stack file; the render used a placeholder");
+    expect(summary).toContain(
+      "kubeadm-alicloud:tags is encrypted in the stack file; the render used a placeholder",
+    );
     expect(resources.length).toBeGreaterThan(0);
   });
 
   it("fails with every config problem and writes nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stack-"));
     const file = join(dir, "Pulumi.broken.yaml");
-    writeFileSync(file, "config:\n  kubeadm-alicloud:environment: prod\n  kubeadm-alicloud:region: cn-hangzhou\n  kubeadm-alicloud:zones: [cn-hangzhou-h]\n  kubeadm-alicloud:controlPlane: { count: 2 }\n");
+    writeFileSync(
+      file,
+      "config:\n  kubeadm-alicloud:environment: prod\n  kubeadm-alicloud:region: cn-hangzhou\n  kubeadm-alicloud:zones: [cn-hangzhou-h]\n  kubeadm-alicloud:controlPlane: { count: 2 }\n",
+    );
     const out = join(dir, "out");
-    const err = await run(TSX, [join(ROOT, "tools/render/cli.ts"), "--stack-file", file, "--out", out], { cwd: ROOT }).then(
+    const err = await run(TSX, [join(ROOT, "tools/render/cli.ts"), "--stack-file", file, "--out", out], {
+      cwd: ROOT,
+    }).then(
       () => undefined,
       (e: { code: number; stderr: string }) => e,
     );

@@ -14,7 +14,11 @@ beforeAll(async () => {
 async function failureOf(output: pulumi.Output<unknown>): Promise<unknown> {
   // An Output's other promises (known, secret, resources) reject with its value: observe
   // them too, or they surface as unhandled rejections.
-  const inner = output as unknown as { isKnown: Promise<boolean>; isSecret: Promise<boolean>; allResources?: () => Promise<unknown> };
+  const inner = output as unknown as {
+    isKnown: Promise<boolean>;
+    isSecret: Promise<boolean>;
+    allResources?: () => Promise<unknown>;
+  };
   for (const p of [inner.isKnown, inner.isSecret, inner.allResources?.()]) p?.catch(() => undefined);
   try {
     await resolved(output);
@@ -27,7 +31,11 @@ async function failureOf(output: pulumi.Output<unknown>): Promise<unknown> {
 describe("errors while declaring", () => {
   it("an adopted VPC whose CIDR differs: a ResourceError on the network component", async () => {
     recorder.reset();
-    answerCalls((args) => (args.token === "alicloud:vpc/getNetworks:getNetworks" ? { vpcs: [{ id: "vpc-bp1adopted", cidrBlock: "10.9.0.0/16" }] } : undefined));
+    answerCalls((args) =>
+      args.token === "alicloud:vpc/getNetworks:getNetworks"
+        ? { vpcs: [{ id: "vpc-bp1adopted", cidrBlock: "10.9.0.0/16" }] }
+        : undefined,
+    );
     const { adoptVpc } = await import("../components/network");
     const network = new pulumi.ComponentResource("kubeadm-alicloud:network:Network", "re-a-network");
     const err = await failureOf(adoptVpc("vpc-bp1adopted", "10.8.0.0/16", network));
@@ -39,10 +47,16 @@ describe("errors while declaring", () => {
 
   it("a region that offers no CLB in our zones: a ResourceError on the load-balancer component", async () => {
     recorder.reset();
-    answerCalls((args) => (args.token === "alicloud:slb/getZones:getZones" ? { zones: [{ id: "cn-hangzhou-b", masterZoneId: "cn-hangzhou-b", slaveZoneId: "" }] } : undefined));
+    answerCalls((args) =>
+      args.token === "alicloud:slb/getZones:getZones"
+        ? { zones: [{ id: "cn-hangzhou-b", masterZoneId: "cn-hangzhou-b", slaveZoneId: "" }] }
+        : undefined,
+    );
     const { clbZonesOutput } = await import("../components/api-load-balancer");
     const lb = new pulumi.ComponentResource("kubeadm-alicloud:network:ApiLoadBalancer", "re-b-api");
-    const err = await failureOf(clbZonesOutput(specFor({ clusterName: "re-b" }), "intranet", "re-b-api-private", lb));
+    const err = await failureOf(
+      clbZonesOutput(specFor({ clusterName: "re-b" }), "intranet", "re-b-api-private", lb),
+    );
     answerCalls(undefined);
     expect(err).toBeInstanceOf(pulumi.ResourceError);
     expect((err as pulumi.ResourceError).resource).toBe(lb);

@@ -3,14 +3,28 @@
 // is read back from the calls the fake received.
 import { describe, expect, it } from "vitest";
 import { ecsClient } from "../components/cloud-assistant";
-import { bootstrapRoleProvider, ensureBootstrapRole, handOver, handoverProvider } from "../components/role-handover";
+import {
+  bootstrapRoleProvider,
+  ensureBootstrapRole,
+  handOver,
+  handoverProvider,
+} from "../components/role-handover";
 import { fakeEcsPerTest, signedBy, type FakeEcs } from "./harness/fake-ecs";
 
 const fake = fakeEcsPerTest("LTAI-handover");
 
-const I = { regionId: "cn-hangzhou", instanceId: "i-cp0", bootstrapRoleName: "k-cp-bootstrap", steadyRoleName: "k-cp" };
+const I = {
+  regionId: "cn-hangzhou",
+  instanceId: "i-cp0",
+  bootstrapRoleName: "k-cp-bootstrap",
+  steadyRoleName: "k-cp",
+};
 const api = (f: FakeEcs) => ecsClient("cn-hangzhou", { endpoint: f.url, rolePollMs: 1, roleWaitMs: 2_000 });
-const writes = (f: FakeEcs) => f.requests().filter((r) => /^(Attach|Detach)/.test(r.action)).map((r) => `${r.action} ${r.query.InstanceIds} ${r.query.RamRoleName}`);
+const writes = (f: FakeEcs) =>
+  f
+    .requests()
+    .filter((r) => /^(Attach|Detach)/.test(r.action))
+    .map((r) => `${r.action} ${r.query.InstanceIds} ${r.query.RamRoleName}`);
 
 describe("BootstrapRole", () => {
   it("attaches the bootstrap role to an instance without a role, and waits until it shows", async () => {
@@ -35,7 +49,9 @@ describe("BootstrapRole", () => {
 
   it("refuses an instance with some other role", async () => {
     const f = await fake({ roles: { "i-cp0": "someone-elses" } });
-    await expect(ensureBootstrapRole(api(f), I)).rejects.toThrow("i-cp0 has RAM role someone-elses, neither the bootstrap role k-cp-bootstrap nor the steady role k-cp");
+    await expect(ensureBootstrapRole(api(f), I)).rejects.toThrow(
+      "i-cp0 has RAM role someone-elses, neither the bootstrap role k-cp-bootstrap nor the steady role k-cp",
+    );
     expect(writes(f)).toEqual([]);
   });
 });
@@ -64,10 +80,22 @@ describe("the resources' diffs", () => {
   it("replace only for another instance; a renamed role is recorded in place", async () => {
     const b = bootstrapRoleProvider.diff;
     const h = handoverProvider.diff;
-    expect(await b?.("id", I, { ...I, instanceId: "i-cp9" })).toMatchObject({ changes: true, replaces: ["instanceId"] });
-    expect(await b?.("id", I, { ...I, steadyRoleName: "other" })).toMatchObject({ changes: true, replaces: [] });
+    expect(await b?.("id", I, { ...I, instanceId: "i-cp9" })).toMatchObject({
+      changes: true,
+      replaces: ["instanceId"],
+    });
+    expect(await b?.("id", I, { ...I, steadyRoleName: "other" })).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
     expect(await b?.("id", I, I)).toMatchObject({ changes: false, replaces: [] });
-    expect(await h?.("id", I, { ...I, instanceId: "i-cp9" })).toMatchObject({ changes: true, replaces: ["instanceId"] });
-    expect(await h?.("id", I, { ...I, bootstrapRoleName: "x" })).toMatchObject({ changes: true, replaces: [] });
+    expect(await h?.("id", I, { ...I, instanceId: "i-cp9" })).toMatchObject({
+      changes: true,
+      replaces: ["instanceId"],
+    });
+    expect(await h?.("id", I, { ...I, bootstrapRoleName: "x" })).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
   });
 });

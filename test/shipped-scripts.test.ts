@@ -21,32 +21,37 @@ describe("shipped shell scripts", () => {
       'cat <<-"DOC"',
       "\t# kept too",
       "\tDOC",
-      "read -r a <<< \"$b\"",
+      'read -r a <<< "$b"',
       "# after",
       "echo done",
     ].join("\n");
-    expect(shippedShell(source)).toBe([
-      "#!/usr/bin/env bash",
-      "set -euo pipefail  # a trailing comment stays (it may be inside a string)",
-      "cat > /x <<'EOF'",
-      "# kept: inside a here-document",
-      "",
-      "EOF",
-      'cat <<-"DOC"',
-      "\t# kept too",
-      "\tDOC",
-      "read -r a <<< \"$b\"",
-      "echo done",
-      "",
-    ].join("\n"));
+    expect(shippedShell(source)).toBe(
+      [
+        "#!/usr/bin/env bash",
+        "set -euo pipefail  # a trailing comment stays (it may be inside a string)",
+        "cat > /x <<'EOF'",
+        "# kept: inside a here-document",
+        "",
+        "EOF",
+        'cat <<-"DOC"',
+        "\t# kept too",
+        "\tDOC",
+        'read -r a <<< "$b"',
+        "echo done",
+        "",
+      ].join("\n"),
+    );
   });
 
-  it.each([BOOTSTRAP_SCRIPT_PATH, ...BOOTSTRAP_LIBRARIES.map((l) => join(__dirname, "..", "bootstrap", l))])("%s still parses with bash -n once shipped, and is smaller", (path) => {
-    const source = readFileSync(path, "utf8");
-    const shipped = shippedShell(source);
-    const r = spawnSync("bash", ["-n"], { input: shipped, encoding: "utf8" });
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
-    expect(shipped.length).toBeLessThan(source.length * 0.8);
-  });
+  it.each([BOOTSTRAP_SCRIPT_PATH, ...BOOTSTRAP_LIBRARIES.map((l) => join(__dirname, "..", "bootstrap", l))])(
+    "%s still parses with bash -n once shipped, and is smaller",
+    (path) => {
+      const source = readFileSync(path, "utf8");
+      const shipped = shippedShell(source);
+      const r = spawnSync("bash", ["-n"], { input: shipped, encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(shipped.length).toBeLessThan(source.length * 0.8);
+    },
+  );
 });

@@ -24,9 +24,13 @@ describe("time limits nest", () => {
   });
 
   it("the node carries them: the unit's TimeoutStartSec, kubeadm's per-attempt limit and the fetcher's role wait", () => {
-    const doc = parse(nodeUserData(specFor({ clusterName: "tm" }), "first").replace(/^#cloud-config\n/, "")) as { write_files: WriteFile[] };
+    const doc = parse(
+      nodeUserData(specFor({ clusterName: "tm" }), "first").replace(/^#cloud-config\n/, ""),
+    ) as { write_files: WriteFile[] };
     const file = (p: string) => fileText(doc.write_files.find((f) => f.path === p) as WriteFile);
-    expect(file("/etc/systemd/system/kubeadm-alicloud-bootstrap.service")).toContain(`TimeoutStartSec=${T.BOOTSTRAP_SECONDS}\n`);
+    expect(file("/etc/systemd/system/kubeadm-alicloud-bootstrap.service")).toContain(
+      `TimeoutStartSec=${T.BOOTSTRAP_SECONDS}\n`,
+    );
     const env = file("/etc/kubeadm-alicloud/node.env");
     expect(env).toContain(`KUBEADM_ATTEMPT_SECONDS=${T.KUBEADM_ATTEMPT_SECONDS}\n`);
     expect(env).toContain(`ROLE_WAIT_SECONDS=${T.ROLE_WAIT_SECONDS}\n`);

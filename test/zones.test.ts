@@ -16,12 +16,19 @@ beforeAll(async () => {
   recorder = await installMocks();
 });
 
-const H = "cn-hangzhou-h", I = "cn-hangzhou-i", J = "cn-hangzhou-j", K = "cn-hangzhou-k", G = "cn-hangzhou-g";
+const H = "cn-hangzhou-h",
+  I = "cn-hangzhou-i",
+  J = "cn-hangzhou-j",
+  K = "cn-hangzhou-k",
+  G = "cn-hangzhou-g";
 const cluster = (zones: string[], extra: Record<string, unknown> = {}) =>
   specFor({ clusterName: "zk", zones, controlPlane: { count: 3 }, ...extra }, "staging");
 
 /** Every custom resource by name, with its inputs (secrets unwrapped). */
-async function declared(zones: string[], extra?: Record<string, unknown>): Promise<Map<string, RecordedResource>> {
+async function declared(
+  zones: string[],
+  extra?: Record<string, unknown>,
+): Promise<Map<string, RecordedResource>> {
   return byName(await declareCluster(recorder, cluster(zones, extra)));
 }
 
@@ -35,7 +42,9 @@ const changed = (before: Map<string, RecordedResource>, after: Map<string, Recor
   changedInputs(before, after, (name) => name.endsWith("-immutable")).filter((c) => !/^[+-]/.test(c));
 
 const placement = (rs: Map<string, RecordedResource>) =>
-  [...rs.values()].filter((r) => r.type === "alicloud:ecs/instance:Instance").map((r) => [r.name, r.inputs.vswitchId, r.inputs.privateIp]);
+  [...rs.values()]
+    .filter((r) => r.type === "alicloud:ecs/instance:Instance")
+    .map((r) => [r.name, r.inputs.vswitchId, r.inputs.privateIp]);
 
 describe("zones are keyed by name, not by their place in the list", () => {
   it("reordering the zones changes no input of any resource", async () => {
@@ -76,8 +85,16 @@ describe("plan/zones.ts", () => {
   it("derived CIDRs depend on the zone's letter only", () => {
     const a = derivedVswitches("10.0.0.0/16", 20, [H, J]);
     const b = derivedVswitches("10.0.0.0/16", 20, [J, K, H]);
-    expect(a).toEqual({ vswitches: [{ zone: H, cidr: "10.0.112.0/20" }, { zone: J, cidr: "10.0.144.0/20" }] });
-    expect("vswitches" in b && b.vswitches.filter((v) => v.zone !== K)).toEqual([{ zone: J, cidr: "10.0.144.0/20" }, { zone: H, cidr: "10.0.112.0/20" }]);
+    expect(a).toEqual({
+      vswitches: [
+        { zone: H, cidr: "10.0.112.0/20" },
+        { zone: J, cidr: "10.0.144.0/20" },
+      ],
+    });
+    expect("vswitches" in b && b.vswitches.filter((v) => v.zone !== K)).toEqual([
+      { zone: J, cidr: "10.0.144.0/20" },
+      { zone: H, cidr: "10.0.112.0/20" },
+    ]);
   });
 
   it("derived control-plane zones go round robin in name order; pinned ones are kept", () => {
@@ -86,7 +103,11 @@ describe("plan/zones.ts", () => {
   });
 
   it("the CLB's master is the first control plane's zone when offered, the slave one of ours offered with it", () => {
-    const offered = [{ masterZoneId: H, slaveZoneId: K }, { masterZoneId: H, slaveZoneId: J }, { masterZoneId: I, slaveZoneId: H }];
+    const offered = [
+      { masterZoneId: H, slaveZoneId: K },
+      { masterZoneId: H, slaveZoneId: J },
+      { masterZoneId: I, slaveZoneId: H },
+    ];
     expect(clbZones(H, [J, I, H], offered)).toEqual({ master: H, slave: J });
     // Not offered as a master: the first of ours, by name, that is.
     expect(clbZones(J, [J, I, H], offered)).toEqual({ master: H, slave: J });
@@ -94,6 +115,8 @@ describe("plan/zones.ts", () => {
     expect(clbZones(H, [H], offered)).toEqual({ master: H, slave: J });
     expect(clbZones(I, [I], [{ masterZoneId: I, slaveZoneId: "" }])).toEqual({ master: I });
     const none = clbZones(K, [K], offered);
-    expect("problem" in none && none.problem).toContain(`master zone in ${H}, ${I}, none of which is in zones (${K})`);
+    expect("problem" in none && none.problem).toContain(
+      `master zone in ${H}, ${I}, none of which is in zones (${K})`,
+    );
   });
 });

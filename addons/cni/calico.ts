@@ -7,8 +7,18 @@ const CALICO_REPO = "https://docs.tigera.io/calico/charts";
 /** Since 3.32 the CRDs ship in their own chart, installed before the operator. */
 // Hooks: the CRD chart has none; tigera-operator only a pre-delete Job (uninstall
 // clean-up), which an install does not need (calico v3.32.1 and release-v3.32 charts/).
-export const CALICO_CRDS_CHART: ChartRef = { repo: CALICO_REPO, chart: "crd.projectcalico.org.v1", version: "v3.32.2", hooks: "none" };
-export const CALICO_OPERATOR_CHART: ChartRef = { repo: CALICO_REPO, chart: "tigera-operator", version: "v3.32.2", hooks: "harmless" };
+export const CALICO_CRDS_CHART: ChartRef = {
+  repo: CALICO_REPO,
+  chart: "crd.projectcalico.org.v1",
+  version: "v3.32.2",
+  hooks: "none",
+};
+export const CALICO_OPERATOR_CHART: ChartRef = {
+  repo: CALICO_REPO,
+  chart: "tigera-operator",
+  version: "v3.32.2",
+  hooks: "harmless",
+};
 
 /**
  * Encapsulations that work on an Alibaba Cloud VPC. The VPC routes at layer 3 and
@@ -44,7 +54,11 @@ export const calicoOptions = strictObject({
 });
 export type CalicoOptions = z.infer<typeof calicoOptions>;
 
-const TYPHA: NodeTraffic = { protocol: "tcp", ports: [5473, 5473], purpose: "Calico Typha: Felix agents to Typha" };
+const TYPHA: NodeTraffic = {
+  protocol: "tcp",
+  ports: [5473, 5473],
+  purpose: "Calico Typha: Felix agents to Typha",
+};
 
 export const calico: CniModule<CalicoOptions> = {
   name: "calico",
@@ -56,7 +70,9 @@ export const calico: CniModule<CalicoOptions> = {
   defaultPodCidr: "10.244.0.0/16",
   podCidrProblems: (podCidr, options) =>
     prefixLength(podCidr) > options.blockSize
-      ? [`Calico carves /${options.blockSize} blocks from the pod CIDR, so it must be /${options.blockSize} or larger (got ${podCidr})`]
+      ? [
+          `Calico carves /${options.blockSize} blocks from the pod CIDR, so it must be /${options.blockSize} or larger (got ${podCidr})`,
+        ]
       : [],
   nodeTraffic: (options) =>
     options.encapsulation === "VXLAN"
@@ -65,7 +81,11 @@ export const calico: CniModule<CalicoOptions> = {
           { protocol: "tcp", ports: [179, 179], purpose: "Calico BGP peering (IPIP mode)" },
           // IP-in-IP is IP protocol 4; Alibaba security groups have no protocol numbers,
           // so only "all" admits it.
-          { protocol: "all", ports: [-1, -1], purpose: "Calico IP-in-IP (IP protocol 4; only 'all' admits it)" },
+          {
+            protocol: "all",
+            ports: [-1, -1],
+            purpose: "Calico IP-in-IP (IP protocol 4; only 'all' admits it)",
+          },
           TYPHA,
         ],
   runsKubeProxy: () => true,
@@ -83,7 +103,15 @@ export const calico: CniModule<CalicoOptions> = {
             calicoNetwork: {
               // BGP only carries routes for IP-in-IP; VXLAN needs none.
               bgp: options.encapsulation === "IPIP" ? "Enabled" : "Disabled",
-              ipPools: [{ cidr: ctx.podCidr, encapsulation: options.encapsulation, natOutgoing: "Enabled", blockSize: options.blockSize, nodeSelector: "all()" }],
+              ipPools: [
+                {
+                  cidr: ctx.podCidr,
+                  encapsulation: options.encapsulation,
+                  natOutgoing: "Enabled",
+                  blockSize: options.blockSize,
+                  nodeSelector: "all()",
+                },
+              ],
             },
           },
         },

@@ -5,7 +5,12 @@ import type { ChartRef, CniModule, CniObject, NodeTraffic } from "./types";
 
 // Hooks: one post-install Job for clustermesh MCS-API CoreDNS set-up, off by default
 // (cilium-1.19.6.tgz templates/clustermesh-coredns-mcsapi/job.yaml).
-export const CILIUM_CHART: ChartRef = { repo: "https://helm.cilium.io/", chart: "cilium", version: "1.19.6", hooks: "harmless" };
+export const CILIUM_CHART: ChartRef = {
+  repo: "https://helm.cilium.io/",
+  chart: "cilium",
+  version: "1.19.6",
+  hooks: "harmless",
+};
 
 export const ciliumOptions = strictObject({
   name: z.literal("cilium"),
@@ -34,30 +39,45 @@ export const cilium: CniModule<CiliumOptions> = {
       { protocol: "udp", ports: [8472, 8472], purpose: "Cilium VXLAN overlay between nodes" },
       { protocol: "tcp", ports: [4240, 4240], purpose: "Cilium node health checks" },
     ];
-    if (options.hubble) traffic.push({ protocol: "tcp", ports: [4244, 4244], purpose: "Hubble relay to Hubble servers on each node" });
-    if (options.wireguard) traffic.push({ protocol: "udp", ports: [51871, 51871], purpose: "Cilium WireGuard encryption between nodes" });
+    if (options.hubble)
+      traffic.push({
+        protocol: "tcp",
+        ports: [4244, 4244],
+        purpose: "Hubble relay to Hubble servers on each node",
+      });
+    if (options.wireguard)
+      traffic.push({
+        protocol: "udp",
+        ports: [51871, 51871],
+        purpose: "Cilium WireGuard encryption between nodes",
+      });
     return traffic;
   },
   runsKubeProxy: (options) => !options.kubeProxyReplacement,
   install: (options, ctx) => ({
     namespace: "kube-system",
     namespaceLabels: {},
-    charts: [{
-      name: "cilium",
-      ref: CILIUM_CHART,
-      values: {
-        kubeProxyReplacement: options.kubeProxyReplacement,
-        // Without kube-proxy the agents cannot use the kubernetes Service: they reach the
-        // API by the endpoint name, which every node resolves (self on control planes).
-        k8sServiceHost: ctx.apiHost,
-        k8sServicePort: ctx.apiPort,
-        routingMode: "tunnel",
-        tunnelProtocol: "vxlan",
-        ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: [ctx.podCidr], clusterPoolIPv4MaskSize: 24 } },
-        hubble: { enabled: options.hubble, relay: { enabled: options.hubble } },
-        encryption: { enabled: options.wireguard, type: "wireguard" },
+    charts: [
+      {
+        name: "cilium",
+        ref: CILIUM_CHART,
+        values: {
+          kubeProxyReplacement: options.kubeProxyReplacement,
+          // Without kube-proxy the agents cannot use the kubernetes Service: they reach the
+          // API by the endpoint name, which every node resolves (self on control planes).
+          k8sServiceHost: ctx.apiHost,
+          k8sServicePort: ctx.apiPort,
+          routingMode: "tunnel",
+          tunnelProtocol: "vxlan",
+          ipam: {
+            mode: "cluster-pool",
+            operator: { clusterPoolIPv4PodCIDRList: [ctx.podCidr], clusterPoolIPv4MaskSize: 24 },
+          },
+          hubble: { enabled: options.hubble, relay: { enabled: options.hubble } },
+          encryption: { enabled: options.wireguard, type: "wireguard" },
+        },
       },
-    }],
+    ],
     objects: [metadataGuardPolicy()],
   }),
 };
@@ -75,7 +95,8 @@ export function metadataGuardPolicy(): CniObject {
     kind: "CiliumClusterwideNetworkPolicy",
     metadata: { name: "kubeadm-alicloud-metadata-guard" },
     spec: {
-      description: "kubeadm-alicloud: pods may not reach the Alibaba Cloud metadata service (node role credentials)",
+      description:
+        "kubeadm-alicloud: pods may not reach the Alibaba Cloud metadata service (node role credentials)",
       endpointSelector: {},
       enableDefaultDeny: { egress: false, ingress: false },
       egressDeny: [{ toCIDR: [`${METADATA_ADDRESS}/32`] }],

@@ -7,7 +7,12 @@ import type { ChartRef, CniModule } from "./types";
 // repository below). Since v0.28.5 the chart changed only image tags and an optional
 // healthz port: `podCidr` and `flannel.backend` are as before (git diff v0.28.5 v0.28.9
 // -- chart/). Hooks: none (chart/kube-flannel/templates at v0.28.9).
-export const FLANNEL_CHART: ChartRef = { repo: "https://flannel-io.github.io/flannel/", chart: "flannel", version: "v0.28.9", hooks: "none" };
+export const FLANNEL_CHART: ChartRef = {
+  repo: "https://flannel-io.github.io/flannel/",
+  chart: "flannel",
+  version: "v0.28.9",
+  hooks: "none",
+};
 
 export const flannelOptions = strictObject({
   name: z.literal("flannel"),
@@ -27,12 +32,20 @@ export const flannel: CniModule<FlannelOptions> = {
   schema: flannelOptions,
   defaultPodCidr: "10.244.0.0/16",
   podCidrProblems: () => [],
-  nodeTraffic: () => [{ protocol: "udp", ports: [8472, 8472], purpose: "Flannel VXLAN overlay between nodes" }],
+  nodeTraffic: () => [
+    { protocol: "udp", ports: [8472, 8472], purpose: "Flannel VXLAN overlay between nodes" },
+  ],
   runsKubeProxy: () => true,
   install: (_options, ctx) => ({
     namespace: "kube-flannel",
     namespaceLabels: { "pod-security.kubernetes.io/enforce": "privileged" },
     // podCidr must equal kubeadm's networking.podSubnet.
-    charts: [{ name: "flannel", ref: FLANNEL_CHART, values: { podCidr: ctx.podCidr, flannel: { backend: "vxlan" } } }],
+    charts: [
+      {
+        name: "flannel",
+        ref: FLANNEL_CHART,
+        values: { podCidr: ctx.podCidr, flannel: { backend: "vxlan" } },
+      },
+    ],
   }),
 };

@@ -55,7 +55,11 @@ export interface CniInstall {
   readonly namespace: string;
   /** Labels of the namespace, e.g. Pod Security admission for privileged agents. */
   readonly namespaceLabels: Readonly<Record<string, string>>;
-  readonly charts: readonly { readonly name: string; readonly ref: ChartRef; readonly values: Record<string, unknown> }[];
+  readonly charts: readonly {
+    readonly name: string;
+    readonly ref: ChartRef;
+    readonly values: Record<string, unknown>;
+  }[];
   /** Objects of the CNI's own kinds applied once its charts are up (e.g. cluster-wide policies). */
   readonly objects?: readonly CniObject[];
 }

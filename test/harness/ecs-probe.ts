@@ -4,10 +4,12 @@
 import { ecsClient } from "../../components/cloud-assistant";
 
 const [region = "cn-hangzhou", instanceId = "i-probe"] = process.argv.slice(2);
-ecsClient(region).agentOnline(instanceId).then(
-  (online) => console.log(JSON.stringify({ online })),
-  (err: Error) => {
-    console.error(err.message);
-    process.exit(1);
-  },
-);
+ecsClient(region)
+  .agentOnline(instanceId)
+  .then(
+    (online) => console.log(JSON.stringify({ online })),
+    (err: Error) => {
+      console.error(err.message);
+      process.exit(1);
+    },
+  );

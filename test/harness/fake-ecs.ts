@@ -45,15 +45,30 @@ export interface FakeEcs {
 }
 
 /** Files for a fake-ecs.py run: its config, request log and port file. */
-export function fakeEcsFiles(config: FakeEcsConfig): { dir: string; config: string; log: string; port: string } {
+export function fakeEcsFiles(config: FakeEcsConfig): {
+  dir: string;
+  config: string;
+  log: string;
+  port: string;
+} {
   const dir = mkdtempSync(join(tmpdir(), "ecs-"));
-  const files = { dir, config: join(dir, "config.json"), log: join(dir, "requests.jsonl"), port: join(dir, "port") };
+  const files = {
+    dir,
+    config: join(dir, "config.json"),
+    log: join(dir, "requests.jsonl"),
+    port: join(dir, "port"),
+  };
   writeFileSync(files.config, JSON.stringify(config));
   return files;
 }
 
 export function readEcsLog(log: string): EcsRequest[] {
-  return existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as EcsRequest) : [];
+  return existsSync(log)
+    ? readFileSync(log, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as EcsRequest)
+    : [];
 }
 
 export async function startFakeEcs(config: FakeEcsConfig): Promise<FakeEcs> {
@@ -65,7 +80,12 @@ export async function startFakeEcs(config: FakeEcsConfig): Promise<FakeEcs> {
   }
   const url = `http://127.0.0.1:${readFileSync(files.port, "utf8").trim()}`;
   const requests = () => readEcsLog(files.log);
-  return { url, requests, calls: (action) => requests().filter((r) => r.action === action), stop: () => void child.kill() };
+  return {
+    url,
+    requests,
+    calls: (action) => requests().filter((r) => r.action === action),
+    stop: () => void child.kill(),
+  };
 }
 
 /** The AccessKeyId an ACS3-HMAC-SHA256 Authorization header names. */

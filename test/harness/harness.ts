@@ -1,7 +1,15 @@
 // A sandbox for the bootstrap script: a fake root built from the node's real user data,
 // stub system commands on PATH (stubs.sh), and the script run with real bash.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
@@ -11,7 +19,20 @@ import { NODE_PATHS, fileText, type WriteFile } from "../../plan/node-bootstrap"
 import { nodeSecretItems, type SecretSource } from "../../plan/node-secrets";
 import { TEST_PKI } from "./nodes";
 
-const STUBBED = ["curl", "apt-get", "apt-mark", "dnf", "modprobe", "sysctl", "swapoff", "systemctl", "kubeadm", "kubectl", "sleep", "crictl"];
+const STUBBED = [
+  "curl",
+  "apt-get",
+  "apt-mark",
+  "dnf",
+  "modprobe",
+  "sysctl",
+  "swapoff",
+  "systemctl",
+  "kubeadm",
+  "kubectl",
+  "sleep",
+  "crictl",
+];
 const OS_RELEASE: Record<string, string> = {
   "ubuntu-24.04": 'ID=ubuntu\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\n',
   "ubuntu-22.04": 'ID=ubuntu\nVERSION_ID="22.04"\nVERSION_CODENAME=jammy\n',
@@ -28,7 +49,14 @@ export interface Sandbox {
 export function sandbox(userData: string, os: keyof typeof OS_RELEASE): Sandbox {
   const base = mkdtempSync(join(tmpdir(), "node-"));
   const root = join(base, "root");
-  for (const d of ["etc/modules-load.d", "etc/sysctl.d", "etc/apt/sources.list.d", "etc/yum.repos.d", "usr/local/sbin"]) mkdirSync(join(root, d), { recursive: true });
+  for (const d of [
+    "etc/modules-load.d",
+    "etc/sysctl.d",
+    "etc/apt/sources.list.d",
+    "etc/yum.repos.d",
+    "usr/local/sbin",
+  ])
+    mkdirSync(join(root, d), { recursive: true });
   writeFileSync(join(root, "etc/os-release"), OS_RELEASE[os] ?? "");
   writeFileSync(join(root, "etc/fstab"), "UUID=abc / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n");
   writeFileSync(join(root, "etc/hosts"), "127.0.0.1 localhost\n");
@@ -59,16 +87,34 @@ export interface Run {
  * filesystem of the host kind asked for: cgroup2 (a cgroup v2 host), or the tmpfs a
  * cgroup v1 host has at /sys/fs/cgroup. `stat -f` on it is the real check.
  */
-export function runBootstrap(box: Sandbox, env: Record<string, string> = {}, cgroup: "v1" | "v2" = "v2"): Run {
+export function runBootstrap(
+  box: Sandbox,
+  env: Record<string, string> = {},
+  cgroup: "v1" | "v2" = "v2",
+): Run {
   const mount = join(box.root, "..", "cgroup");
   mkdirSync(mount, { recursive: true });
   const fs = cgroup === "v2" ? "cgroup2" : "tmpfs";
-  return runScript(box, join(box.root, NODE_PATHS.script), [], { CGROUP_ROOT: mount, ...env }, ["unshare", "-m", "sh", "-c", `mount -t ${fs} none "$CGROUP_ROOT" && exec bash "$0"`]);
+  return runScript(box, join(box.root, NODE_PATHS.script), [], { CGROUP_ROOT: mount, ...env }, [
+    "unshare",
+    "-m",
+    "sh",
+    "-c",
+    `mount -t ${fs} none "$CGROUP_ROOT" && exec bash "$0"`,
+  ]);
 }
 
 /** Run any script of ours in the sandbox, with the stubs on PATH (`wrapper` runs bash). */
-export function runScript(box: Sandbox, script: string, args: readonly string[], env: Record<string, string> = {}, wrapper: readonly string[] = ["bash"]): Run {
-  const before = existsSync(box.calls) ? readFileSync(box.calls, "utf8").split("\n").filter(Boolean).length : 0;
+export function runScript(
+  box: Sandbox,
+  script: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  wrapper: readonly string[] = ["bash"],
+): Run {
+  const before = existsSync(box.calls)
+    ? readFileSync(box.calls, "utf8").split("\n").filter(Boolean).length
+    : 0;
   const [command, ...prefix] = wrapper as [string, ...string[]];
   const r = spawnSync(command, [...prefix, script, ...args], {
     encoding: "utf8",
@@ -80,7 +126,9 @@ export function runScript(box: Sandbox, script: string, args: readonly string[],
       ...env,
     },
   });
-  const calls = existsSync(box.calls) ? readFileSync(box.calls, "utf8").split("\n").filter(Boolean).slice(before) : [];
+  const calls = existsSync(box.calls)
+    ? readFileSync(box.calls, "utf8").split("\n").filter(Boolean).slice(before)
+    : [];
   // Killed by a signal: the shell's convention, 128 + the signal's number.
   const status = r.status ?? (r.signal ? 128 + (constants.signals[r.signal] ?? 0) : -1);
   return { status, output: `${r.stdout}${r.stderr}`, calls };
@@ -118,9 +166,15 @@ export interface FakeCloud {
 
 export async function startFakeCloud(config: FakeCloudConfig): Promise<FakeCloud> {
   const dir = mkdtempSync(join(tmpdir(), "cloud-"));
-  const files = { config: join(dir, "config.json"), log: join(dir, "requests.jsonl"), port: join(dir, "port") };
+  const files = {
+    config: join(dir, "config.json"),
+    log: join(dir, "requests.jsonl"),
+    port: join(dir, "port"),
+  };
   writeFileSync(files.config, JSON.stringify(config));
-  const child = spawn("python3", [join(__dirname, "fake-cloud.py"), files.config, files.log, files.port], { stdio: "ignore" });
+  const child = spawn("python3", [join(__dirname, "fake-cloud.py"), files.config, files.log, files.port], {
+    stdio: "ignore",
+  });
   for (let waited = 0; !existsSync(files.port); waited += 20) {
     if (waited > 10_000 || child.exitCode !== null) throw new Error("fake-cloud.py did not start");
     await new Promise((r) => setTimeout(r, 20));
@@ -129,7 +183,13 @@ export async function startFakeCloud(config: FakeCloudConfig): Promise<FakeCloud
   return {
     url,
     env: { METADATA_URL: url, OOS_ENDPOINT: url, FETCH_BACKOFF_SECONDS: "0.01" },
-    requests: () => (existsSync(files.log) ? readFileSync(files.log, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LoggedRequest) : []),
+    requests: () =>
+      existsSync(files.log)
+        ? readFileSync(files.log, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as LoggedRequest)
+        : [],
     stop: () => void child.kill(),
   };
 }
@@ -152,8 +212,10 @@ export function stubSecretValues(spec: ClusterSpec, initialized = false): Record
     if (s.kind === "cluster-initialized") return initialized ? "initialized" : undefined;
     return STUB_TOKENS[s.owner] ?? `${String(i).padStart(6, "t")}.${"x".repeat(16)}`;
   };
-  return Object.fromEntries(nodeSecretItems(spec).flatMap((item, i) => {
-    const v = value(item.source, i);
-    return v === undefined ? [] : [[item.parameterName, v]];
-  }));
+  return Object.fromEntries(
+    nodeSecretItems(spec).flatMap((item, i) => {
+      const v = value(item.source, i);
+      return v === undefined ? [] : [[item.parameterName, v]];
+    }),
+  );
 }

@@ -10,7 +10,11 @@ import { renderUserData } from "../../plan/node-bootstrap";
 import { PUBLIC_PKI_FILES } from "../../plan/node-secrets";
 import { CAS, SA_FILES } from "../../plan/pki";
 
-export const FACTS: ClusterFacts = { loadBalancerAddress: "10.0.0.250", discoveryHash: `sha256:${"cd".repeat(32)}`, encryptionAlgorithm: "RSA-2048" };
+export const FACTS: ClusterFacts = {
+  loadBalancerAddress: "10.0.0.250",
+  discoveryHash: `sha256:${"cd".repeat(32)}`,
+  encryptionAlgorithm: "RSA-2048",
+};
 /**
  * A real PKI for the sandbox, made once with openssl: each CA's certificate and key and
  * the service-account pair, so that what the bootstrap does with them (signing client
@@ -27,11 +31,29 @@ export function testPki(bits = 2048): Readonly<Record<string, string>> {
 function makePki(bits: number): Readonly<Record<string, string>> {
   const dir = mkdtempSync(join(tmpdir(), "pki-"));
   const files: Record<string, string> = {};
-  const run = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const run = (args: string[]) =>
+    execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   for (const ca of CAS) {
     const base = ca.keyFile.replace(/\.key$/, "").replace(/\//g, "-");
-    run(["req", "-x509", "-newkey", `rsa:${bits}`, "-nodes", "-keyout", `${base}.key`, "-out", `${base}.crt`, "-subj", `/CN=${ca.commonName}`, "-days", "2",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment"]);
+    run([
+      "req",
+      "-x509",
+      "-newkey",
+      `rsa:${bits}`,
+      "-nodes",
+      "-keyout",
+      `${base}.key`,
+      "-out",
+      `${base}.crt`,
+      "-subj",
+      `/CN=${ca.commonName}`,
+      "-days",
+      "2",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment",
+    ]);
     files[ca.certFile] = readFileSync(join(dir, `${base}.crt`), "utf8");
     files[ca.keyFile] = readFileSync(join(dir, `${base}.key`), "utf8");
   }
@@ -42,8 +64,11 @@ function makePki(bits: number): Readonly<Record<string, string>> {
   return files;
 }
 export const TEST_PKI = testPki();
-/** The public PKI files control planes get in user data; keys and tokens come from the (fake) secret store. */
-export const publicPki = (bits = 2048) => Object.fromEntries(PUBLIC_PKI_FILES.map((f) => [f, testPki(bits)[f] as string]));
+/**
+ * The public PKI files control planes get in user data; keys and tokens come from the (fake) secret store.
+ */
+export const publicPki = (bits = 2048) =>
+  Object.fromEntries(PUBLIC_PKI_FILES.map((f) => [f, testPki(bits)[f] as string]));
 export const NODE_IP = "10.0.0.21";
 
 /** "first": the control plane that may init; "control-plane": any other; "worker": a pool's node. */
@@ -57,8 +82,15 @@ export const PEERS: Readonly<Record<Exclude<TestNode, "worker">, readonly string
 
 /** A node's user data; control planes carry the test PKI's certificates (`bits`: its RSA key size). */
 export function nodeUserData(spec: ClusterSpec, node: TestNode, pool = 0, bits = 2048): string {
-  if (node === "worker") return renderUserData({ spec, facts: FACTS, role: "worker", ...(spec.nodePools[pool] ? { pool: spec.nodePools[pool] } : {}) }, {});
-  return renderUserData({ spec, facts: FACTS, role: "control-plane", peers: PEERS[node], first: node === "first" }, { pki: publicPki(bits) });
+  if (node === "worker")
+    return renderUserData(
+      { spec, facts: FACTS, role: "worker", ...(spec.nodePools[pool] ? { pool: spec.nodePools[pool] } : {}) },
+      {},
+    );
+  return renderUserData(
+    { spec, facts: FACTS, role: "control-plane", peers: PEERS[node], first: node === "first" },
+    { pki: publicPki(bits) },
+  );
 }
 
 /**

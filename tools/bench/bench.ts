@@ -28,39 +28,63 @@ function largeStack(dir: string): string {
     desiredCapacity: 100,
     labels: { "example.com/pool": `pool-${i}` },
   }));
-  writeFileSync(file, stringify({
-    config: {
-      "kubeadm-alicloud:environment": "prod",
-      "kubeadm-alicloud:region": "cn-shanghai",
-      "kubeadm-alicloud:zones": ["cn-shanghai-e", "cn-shanghai-f", "cn-shanghai-g"],
-      "kubeadm-alicloud:controlPlane": { count: 3 },
-      // 1,003 nodes need 1,003 /24 pod blocks: a /14 holds 1,024.
-      "kubeadm-alicloud:network": { vpcCidr: "10.30.0.0/16", podCidr: "10.128.0.0/14" },
-      "kubeadm-alicloud:nodePools": pools,
-    },
-  }));
+  writeFileSync(
+    file,
+    stringify({
+      config: {
+        "kubeadm-alicloud:environment": "prod",
+        "kubeadm-alicloud:region": "cn-shanghai",
+        "kubeadm-alicloud:zones": ["cn-shanghai-e", "cn-shanghai-f", "cn-shanghai-g"],
+        "kubeadm-alicloud:controlPlane": { count: 3 },
+        // 1,003 nodes need 1,003 /24 pod blocks: a /14 holds 1,024.
+        "kubeadm-alicloud:network": { vpcCidr: "10.30.0.0/16", podCidr: "10.128.0.0/14" },
+        "kubeadm-alicloud:nodePools": pools,
+      },
+    }),
+  );
   return file;
 }
 
 function renderOnce(args: string[], dir: string): Stats {
   const stats = join(dir, `stats-${Math.random().toString(36).slice(2)}.json`);
-  execFileSync(join(PROJECT_DIR, "node_modules", ".bin", "tsx"), [join(PROJECT_DIR, "tools/render/cli.ts"), ...args, "--out", join(dir, "out"), "--stats-json", stats], { cwd: PROJECT_DIR, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(
+    join(PROJECT_DIR, "node_modules", ".bin", "tsx"),
+    [join(PROJECT_DIR, "tools/render/cli.ts"), ...args, "--out", join(dir, "out"), "--stats-json", stats],
+    { cwd: PROJECT_DIR, stdio: ["ignore", "ignore", "inherit"] },
+  );
   return JSON.parse(readFileSync(stats, "utf8")) as Stats;
 }
 
 function measure(label: string, args: string[], dir: string) {
   const runs = Array.from({ length: RUNS }, () => renderOnce(args, dir));
   const walls = runs.map((r) => r.wallMs).sort((a, b) => a - b);
-  return { label, resources: runs[0]?.resources ?? 0, wallMs: walls[Math.floor(RUNS / 2)] ?? 0, maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)) };
+  return {
+    label,
+    resources: runs[0]?.resources ?? 0,
+    wallMs: walls[Math.floor(RUNS / 2)] ?? 0,
+    maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), "kubeadm-alicloud-bench-"));
-const small = measure("small (stacks/Pulumi.dev.yaml: 1 control plane, 1 pool, up to 4 nodes)", ["--stack", "dev"], dir);
-const large = measure("large (3 control planes, 10 pools, 1,003 nodes)", ["--stack-file", largeStack(dir), "--stack", "bench-large"], dir);
+const small = measure(
+  "small (stacks/Pulumi.dev.yaml: 1 control plane, 1 pool, up to 4 nodes)",
+  ["--stack", "dev"],
+  dir,
+);
+const large = measure(
+  "large (3 control planes, 10 pools, 1,003 nodes)",
+  ["--stack-file", largeStack(dir), "--stack", "bench-large"],
+  dir,
+);
 
-console.log(`render benchmark, median of ${RUNS} runs (wall = whole render inside the process; peak RSS of the process)`);
+console.log(
+  `render benchmark, median of ${RUNS} runs (wall = whole render inside the process; peak RSS of the process)`,
+);
 for (const r of [small, large]) {
-  console.log(`  ${r.label}\n    resources ${r.resources}, wall ${r.wallMs.toFixed(0)} ms, peak RSS ${r.maxRssMb.toFixed(0)} MB`);
+  console.log(
+    `  ${r.label}\n    resources ${r.resources}, wall ${r.wallMs.toFixed(0)} ms, peak RSS ${r.maxRssMb.toFixed(0)} MB`,
+  );
 }
 const wallRatio = large.wallMs / small.wallMs;
 const rssRatio = large.maxRssMb / small.maxRssMb;

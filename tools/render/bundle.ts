@@ -15,7 +15,11 @@ export function stableJson(value: unknown): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
     if (typeof v !== "object" || v === null) return v;
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+    );
   };
   return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
@@ -54,7 +58,8 @@ export function maskPem(value: unknown): unknown {
     return kind ? `[${kind} PEM, made at deploy time]` : value;
   }
   if (Array.isArray(value)) return value.map(maskPem);
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskPem(v)]));
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskPem(v)]));
   return value;
 }
 
@@ -77,7 +82,13 @@ export function resourcesJson(resources: readonly RecordedResource[]): string {
       dependsOn: r.dependsOn.map((u) => name(u) ?? u).sort(),
       provider: providerName(r.provider),
       // User data is reviewed decoded, file by file, under nodes/ (nodes-bundle.ts).
-      inputs: maskPem(Object.fromEntries(Object.entries(r.maskedInputs).filter(([k]) => !k.startsWith("__")).map(([k, v]) => [k, k === "userData" ? USER_DATA_POINTER : v]))),
+      inputs: maskPem(
+        Object.fromEntries(
+          Object.entries(r.maskedInputs)
+            .filter(([k]) => !k.startsWith("__"))
+            .map(([k, v]) => [k, k === "userData" ? USER_DATA_POINTER : v]),
+        ),
+      ),
       secretInputs: [...r.secretPaths].sort(),
     })),
   );
@@ -88,8 +99,10 @@ function isPrivate(cidr: string): boolean {
 }
 
 function describeRule(r: SecurityRule): string {
-  const peer = "group" in r.peer ? (r.peer.group === "controlPlane" ? "sg:control-plane" : "sg:workers") : r.peer.cidr;
-  const ports = r.portRange === "-1/-1" ? "" : ` ${r.portRange.replace("/", "-").replace(/^(\d+)-\1$/, "$1")}`;
+  const peer =
+    "group" in r.peer ? (r.peer.group === "controlPlane" ? "sg:control-plane" : "sg:workers") : r.peer.cidr;
+  const ports =
+    r.portRange === "-1/-1" ? "" : ` ${r.portRange.replace("/", "-").replace(/^(\d+)-\1$/, "$1")}`;
   const group = r.group === "controlPlane" ? "control-plane" : "workers";
   return `${group.padEnd(14)}${r.direction === "ingress" ? "in " : "out"}  ${r.policy.padEnd(6)} ${`${r.protocol}${ports}`.padEnd(18)} ${r.direction === "ingress" ? "from" : "to  "} ${peer.padEnd(18)} ${r.description}`;
 }
@@ -100,26 +113,43 @@ export interface SummaryNotes {
   readonly egressIp?: string;
 }
 
-export function summaryText(spec: ClusterSpec, resources: readonly RecordedResource[], notes: SummaryNotes): string {
+export function summaryText(
+  spec: ClusterSpec,
+  resources: readonly RecordedResource[],
+  notes: SummaryNotes,
+): string {
   const n = spec.network;
   const rules = securityRules(spec);
   const lines: string[] = [];
   const line = (s = "") => lines.push(s);
-  const cniDetail = spec.cni.name === "calico" ? ` (${spec.cni.encapsulation})` : spec.cni.name === "cilium" ? ` (kube-proxy replacement ${spec.cni.kubeProxyReplacement ? "on" : "off"})` : " (VXLAN)";
+  const cniDetail =
+    spec.cni.name === "calico"
+      ? ` (${spec.cni.encapsulation})`
+      : spec.cni.name === "cilium"
+        ? ` (kube-proxy replacement ${spec.cni.kubeProxyReplacement ? "on" : "off"})`
+        : " (VXLAN)";
 
-  line(`kubeadm-alicloud offline render: stack ${spec.stack} (${spec.environment}), cluster ${spec.clusterName} in ${spec.region}`);
-  line(`Kubernetes ${spec.kubernetesVersion}, CNI ${spec.cni.name}${cniDetail}, kube-proxy ${spec.kubeProxy ? "runs" : "replaced by the CNI"}`);
+  line(
+    `kubeadm-alicloud offline render: stack ${spec.stack} (${spec.environment}), cluster ${spec.clusterName} in ${spec.region}`,
+  );
+  line(
+    `Kubernetes ${spec.kubernetesVersion}, CNI ${spec.cni.name}${cniDetail}, kube-proxy ${spec.kubeProxy ? "runs" : "replaced by the CNI"}`,
+  );
   line();
   line("Network");
   line(`  VPC          ${n.vpc.cidr} (${n.vpc.existingId ? `adopted ${n.vpc.existingId}` : "created"})`);
   line(`  zones        ${spec.zones.join(", ")}`);
   for (const v of n.vswitches) line(`  vSwitch      ${v.zone.padEnd(22)} ${v.cidr}`);
-  for (const v of n.controlPlaneVswitches) line(`  vSwitch      ${v.zone.padEnd(22)} ${v.cidr.padEnd(18)} control planes only`);
-  if (n.controlPlaneVswitches.length === 0) line(`  control planes share the nodes' vSwitches (network.controlPlaneVswitches: shared)`);
+  for (const v of n.controlPlaneVswitches)
+    line(`  vSwitch      ${v.zone.padEnd(22)} ${v.cidr.padEnd(18)} control planes only`);
+  if (n.controlPlaneVswitches.length === 0)
+    line(`  control planes share the nodes' vSwitches (network.controlPlaneVswitches: shared)`);
   line(`  pods         ${n.podCidr}`);
   line(`  services     ${n.serviceCidr} (DNS domain ${n.dnsDomain})`);
   line(`  peers        ${n.peerCidrs.length > 0 ? n.peerCidrs.join(", ") : "none"}`);
-  line(`  egress       ${n.natGateway.enabled ? `NAT gateway (Enhanced), EIP ${n.natGateway.eipBandwidthMbps} Mbit/s` : "no NAT gateway (the VPC must provide egress)"}; ${n.egress.restricted ? `restricted to the VPC, Alibaba services${n.egress.allowedCidrs.length ? ` and ${n.egress.allowedCidrs.join(", ")}` : ""}` : "unrestricted"}`);
+  line(
+    `  egress       ${n.natGateway.enabled ? `NAT gateway (Enhanced), EIP ${n.natGateway.eipBandwidthMbps} Mbit/s` : "no NAT gateway (the VPC must provide egress)"}; ${n.egress.restricted ? `restricted to the VPC, Alibaba services${n.egress.allowedCidrs.length ? ` and ${n.egress.allowedCidrs.join(", ")}` : ""}` : "unrestricted"}`,
+  );
   line();
 
   const cp = spec.controlPlane;
@@ -127,30 +157,61 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   const desired = cp.count + spec.nodePools.reduce((s, p) => s + p.desiredCapacity, 0);
   const max = maxNodeCount(spec);
   line("Nodes");
-  line(`  control plane  ${cp.count} x ${cp.instanceType}, ${cp.image.os}${cp.image.id ? ` ${cp.image.id}` : " (newest public image, resolved at deploy: pin image.id)"}, ${cp.systemDisk.category} ${cp.systemDisk.sizeGb} GB encrypted, deletion protection ${cp.deletionProtection ? "on" : "off"}`);
-  for (const p of controlPlanePlacements(spec)) line(`    ${p.name.padEnd(22)} ${p.zone.padEnd(18)} ${p.privateIp}${p.index === 0 ? "  kubeadm init while no cluster exists, else joins" : "  joins through any serving peer, after the previous one serves"}`);
+  line(
+    `  control plane  ${cp.count} x ${cp.instanceType}, ${cp.image.os}${cp.image.id ? ` ${cp.image.id}` : " (newest public image, resolved at deploy: pin image.id)"}, ${cp.systemDisk.category} ${cp.systemDisk.sizeGb} GB encrypted, deletion protection ${cp.deletionProtection ? "on" : "off"}`,
+  );
+  for (const p of controlPlanePlacements(spec))
+    line(
+      `    ${p.name.padEnd(22)} ${p.zone.padEnd(18)} ${p.privateIp}${p.index === 0 ? "  kubeadm init while no cluster exists, else joins" : "  joins through any serving peer, after the previous one serves"}`,
+    );
   for (const p of spec.nodePools) {
-    line(`  pool ${p.name.padEnd(10)} min ${p.minSize} / desired ${p.desiredCapacity} / max ${p.maxSize} x ${p.instanceTypes.join("|")}, Kubernetes ${p.kubernetesVersion}, all zones${Object.keys(p.labels).length ? `, labels ${Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(",")}` : ""}${p.taints.length ? `, taints ${p.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",")}` : ""}`);
+    line(
+      `  pool ${p.name.padEnd(10)} min ${p.minSize} / desired ${p.desiredCapacity} / max ${p.maxSize} x ${p.instanceTypes.join("|")}, Kubernetes ${p.kubernetesVersion}, all zones${
+        Object.keys(p.labels).length
+          ? `, labels ${Object.entries(p.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(",")}`
+          : ""
+      }${p.taints.length ? `, taints ${p.taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`).join(",")}` : ""}`,
+    );
   }
-  line(`  software       packages from ${spec.nodeSoftware.packageSource}, images from ${spec.nodeSoftware.imageRepository}`);
+  line(
+    `  software       packages from ${spec.nodeSoftware.packageSource}, images from ${spec.nodeSoftware.imageRepository}`,
+  );
   line(`  total          ${minNodes} min / ${desired} desired / ${max} max`);
   line();
 
   const pki = spec.pki;
   line("PKI (Pulumi owns the CAs and keys; kubeadm signs every other leaf on the nodes)");
   line(`  algorithm      ${pki.keyAlgorithm} (kubeadm encryptionAlgorithm)`);
-  line(`  CAs            kubernetes, etcd-ca, front-proxy-ca; ${pki.caValidityHours} h, never renewed automatically`);
-  line(`  admin          kubernetes-admin / kubeadm:cluster-admins, ${pki.adminValidityHours} h, renewed by a pulumi up in its last ${pki.adminEarlyRenewalHours} h`);
-  line(`  break-glass    ${pki.breakGlass ? "kubernetes-super-admin / system:masters (bypasses RBAC)" : "off"}`);
+  line(
+    `  CAs            kubernetes, etcd-ca, front-proxy-ca; ${pki.caValidityHours} h, never renewed automatically`,
+  );
+  line(
+    `  admin          kubernetes-admin / kubeadm:cluster-admins, ${pki.adminValidityHours} h, renewed by a pulumi up in its last ${pki.adminEarlyRenewalHours} h`,
+  );
+  line(
+    `  break-glass    ${pki.breakGlass ? "kubernetes-super-admin / system:masters (bypasses RBAC)" : "off"}`,
+  );
   line(`  API endpoint   https://${spec.apiEndpoint.dnsName}:6443 (in the admin kubeconfig)`);
-  line(`  API server     Secrets encrypted at rest ${spec.apiServer.encryptionAtRest.enabled ? "on" : `OFF (${spec.apiServer.encryptionAtRest.reason ?? ""})`}; audit log ${spec.apiServer.audit.enabled ? `on (${spec.apiServer.audit.maxAgeDays} days, ${spec.apiServer.audit.maxBackups} files of ${spec.apiServer.audit.maxSizeMb} MB)` : `OFF (${spec.apiServer.audit.reason ?? ""})`}; anonymous ${spec.apiServer.anonymousHealthOnly.enabled ? "health endpoints and kubeadm's cluster-info only" : `UNLIMITED (${spec.apiServer.anonymousHealthOnly.reason ?? ""})`}`);
-  line(`  tokens         the control planes' and one per pool (${spec.nodePools.map((p) => p.name).join(", ")}), each in OOS and as a bootstrap-token Secret in kube-system; ttl ${pki.bootstrapTokenTtlHours} h, renewed by a pulumi up in the last ${pki.bootstrapTokenRenewBeforeHours} h; generation ${pki.bootstrapTokenGeneration}`);
+  line(
+    `  API server     Secrets encrypted at rest ${spec.apiServer.encryptionAtRest.enabled ? "on" : `OFF (${spec.apiServer.encryptionAtRest.reason ?? ""})`}; audit log ${spec.apiServer.audit.enabled ? `on (${spec.apiServer.audit.maxAgeDays} days, ${spec.apiServer.audit.maxBackups} files of ${spec.apiServer.audit.maxSizeMb} MB)` : `OFF (${spec.apiServer.audit.reason ?? ""})`}; anonymous ${spec.apiServer.anonymousHealthOnly.enabled ? "health endpoints and kubeadm's cluster-info only" : `UNLIMITED (${spec.apiServer.anonymousHealthOnly.reason ?? ""})`}`,
+  );
+  line(
+    `  tokens         the control planes' and one per pool (${spec.nodePools.map((p) => p.name).join(", ")}), each in OOS and as a bootstrap-token Secret in kube-system; ttl ${pki.bootstrapTokenTtlHours} h, renewed by a pulumi up in the last ${pki.bootstrapTokenRenewBeforeHours} h; generation ${pki.bootstrapTokenGeneration}`,
+  );
   line();
 
-  const publicIngress = rules.filter((r) => r.direction === "ingress" && "cidr" in r.peer && !isPrivate(r.peer.cidr));
+  const publicIngress = rules.filter(
+    (r) => r.direction === "ingress" && "cidr" in r.peer && !isPrivate(r.peer.cidr),
+  );
   line("Exposed publicly");
-  line(`  Kubernetes API  ${spec.apiEndpoint.public ? `public, from ${spec.apiEndpoint.allowedCidrs.join(", ")}` : "private"}`);
-  line(`  SSH             ${spec.ssh.enabled ? `enabled, from ${spec.ssh.allowedCidrs.join(", ")}` : "disabled"}`);
+  line(
+    `  Kubernetes API  ${spec.apiEndpoint.public ? `public, from ${spec.apiEndpoint.allowedCidrs.join(", ")}` : "private"}`,
+  );
+  line(
+    `  SSH             ${spec.ssh.enabled ? `enabled, from ${spec.ssh.allowedCidrs.join(", ")}` : "disabled"}`,
+  );
   line(`  egress address  ${notes.egressIp ?? "none"}`);
   if (publicIngress.length === 0) line("  no security-group rule admits a non-private address");
   for (const r of publicIngress) line(`  rule            ${describeRule(r)}`);
@@ -165,17 +226,23 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   line();
   line("Images (registry, and the mirrors nodes try first: nodeSoftware.registryMirrors)");
   for (const s of imageSources(spec)) {
-    line(`  ${s.name.padEnd(22)} ${s.registries.map((r) => `${r.host} ${r.mirrors.length ? `via ${r.mirrors.join(", ")}` : "directly"}`).join("; ")}`);
+    line(
+      `  ${s.name.padEnd(22)} ${s.registries.map((r) => `${r.host} ${r.mirrors.length ? `via ${r.mirrors.join(", ")}` : "directly"}`).join("; ")}`,
+    );
   }
   line();
   line("Charts and manifests (compatibility catalog)");
   for (const e of catalogFor(spec)) {
     const s = e.supported;
-    line(`  ${`${e.artifact.name} ${e.artifact.version}`.padEnd(40)} ${s ? `supports Kubernetes 1.${s.fromMinor}-1.${s.toMinor} (${s.source})` : `no range recorded: ${e.noRange ?? "unknown"}`}`);
+    line(
+      `  ${`${e.artifact.name} ${e.artifact.version}`.padEnd(40)} ${s ? `supports Kubernetes 1.${s.fromMinor}-1.${s.toMinor} (${s.source})` : `no range recorded: ${e.noRange ?? "unknown"}`}`,
+    );
   }
   line();
 
-  const violations = checkGuardrails(resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as Record<string, unknown> })));
+  const violations = checkGuardrails(
+    resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as Record<string, unknown> })),
+  );
   line(`Guardrails (policy/): ${violations.length === 0 ? "all pass" : `${violations.length} violation(s)`}`);
   for (const v of violations) line(`  ${v.policy}: ${v.message}`);
   line();
@@ -183,7 +250,8 @@ export function summaryText(spec: ClusterSpec, resources: readonly RecordedResou
   const counts = new Map<string, number>();
   for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
   line(`Resources (${resources.length})`);
-  for (const [type, count] of [...counts.entries()].sort(([a], [b]) => a.localeCompare(b))) line(`  ${String(count).padStart(4)}  ${type}`);
+  for (const [type, count] of [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)))
+    line(`  ${String(count).padStart(4)}  ${type}`);
   if (notes.caveats.length > 0) {
     line();
     line("Not verified offline");
@@ -207,15 +275,38 @@ export function addonsJson(spec: ClusterSpec, resources: readonly RecordedResour
     const i = r.inputs;
     if (r.type === "kubernetes:helm.sh/v4:Chart") {
       const repo = (i.repositoryOpts as { repo?: string } | undefined)?.repo;
-      return [{ for: owner(r.name), kind: "chart", chart: i.chart, version: i.version, repo, namespace: i.namespace, values: i.values ?? {} }];
+      return [
+        {
+          for: owner(r.name),
+          kind: "chart",
+          chart: i.chart,
+          version: i.version,
+          repo,
+          namespace: i.namespace,
+          values: i.values ?? {},
+        },
+      ];
     }
     if (r.type === "kubernetes:yaml/v2:ConfigGroup") {
       return [{ for: owner(r.name), kind: "manifest", objects: i.objs ?? [] }];
     }
     // Join tokens' Secrets are the cluster's, not an add-on's (summary.txt says they exist).
     if (r.type === "kubernetes:core/v1:Secret" && i.type === BOOTSTRAP_TOKEN_SECRET_TYPE) return [];
-    if (r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:core/v1:Namespace") && r.type !== "kubernetes:helm.sh/v4:Chart") {
-      return [{ for: owner(r.name), kind: "object", apiVersion: i.apiVersion, objectKind: i.kind, metadata: i.metadata, spec: i.spec }];
+    if (
+      r.type.startsWith("kubernetes:") &&
+      !r.type.startsWith("kubernetes:core/v1:Namespace") &&
+      r.type !== "kubernetes:helm.sh/v4:Chart"
+    ) {
+      return [
+        {
+          for: owner(r.name),
+          kind: "object",
+          apiVersion: i.apiVersion,
+          objectKind: i.kind,
+          metadata: i.metadata,
+          spec: i.spec,
+        },
+      ];
     }
     return [];
   });

@@ -43,9 +43,14 @@ async function main(): Promise<number> {
     writeBundle(outDir, result.files);
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
     const maxRssMb = process.resourceUsage().maxRSS / 1024;
-    console.log(`render: stack ${stack.stack}: ${result.resources.length} resources -> ${relative(process.cwd(), outDir) || "."}/ (${Object.keys(result.files).sort().join(", ")}) in ${wallMs.toFixed(0)} ms, peak RSS ${maxRssMb.toFixed(0)} MB`);
+    console.log(
+      `render: stack ${stack.stack}: ${result.resources.length} resources -> ${relative(process.cwd(), outDir) || "."}/ (${Object.keys(result.files).sort().join(", ")}) in ${wallMs.toFixed(0)} ms, peak RSS ${maxRssMb.toFixed(0)} MB`,
+    );
     if (values["stats-json"]) {
-      writeFileSync(values["stats-json"], JSON.stringify({ stack: stack.stack, resources: result.resources.length, wallMs, maxRssMb }));
+      writeFileSync(
+        values["stats-json"],
+        JSON.stringify({ stack: stack.stack, resources: result.resources.length, wallMs, maxRssMb }),
+      );
     }
     return 0;
   } catch (err) {

@@ -35,7 +35,9 @@ export interface RecordedResource {
 }
 
 /** Outputs the mock provider computes for a resource, beyond echoing its inputs. */
-export type OutputSynthesizer = (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> | Promise<Record<string, unknown>>;
+export type OutputSynthesizer = (
+  args: pulumi.runtime.MockResourceArgs,
+) => Record<string, unknown> | Promise<Record<string, unknown>>;
 export type CallHandler = (args: pulumi.runtime.MockCallArgs) => Record<string, unknown> | undefined;
 
 export interface MockRuntimeOptions {
@@ -57,7 +59,9 @@ interface RegisterRequest {
   getCustom(): boolean;
   getProvider(): string;
   getDependenciesList(): string[];
-  getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+  getPropertydependenciesMap(): {
+    forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void;
+  };
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   getIgnorechangesList(): string[];
   getCustomtimeouts(): { getCreate(): string } | undefined;
@@ -93,7 +97,8 @@ export function unwrapSecrets(value: unknown, path: string, secrets: string[], m
     return mask ?? unwrapSecrets(obj.value, path, []);
   }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) out[k] = unwrapSecrets(v, path === "" ? k : `${path}.${k}`, secrets, mask);
+  for (const [k, v] of Object.entries(obj))
+    out[k] = unwrapSecrets(v, path === "" ? k : `${path}.${k}`, secrets, mask);
   return out;
 }
 
@@ -126,7 +131,8 @@ export class Recorder {
 
   byName(name: string): RecordedResource {
     const found = this.recorded.find((r) => r.name === name);
-    if (!found) throw new Error(`no resource named ${name}; have ${this.recorded.map((r) => r.name).join(", ")}`);
+    if (!found)
+      throw new Error(`no resource named ${name}; have ${this.recorded.map((r) => r.name).join(", ")}`);
     return found;
   }
 }
@@ -156,7 +162,9 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
       if (err) recorder.failures.push(`${req.getType()} ${req.getName()}: ${err.message}`);
       if (!err && resp) {
         const implicit = new Set<string>();
-        req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((u) => implicit.add(u)));
+        req
+          .getPropertydependenciesMap()
+          .forEach((deps) => deps.getUrnsList().forEach((u) => implicit.add(u)));
         const secretPaths: string[] = [];
         const raw = req.getObject()?.toJavaScript() ?? {};
         const inputs = unwrapSecrets(raw, "", secretPaths) as Record<string, unknown>;
@@ -178,7 +186,10 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
           aliases: req.getAliasesList().map((a) => {
             const spec = a.getSpec();
             if (a.getUrn()) return { urn: a.getUrn() };
-            return { ...(spec?.getName() ? { name: spec.getName() } : {}), ...(spec?.getType() ? { type: spec.getType() } : {}) };
+            return {
+              ...(spec?.getName() ? { name: spec.getName() } : {}),
+              ...(spec?.getType() ? { type: spec.getType() } : {}),
+            };
           }),
         });
       }
@@ -191,6 +202,7 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
 /** Wait until every outstanding registration has been answered. */
 export async function settle(): Promise<void> {
   const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
-  if (typeof runtime.waitForRPCs !== "function") throw new Error("this @pulumi/pulumi no longer exports runtime.waitForRPCs");
+  if (typeof runtime.waitForRPCs !== "function")
+    throw new Error("this @pulumi/pulumi no longer exports runtime.waitForRPCs");
   await runtime.waitForRPCs();
 }

@@ -9,12 +9,17 @@ import type { RecordedResource } from "./mock-runtime";
 
 const INSTANCE = "alicloud:ecs/instance:Instance";
 const TEMPLATE = "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate";
-export const PKI_FILE_PLACEHOLDER = "[public cluster PKI file (CA certificate or sa.pub): made by Pulumi at deploy time]";
+export const PKI_FILE_PLACEHOLDER =
+  "[public cluster PKI file (CA certificate or sa.pub): made by Pulumi at deploy time]";
 const HASH_RE = /sha256:[0-9a-f]{64}/g;
 const HASH_PLACEHOLDER = "sha256:[discovery hash of the cluster CA]";
 
 /** Every node document by bundle name: "cp-0", "pool-general", … */
-export function nodeFiles(clusterName: string, resources: readonly RecordedResource[], materialize: boolean): Record<string, string> {
+export function nodeFiles(
+  clusterName: string,
+  resources: readonly RecordedResource[],
+  materialize: boolean,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const r of resources) {
     if (r.type !== INSTANCE && r.type !== TEMPLATE) continue;
@@ -30,8 +35,12 @@ export function nodeFiles(clusterName: string, resources: readonly RecordedResou
       return { ...f, content: pki ? PKI_FILE_PLACEHOLDER : text.replace(HASH_RE, HASH_PLACEHOLDER) };
     });
     const name = r.name.startsWith(`${clusterName}-`) ? r.name.slice(clusterName.length + 1) : r.name;
-    out[`nodes/${name}/user-data.yaml`] = `#cloud-config\n${stringify({ ...doc, write_files: files }, { lineWidth: 0 })}`;
-    for (const [path, suffix] of [[NODE_PATHS.kubeadmJoin, ""], [NODE_PATHS.kubeadmInit, "-init"]] as const) {
+    out[`nodes/${name}/user-data.yaml`] =
+      `#cloud-config\n${stringify({ ...doc, write_files: files }, { lineWidth: 0 })}`;
+    for (const [path, suffix] of [
+      [NODE_PATHS.kubeadmJoin, ""],
+      [NODE_PATHS.kubeadmInit, "-init"],
+    ] as const) {
       const kubeadm = files.find((f) => f.path === path);
       if (kubeadm) out[`kubeadm/${name}${suffix}.yaml`] = kubeadm.content;
     }

@@ -20,11 +20,18 @@ function text(outputs: Outputs, type: string, name: string, field: string): stri
 }
 
 const KEY_USAGE_NAMES: [x509.KeyUsageFlags, string][] = [
-  [x509.KeyUsageFlags.digitalSignature, "digitalSignature"], [x509.KeyUsageFlags.nonRepudiation, "nonRepudiation"],
-  [x509.KeyUsageFlags.keyEncipherment, "keyEncipherment"], [x509.KeyUsageFlags.dataEncipherment, "dataEncipherment"],
-  [x509.KeyUsageFlags.keyAgreement, "keyAgreement"], [x509.KeyUsageFlags.keyCertSign, "keyCertSign"], [x509.KeyUsageFlags.cRLSign, "cRLSign"],
+  [x509.KeyUsageFlags.digitalSignature, "digitalSignature"],
+  [x509.KeyUsageFlags.nonRepudiation, "nonRepudiation"],
+  [x509.KeyUsageFlags.keyEncipherment, "keyEncipherment"],
+  [x509.KeyUsageFlags.dataEncipherment, "dataEncipherment"],
+  [x509.KeyUsageFlags.keyAgreement, "keyAgreement"],
+  [x509.KeyUsageFlags.keyCertSign, "keyCertSign"],
+  [x509.KeyUsageFlags.cRLSign, "cRLSign"],
 ];
-const EKU_NAMES: Record<string, string> = { "1.3.6.1.5.5.7.3.1": "serverAuth", "1.3.6.1.5.5.7.3.2": "clientAuth" };
+const EKU_NAMES: Record<string, string> = {
+  "1.3.6.1.5.5.7.3.1": "serverAuth",
+  "1.3.6.1.5.5.7.3.2": "clientAuth",
+};
 
 /** The facts a reviewer checks on a certificate, read back from the certificate itself. */
 export function describeCertificate(pem: string) {
@@ -61,13 +68,22 @@ export function pkiJson(spec: ClusterSpec, outputs: Outputs): string {
       earlyRenewalHours: spec.pki.adminEarlyRenewalHours,
       ...describeCertificate(text(outputs, SIGNED, n(c.id), "certPem")),
     })),
-    bootstrapTokens: spec.nodePools.map((p) => ({ pool: p.name, ttlHours: spec.pki.bootstrapTokenTtlHours, generation: spec.pki.bootstrapTokenGeneration, value: "[secret, random at deploy time]" })),
+    bootstrapTokens: spec.nodePools.map((p) => ({
+      pool: p.name,
+      ttlHours: spec.pki.bootstrapTokenTtlHours,
+      generation: spec.pki.bootstrapTokenGeneration,
+      value: "[secret, random at deploy time]",
+    })),
     note: "Read back from certificates the provider double issued from the program's real inputs. Keys, serials and dates differ at deploy time; kubeadm signs every other leaf on the nodes.",
   });
 }
 
 /** The emulated files, in kubeadm's layout under pki/, plus pki/admin.conf. */
-export function pkiFiles(spec: ClusterSpec, outputs: Outputs, adminKubeconfig: string): Record<string, string> {
+export function pkiFiles(
+  spec: ClusterSpec,
+  outputs: Outputs,
+  adminKubeconfig: string,
+): Record<string, string> {
   const n = (...parts: string[]) => resourceName(spec.clusterName, ...parts);
   const files: Record<string, string> = {
     [`pki/${SA_FILES.privateKey}`]: text(outputs, KEY, n("sa", "key"), "privateKeyPem"),

@@ -28,7 +28,12 @@ export function alicloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<s
       return { secret: `placeholder-secret-of-${args.name}` };
     case "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer":
       // Placeholders from the documentation ranges: 192.0.2.0/24 private, 203.0.113.0/24 public.
-      return { address: args.inputs.addressType === "internet" ? documentationIp(args.name) : documentationIp(args.name).replace("203.0.113.", "192.0.2.") };
+      return {
+        address:
+          args.inputs.addressType === "internet"
+            ? documentationIp(args.name)
+            : documentationIp(args.name).replace("203.0.113.", "192.0.2."),
+      };
     default:
       return {};
   }
@@ -40,7 +45,10 @@ export function alicloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<s
  * the CLB's zone pairs with every pair of the stack's zones; the summary says none of
  * these was verified.
  */
-export function alicloudCalls(adopted: { id: string; cidr: string } | undefined, zones: readonly string[] = []) {
+export function alicloudCalls(
+  adopted: { id: string; cidr: string } | undefined,
+  zones: readonly string[] = [],
+) {
   return (args: pulumi.runtime.MockCallArgs): Record<string, unknown> => {
     if (args.token === "alicloud:vpc/getNetworks:getNetworks" && adopted) {
       return { ids: [adopted.id], vpcs: [{ id: adopted.id, cidrBlock: adopted.cidr }] };
@@ -63,7 +71,9 @@ export function alicloudCalls(adopted: { id: string; cidr: string } | undefined,
 }
 
 /** Every provider double the render and the tests use: tls and random first, then Alibaba Cloud. */
-export async function providerOutputs(args: pulumi.runtime.MockResourceArgs): Promise<Record<string, unknown>> {
+export async function providerOutputs(
+  args: pulumi.runtime.MockResourceArgs,
+): Promise<Record<string, unknown>> {
   // The mock engine hands inputs over with secrets still in their envelopes; a real
   // provider sees the values.
   const inputs = unwrapSecrets(args.inputs, "", []) as Record<string, unknown>;

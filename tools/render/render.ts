@@ -43,11 +43,15 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
     project: stack.project,
     stack: stack.stack,
     ...(providerRegion !== undefined ? { providerRegion } : {}),
-    secretKeys: stack.secretKeys.filter((k) => k.startsWith(`${stack.project}:`)).map((k) => k.slice(stack.project.length + 1)),
+    secretKeys: stack.secretKeys
+      .filter((k) => k.startsWith(`${stack.project}:`))
+      .map((k) => k.slice(stack.project.length + 1)),
     plainForeignConfig: plainForeignConfig(stack.config, stack.project, (k) => stack.secretKeys.includes(k)),
   });
 
-  const adopted = spec.network.vpc.existingId ? { id: spec.network.vpc.existingId, cidr: spec.network.vpc.cidr } : undefined;
+  const adopted = spec.network.vpc.existingId
+    ? { id: spec.network.vpc.existingId, cidr: spec.network.vpc.cidr }
+    : undefined;
   const recorder = await startMockRuntime({
     project: stack.project,
     stack: stack.stack,
@@ -58,15 +62,23 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
   });
   const program = (await import("../../index")) as { egressIp?: OutputLike; kubeconfig?: OutputLike };
   await settle();
-  if (recorder.failures.length > 0) throw new Error(`the provider doubles refused ${recorder.failures.length} resource(s):\n  ${recorder.failures.join("\n  ")}`);
+  if (recorder.failures.length > 0)
+    throw new Error(
+      `the provider doubles refused ${recorder.failures.length} resource(s):\n  ${recorder.failures.join("\n  ")}`,
+    );
   const egressIp = await valueOf(program.egressIp);
 
   const caveats = [
     "nothing was sent to Alibaba Cloud: resource ids and the egress address are placeholders (203.0.113.0/24)",
     "keys and certificates were issued by a local double of the tls provider from the program's inputs; pulumi up makes new ones",
-    ...(adopted ? [`adopted VPC ${adopted.id}: its CIDR was taken from network.vpcCidr; pulumi up checks it against the real VPC`] : []),
+    ...(adopted
+      ? [
+          `adopted VPC ${adopted.id}: its CIDR was taken from network.vpcCidr; pulumi up checks it against the real VPC`,
+        ]
+      : []),
     ...stack.secretKeys.map((k) => `${k} is encrypted in the stack file; the render used a placeholder`),
-    ...[spec.controlPlane.image, ...spec.nodePools.map((p) => p.image)].filter((i, n, all) => !i.id && all.findIndex((j) => j.os === i.os && !j.id) === n)
+    ...[spec.controlPlane.image, ...spec.nodePools.map((p) => p.image)]
+      .filter((i, n, all) => !i.id && all.findIndex((j) => j.os === i.os && !j.id) === n)
       .map((i) => `image.id is not pinned for ${i.os}: deploy takes the newest public image then (pin it)`),
     "the API load balancer's addresses are placeholders (192.0.2.0/24 private); the node documents carry them",
     "the load balancers' zones assume the region offers every pair of the stack's zones; pulumi up asks Alibaba Cloud (slb.getZones)",
@@ -80,11 +92,16 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
     resources,
     files: {
       "resources.json": resourcesJson(resources),
-      "summary.txt": summaryText(spec, resources, { caveats, ...(egressIp !== undefined ? { egressIp } : {}) }),
+      "summary.txt": summaryText(spec, resources, {
+        caveats,
+        ...(egressIp !== undefined ? { egressIp } : {}),
+      }),
       "pki.json": pkiJson(spec, recorder.outputs),
       "addons.json": addonsJson(spec, resources),
       ...nodeFiles(spec.clusterName, resources, options.materialize === true),
-      ...(options.materialize ? pkiFiles(spec, recorder.outputs, (await valueOf(program.kubeconfig)) ?? "") : {}),
+      ...(options.materialize
+        ? pkiFiles(spec, recorder.outputs, (await valueOf(program.kubeconfig)) ?? "")
+        : {}),
     },
   };
 }

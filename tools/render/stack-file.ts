@@ -21,8 +21,12 @@ interface ProjectFile {
 
 export function readProject(projectDir: string): ProjectFile {
   const doc = parse(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as Partial<ProjectFile> | null;
-  if (!doc || typeof doc.name !== "string") throw new Error(`${join(projectDir, "Pulumi.yaml")} has no project name`);
-  return { name: doc.name, ...(typeof doc.stackConfigDir === "string" ? { stackConfigDir: doc.stackConfigDir } : {}) };
+  if (!doc || typeof doc.name !== "string")
+    throw new Error(`${join(projectDir, "Pulumi.yaml")} has no project name`);
+  return {
+    name: doc.name,
+    ...(typeof doc.stackConfigDir === "string" ? { stackConfigDir: doc.stackConfigDir } : {}),
+  };
 }
 
 export function stackFilePath(projectDir: string, stack: string): string {

@@ -3,7 +3,16 @@
 // certificates (Node's crypto + @peculiar/x509): it does not know what a "right"
 // certificate is. Like the real providers it rejects missing required arguments and
 // values they do not accept, so a test passing here means the inputs were coherent.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomInt, webcrypto, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  randomInt,
+  webcrypto,
+  type KeyObject,
+} from "node:crypto";
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs this polyfill.
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
@@ -48,7 +57,14 @@ function reject(type: string, name: string, message: string): never {
   throw new ProviderRejection(`${type} "${name}": ${message}`);
 }
 
-function required<T>(type: string, name: string, inputs: Inputs, key: string, check: (v: unknown) => v is T, what: string): T {
+function required<T>(
+  type: string,
+  name: string,
+  inputs: Inputs,
+  key: string,
+  check: (v: unknown) => v is T,
+  what: string,
+): T {
   const v = inputs[key];
   if (v === undefined || v === null || v === "") reject(type, name, `the argument "${key}" is required`);
   if (!check(v)) reject(type, name, `"${key}" must be ${what}`);
@@ -70,11 +86,17 @@ function privateKey(type: string, name: string, inputs: Inputs): Inputs {
   let pair: { privateKey: KeyObject; publicKey: KeyObject };
   if (algorithm === "RSA") {
     const bits = inputs.rsaBits === undefined ? 2048 : inputs.rsaBits;
-    if (!isNumber(bits) || bits < 1024) reject(type, name, `rsaBits ${String(bits)} is not a usable RSA size`);
+    if (!isNumber(bits) || bits < 1024)
+      reject(type, name, `rsaBits ${String(bits)} is not a usable RSA size`);
     pair = generateKeyPairSync("rsa", { modulusLength: bits });
   } else if (algorithm === "ECDSA") {
     const curve = inputs.ecdsaCurve === undefined ? "P224" : inputs.ecdsaCurve;
-    const names: Record<string, string> = { P224: "secp224r1", P256: "prime256v1", P384: "secp384r1", P521: "secp521r1" };
+    const names: Record<string, string> = {
+      P224: "secp224r1",
+      P256: "prime256v1",
+      P384: "secp384r1",
+      P521: "secp521r1",
+    };
     const named = isString(curve) ? names[curve] : undefined;
     if (!named) reject(type, name, `ecdsaCurve ${String(curve)} is not one of P224, P256, P384, P521`);
     pair = generateKeyPairSync("ec", { namedCurve: named });
@@ -93,7 +115,9 @@ function privateKey(type: string, name: string, inputs: Inputs): Inputs {
 }
 
 type KeyPair = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"];
-type SigningAlgorithm = NonNullable<Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["signingAlgorithm"]>;
+type SigningAlgorithm = NonNullable<
+  Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["signingAlgorithm"]
+>;
 
 interface ImportedKey {
   readonly keys: KeyPair;
@@ -123,7 +147,12 @@ async function importKey(type: string, name: string, pem: string): Promise<Impor
     signing = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
   } else if (key.asymmetricKeyType === "ec") {
     const curve = WEB_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ""];
-    if (!curve) return reject(type, name, `this double cannot sign with curve ${String(key.asymmetricKeyDetails?.namedCurve)}`);
+    if (!curve)
+      return reject(
+        type,
+        name,
+        `this double cannot sign with curve ${String(key.asymmetricKeyDetails?.namedCurve)}`,
+      );
     params = { name: "ECDSA", namedCurve: curve.named };
     signing = { name: "ECDSA", hash: curve.hash };
   } else {
@@ -140,7 +169,14 @@ async function importKey(type: string, name: string, pem: string): Promise<Impor
 // ---- certificates ----------------------------------------------------------------
 
 const SUBJECT_FIELDS: Record<string, string> = {
-  commonName: "CN", organization: "O", organizationalUnit: "OU", country: "C", province: "ST", locality: "L", postalCode: "postalCode", serialNumber: "serialNumber",
+  commonName: "CN",
+  organization: "O",
+  organizationalUnit: "OU",
+  country: "C",
+  province: "ST",
+  locality: "L",
+  postalCode: "postalCode",
+  serialNumber: "serialNumber",
 };
 
 function subjectName(type: string, name: string, subject: unknown): x509.JsonName {
@@ -177,7 +213,10 @@ function usageExtensions(type: string, name: string, uses: string[]): x509.Exten
 }
 
 function sanExtension(dnsNames: string[], ipAddresses: string[]): x509.Extension[] {
-  const names = [...dnsNames.map((value) => ({ type: "dns" as const, value })), ...ipAddresses.map((value) => ({ type: "ip" as const, value }))];
+  const names = [
+    ...dnsNames.map((value) => ({ type: "dns" as const, value })),
+    ...ipAddresses.map((value) => ({ type: "ip" as const, value })),
+  ];
   return names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [];
 }
 
@@ -195,7 +234,12 @@ function serial(): string {
 }
 
 function timeOutputs(v: { notBefore: Date; notAfter: Date }, inputs: Inputs): Inputs {
-  return { validityStartTime: v.notBefore.toISOString().replace(".000Z", "Z"), validityEndTime: v.notAfter.toISOString().replace(".000Z", "Z"), earlyRenewalHours: inputs.earlyRenewalHours ?? 0, readyForRenewal: false };
+  return {
+    validityStartTime: v.notBefore.toISOString().replace(".000Z", "Z"),
+    validityEndTime: v.notAfter.toISOString().replace(".000Z", "Z"),
+    earlyRenewalHours: inputs.earlyRenewalHours ?? 0,
+    readyForRenewal: false,
+  };
 }
 
 async function selfSignedCert(type: string, name: string, inputs: Inputs): Promise<Inputs> {
@@ -209,7 +253,8 @@ async function selfSignedCert(type: string, name: string, inputs: Inputs): Promi
     ...usageExtensions(type, name, uses),
     ...sanExtension(optionalStrings(inputs, "dnsNames"), optionalStrings(inputs, "ipAddresses")),
   ];
-  if (inputs.setSubjectKeyId === true) extensions.push(await x509.SubjectKeyIdentifierExtension.create(key.keys.publicKey));
+  if (inputs.setSubjectKeyId === true)
+    extensions.push(await x509.SubjectKeyIdentifierExtension.create(key.keys.publicKey));
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: subjectName(type, name, inputs.subject),
@@ -242,7 +287,9 @@ async function locallySignedCert(type: string, name: string, inputs: Inputs): Pr
   if (!(await csr.verify())) reject(type, name, "certRequestPem does not carry a valid signature");
   const ca = new x509.X509Certificate(caCertPem);
   const caKey = await importKey(type, name, caKeyPem);
-  const same = Buffer.from(ca.publicKey.rawData).equals(createPublicKey(createPrivateKey(caKeyPem)).export({ type: "spki", format: "der" }));
+  const same = Buffer.from(ca.publicKey.rawData).equals(
+    createPublicKey(createPrivateKey(caKeyPem)).export({ type: "spki", format: "der" }),
+  );
   if (!same) reject(type, name, "caPrivateKeyPem does not belong to caCertPem");
   const v = validity(type, name, inputs);
   const san = csr.extensions.find((e) => e instanceof x509.SubjectAlternativeNameExtension);
@@ -252,7 +299,8 @@ async function locallySignedCert(type: string, name: string, inputs: Inputs): Pr
     ...(san ? [san] : []),
     await x509.AuthorityKeyIdentifierExtension.create(caKey.keys.publicKey),
   ];
-  if (inputs.setSubjectKeyId === true) extensions.push(await x509.SubjectKeyIdentifierExtension.create(csr.publicKey));
+  if (inputs.setSubjectKeyId === true)
+    extensions.push(await x509.SubjectKeyIdentifierExtension.create(csr.publicKey));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: csr.subject,
@@ -276,15 +324,19 @@ function randomText(type: string, name: string, inputs: Inputs): Inputs {
   if (flag("lower")) alphabet += "abcdefghijklmnopqrstuvwxyz";
   if (flag("upper")) alphabet += "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   if (flag("numeric")) alphabet += "0123456789";
-  if (flag("special")) alphabet += isString(inputs.overrideSpecial) ? inputs.overrideSpecial : "!@#$%&*()-_=+[]{}<>:?";
+  if (flag("special"))
+    alphabet += isString(inputs.overrideSpecial) ? inputs.overrideSpecial : "!@#$%&*()-_=+[]{}<>:?";
   if (alphabet === "") reject(type, name, "every character class is disabled");
   // RandomString's result is not a secret (the random provider does not mark it), and
   // it can show in the bundle (a bootstrap token's id names its Secret): derived from
   // the resource's name and keepers, so the same stack renders the same bytes. Passwords
   // stay random: they are secrets and the bundle masks them. pulumi up draws real ones.
   const seeded = type === "random:index/randomString:RandomString";
-  const seed = createHash("sha256").update(`${name}\0${JSON.stringify(inputs.keepers ?? {})}`).digest();
-  const pick = (i: number) => (seeded ? (seed[i % seed.length] ?? 0) + i * 7 : randomInt(alphabet.length)) % alphabet.length;
+  const seed = createHash("sha256")
+    .update(`${name}\0${JSON.stringify(inputs.keepers ?? {})}`)
+    .digest();
+  const pick = (i: number) =>
+    (seeded ? (seed[i % seed.length] ?? 0) + i * 7 : randomInt(alphabet.length)) % alphabet.length;
   const result = Array.from({ length }, (_, i) => alphabet[pick(i)]).join("");
   return { result };
 }
@@ -297,7 +349,11 @@ function randomBytesOutputs(type: string, name: string, inputs: Inputs): Inputs 
 }
 
 /** Outputs for tls and random resources, or undefined for types this double does not know. */
-export async function tlsAndRandomOutputs(type: string, name: string, inputs: Inputs): Promise<Inputs | undefined> {
+export async function tlsAndRandomOutputs(
+  type: string,
+  name: string,
+  inputs: Inputs,
+): Promise<Inputs | undefined> {
   switch (type) {
     case "tls:index/privateKey:PrivateKey":
       return privateKey(type, name, inputs);
