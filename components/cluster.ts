@@ -10,6 +10,7 @@ import { securityRules } from "../plan/security-rules";
 import * as k8s from "@pulumi/kubernetes";
 import { API_PORT } from "../plan/kubeadm";
 import { compatibility } from "../addons/catalog";
+import { addonPlan, addonSteps, type AddonFacts } from "../addons/steps";
 import { Addons } from "./addons";
 import { BootstrapTokenSecrets } from "./bootstrap-tokens";
 import { ApiLoadBalancer } from "./api-load-balancer";
@@ -248,14 +249,18 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       { spec, provider: this.kubernetes },
       { parent: this },
     );
+    const addonsName = resourceName(spec.clusterName, "addons");
+    const facts: pulumi.Output<AddonFacts> = pulumi.output({
+      vpcId: this.network.vpcId,
+      vswitchIds: { ...this.network.vswitchIds },
+      scalingGroupIds: Object.fromEntries(Object.entries(pools).map(([p, np]) => [p, np.scalingGroupId])),
+    });
     new Addons(
-      resourceName(spec.clusterName, "addons"),
+      addonsName,
       {
-        spec,
+        steps: addonSteps(spec, addonsName),
+        planned: facts.apply((f) => addonPlan(spec, f)),
         provider: this.kubernetes,
-        vpcId: this.network.vpcId,
-        vswitchIds: this.network.vswitchIds,
-        scalingGroupIds: Object.fromEntries(Object.entries(pools).map(([p, np]) => [p, np.scalingGroupId])),
         controlPlaneRole: role.roleName,
         cni: cni.installed,
       },
