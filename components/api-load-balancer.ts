@@ -5,8 +5,19 @@ import { API_PORT } from "../plan/kubeadm";
 import { resourceName } from "../plan/naming";
 import { clbZones } from "../plan/zones";
 
+/** The zones a CLB may use: the first control plane's zone is preferred as its master. */
+export interface ClbZoneChoice {
+  readonly preferred: string;
+  readonly ours: readonly string[];
+}
+
 export interface ApiLoadBalancerArgs {
-  readonly spec: ClusterSpec;
+  readonly clusterName: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly apiEndpoint: Pick<ClusterSpec["apiEndpoint"], "public" | "allowedCidrs">;
+  /** Whether the load balancers refuse deletion (the cluster's deletion protection). */
+  readonly deletionProtection: boolean;
+  readonly zones: ClbZoneChoice;
   readonly vswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
@@ -16,7 +27,7 @@ export interface ApiLoadBalancerArgs {
  * region offers none of ours.
  */
 export function clbZonesOutput(
-  spec: ClusterSpec,
+  zones: ClbZoneChoice,
   addressType: "intranet" | "internet",
   name: string,
   parent: pulumi.Resource,
@@ -29,7 +40,7 @@ export function clbZonesOutput(
     { parent },
   );
   return offered.zones.apply((pairs) => {
-    const chosen = clbZones(spec.controlPlane.zones[0] as string, spec.zones, pairs);
+    const chosen = clbZones(zones.preferred, zones.ours, pairs);
     if ("problem" in chosen) throw new pulumi.ResourceError(`${name}: ${chosen.problem}`, parent);
     return chosen;
   });
@@ -53,16 +64,16 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
   constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:network:ApiLoadBalancer", name, {}, opts);
     this.name = name;
-    const { spec } = args;
+    const { clusterName, apiEndpoint } = args;
     const child = { parent: this };
-    const protect = spec.controlPlane.deletionProtection ? "on" : "off";
+    const protect = args.deletionProtection ? "on" : "off";
 
     const clb = (suffix: string, addressType: "intranet" | "internet") => {
-      const zones = clbZonesOutput(spec, addressType, resourceName(spec.clusterName, "api", suffix), this);
+      const zones = clbZonesOutput(args.zones, addressType, resourceName(clusterName, "api", suffix), this);
       return new alicloud.slb.ApplicationLoadBalancer(
-        resourceName(spec.clusterName, "api", suffix),
+        resourceName(clusterName, "api", suffix),
         {
-          loadBalancerName: resourceName(spec.clusterName, "api", suffix),
+          loadBalancerName: resourceName(clusterName, "api", suffix),
           addressType,
           // The private CLB's vSwitch is in its master zone, looked up by zone name.
           ...(addressType === "intranet"
@@ -74,7 +85,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
           // Resolving to undefined leaves the argument unset (no slave zone offered).
           slaveZoneId: zones.apply((z) => z.slave) as pulumi.Output<string>,
           deleteProtection: protect,
-          tags: { ...spec.tags },
+          tags: { ...args.tags },
         },
         {
           ...child,
@@ -94,7 +105,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
       acl?: { id: pulumi.Output<string>; entries: pulumi.Resource[] },
     ) =>
       new alicloud.slb.Listener(
-        resourceName(spec.clusterName, "api", suffix, "listener"),
+        resourceName(clusterName, "api", suffix, "listener"),
         {
           loadBalancerId: lb.id,
           protocol: "tcp",
@@ -109,7 +120,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
           healthCheckTimeout: 5,
           healthCheckInterval: 5,
           establishedTimeout: 900,
-          description: `Kubernetes API of ${spec.clusterName}`,
+          description: `Kubernetes API of ${clusterName}`,
           // acl_ids, not acl_id (deprecated since provider 1.249.0): both are sent as the
           // listener's AclId (resource_alicloud_slb_listener.go buildListenerCommonArgs).
           ...(acl ? { aclStatus: "on", aclType: "white", aclIds: [acl.id] } : {}),
@@ -123,7 +134,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
     this.privateAddress = internal.address;
     this.publicAddress = undefined;
 
-    if (spec.apiEndpoint.public) {
+    if (apiEndpoint.public) {
       // The allow-list: an ACL with one AclEntryAttachment per CIDR, replacing the
       // deprecated entry_list (deprecated since provider 1.162.0). It is a new ACL, not
       // the old one emptied: attachments on an ACL that still holds the entry fail
@@ -133,18 +144,18 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
       // only once every entry is in (dependsOn), so the public API is never behind an
       // ACL that is empty or partial; the old ACL is deleted after that.
       const acl = new alicloud.slb.Acl(
-        resourceName(spec.clusterName, "api", "allowed"),
+        resourceName(clusterName, "api", "allowed"),
         {
-          name: resourceName(spec.clusterName, "api", "allowed"),
+          name: resourceName(clusterName, "api", "allowed"),
           ipVersion: "ipv4",
-          tags: { ...spec.tags },
+          tags: { ...args.tags },
         },
         child,
       );
-      const entries = spec.apiEndpoint.allowedCidrs.map(
+      const entries = apiEndpoint.allowedCidrs.map(
         (entry) =>
           new alicloud.slb.AclEntryAttachment(
-            resourceName(spec.clusterName, "api", "allowed", entry.replace(/[./]/g, "-")),
+            resourceName(clusterName, "api", "allowed", entry.replace(/[./]/g, "-")),
             {
               aclId: acl.id,
               entry,

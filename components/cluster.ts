@@ -1,26 +1,29 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageConfig } from "../config/schema";
 import type { ClusterSpec } from "../config/spec";
-import { IMAGE_NAME_REGEX } from "../plan/control-plane";
+import { controlPlanePlacements } from "../plan/control-plane";
+import { guardedSettings } from "../plan/guarded-settings";
 import { RAM_NAMES, resourceName } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
-import { poolReader } from "../plan/node-secrets";
+import { poolReader, secretStorePlan } from "../plan/node-secrets";
 import { securityRules } from "../plan/security-rules";
 import * as k8s from "@pulumi/kubernetes";
 import { API_PORT } from "../plan/kubeadm";
 import { compatibility } from "../addons/catalog";
+import { cniPlan } from "../addons/cni";
 import { addonPlan, addonSteps, type AddonFacts } from "../addons/steps";
 import { Addons } from "./addons";
 import { BootstrapTokenSecrets } from "./bootstrap-tokens";
 import { ApiLoadBalancer } from "./api-load-balancer";
 import { Cni } from "./cni";
 import { ControlPlane } from "./control-plane";
+import { imageResolver } from "./images";
 import { Network } from "./network";
 import { NodePool } from "./node-pool";
 import { NodeSecretStore } from "./node-secrets";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
+import { controlPlaneUserData, poolUserData } from "./user-data";
 
 export interface KubeadmClusterArgs {
   /** A validated spec (config/validate.ts); the component trusts it. */
@@ -126,18 +129,16 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       );
     }
 
-    const images = new Map<string, pulumi.Output<string>>();
-    const imageId = (image: ImageConfig): pulumi.Input<string> => {
-      if (image.id) return image.id;
-      const found = images.get(image.os) ?? resolveImage(spec.clusterName, image.os, this);
-      images.set(image.os, found);
-      return found;
-    };
+    const imageId = imageResolver(spec.clusterName, this);
 
     this.apiLoadBalancer = new ApiLoadBalancer(
       resourceName(spec.clusterName, "api"),
       {
-        spec,
+        clusterName: spec.clusterName,
+        tags: spec.tags,
+        apiEndpoint: spec.apiEndpoint,
+        deletionProtection: spec.controlPlane.deletionProtection,
+        zones: { preferred: spec.controlPlane.zones[0] as string, ours: spec.zones },
         vswitchIds: this.network.vswitchIds,
       },
       { parent: this },
@@ -147,7 +148,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     this.secrets = new NodeSecretStore(
       resourceName(spec.clusterName, "node-secrets"),
       {
-        spec,
+        clusterName: spec.clusterName,
+        tags: spec.tags,
+        plan: secretStorePlan(spec),
         pkiKeys: this.pki.controlPlaneKeys,
         ...(this.pki.encryptionConfig ? { encryptionConfig: this.pki.encryptionConfig } : {}),
         tokens: {
@@ -161,23 +164,36 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const keyPairName = spec.ssh.enabled ? spec.ssh.keyPairName : undefined;
+    const ssh = keyPairName ? { keyPairName } : {};
+    const userDataFacts = {
+      loadBalancerAddress: this.apiLoadBalancer.privateAddress,
+      discoveryHash: this.pki.discoveryHash,
+      encryptionAlgorithm: this.pki.encryptionAlgorithm,
+    };
+    const placements = controlPlanePlacements(spec);
     this.controlPlane = new ControlPlane(
       resourceName(spec.clusterName, "control-plane"),
       {
-        spec,
+        region: spec.region,
+        tags: spec.tags,
+        ...ssh,
+        controlPlane: spec.controlPlane,
+        placements,
+        guarded: guardedSettings(spec),
+        userData: controlPlaneUserData(spec, placements, {
+          ...userDataFacts,
+          ...(this.apiLoadBalancer.publicAddress
+            ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress }
+            : {}),
+          pkiCertificates: this.pki.controlPlaneCertificates,
+        }),
         imageId: imageId(spec.controlPlane.image),
         vswitchIds: this.network.vswitchIds,
         controlPlaneVswitchIds: this.network.controlPlaneVswitchIds,
         securityGroupId: this.securityGroups.controlPlaneGroupId,
         roleName: role.roleName,
         bootstrapRoleName: bootstrapRole.roleName,
-        loadBalancerAddress: this.apiLoadBalancer.privateAddress,
-        ...(this.apiLoadBalancer.publicAddress
-          ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress }
-          : {}),
-        discoveryHash: this.pki.discoveryHash,
-        encryptionAlgorithm: this.pki.encryptionAlgorithm,
-        pkiCertificates: this.pki.controlPlaneCertificates,
         // Nodes download packages and read their secrets at first boot: egress, the
         // secrets and the right to read them must exist before they start.
         waitFor: [...this.network.egress, ...this.secrets.readable],
@@ -218,8 +234,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       pools[pool.name] = new NodePool(
         resourceName(spec.clusterName, "pool", pool.name),
         {
-          spec,
+          clusterName: spec.clusterName,
+          tags: spec.tags,
+          ...ssh,
+          deletionProtection: spec.controlPlane.deletionProtection,
           pool,
+          userData: poolUserData(spec, pool, userDataFacts),
           imageId: imageId(pool.image),
           // In zone-name order, so that reordering the stack's zones changes nothing here.
           vswitchIds: [...spec.network.vswitches]
@@ -227,9 +247,6 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             .map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>),
           securityGroupId: this.securityGroups.workersGroupId,
           roleName: poolRole.roleName,
-          loadBalancerAddress: this.apiLoadBalancer.privateAddress,
-          discoveryHash: this.pki.discoveryHash,
-          encryptionAlgorithm: this.pki.encryptionAlgorithm,
           // Nodes join through the load balancer, once the control plane serves behind it
           // and knows the pool's token.
           waitFor: [
@@ -246,7 +263,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
     const cni = new Cni(
       resourceName(spec.clusterName, "cni"),
-      { spec, provider: this.kubernetes },
+      { plan: cniPlan(spec, API_PORT), provider: this.kubernetes },
       { parent: this },
     );
     const addonsName = resourceName(spec.clusterName, "addons");
@@ -283,30 +300,4 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       bootstrapTokensExpireAt: this.pki.tokenRenewal.expiresAt,
     });
   }
-}
-
-/** The newest public image of an OS family. Pin `image.id` instead: this moves. */
-function resolveImage(
-  clusterName: string,
-  os: ImageConfig["os"],
-  parent: pulumi.Resource,
-): pulumi.Output<string> {
-  pulumi.log.warn(
-    `${clusterName}: image.id is not pinned for ${os}; using the newest public image. Pin it so a new image never changes nodes by surprise.`,
-    parent,
-  );
-  return alicloud.ecs
-    .getImagesOutput(
-      { owners: "system", nameRegex: IMAGE_NAME_REGEX[os], mostRecent: true, architecture: "x86_64" },
-      { parent },
-    )
-    .apply((r) => {
-      const id = r.images[0]?.id;
-      if (!id)
-        throw new pulumi.ResourceError(
-          `no public ${os} image matches ${IMAGE_NAME_REGEX[os]} in this region; set image.id`,
-          parent,
-        );
-      return id;
-    });
 }

@@ -1,12 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { installChart } from "./charts";
-import { cniPlan } from "../addons/cni";
-import type { ClusterSpec } from "../config/spec";
-import { API_PORT } from "../plan/kubeadm";
+import type { CniInstall } from "../addons/cni/types";
 
 export interface CniArgs {
-  readonly spec: ClusterSpec;
+  /** addons/cni cniPlan: the charts, in order, and the CNI's own objects. */
+  readonly plan: CniInstall;
   /** The Kubernetes provider of this cluster; every in-cluster resource uses it. */
   readonly provider: k8s.Provider;
 }
@@ -18,8 +17,7 @@ export class Cni extends pulumi.ComponentResource {
 
   constructor(name: string, args: CniArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:addons:Cni", name, {}, opts);
-    const { spec, provider } = args;
-    const plan = cniPlan(spec, API_PORT);
+    const { plan, provider } = args;
     const child = { parent: this, provider };
 
     let previous: pulumi.Resource | undefined;

@@ -3,12 +3,10 @@ import { join } from "node:path";
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
-import { controlPlanePlacements } from "../plan/control-plane";
+import type { ControlPlanePlacement } from "../plan/control-plane";
 import { ROLE_TAG } from "../plan/naming";
-import { renderUserData } from "../plan/node-bootstrap";
 import { INSTALL_COMMAND_SECONDS, certRenewalInstaller } from "../plan/node-commands";
-import type { KeyAlgorithm } from "../plan/pki";
-import { guardedSettings } from "../plan/guarded-settings";
+import type { ImmutableSetting } from "../plan/guarded-settings";
 import { ImmutableSettings } from "./immutable-settings";
 import { READINESS_TIMEOUT_SECONDS, ReadinessCheck } from "./readiness";
 import { BootstrapRole, RoleHandover } from "./role-handover";
@@ -16,7 +14,20 @@ import { BootstrapRole, RoleHandover } from "./role-handover";
 const WAIT_READY = readFileSync(join(__dirname, "..", "bootstrap", "wait-ready.sh"), "utf8");
 
 export interface ControlPlaneArgs {
-  readonly spec: ClusterSpec;
+  readonly region: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** The key pair control planes accept, when ssh is enabled. */
+  readonly keyPairName?: string;
+  readonly controlPlane: Pick<
+    ClusterSpec["controlPlane"],
+    "instanceType" | "systemDisk" | "snapshots" | "deletionProtection"
+  >;
+  /** plan/control-plane.ts controlPlanePlacements: the first may run `kubeadm init`. */
+  readonly placements: readonly ControlPlanePlacement[];
+  /** plan/guarded-settings.ts guardedSettings: refused at preview when they change. */
+  readonly guarded: readonly ImmutableSetting[];
+  /** components/user-data.ts controlPlaneUserData, by placement name. */
+  readonly userData: Readonly<Record<string, pulumi.Input<string>>>;
   readonly imageId: pulumi.Input<string>;
   readonly vswitchIds: Readonly<Record<string, pulumi.Output<string>>>;
   /** The control planes' own vSwitch per zone (empty when they share the nodes'). */
@@ -26,13 +37,6 @@ export interface ControlPlaneArgs {
   readonly roleName: pulumi.Input<string>;
   /** The role a control plane holds only while it bootstraps: it may read the CA keys. */
   readonly bootstrapRoleName: pulumi.Input<string>;
-  readonly loadBalancerAddress: pulumi.Input<string>;
-  /** When the API is public: the internet load balancer's address, for the API certificate. */
-  readonly publicLoadBalancerAddress?: pulumi.Input<string>;
-  readonly discoveryHash: pulumi.Input<string>;
-  readonly encryptionAlgorithm: KeyAlgorithm;
-  /** ClusterPki.controlPlaneCertificates: public; the keys come from the node secret store. */
-  readonly pkiCertificates: pulumi.Input<Record<string, string>>;
   /** What must exist before any control plane boots (egress, the node secrets and the right to read them). */
   readonly waitFor: readonly pulumi.Resource[];
 }
@@ -55,9 +59,8 @@ export class ControlPlane extends pulumi.ComponentResource {
 
   constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:cluster:ControlPlane", name, {}, opts);
-    const { spec } = args;
+    const { controlPlane: cp, placements } = args;
     const child = { parent: this };
-    const placements = controlPlanePlacements(spec);
     const first = placements[0];
     if (!first) throw new pulumi.ResourceError("no control planes planned", this);
 
@@ -67,13 +70,13 @@ export class ControlPlane extends pulumi.ComponentResource {
     // Settings whose change would replace control planes, vSwitches or RAM roles that
     // are in use (plan/guarded-settings.ts): refused at preview, with the key named and
     // the config that keeps what is deployed.
-    const guard = new ImmutableSettings(`${name}-immutable`, guardedSettings(spec), child);
+    const guard = new ImmutableSettings(`${name}-immutable`, args.guarded, child);
     // Daily snapshots of every control plane's system disk, where etcd keeps its data:
     // a lost or replaced control plane's disk is not the only copy (audit
     // alibaba-resources 2.3). Applied in place to running instances
     // (resource_alicloud_instance.go v1.289.0: system_disk_auto_snapshot_policy_id is
     // sent as ApplyAutoSnapshotPolicy, no restart).
-    const snap = spec.controlPlane.snapshots;
+    const snap = cp.snapshots;
     const snapshots = snap.enabled
       ? new alicloud.ecs.AutoSnapshotPolicy(
           `${name}-snapshots`,
@@ -82,7 +85,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             repeatWeekdays: ["1", "2", "3", "4", "5", "6", "7"],
             timePoints: [String(snap.hourUtc8)],
             retentionDays: snap.retentionDays,
-            tags: { ...spec.tags },
+            tags: { ...args.tags },
           },
           child,
         )
@@ -90,43 +93,16 @@ export class ControlPlane extends pulumi.ComponentResource {
     let previous: pulumi.Resource | undefined;
     let previousInstall: pulumi.Resource | undefined;
     for (const p of placements) {
-      // Every control plane gets the same instructions but one: the first may run
-      // `kubeadm init` while no cluster exists. Each decides at boot whether to init or
-      // to join through any peer that serves (bootstrap/control-plane.sh), so a replaced
-      // first control plane joins the living cluster. No key and no token in here (the
-      // node fetches them): user data is not a secret, so a preview shows it.
-      const userData = pulumi
-        .all([
-          args.loadBalancerAddress,
-          args.publicLoadBalancerAddress,
-          args.discoveryHash,
-          args.pkiCertificates,
-        ])
-        .apply(([loadBalancerAddress, publicLoadBalancerAddress, discoveryHash, pki]) =>
-          renderUserData(
-            {
-              spec,
-              facts: {
-                loadBalancerAddress,
-                discoveryHash,
-                encryptionAlgorithm: args.encryptionAlgorithm,
-                ...(publicLoadBalancerAddress ? { publicLoadBalancerAddress } : {}),
-              },
-              role: "control-plane",
-              peers: this.privateIps,
-              first: p.index === 0,
-            },
-            { pki },
-          ),
-        );
-      const disk = spec.controlPlane.systemDisk;
+      const userData = args.userData[p.name];
+      if (userData === undefined) throw new pulumi.ResourceError(`no user data for ${p.name}`, this);
+      const disk = cp.systemDisk;
       const instance = new alicloud.ecs.Instance(
         p.name,
         {
           instanceName: p.name,
           hostName: p.name,
           imageId: args.imageId,
-          instanceType: spec.controlPlane.instanceType,
+          instanceType: cp.instanceType,
           vswitchId: (p.dedicated ? args.controlPlaneVswitchIds : args.vswitchIds)[p.zone],
           privateIp: p.privateIp,
           securityGroups: [args.securityGroupId],
@@ -139,11 +115,11 @@ export class ControlPlane extends pulumi.ComponentResource {
           httpTokens: "required",
           // Alibaba refuses to release a protected instance (ModifyInstanceAttribute
           // DeletionProtection): no console click or stray destroy removes a control plane.
-          deletionProtection: spec.controlPlane.deletionProtection,
-          ...(spec.ssh.enabled && spec.ssh.keyPairName ? { keyName: spec.ssh.keyPairName } : {}),
+          deletionProtection: cp.deletionProtection,
+          ...(args.keyPairName ? { keyName: args.keyPairName } : {}),
           userData,
-          tags: { ...spec.tags, [ROLE_TAG]: "control-plane" },
-          volumeTags: { ...spec.tags },
+          tags: { ...args.tags, [ROLE_TAG]: "control-plane" },
+          volumeTags: { ...args.tags },
         },
         {
           parent: this,
@@ -157,7 +133,7 @@ export class ControlPlane extends pulumi.ComponentResource {
           deleteBeforeReplace: true,
         },
       );
-      const regionId = spec.region;
+      const regionId = args.region;
       const bootstrapRole = new BootstrapRole(
         `${p.name}-bootstrap-role`,
         {
@@ -183,7 +159,7 @@ export class ControlPlane extends pulumi.ComponentResource {
           // only for Running). With the type as revision this check runs again after the
           // restart, and the next control plane (it depends on this check) is stopped only
           // once this one serves: never two at once (audit alibaba-resources 2.1).
-          revision: `instanceType=${spec.controlPlane.instanceType}`,
+          revision: `instanceType=${cp.instanceType}`,
         },
         { parent: this, dependsOn: [bootstrapRole] },
       );

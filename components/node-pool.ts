@@ -1,20 +1,22 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec, NodePoolSpec } from "../config/spec";
+import type { NodePoolSpec } from "../config/spec";
 import { resourceName } from "../plan/naming";
-import { renderUserData } from "../plan/node-bootstrap";
-import type { KeyAlgorithm } from "../plan/pki";
 
 export interface NodePoolArgs {
-  readonly spec: ClusterSpec;
+  readonly clusterName: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** The key pair nodes accept, when ssh is enabled. */
+  readonly keyPairName?: string;
+  /** Whether the scaling group refuses deletion (the cluster's deletion protection). */
+  readonly deletionProtection: boolean;
   readonly pool: NodePoolSpec;
+  /** components/user-data.ts poolUserData. */
+  readonly userData: pulumi.Input<string>;
   readonly imageId: pulumi.Input<string>;
   readonly vswitchIds: readonly pulumi.Input<string>[];
   readonly securityGroupId: pulumi.Input<string>;
   readonly roleName: pulumi.Input<string>;
-  readonly loadBalancerAddress: pulumi.Input<string>;
-  readonly discoveryHash: pulumi.Input<string>;
-  readonly encryptionAlgorithm: KeyAlgorithm;
   /**
    * What must exist before the scaling group starts instances (the control plane's
    * readiness checks and the load balancer's backends). Given to the group itself:
@@ -34,34 +36,20 @@ export class NodePool extends pulumi.ComponentResource {
 
   constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:cluster:NodePool", name, {}, opts);
-    const { spec, pool } = args;
+    const { clusterName, pool } = args;
     const child = { parent: this };
-    // The pool's join token is read at boot with the pool's role: user data holds none.
-    const userData = pulumi
-      .all([args.loadBalancerAddress, args.discoveryHash])
-      .apply(([loadBalancerAddress, discoveryHash]) =>
-        renderUserData(
-          {
-            spec,
-            facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: args.encryptionAlgorithm },
-            role: "worker",
-            pool,
-          },
-          {},
-        ),
-      );
     const [firstType] = pool.instanceTypes;
     const template = new alicloud.ecs.EcsLaunchTemplate(
-      resourceName(spec.clusterName, "pool", pool.name),
+      resourceName(clusterName, "pool", pool.name),
       {
-        launchTemplateName: resourceName(spec.clusterName, "pool", pool.name),
-        description: `Nodes of pool ${pool.name} in ${spec.clusterName}`,
+        launchTemplateName: resourceName(clusterName, "pool", pool.name),
+        description: `Nodes of pool ${pool.name} in ${clusterName}`,
         imageId: args.imageId,
         instanceType: firstType,
-        instanceName: resourceName(spec.clusterName, pool.name),
+        instanceName: resourceName(clusterName, pool.name),
         securityGroupIds: [args.securityGroupId],
         ramRoleName: args.roleName,
-        ...(spec.ssh.enabled && spec.ssh.keyPairName ? { keyPairName: spec.ssh.keyPairName } : {}),
+        ...(args.keyPairName ? { keyPairName: args.keyPairName } : {}),
         httpEndpoint: "enabled",
         httpTokens: "required",
         systemDisk: {
@@ -72,16 +60,16 @@ export class NodePool extends pulumi.ComponentResource {
           deleteWithInstance: true,
         },
         // A launch template passes user data through unchanged: encode it here.
-        userData: userData.apply((u) => Buffer.from(u, "utf8").toString("base64")),
-        tags: { ...spec.tags, "kubeadm-alicloud.io/role": "worker", "kubeadm-alicloud.io/pool": pool.name },
-        templateTags: { ...spec.tags },
+        userData: pulumi.output(args.userData).apply((u) => Buffer.from(u, "utf8").toString("base64")),
+        tags: { ...args.tags, "kubeadm-alicloud.io/role": "worker", "kubeadm-alicloud.io/pool": pool.name },
+        templateTags: { ...args.tags },
       },
       child,
     );
     const group = new alicloud.ess.ScalingGroup(
-      resourceName(spec.clusterName, "pool", pool.name, "group"),
+      resourceName(clusterName, "pool", pool.name, "group"),
       {
-        scalingGroupName: resourceName(spec.clusterName, pool.name),
+        scalingGroupName: resourceName(clusterName, pool.name),
         minSize: pool.minSize,
         maxSize: pool.maxSize,
         desiredCapacity: pool.desiredCapacity,
@@ -92,8 +80,8 @@ export class NodePool extends pulumi.ComponentResource {
         launchTemplateOverrides: pool.instanceTypes.map((instanceType) => ({ instanceType })),
         removalPolicies: ["OldestInstance"],
         healthCheckTypes: ["ECS"],
-        groupDeletionProtection: spec.controlPlane.deletionProtection,
-        tags: { ...spec.tags, "kubeadm-alicloud.io/pool": pool.name },
+        groupDeletionProtection: args.deletionProtection,
+        tags: { ...args.tags, "kubeadm-alicloud.io/pool": pool.name },
       },
       {
         parent: this,

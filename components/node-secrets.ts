@@ -1,18 +1,19 @@
 import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec } from "../config/spec";
-import { RAM_NAMES, RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
+import { RAM_POLICY_ROTATION, resourceName } from "../plan/naming";
 import {
   SECRET_VALUE_LIMIT,
-  nodeSecretItems,
-  readerPolicy,
   type SecretItem,
   type SecretReader,
   type SecretSource,
+  type SecretStorePlan,
 } from "../plan/node-secrets";
 
 export interface NodeSecretStoreArgs {
-  readonly spec: ClusterSpec;
+  readonly clusterName: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** plan/node-secrets.ts secretStorePlan: the items and each reader's grant. */
+  readonly plan: SecretStorePlan;
   /** Secret: each private key under /etc/kubernetes/pki (ClusterPki.controlPlaneKeys). */
   readonly pkiKeys: Readonly<Record<string, pulumi.Output<string>>>;
   /** Secret: the EncryptionConfiguration, when encryption at rest is on. */
@@ -42,7 +43,7 @@ export class NodeSecretStore extends pulumi.ComponentResource {
 
   constructor(name: string, args: NodeSecretStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:cluster:NodeSecretStore", name, {}, opts);
-    const { spec } = args;
+    const { clusterName, plan } = args;
     const child = { parent: this };
     const valueOf = (source: SecretSource): pulumi.Output<string> | undefined => {
       const value =
@@ -69,23 +70,23 @@ export class NodeSecretStore extends pulumi.ComponentResource {
     // is being created.
     const parameter = (item: SecretItem, value: pulumi.Output<string>, opts: pulumi.CustomResourceOptions) =>
       new alicloud.oos.SecretParameter(
-        resourceName(spec.clusterName, "secret", item.key),
+        resourceName(clusterName, "secret", item.key),
         {
           secretParameterName: item.parameterName,
           type: "Secret",
           value,
-          ...(spec.pki.secretsKmsKeyId ? { keyId: spec.pki.secretsKmsKeyId } : {}),
-          description: `Kubernetes cluster ${spec.clusterName}: ${item.key}, read at boot by ${item.readers.join(", ")}`,
-          tags: { ...spec.tags },
+          ...(plan.kmsKeyId ? { keyId: plan.kmsKeyId } : {}),
+          description: `Kubernetes cluster ${clusterName}: ${item.key}, read at boot by ${item.readers.join(", ")}`,
+          tags: { ...args.tags },
         },
         { ...opts, deleteBeforeReplace: true },
       );
     this.recordClusterInitialized = (after) => {
-      const marker = nodeSecretItems(spec).find((i) => i.source.kind === "cluster-initialized");
+      const marker = plan.items.find((i) => i.source.kind === "cluster-initialized");
       if (!marker) throw new pulumi.ResourceError("no cluster-initialized item", this);
       return parameter(marker, pulumi.secret("initialized"), { parent: this, dependsOn: [...after] });
     };
-    for (const item of nodeSecretItems(spec)) {
+    for (const item of plan.items) {
       // Written once the cluster exists (recordClusterInitialized), not before any node boots.
       if (item.source.kind === "cluster-initialized") continue;
       const source = valueOf(item.source);
@@ -107,24 +108,22 @@ export class NodeSecretStore extends pulumi.ComponentResource {
     }
     this.parameterNames = names;
 
-    for (const [reader, roleName] of Object.entries(args.roleNames) as [
-      SecretReader,
-      pulumi.Input<string>,
-    ][]) {
-      const slug = reader.replace(":", "-");
+    for (const { reader, slug, policyName, policy: document } of plan.grants) {
+      const roleName = args.roleNames[reader];
+      if (roleName === undefined) throw new pulumi.ResourceError(`no RAM role for ${reader}`, this);
       const policy = new alicloud.ram.Policy(
-        resourceName(spec.clusterName, "secrets", slug),
+        resourceName(clusterName, "secrets", slug),
         {
-          policyName: RAM_NAMES.secretsPolicy(spec, slug),
-          policyDocument: JSON.stringify(readerPolicy(spec, reader)),
+          policyName,
+          policyDocument: JSON.stringify(document),
           rotateStrategy: RAM_POLICY_ROTATION,
-          description: `Read the node secrets of ${reader} in Kubernetes cluster ${spec.clusterName}`,
+          description: `Read the node secrets of ${reader} in Kubernetes cluster ${clusterName}`,
         },
         child,
       );
       this.readable.push(
         new alicloud.ram.RolePolicyAttachment(
-          resourceName(spec.clusterName, "secrets", slug, "attachment"),
+          resourceName(clusterName, "secrets", slug, "attachment"),
           {
             policyName: policy.policyName,
             policyType: "Custom",

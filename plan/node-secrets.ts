@@ -7,6 +7,7 @@
 // at first boot with its RAM role (bootstrap/fetch-secrets.py). Control planes and
 // each node pool have their own role, and each role may read exactly its secrets.
 import type { ClusterSpec } from "../config/spec";
+import { RAM_NAMES } from "./naming";
 import { CAS, CONTROL_PLANE_FILES, CONTROL_PLANE_TOKEN, SA_FILES } from "./pki";
 
 /** OOS refuses secret parameter values longer than this (characters). */
@@ -178,5 +179,39 @@ export function readerPolicy(spec: ClusterSpec, reader: SecretReader): RamPolicy
           ]
         : []),
     ],
+  };
+}
+
+/** One reader's grant: the policy the component declares and attaches to the reader's role. */
+export interface ReaderGrant {
+  readonly reader: SecretReader;
+  /** The reader as a name part: "control-plane", "pool-<name>". */
+  readonly slug: string;
+  readonly policyName: string;
+  readonly policy: RamPolicyDocument;
+}
+
+/** What the node secret store declares: the items, and each reader's grant. */
+export interface SecretStorePlan {
+  readonly items: readonly SecretItem[];
+  readonly grants: readonly ReaderGrant[];
+  /** The KMS key that encrypts the parameters; OOS's default key when absent. */
+  readonly kmsKeyId?: string;
+}
+
+export function secretStorePlan(spec: ClusterSpec): SecretStorePlan {
+  const readers: SecretReader[] = ["control-plane", ...spec.nodePools.map((p) => poolReader(p.name))];
+  return {
+    items: nodeSecretItems(spec),
+    grants: readers.map((reader) => {
+      const slug = reader.replace(":", "-");
+      return {
+        reader,
+        slug,
+        policyName: RAM_NAMES.secretsPolicy(spec, slug),
+        policy: readerPolicy(spec, reader),
+      };
+    }),
+    ...(spec.pki.secretsKmsKeyId ? { kmsKeyId: spec.pki.secretsKmsKeyId } : {}),
   };
 }

@@ -54,9 +54,9 @@ describe("errors while declaring", () => {
     );
     const { clbZonesOutput } = await import("../components/api-load-balancer");
     const lb = new pulumi.ComponentResource("kubeadm-alicloud:network:ApiLoadBalancer", "re-b-api");
-    const err = await failureOf(
-      clbZonesOutput(specFor({ clusterName: "re-b" }), "intranet", "re-b-api-private", lb),
-    );
+    const spec = specFor({ clusterName: "re-b" });
+    const zones = { preferred: spec.controlPlane.zones[0] as string, ours: spec.zones };
+    const err = await failureOf(clbZonesOutput(zones, "intranet", "re-b-api-private", lb));
     answerCalls(undefined);
     expect(err).toBeInstanceOf(pulumi.ResourceError);
     expect((err as pulumi.ResourceError).resource).toBe(lb);

@@ -1,0 +1,85 @@
+// User data of the control planes and of each pool, rendered (plan/node-bootstrap.ts)
+// once the values only the cloud knows are in: the composition root calls these and
+// gives each component its finished user data, so that the components need no spec.
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec, NodePoolSpec } from "../config/spec";
+import type { ControlPlanePlacement } from "../plan/control-plane";
+import { renderUserData } from "../plan/node-bootstrap";
+import type { KeyAlgorithm } from "../plan/pki";
+
+export interface UserDataFacts {
+  readonly loadBalancerAddress: pulumi.Input<string>;
+  readonly discoveryHash: pulumi.Input<string>;
+  readonly encryptionAlgorithm: KeyAlgorithm;
+}
+
+/**
+ * Each control plane's user data, by placement name. Every control plane gets the same
+ * instructions but one: the first may run `kubeadm init` while no cluster exists. Each
+ * decides at boot whether to init or to join through any peer that serves
+ * (bootstrap/control-plane.sh), so a replaced first control plane joins the living
+ * cluster. No key and no token in here (the node fetches them): user data is not a
+ * secret, so a preview shows it.
+ */
+export function controlPlaneUserData(
+  spec: ClusterSpec,
+  placements: readonly ControlPlanePlacement[],
+  facts: UserDataFacts & {
+    /** When the API is public: the internet load balancer's address, for the API certificate. */
+    readonly publicLoadBalancerAddress?: pulumi.Input<string>;
+    /** ClusterPki.controlPlaneCertificates: public; the keys come from the node secret store. */
+    readonly pkiCertificates: pulumi.Input<Record<string, string>>;
+  },
+): Record<string, pulumi.Output<string>> {
+  const peers = placements.map((p) => p.privateIp);
+  return Object.fromEntries(
+    placements.map((p) => [
+      p.name,
+      pulumi
+        .all([
+          facts.loadBalancerAddress,
+          facts.publicLoadBalancerAddress,
+          facts.discoveryHash,
+          facts.pkiCertificates,
+        ])
+        .apply(([loadBalancerAddress, publicLoadBalancerAddress, discoveryHash, pki]) =>
+          renderUserData(
+            {
+              spec,
+              facts: {
+                loadBalancerAddress,
+                discoveryHash,
+                encryptionAlgorithm: facts.encryptionAlgorithm,
+                ...(publicLoadBalancerAddress ? { publicLoadBalancerAddress } : {}),
+              },
+              role: "control-plane",
+              peers,
+              first: p.index === 0,
+            },
+            { pki },
+          ),
+        ),
+    ]),
+  );
+}
+
+/** A pool's user data. Its join token is read at boot with the pool's role: user data holds none. */
+export function poolUserData(
+  spec: ClusterSpec,
+  pool: NodePoolSpec,
+  facts: UserDataFacts,
+): pulumi.Output<string> {
+  return pulumi
+    .all([facts.loadBalancerAddress, facts.discoveryHash])
+    .apply(([loadBalancerAddress, discoveryHash]) =>
+      renderUserData(
+        {
+          spec,
+          facts: { loadBalancerAddress, discoveryHash, encryptionAlgorithm: facts.encryptionAlgorithm },
+          role: "worker",
+          pool,
+        },
+        {},
+      ),
+    );
+}
