@@ -59,6 +59,7 @@ export function buildSpec(
     apiServer: p.apiServer,
     nodeSoftware: nodeSoftwareFor(p.region, p.nodeSoftware),
     ssh: p.ssh,
+    upgrade: p.upgrade,
     ram: { namePrefix: p.ram.namePrefix ?? `${p.clusterName}-${p.region}` },
     tags: {
       ...p.tags,

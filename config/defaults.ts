@@ -30,6 +30,9 @@ const base: JsonObject = {
     snapshots: { enabled: true, retentionDays: 7, hourUtc8: 3 },
   },
   cni: { name: DEFAULT_CNI },
+  // A canary of one node, then growing waves; no wave above a fifth of the pool, so that a
+  // 1,000-node pool takes 10 waves (plan/upgrade/waves.ts).
+  upgrade: { waves: [1, 5, 10, 50, 100], maxWaveShare: 0.2, drainTimeoutSeconds: 600 },
   addons: {
     cloudControllerManager: { enabled: true },
     csiDisk: { enabled: true },

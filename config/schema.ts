@@ -212,6 +212,12 @@ const nodePool = strictObject({
   kubernetesVersion: kubernetesVersion.optional(),
   image: image.optional(),
   systemDisk: poolSystemDisk.optional(),
+  /**
+   * How a version change reaches the pool's nodes: "replace" launches new nodes and
+   * removes old ones wave by wave (needs room for a wave more); "in-place" drains and
+   * upgrades the nodes it has (for pools at a quota or an address limit).
+   */
+  upgradeStrategy: z.enum(["replace", "in-place"]).default("replace"),
 }).superRefine((pool, ctx) => {
   if (pool.minSize > pool.maxSize) {
     ctx.addIssue({
@@ -513,6 +519,36 @@ const ssh = strictObject({
   keyPairName: z.string().min(2).max(128).optional(),
 });
 
+/** How changes roll over running pools (plan/upgrade/waves.ts). */
+const upgrade = strictObject({
+  /** Node counts of the first waves of a pool; after the last, each wave doubles. */
+  waves: z
+    .array(z.number().int().min(1).max(ESS_MAX_SIZE, essMax))
+    .min(1)
+    .max(20)
+    .superRefine((waves, ctx) => {
+      if (waves[0] !== 1)
+        ctx.addIssue({
+          code: "custom",
+          path: [0],
+          message: `the first wave is the canary and holds one node (got ${waves[0]}); start the list with 1`,
+        });
+      waves.forEach((w, i) => {
+        const before = waves[i - 1];
+        if (before !== undefined && w < before)
+          ctx.addIssue({
+            code: "custom",
+            path: [i],
+            message: `${w} is smaller than the wave before it (${before}); waves only grow`,
+          });
+      });
+    }),
+  /** No wave replaces more than this share of a pool's nodes (at its maxSize). */
+  maxWaveShare: z.number().gt(0, "must be more than 0").max(1, "is a share: at most 1 (the whole pool)"),
+  /** Each node's drain, through the Eviction API, must finish within this time. */
+  drainTimeoutSeconds: z.number().int().min(60).max(3600),
+});
+
 /** RAM roles, policies and users are account-wide: their names must differ between regions. */
 const ram = strictObject({
   /**
@@ -559,6 +595,7 @@ export const sections = {
   nodeSoftware,
   ssh,
   ram,
+  upgrade,
   tags: z.record(tagKey, tagValue),
 } as const;
 

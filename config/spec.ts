@@ -67,6 +67,8 @@ export interface ClusterSpec {
     readonly registryMirrors: Readonly<Record<string, readonly string[]>>;
   };
   readonly ssh: Sections["ssh"];
+  /** How changes roll over running pools (plan/upgrade). */
+  readonly upgrade: Sections["upgrade"];
   /** Start of every RAM name (plan/naming.ts ramName). */
   readonly ram: { readonly namePrefix: string };
   /** User tags plus the ones this project sets on every resource. */

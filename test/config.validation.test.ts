@@ -855,6 +855,30 @@ const REJECTED: readonly Rejected[] = [
     key: "clusterName",
     says: "derived from the stack name: set kubeadm-alicloud:clusterName",
   },
+  {
+    why: "upgrade waves must start with a canary of one node",
+    config: { upgrade: { waves: [5, 10] } },
+    key: "upgrade.waves[0]",
+    says: "the first wave is the canary and holds one node (got 5)",
+  },
+  {
+    why: "upgrade waves only grow",
+    config: { upgrade: { waves: [1, 10, 5] } },
+    key: "upgrade.waves[2]",
+    says: "5 is smaller than the wave before it (10)",
+  },
+  {
+    why: "a wave share of 0 would never replace a node",
+    config: { upgrade: { maxWaveShare: 0 } },
+    key: "upgrade.maxWaveShare",
+    says: "must be more than 0",
+  },
+  {
+    why: "a pool's upgrade strategy is replace or in-place",
+    config: { nodePools: [pool({ upgradeStrategy: "blue-green" })] },
+    key: "nodePools[0].upgradeStrategy",
+    says: "replace",
+  },
 ];
 
 describe("stack config: every rejected case names its key and says what is wrong", () => {

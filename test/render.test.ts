@@ -227,4 +227,43 @@ describe("npm run render", () => {
     expect(err?.stderr).toContain("kubeadm-alicloud:controlPlane.count: 2 is even");
     expect(() => readFileSync(join(out, "resources.json"))).toThrow();
   });
+
+  it("--deployed-version adds the upgrade plan, and a skipped minor fails naming the key and the chain", async () => {
+    const { dir } = await render(["--stack", "prod", "--deployed-version", "v1.35.2"]);
+    const plan = JSON.parse(readFileSync(join(dir, "upgrade-plan.json"), "utf8")) as {
+      from: string;
+      to: string;
+      stages: { kind: string; name: string; waves?: number[] }[];
+    };
+    expect([plan.from, plan.to]).toEqual(["1.35.2", "1.36.5"]);
+    expect(plan.stages.map((s) => s.kind)).toEqual([
+      "preflight",
+      "etcd-snapshot",
+      "control-plane",
+      "control-plane",
+      "control-plane",
+      "pool",
+      "pool",
+    ]);
+    // stacks/Pulumi.prod.yaml: general has maxSize 20, batch 10; no wave above a fifth.
+    expect(plan.stages.find((s) => s.name === "general")?.waves).toEqual([1, 4, 4, 4, 4, 3]);
+    expect(readFileSync(join(dir, "upgrade-plan.md"), "utf8")).toContain("`kubeadm upgrade apply`");
+
+    const out = mkdtempSync(join(tmpdir(), "refused-"));
+    const cli = [join(ROOT, "tools/render/cli.ts"), "--stack", "prod", "--out", out, "--deployed-version"];
+    const refused = await run(TSX, [...cli, "1.34.0"], { cwd: ROOT }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toContain("kubeadm-alicloud:kubernetesVersion: is 1.36.5, 2 minors past 1.34.0");
+    expect(refused?.stderr).toContain("a 1.35 release, then 1.36.5");
+    expect(() => readFileSync(join(out, "upgrade-plan.json"))).toThrow();
+    const bad = await run(TSX, [...cli, "latest"], { cwd: ROOT }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(bad?.code).toBe(2);
+    expect(bad?.stderr).toContain("--deployed-version:");
+  });
 });

@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import type { UpgradePlan } from "../../plan/upgrade/plan";
+import { waveSizes } from "../../plan/upgrade/waves";
 import { PROJECT_DIR } from "../render/stack-file";
 
 const RUNS = 3;
@@ -86,6 +88,26 @@ for (const r of [small, large]) {
     `  ${r.label}\n    resources ${r.resources}, wall ${r.wallMs.toFixed(0)} ms, peak RSS ${r.maxRssMb.toFixed(0)} MB`,
   );
 }
+// The rollout of a minor upgrade over the large stack (upgrade-plan.json of the render).
+const planDir = join(dir, "plan");
+execFileSync(
+  join(PROJECT_DIR, "node_modules", ".bin", "tsx"),
+  [
+    join(PROJECT_DIR, "tools/render/cli.ts"),
+    ...["--stack-file", largeStack(dir), "--stack", "bench-large", "--deployed-version", "1.35.0"],
+    ...["--out", planDir],
+  ],
+  { cwd: PROJECT_DIR, stdio: ["ignore", "ignore", "inherit"] },
+);
+const plan = JSON.parse(readFileSync(join(planDir, "upgrade-plan.json"), "utf8")) as UpgradePlan;
+const poolStages = plan.stages.filter((st) => st.kind === "pool");
+const waves = poolStages.reduce((n, st) => n + st.waves.length, 0);
+const single = waveSizes(1000, { waves: [1, 5, 10, 50, 100], maxWaveShare: 0.2 });
+console.log(
+  `  upgrade ${plan.from} -> ${plan.to} of the large stack: ${plan.stages.length} stages, ${poolStages.length} pools of ${poolStages[0]?.waves.reduce((a, b) => a + b, 0) ?? 0} nodes in ${poolStages[0]?.waves.length ?? 0} waves each (${poolStages[0]?.waves.join(", ") ?? ""}), ${waves} waves in all`,
+);
+console.log(`  one pool of 1,000 nodes (default waves): ${single.length} waves (${single.join(", ")})`);
+
 const wallRatio = large.wallMs / small.wallMs;
 const rssRatio = large.maxRssMb / small.maxRssMb;
 console.log(`  large/small: wall ${wallRatio.toFixed(2)}x, memory ${rssRatio.toFixed(2)}x (limit ${LIMIT}x)`);

@@ -31,6 +31,11 @@ function valueOf(output: OutputLike | undefined): Promise<string | undefined> {
 export interface RenderOptions {
   /** Also write the emulated PKI files (keys included) under pki/. */
   readonly materialize?: boolean;
+  /**
+   * The version the stack last confirmed deployed (the render has no state: this stands
+   * for it). Adds upgrade-plan.json and upgrade-plan.md; a refused step is a ConfigError.
+   */
+  readonly deployedVersion?: string;
 }
 
 export async function renderStack(stack: StackConfig, options: RenderOptions = {}): Promise<RenderResult> {
@@ -48,6 +53,9 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
       .map((k) => k.slice(stack.project.length + 1)),
     plainForeignConfig: plainForeignConfig(stack.config, stack.project, (k) => stack.secretKeys.includes(k)),
   });
+
+  const upgrade =
+    options.deployedVersion === undefined ? {} : await upgradeFiles(spec, stack, options.deployedVersion);
 
   const adopted = spec.network.vpc.existingId
     ? { id: spec.network.vpc.existingId, cidr: spec.network.vpc.cidr }
@@ -99,10 +107,32 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
       "pki.json": pkiJson(spec, recorder.outputs),
       "addons.json": addonsJson(spec, resources),
       ...nodeFiles(spec.clusterName, resources, options.materialize === true),
+      ...upgrade,
       ...(options.materialize
         ? pkiFiles(spec, recorder.outputs, (await valueOf(program.kubeconfig)) ?? "")
         : {}),
     },
+  };
+}
+
+/** upgrade-plan.json and .md for a stack last confirmed at `deployed`, or its refusals as a ConfigError. */
+async function upgradeFiles(
+  spec: ClusterSpec,
+  stack: StackConfig,
+  deployed: string,
+): Promise<Record<string, string>> {
+  const { ConfigError } = await import("../../config/validate");
+  const { normaliseVersion, versionProblem } = await import("../../config/versions");
+  const { deployedAsRequested, upgradePlan } = await import("../../plan/upgrade/plan");
+  const { upgradePlanJson, upgradePlanMarkdown } = await import("../../plan/upgrade/render");
+  const ctx = { project: stack.project, stack: stack.stack };
+  const problem = versionProblem(deployed);
+  if (problem) throw new Error(`--deployed-version: ${problem}`);
+  const result = upgradePlan(spec, deployedAsRequested(spec, normaliseVersion(deployed)));
+  if (!result.ok) throw new ConfigError(ctx, result.refusals);
+  return {
+    "upgrade-plan.json": upgradePlanJson(result.plan),
+    "upgrade-plan.md": upgradePlanMarkdown(result.plan, stack.stack),
   };
 }
 
