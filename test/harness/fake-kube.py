@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""A protocol model of kube-apiserver for draining, driven by the REAL kubectl.
+
+Serves, over plain HTTP on 127.0.0.1: discovery (/api, /api/v1, /apis, /apis/apps/v1,
+/apis/policy/v1, /version), Nodes (GET, PATCH of spec.unschedulable), Pods (list by
+spec.nodeName, GET, the policy/v1 Eviction subresource), DaemonSets (GET) and
+PodDisruptionBudgets (list). An eviction of a pod that a budget with
+disruptionsAllowed 0 selects is answered 429 TooManyRequests, as the API server's
+eviction REST handler does (kubernetes/kubernetes pkg/registry/core/pod/storage/
+eviction.go: "Cannot evict pod as it would violate the pod's disruption budget.");
+otherwise the pod is deleted at once.
+
+What it does not model: authentication and RBAC, watches, graceful termination (a pod
+is gone the moment it is evicted), budgets' own bookkeeping (disruptionsAllowed is fixed
+by the scenario), resourceVersion conflicts, and every resource not listed above.
+
+Usage: fake-kube.py SCENARIO.json LOG PORTFILE. The scenario: {"nodes": [{"name"}],
+"pods": [{"namespace", "name", "node", "labels", "owner": {"kind", "name"} | null,
+"emptyDir": bool}], "daemonsets": [{"namespace", "name"}], "pdbs": [{"namespace",
+"name", "matchLabels", "disruptionsAllowed"}]}. Every request is logged as a JSON line
+{"method", "path"}; state changes are written back to SCENARIO.json.
+"""
+import json
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlparse
+
+SCENARIO, LOG, PORTFILE = sys.argv[1:4]
+LOCK = threading.Lock()
+
+with open(SCENARIO) as f:
+    STATE = json.load(f)
+
+
+def save():
+    with open(SCENARIO + ".tmp", "w") as f:
+        json.dump(STATE, f)
+    os.replace(SCENARIO + ".tmp", SCENARIO)
+
+
+def resource(name, kind, namespaced, verbs, group="", version=""):
+    r = {"name": name, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": verbs}
+    if group:
+        r.update({"group": group, "version": version})
+    return r
+
+
+DISCOVERY = {
+    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
+    "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+        resource("nodes", "Node", False, ["get", "list", "patch"]),
+        resource("pods", "Pod", True, ["get", "list"]),
+        # kubectl's drain looks for this subresource to use the Eviction API
+        # (k8s.io/kubectl/pkg/drain CheckEvictionSupport).
+        resource("pods/eviction", "Eviction", True, ["create"], "policy", "v1"),
+    ]},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+        {"name": g, "versions": [{"groupVersion": f"{g}/v1", "version": "v1"}],
+         "preferredVersion": {"groupVersion": f"{g}/v1", "version": "v1"}} for g in ("apps", "policy")]},
+    "/apis/apps/v1": {"kind": "APIResourceList", "groupVersion": "apps/v1", "resources": [
+        resource("daemonsets", "DaemonSet", True, ["get", "list"])]},
+    "/apis/policy/v1": {"kind": "APIResourceList", "groupVersion": "policy/v1", "resources": [
+        resource("poddisruptionbudgets", "PodDisruptionBudget", True, ["get", "list"])]},
+    "/version": {"major": "1", "minor": "36", "gitVersion": "v1.36.5"},
+}
+
+
+def node_object(n):
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": n["name"], "uid": "uid-" + n["name"], "resourceVersion": "1"},
+            "spec": {"unschedulable": n.get("unschedulable", False)}, "status": {}}
+
+
+def pod_object(p):
+    meta = {"name": p["name"], "namespace": p["namespace"], "uid": "uid-" + p["name"],
+            "labels": p.get("labels", {}), "resourceVersion": "1"}
+    owner = p.get("owner")
+    if owner:
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner["kind"], "name": owner["name"],
+                                    "uid": "uid-" + owner["name"], "controller": True}]
+    volumes = [{"name": "scratch", "emptyDir": {}}] if p.get("emptyDir") else []
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": {"nodeName": p["node"], "containers": [{"name": "c", "image": "x"}], "volumes": volumes},
+            "status": {"phase": "Running"}}
+
+
+def blocking_budget(p):
+    for b in STATE.get("pdbs", []):
+        if b["namespace"] == p["namespace"] and b["disruptionsAllowed"] == 0 and all(
+                p.get("labels", {}).get(k) == v for k, v in b["matchLabels"].items()):
+            return b
+    return None
+
+
+def status(code, reason, message):
+    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+            "message": message, "code": code}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, code, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def record(self):
+        with open(LOG, "a") as f:
+            f.write(json.dumps({"method": self.command, "path": self.path}) + "\n")
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(n) or b"{}")
+
+    def find_node(self, name):
+        return next((n for n in STATE["nodes"] if n["name"] == name), None)
+
+    def find_pod(self, ns, name):
+        return next((p for p in STATE["pods"] if p["namespace"] == ns and p["name"] == name), None)
+
+    def do_GET(self):
+        self.record()
+        url = urlparse(self.path)
+        path = unquote(url.path)
+        parts = path.strip("/").split("/")
+        with LOCK:
+            if path in DISCOVERY:
+                return self.reply(200, DISCOVERY[path])
+            if parts[:3] == ["api", "v1", "nodes"] and len(parts) == 4:
+                n = self.find_node(parts[3])
+                return self.reply(200, node_object(n)) if n else self.reply(
+                    404, status(404, "NotFound", f'nodes "{parts[3]}" not found'))
+            if path == "/api/v1/pods":
+                selector = parse_qs(url.query).get("fieldSelector", [""])[0]
+                node = selector.split("=", 1)[1] if selector.startswith("spec.nodeName=") else None
+                items = [pod_object(p) for p in STATE["pods"] if node is None or p["node"] == node]
+                return self.reply(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
+            if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 6 and parts[4] == "pods":
+                p = self.find_pod(parts[3], parts[5])
+                return self.reply(200, pod_object(p)) if p else self.reply(
+                    404, status(404, "NotFound", f'pods "{parts[5]}" not found'))
+            if parts[:2] == ["apis", "apps"] and len(parts) == 7 and parts[5] == "daemonsets":
+                found = any(d["namespace"] == parts[4] and d["name"] == parts[6] for d in STATE.get("daemonsets", []))
+                return self.reply(200, {"apiVersion": "apps/v1", "kind": "DaemonSet",
+                                        "metadata": {"name": parts[6], "namespace": parts[4]}}) if found else self.reply(
+                    404, status(404, "NotFound", "not found"))
+            if parts[:2] == ["apis", "policy"] and len(parts) == 6 and parts[5] == "poddisruptionbudgets":
+                items = [{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                          "metadata": {"name": b["name"], "namespace": b["namespace"]},
+                          "spec": {"selector": {"matchLabels": b["matchLabels"]}},
+                          "status": {"disruptionsAllowed": b["disruptionsAllowed"]}}
+                         for b in STATE.get("pdbs", []) if b["namespace"] == parts[4]]
+                return self.reply(200, {"kind": "PodDisruptionBudgetList", "apiVersion": "policy/v1",
+                                        "metadata": {}, "items": items})
+        self.reply(404, status(404, "NotFound", "the fake does not serve " + path))
+
+    def do_PATCH(self):
+        self.record()
+        parts = unquote(urlparse(self.path).path).strip("/").split("/")
+        with LOCK:
+            if parts[:3] == ["api", "v1", "nodes"] and len(parts) == 4:
+                n = self.find_node(parts[3])
+                if not n:
+                    return self.reply(404, status(404, "NotFound", f'nodes "{parts[3]}" not found'))
+                spec = self.body().get("spec", {})
+                if "unschedulable" in spec:
+                    n["unschedulable"] = bool(spec["unschedulable"])
+                save()
+                return self.reply(200, node_object(n))
+        self.reply(404, status(404, "NotFound", "not found"))
+
+    def do_POST(self):
+        self.record()
+        parts = unquote(urlparse(self.path).path).strip("/").split("/")
+        with LOCK:
+            if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 7 and parts[6] == "eviction":
+                self.body()
+                p = self.find_pod(parts[3], parts[5])
+                if not p:
+                    return self.reply(404, status(404, "NotFound", f'pods "{parts[5]}" not found'))
+                if blocking_budget(p):
+                    return self.reply(429, status(
+                        429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget."))
+                STATE["pods"].remove(p)
+                save()
+                return self.reply(201, {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201})
+        self.reply(404, status(404, "NotFound", "not found"))
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+with open(PORTFILE + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.replace(PORTFILE + ".tmp", PORTFILE)
+server.serve_forever()
