@@ -6,7 +6,7 @@ import { WORLD } from "../plan/cidr";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
 import type { ConfigPath } from "./paths";
 import { zoneProblem, type Environment, type Sections } from "./schema";
-import { MAX_KUBELET_SKEW, parseKubernetesVersion } from "./versions";
+import { kubeletSkewProblem, parseKubernetesVersion } from "./versions";
 
 type Problem = (path: ConfigPath, message: string) => void;
 
@@ -66,7 +66,7 @@ export function checkTopology(parsed: Partial<Sections>, environment: Environmen
           `"${CONTROL_PLANE_TOKEN}" is reserved for the control planes; choose another pool name`,
         );
       if (pool.kubernetesVersion !== undefined && kubernetesVersion !== undefined) {
-        const p = poolVersionProblem(pool.kubernetesVersion, kubernetesVersion);
+        const p = kubeletSkewProblem(pool.kubernetesVersion, kubernetesVersion);
         if (p) problem(["nodePools", i, "kubernetesVersion"], p);
       }
     });
@@ -164,17 +164,4 @@ export function checkAccess(parsed: Partial<Sections>, environment: Environment,
       `${Object.keys(tags).length} tags given; Alibaba Cloud allows ${MAX_TAGS} per resource and this project sets ${RESERVED_TAG_COUNT}, so at most ${MAX_TAGS - RESERVED_TAG_COUNT}`,
     );
   }
-}
-
-function poolVersionProblem(pool: string, cluster: string): string | undefined {
-  const p = parseKubernetesVersion(pool);
-  const c = parseKubernetesVersion(cluster);
-  if (!p || !c) return undefined;
-  if (p.minor > c.minor || (p.minor === c.minor && p.patch > c.patch)) {
-    return `${pool} is newer than the control plane (${cluster}); kubelets may never be newer than the API server. Upgrade the control plane first`;
-  }
-  if (c.minor - p.minor > MAX_KUBELET_SKEW) {
-    return `${pool} is ${c.minor - p.minor} minors behind the control plane (${cluster}); kubelets may lag at most ${MAX_KUBELET_SKEW}`;
-  }
-  return undefined;
 }

@@ -51,3 +51,29 @@ export function versionProblem(value: string): string | undefined {
   }
   return undefined;
 }
+
+/** Order of two exact versions: negative when `a` is older. */
+export function compareVersions(a: string, b: string): number {
+  const x = parseKubernetesVersion(a);
+  const y = parseKubernetesVersion(b);
+  if (!x || !y) throw new Error(`cannot compare "${a}" and "${b}": not exact Kubernetes versions`);
+  return x.major - y.major || x.minor - y.minor || x.patch - y.patch;
+}
+
+/**
+ * The one kubelet skew rule (kubernetes/website content/en/releases/version-skew-policy.md,
+ * kubelet: never newer than kube-apiserver, at most three minors older), used by the config
+ * checks and by the upgrade planner (plan/upgrade/version-policy.ts).
+ */
+export function kubeletSkewProblem(kubelet: string, apiServer: string): string | undefined {
+  const k = parseKubernetesVersion(kubelet);
+  const a = parseKubernetesVersion(apiServer);
+  if (!k || !a) return undefined;
+  if (compareVersions(kubelet, apiServer) > 0) {
+    return `${kubelet} is newer than the control plane (${apiServer}); kubelets may never be newer than the API server. Upgrade the control plane first`;
+  }
+  if (a.minor - k.minor > MAX_KUBELET_SKEW) {
+    return `${kubelet} is ${a.minor - k.minor} minors behind the control plane (${apiServer}); kubelets may lag at most ${MAX_KUBELET_SKEW}`;
+  }
+  return undefined;
+}

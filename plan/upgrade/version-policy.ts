@@ -17,6 +17,8 @@ import type { ConfigPath } from "../../config/paths";
 import {
   MAX_KUBELET_SKEW,
   NEWEST_KNOWN_MINOR,
+  compareVersions,
+  kubeletSkewProblem,
   parseKubernetesVersion,
   type KubernetesVersion,
 } from "../../config/versions";
@@ -45,11 +47,7 @@ const parse = (v: string): KubernetesVersion => {
   return p;
 };
 
-export function compareVersions(a: string, b: string): number {
-  const x = parse(a);
-  const y = parse(b);
-  return x.major - y.major || x.minor - y.minor || x.patch - y.patch;
-}
+export { compareVersions };
 
 const minorOf = (v: string) => parse(v).minor;
 const minorName = (minor: number) => `1.${minor}`;
@@ -88,18 +86,8 @@ export function versionStepRefusals(deployed: DeployedVersions, target: TargetVe
   target.pools.forEach((pool, i) => {
     const path = ["nodePools", i, "kubernetesVersion"];
     const running = deployed.pools[pool.name];
-    if (compareVersions(pool.kubernetesVersion, cp) > 0) {
-      refusals.push({
-        path,
-        message: `${pool.name} would run ${pool.kubernetesVersion}, newer than the control plane (${cp}); kubelets may never be newer than the API server`,
-      });
-    }
-    if (minorOf(cp) - minorOf(pool.kubernetesVersion) > MAX_KUBELET_SKEW) {
-      refusals.push({
-        path,
-        message: `${pool.name} would be ${minorOf(cp) - minorOf(pool.kubernetesVersion)} minors behind the control plane (${cp}); kubelets may lag at most ${MAX_KUBELET_SKEW}`,
-      });
-    }
+    const skew = kubeletSkewProblem(pool.kubernetesVersion, cp);
+    if (skew) refusals.push({ path, message: `${pool.name}: ${skew}` });
     // The control plane moves before the pools: kubelets still at the version they run
     // then must be within the skew of the new control plane too.
     if (running !== undefined && minorOf(cp) - minorOf(running) > MAX_KUBELET_SKEW) {
