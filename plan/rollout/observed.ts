@@ -1,0 +1,62 @@
+// What the rollout engine sees of a cluster on one pass: plain data read from the cloud
+// (ECS instances, their tags, the scaling groups) and from the cluster (Nodes, the
+// kubeadm-config version). The engine keeps no plan in memory: each pass observes again
+// and decides one step (plan/rollout/next.ts), as Cluster API's control-plane reconciler
+// does (../shared/audits/architecture.md §3.1). Progress lives in the cloud and the
+// cluster, so a crashed or halted run resumes by running again.
+
+export interface ObservedControlPlane {
+  /** Node name; the engine's order is the placements' (cp-0 first). */
+  readonly name: string;
+  /** The version its static pods run (kube-apiserver image tag). */
+  readonly apiServerVersion: string;
+  readonly kubeletVersion: string;
+  readonly ready: boolean;
+  readonly cordoned: boolean;
+}
+
+export interface ObservedPoolNode {
+  readonly name: string;
+  readonly instanceId: string;
+  readonly kubeletVersion: string;
+  readonly ready: boolean;
+  readonly cordoned: boolean;
+  /** Tagged for replacement by this rollout (before any new node was asked for). */
+  readonly marked: boolean;
+  /** Passed the rollout's gate (Ready at the target, its DaemonSet pods ready), recorded on the node. */
+  readonly gated: boolean;
+}
+
+export interface ObservedPool {
+  readonly name: string;
+  /** The scaling group's desired capacity now. */
+  readonly desired: number;
+  readonly maxSize: number;
+  readonly nodes: readonly ObservedPoolNode[];
+  /** Instances the group is launching that have not registered as Nodes yet. */
+  readonly pending: number;
+  /**
+   * The pool's size before the wave in progress, recorded with the wave's marks (absent
+   * when no node is marked): the wave ends with this many nodes again.
+   */
+  readonly steady?: number;
+  readonly strategy: "replace" | "in-place";
+}
+
+export interface Observed {
+  /** kubeadm-config's kubernetesVersion: what `kubeadm upgrade apply` last set. */
+  readonly clusterVersion: string;
+  readonly controlPlanes: readonly ObservedControlPlane[];
+  readonly pools: readonly ObservedPool[];
+}
+
+/** What the rollout is to reach. */
+export interface RolloutTarget {
+  readonly version: string;
+  /** Per pool: its target version and wave sizes (plan/upgrade/waves.ts). */
+  readonly pools: readonly {
+    readonly name: string;
+    readonly version: string;
+    readonly waves: readonly number[];
+  }[];
+}

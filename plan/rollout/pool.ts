@@ -1,0 +1,70 @@
+// A pool's next step. Replace: mark a wave of old nodes (recording the pool's size),
+// surge the scaling group by as many, gate each new node, and only once the pool again
+// holds its size in gated new and unmarked old nodes, drain the marked ones one by one and
+// remove them. In place: upgrade a wave of old nodes where they are. Waves follow
+// plan/upgrade/waves.ts, indexed by how many nodes are at the target already, so that a
+// rerun continues the wave sequence where it stands.
+import type { Decision } from "./decision";
+import type { ObservedPool } from "./observed";
+
+/** The size of the next wave, from the nodes already at the target. */
+export function nextWave(waves: readonly number[], done: number): number {
+  let covered = 0;
+  for (const w of waves) {
+    covered += w;
+    if (covered > done) return w;
+  }
+  return waves[waves.length - 1] ?? 1;
+}
+
+export function nextPoolStep(
+  pool: ObservedPool,
+  version: string,
+  waves: readonly number[],
+): Decision | undefined {
+  const old = pool.nodes.filter((n) => n.kubeletVersion !== version);
+  const fresh = pool.nodes.filter((n) => n.kubeletVersion === version);
+  const marked = old.filter((n) => n.marked);
+  const unmarked = old.filter((n) => !n.marked);
+
+  if (pool.strategy === "in-place") {
+    const cordoned = fresh.find((n) => n.cordoned);
+    if (cordoned) return { kind: "uncordon", node: cordoned.name };
+    if (old.length === 0) return undefined;
+    const size = Math.min(nextWave(waves, fresh.length), old.length);
+    return { kind: "upgrade-in-place", pool: pool.name, nodes: old.slice(0, size).map((n) => n.name) };
+  }
+
+  if (marked.length > 0) {
+    const steady = pool.steady ?? pool.desired;
+    const wanted = steady + marked.length;
+    if (pool.desired < wanted) return { kind: "surge", pool: pool.name, desired: wanted };
+    const ungated = fresh.find((n) => n.ready && !n.gated);
+    if (ungated) return { kind: "gate", pool: pool.name, node: ungated.name };
+    const gated = fresh.filter((n) => n.ready && n.gated).length;
+    if (unmarked.length + gated < steady) {
+      return {
+        kind: "wait",
+        reason: `pool ${pool.name}: ${gated} new nodes passed the gate, ${steady - unmarked.length} needed before old ones go (${pool.pending} launching)`,
+      };
+    }
+    const undrained = marked.find((n) => !n.cordoned);
+    if (undrained) return { kind: "drain", pool: pool.name, node: undrained.name };
+    return { kind: "remove", pool: pool.name, instanceIds: marked.map((n) => n.instanceId) };
+  }
+  if (old.length === 0) return undefined;
+  const room = pool.maxSize - pool.desired;
+  if (room <= 0) {
+    return {
+      kind: "halt",
+      reason: `pool ${pool.name} is at its maxSize (${pool.maxSize}): no room for new nodes; raise maxSize for the rollout or set upgradeStrategy: in-place`,
+    };
+  }
+  const size = Math.min(nextWave(waves, fresh.length), old.length, room);
+  return {
+    kind: "mark",
+    pool: pool.name,
+    instanceIds: old.slice(0, size).map((n) => n.instanceId),
+    steady: pool.desired,
+  };
+}
