@@ -35,13 +35,21 @@ fetch() { curl -fsSL --max-time 60 "$1" -o "$2"; }
 APT_LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
 apt_get() { apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_TIMEOUT" "$@"; }
 
-install_apt() {
-  export DEBIAN_FRONTEND=noninteractive
+# The Kubernetes apt source of KUBERNETES_MINOR, and its key: pkgs.k8s.io keeps one
+# repository per minor (kubernetes/website content/en/docs/tasks/administer-cluster/
+# kubeadm/change-package-repository.md), so an upgrade to the next minor switches it.
+apt_kubernetes_source() {
   local keys="$ROOT/etc/apt/keyrings"
   mkdir -p "$keys"
   retry "$NETWORK_ATTEMPTS" fetch "$K8S_REPO/deb/Release.key" "$keys/kubernetes.asc"
-  retry "$NETWORK_ATTEMPTS" fetch "$DOCKER_REPO/ubuntu/gpg" "$keys/docker.asc"
   printf 'deb [signed-by=/etc/apt/keyrings/kubernetes.asc] %s/deb/ /\n' "$K8S_REPO" > "$ROOT/etc/apt/sources.list.d/kubernetes.list"
+}
+
+install_apt() {
+  export DEBIAN_FRONTEND=noninteractive
+  local keys="$ROOT/etc/apt/keyrings"
+  apt_kubernetes_source
+  retry "$NETWORK_ATTEMPTS" fetch "$DOCKER_REPO/ubuntu/gpg" "$keys/docker.asc"
   printf 'deb [signed-by=/etc/apt/keyrings/docker.asc] %s/ubuntu %s stable\n' "$DOCKER_REPO" "$VERSION_CODENAME" > "$ROOT/etc/apt/sources.list.d/docker.list"
   retry "$NETWORK_ATTEMPTS" apt_get update -q
   # pkgs.k8s.io debs are versioned <version>-1.1 (kubernetes.io "Installing kubeadm").
@@ -52,9 +60,10 @@ install_apt() {
   apt-mark hold kubelet kubeadm kubectl containerd.io
 }
 
-install_dnf() {
-  # exclude= keeps a routine `dnf update` from moving the pinned packages; the install
-  # below lifts it for these repositories only (dnf.conf(5): exclude, --disableexcludes).
+# The Kubernetes rpm repository of KUBERNETES_MINOR. exclude= keeps a routine `dnf update`
+# from moving the pinned packages; installs lift it for this repository only (dnf.conf(5):
+# exclude, --disableexcludes).
+dnf_kubernetes_repo() {
   cat > "$ROOT/etc/yum.repos.d/kubernetes.repo" <<REPO
 [kubernetes]
 name=Kubernetes $KUBERNETES_MINOR
@@ -64,6 +73,10 @@ gpgcheck=1
 gpgkey=$K8S_REPO/rpm/repodata/repomd.xml.key
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 REPO
+}
+
+install_dnf() {
+  dnf_kubernetes_repo
   # Alibaba Cloud Linux 3 is compatible with RHEL 8: Docker's el8 builds fit it. Docker
   # publishes them under linux/rhel/8 only (CentOS 8 builds stopped with CentOS
   # Stream 8's end of life: docker/docker-ce-packaging#1024, docker/for-linux#1517).
@@ -91,5 +104,28 @@ install_packages() {
     ubuntu) install_apt ;;
     alinux) install_dnf ;;
     *) fail "unsupported OS ${ID:-unknown}: use Ubuntu 22.04/24.04 or Alibaba Cloud Linux 3" ;;
+  esac
+}
+
+# upgrade_kubernetes_packages PACKAGE...: move these Kubernetes packages to
+# KUBERNETES_VERSION, from its minor's repository (switched first), and hold them again.
+upgrade_kubernetes_packages() {
+  # shellcheck source=/dev/null
+  . "$ROOT/etc/os-release"
+  case "${ID:-}" in
+    ubuntu)
+      export DEBIAN_FRONTEND=noninteractive
+      apt_kubernetes_source
+      retry "$NETWORK_ATTEMPTS" apt_get update -q
+      local p pins=()
+      for p in "$@"; do pins+=("$p=$KUBERNETES_VERSION-1.1"); done
+      retry "$NETWORK_ATTEMPTS" apt_get install -y -q --allow-change-held-packages "${pins[@]}"
+      apt-mark hold "$@" ;;
+    alinux)
+      dnf_kubernetes_repo
+      local p pins=()
+      for p in "$@"; do pins+=("$p-$KUBERNETES_VERSION"); done
+      retry "$NETWORK_ATTEMPTS" dnf install -y --disableexcludes=kubernetes "${pins[@]}" ;;
+    *) fail "unsupported OS ${ID:-unknown}" ;;
   esac
 }
