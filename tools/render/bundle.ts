@@ -90,6 +90,14 @@ export function resourcesJson(resources: readonly RecordedResource[]): string {
         ),
       ),
       secretInputs: [...r.secretPaths].sort(),
+      // What decides whether a change replaces or deletes it (the review reads these).
+      options: {
+        protect: r.protect,
+        ignoreChanges: [...r.ignoreChanges].sort(),
+        deleteBeforeReplace: r.deleteBeforeReplace,
+        retainOnDelete: r.retainOnDelete,
+        aliases: r.aliases.map((a) => a.urn ?? [a.type, a.name].filter(Boolean).join(" ")),
+      },
     })),
   );
 }

@@ -32,6 +32,10 @@ export interface RecordedResource {
   readonly deleteBeforeReplace: boolean;
   /** The aliases declared: a former URN, or a former name and/or type. */
   readonly aliases: readonly { readonly urn?: string; readonly name?: string; readonly type?: string }[];
+  /** Pulumi refuses to delete it (the `protect` option). */
+  readonly protect: boolean;
+  /** Pulumi leaves it in the cloud when it leaves the state (the `retainOnDelete` option). */
+  readonly retainOnDelete: boolean;
 }
 
 /** Outputs the mock provider computes for a resource, beyond echoing its inputs. */
@@ -66,6 +70,8 @@ interface RegisterRequest {
   getIgnorechangesList(): string[];
   getCustomtimeouts(): { getCreate(): string } | undefined;
   getDeletebeforereplace(): boolean;
+  getProtect(): boolean | undefined;
+  getRetainondelete(): boolean | undefined;
   getAliasesList(): { getUrn(): string; getSpec(): { getName(): string; getType(): string } | undefined }[];
 }
 interface RegisterResponse {
@@ -183,6 +189,8 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
           ignoreChanges: req.getIgnorechangesList(),
           createTimeout: req.getCustomtimeouts()?.getCreate() ?? "",
           deleteBeforeReplace: req.getDeletebeforereplace(),
+          protect: req.getProtect() === true,
+          retainOnDelete: req.getRetainondelete() === true,
           aliases: req.getAliasesList().map((a) => {
             const spec = a.getSpec();
             if (a.getUrn()) return { urn: a.getUrn() };
