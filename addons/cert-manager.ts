@@ -1,6 +1,6 @@
 // cert-manager v1.21.1 from Jetstack's chart repository, CRDs installed (and kept on
 // uninstall) by the chart. Its values are checked against the chart's own
-// values.schema.json (../shared/schemas/cert-manager, from tag v1.21.1) in the tests.
+// values.schema.json (test/schemas/cert-manager-v1.21.1, from tag v1.21.1) in the tests.
 import { chartAddon } from "./chart-addon";
 
 // Hooks: only the startupapicheck Job and its RBAC, annotated from values.yaml (helm.sh/hook: post-install);

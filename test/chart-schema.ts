@@ -1,7 +1,6 @@
 // Upstream charts' values.schema.json at the pinned version, and a check for keys a schema
-// does not declare. Cilium's is the 1.19.6 release's, kept here (test/schemas: SOURCE
-// says where from); cert-manager's is in ../shared/schemas (CI checks the project out
-// beside it).
+// does not declare. Both are kept here (test/schemas/<chart>-<version>: SOURCE says where
+// from, with the file's sha256), so CI needs nothing beside the checkout.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -13,12 +12,9 @@ export interface JsonSchema {
 }
 
 export function chartSchema(chart: "cilium" | "cert-manager"): JsonSchema {
-  const path =
-    chart === "cilium"
-      ? join(__dirname, "schemas", "cilium-1.19.6", "values.schema.json")
-      : join(__dirname, "..", "..", "shared", "schemas", chart, "values.schema.json");
-  if (!existsSync(path))
-    throw new Error(`${path} is missing: the project expects ../shared beside its checkout, as CI provides`);
+  const dir = chart === "cilium" ? "cilium-1.19.6" : "cert-manager-v1.21.1";
+  const path = join(__dirname, "schemas", dir, "values.schema.json");
+  if (!existsSync(path)) throw new Error(`${path} is missing`);
   return JSON.parse(readFileSync(path, "utf8")) as JsonSchema;
 }
 
