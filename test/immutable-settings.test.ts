@@ -150,3 +150,27 @@ describe("the guard and the zone-keyed layout", () => {
     ]);
   });
 });
+
+describe("the guard and Kubernetes versions", () => {
+  const at = (kubernetesVersion: string) => {
+    const spec = specFor({ clusterName: "kv", kubernetesVersion });
+    return {
+      version: GUARD_RECORD_VERSION,
+      settings: Object.fromEntries(guardedSettings(spec).map((s) => [s.key, { value: s.value, why: s.why }])),
+    };
+  };
+
+  it("refuses a new minor on a deployed stack (nothing upgrades running control planes yet), accepts a newer patch", () => {
+    expect(changedSettings(at("1.35.2"), at("1.35.4"))).toEqual([]);
+    const reasons = changedSettings(at("1.35.2"), at("1.36.5")).map((f) => f.reason);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(
+      /^kubernetesVersion \(minor\) changed from 1\.35 to 1\.36: this release does not yet upgrade/,
+    );
+    // A stack whose guard predates this setting records it on its next update.
+    const older = Object.fromEntries(
+      Object.entries(at("1.35.2").settings).filter(([k]) => k !== "kubernetesVersion (minor)"),
+    );
+    expect(changedSettings({ version: GUARD_RECORD_VERSION, settings: older }, at("1.35.2"))).toEqual([]);
+  });
+});
