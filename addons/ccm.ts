@@ -11,6 +11,7 @@
 // credentials from the metadata service with tokens, the v2 default). Version v2.14.0 is
 // the upstream release of that name (its release notes give the image below).
 import type { types } from "@pulumi/kubernetes";
+import type { ClusterSpec } from "../config/spec";
 import type { AddonModule, ManifestObject } from "./types";
 import { mergeValues } from "./values";
 
@@ -58,6 +59,16 @@ export const cloudControllerManager: AddonModule = {
             vpcid: facts.vpcId,
             zoneid: zone,
             vswitchid: vswitchId,
+            // LoadBalancer Services get no internet CLB unless the stack allows them
+            // (audit addons-cni 3.7). At v2.14.0 an unannotated Service defaults to an
+            // internet CLB (pkg/controller/service/reconcile/annotation/annotations.go:137),
+            // and with disablePublicSLB the service controller refuses a Service that is
+            // unannotated or asks for internet, with the Warning event "create public
+            // address slb is not allowed" (clbv1/service_controller.go:204-212). So a
+            // Service sets `service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type:
+            // intranet`; nothing adds it for them (a MutatingAdmissionPolicy could, but it is
+            // beta and off by default in 1.34 and later: apiserver kube_features.go).
+            disablePublicSLB: true,
           },
         },
       },
@@ -223,3 +234,10 @@ export const cloudControllerManager: AddonModule = {
     };
   },
 };
+
+/** Whether the CCM may create internet-facing CLBs (the stack set disablePublicSLB: false). */
+export function internetLoadBalancersAllowed(spec: Pick<ClusterSpec, "addons">): boolean {
+  const values = spec.addons.cloudControllerManager.values as
+    { cloudConfig?: { Global?: { disablePublicSLB?: unknown } } } | undefined;
+  return values?.cloudConfig?.Global?.disablePublicSLB === false;
+}

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import Ajv from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cloudControllerManager, CCM_IMAGE } from "../addons/ccm";
+import { cloudControllerManager, internetLoadBalancersAllowed, CCM_IMAGE } from "../addons/ccm";
 import { catalogFor } from "../addons/catalog";
 import { SWITCHABLE_ADDONS, addonPlan, selectedAddons } from "../addons/index";
 import { secretProjectKeys } from "../config/load";
@@ -42,6 +42,40 @@ describe("values", () => {
   });
 });
 
+describe("cloud-controller-manager and internet load balancers (audit addons-cni 3.7)", () => {
+  const globalOf = (s: ReturnType<typeof specFor>) =>
+    (
+      JSON.parse(
+        String(
+          (
+            kind(
+              cloudControllerManager.install(s, FACTS, s.addons.cloudControllerManager.values ?? {}).manifest
+                ?.objects ?? [],
+              "ConfigMap",
+            ).data as Record<string, string>
+          )["cloud-config.conf"],
+        ),
+      ) as { Global: Record<string, unknown> }
+    ).Global;
+
+  it("refuses internet CLBs unless the stack sets disablePublicSLB: false (clbv1/service_controller.go:204-212 at v2.14.0)", () => {
+    const closed = specFor({ clusterName: "lb" });
+    expect(globalOf(closed).disablePublicSLB).toBe(true);
+    expect(internetLoadBalancersAllowed(closed)).toBe(false);
+    const open = specFor({
+      clusterName: "lb",
+      addons: {
+        cloudControllerManager: {
+          enabled: true,
+          values: { cloudConfig: { Global: { disablePublicSLB: false } } },
+        },
+      },
+    });
+    expect(globalOf(open).disablePublicSLB).toBe(false);
+    expect(internetLoadBalancersAllowed(open)).toBe(true);
+  });
+});
+
 describe("cloud-controller-manager", () => {
   const spec = specFor({ clusterName: "ccm" });
   const install = cloudControllerManager.install(spec, FACTS, {});
@@ -63,6 +97,7 @@ describe("cloud-controller-manager", () => {
         vpcid: "vpc-bp1test",
         zoneid: "cn-hangzhou-h",
         vswitchid: "cn-hangzhou-h:vsw-h,cn-hangzhou-i:vsw-i,cn-hangzhou-j:vsw-j",
+        disablePublicSLB: true,
       },
     });
     const pod = (

@@ -162,6 +162,9 @@ describe("npm run render", () => {
     expect(summary).toContain("deletion protection on");
     expect(summary).toContain("total          7 min / 7 desired / 33 max");
     expect(summary).toContain("Kubernetes API  private");
+    expect(summary).toContain(
+      "LoadBalancers   intranet only: the CCM refuses internet CLBs (disablePublicSLB)",
+    );
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");
     // Where each add-on's images come from, and through which mirror (cn-shanghai: mainland defaults).
