@@ -200,23 +200,20 @@ export const cloudControllerManager: AddonModule = {
       },
       ram: {
         scope: "control-plane",
-        // The node controller reads instances and their network; the service controller
-        // owns the CLBs of LoadBalancer Services (upstream's examples grant the same
-        // families; disks, NAS, logs, routes and ALB are left out: not used here).
+        // Exactly the calls node and the CLB service controller make at v2.14.0 (recorded,
+        // with call sites, in test/ccm-ram.test.ts): DescribeInstances (node/manager.go,
+        // node_controller.go: ListInstances, GetInstancesByIP) and DescribeNetworkInterfaces
+        // (node_controller.go:502, on each new node, fatal to its reconcile if refused);
+        // their RAM tables name no resource. Not granted, conditional: the source/dest
+        // check switch-off (ecs:ModifyNetworkInterfaceAttribute, node_controller.go:521,
+        // only for an ENI with the check on, which this project never sets, and a refusal is
+        // only a Warning event) and EIP lookups (vpc:DescribeEipAddresses, only with the
+        // external-ip-type: eip annotation). Security groups, vSwitches and route tables
+        // are read only by NLB, ALB and the route controller, none of which runs here.
         statements: [
           {
             Effect: "Allow",
-            Action: [
-              "ecs:DescribeInstances",
-              "ecs:DescribeInstanceTypes",
-              "ecs:DescribeNetworkInterfaces",
-              "ecs:DescribeSecurityGroups",
-            ],
-            Resource: ["*"],
-          },
-          {
-            Effect: "Allow",
-            Action: ["vpc:DescribeVpcs", "vpc:DescribeVSwitches", "vpc:DescribeRouteTables"],
+            Action: ["ecs:DescribeInstances", "ecs:DescribeNetworkInterfaces"],
             Resource: ["*"],
           },
           // Writes held to the cluster's region. SLB authorizes per load balancer
