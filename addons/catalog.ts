@@ -27,12 +27,12 @@ export interface NoRange {
 export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
   // Tigera's versioned system requirements: Calico 3.32 is tested on Kubernetes 1.34 to
   // 1.36 (3.33 on 1.35 to 1.37). Both charts are one release.
-  "crd.projectcalico.org.v1@v3.32.2": {
+  "crd.projectcalico.org.v1@v3.32.1": {
     fromMinor: 34,
     toMinor: 36,
     source: "Calico 3.32 system requirements (tested Kubernetes versions)",
   },
-  "tigera-operator@v3.32.2": {
+  "tigera-operator@v3.32.1": {
     fromMinor: 34,
     toMinor: 36,
     source: "Calico 3.32 system requirements (tested Kubernetes versions)",
@@ -46,7 +46,7 @@ export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
   // cert-manager's supported-releases table: 1.21 supports Kubernetes 1.33 to 1.36.
   "cert-manager@v1.21.1": { fromMinor: 33, toMinor: 36, source: "cert-manager supported releases (1.21)" },
   // Envoy Gateway's compatibility matrix: 1.9 supports Kubernetes 1.33 to 1.36.
-  "gateway-helm@v1.9.2": { fromMinor: 33, toMinor: 36, source: "Envoy Gateway compatibility matrix (v1.9)" },
+  "gateway-helm@v1.9.0": { fromMinor: 33, toMinor: 36, source: "Envoy Gateway compatibility matrix (v1.9)" },
   // One image per minor, and only minors with a promoted release (addons/cluster-autoscaler.ts).
   [`cluster-autoscaler@${CLUSTER_AUTOSCALER_CHART.version}`]: {
     fromMinor: Math.min(...Object.keys(CLUSTER_AUTOSCALER_TAGS).map(Number)),
@@ -56,7 +56,7 @@ export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
   "cloud-controller-manager@v2.14.0": {
     none: "Alibaba's cloud-controller-manager release notes state no Kubernetes range",
   },
-  "kubelet-csr-approver@1.2.15": {
+  "kubelet-csr-approver@1.2.14": {
     none: "kept current with the three newest Kubernetes minors at each release, by its README; no table per release",
   },
   "alibaba-cloud-csi-driver@1.36.2": {
@@ -67,7 +67,7 @@ export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
     none: "its README gives 0.8.x only a minimum (Kubernetes 1.31+), no upper bound",
   },
   "node-problem-detector@2.4.1": { none: "the chart publishes no Kubernetes range" },
-  "kube-prometheus-stack@91.5.0": { none: "the chart states only a minimum kubeVersion, no range" },
+  "kube-prometheus-stack@88.5.3": { none: "the chart states only a minimum kubeVersion, no range" },
 };
 
 export interface CatalogEntry {

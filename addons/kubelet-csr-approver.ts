@@ -6,15 +6,16 @@
 // naming (`<region>.<instance-id>`) and every address in it lies in the VPC. It is core:
 // there is no switch.
 //
-// Chart 1.2.15: the project tags chart and app together (chart `version` equals
-// `appVersion`), and v1.2.15 is its release published 2026-09-02 (pkg.go.dev listing).
+// Chart 1.2.14: the project tags chart and app together (chart `version` equals
+// `appVersion`); v1.2.14 is the newest tag of postfinance/kubelet-csr-approver we could
+// read (a 1.2.15 is listed on pkg.go.dev but its tag was not readable: not pinned).
 import { chartAddon } from "./chart-addon";
 
-// Hooks: a helm.sh/hook: test Job only (kubelet-csr-approver v1.2.14 chart, the newest tag readable).
+// Hooks: a helm.sh/hook: test Job only (kubelet-csr-approver v1.2.14 chart, the pinned release).
 export const CSR_APPROVER_CHART = {
   repo: "https://postfinance.github.io/kubelet-csr-approver",
   chart: "kubelet-csr-approver",
-  version: "1.2.15",
+  version: "1.2.14",
   hooks: "harmless",
 } as const;
 

@@ -1,4 +1,4 @@
-// kube-prometheus-stack 91.5.0 (prometheus-community). kubeadm binds the scheduler's,
+// kube-prometheus-stack 88.5.3 (prometheus-community). kubeadm binds the scheduler's,
 // the controller-manager's and etcd's metrics to 127.0.0.1 and kube-proxy's too, so the
 // chart's scrapes of them would only ever report targets down: they are off (turn them
 // on in values after exposing those endpoints). node-exporter needs the host's
@@ -8,11 +8,11 @@ import { chartAddon } from "./chart-addon";
 // Hooks: required. Only the pre-install Job
 // templates/prometheus-operator/admission-webhooks/job-patch/job-createSecret.yaml creates the Secret
 // <fullname>-admission that the operator mounts while prometheusOperator.tls.enabled (the default)
-// (kube-prometheus-stack-88.5.3, the newest tag readable).
+// (kube-prometheus-stack-88.5.3, the pinned release: the newest tag readable).
 export const MONITORING_CHART = {
   repo: "https://prometheus-community.github.io/helm-charts",
   chart: "kube-prometheus-stack",
-  version: "91.5.0",
+  version: "88.5.3",
   hooks: "required",
 } as const;
 

@@ -257,10 +257,10 @@ describe("which add-ons, and the catalog", () => {
   it("lists every chart and manifest the cluster installs, pinned, with the key that brings it in", () => {
     const entries = catalogFor(specFor({}));
     expect(entries.map((e) => [e.artifact.name, e.artifact.version, e.key])).toEqual([
-      ["crd.projectcalico.org.v1", "v3.32.2", "cni.name"],
-      ["tigera-operator", "v3.32.2", "cni.name"],
+      ["crd.projectcalico.org.v1", "v3.32.1", "cni.name"],
+      ["tigera-operator", "v3.32.1", "cni.name"],
       ["cloud-controller-manager", "v2.14.0", "addons.cloudControllerManager.enabled"],
-      ["kubelet-csr-approver", "1.2.15", "kubernetesVersion"],
+      ["kubelet-csr-approver", "1.2.14", "kubernetesVersion"],
       ["alibaba-cloud-csi-driver", "1.36.2", "addons.csiDisk.enabled"],
       ["metrics-server", "3.13.1", "addons.metricsServer.enabled"],
       ["cluster-autoscaler", "9.56.0", "addons.clusterAutoscaler.enabled"],
@@ -560,7 +560,7 @@ describe("the other add-ons", () => {
     const g = chart("all-addons-gateway-envoy-gateway");
     expect(g.inputs).toMatchObject({
       chart: "oci://docker.io/envoyproxy/gateway-helm",
-      version: "v1.9.2",
+      version: "v1.9.0",
       namespace: "envoy-gateway-system",
     });
     expect(g.inputs.repositoryOpts).toBeUndefined();
@@ -666,7 +666,7 @@ describe("the other add-ons", () => {
       "kubeadm-alicloud:addons.certManager.enabled: cert-manager v1.21.1 supports Kubernetes 1.33-1.36",
     );
     expect(message).toContain(
-      "kubeadm-alicloud:addons.gateway.enabled: gateway-helm v1.9.2 supports Kubernetes 1.33-1.36",
+      "kubeadm-alicloud:addons.gateway.enabled: gateway-helm v1.9.0 supports Kubernetes 1.33-1.36",
     );
   });
 });

@@ -67,12 +67,12 @@ describe("CNI charts", () => {
     );
     expect(crds?.inputs).toMatchObject({
       chart: "crd.projectcalico.org.v1",
-      version: "v3.32.2",
+      version: "v3.32.1",
       repositoryOpts: { repo: "https://docs.tigera.io/calico/charts" },
     });
     expect(operator?.inputs).toMatchObject({
       chart: "tigera-operator",
-      version: "v3.32.2",
+      version: "v3.32.1",
       namespace: "tigera-operator",
     });
     expect(operator?.dependsOn).toEqual([crds?.urn]);
@@ -164,7 +164,7 @@ describe("CNI charts", () => {
     );
     // Calico 3.32 is tested on 1.34 to 1.36: the default CNI refuses 1.37 and 1.33.
     expect(() => specFor({ kubernetesVersion: "1.33.0" })).toThrow(
-      /kubeadm-alicloud:cni\.name: tigera-operator v3\.32\.2 supports Kubernetes 1\.34-1\.36/,
+      /kubeadm-alicloud:cni\.name: tigera-operator v3\.32\.1 supports Kubernetes 1\.34-1\.36/,
     );
   });
 

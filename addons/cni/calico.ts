@@ -6,17 +6,18 @@ import type { ChartRef, CniModule, NodeTraffic } from "./types";
 const CALICO_REPO = "https://docs.tigera.io/calico/charts";
 /** Since 3.32 the CRDs ship in their own chart, installed before the operator. */
 // Hooks: the CRD chart has none; tigera-operator only a pre-delete Job (uninstall
-// clean-up), which an install does not need (calico v3.32.1 and release-v3.32 charts/).
+// clean-up), which an install does not need (calico v3.32.1 charts/, the pinned release:
+// the newest v3.32 tag readable).
 export const CALICO_CRDS_CHART: ChartRef = {
   repo: CALICO_REPO,
   chart: "crd.projectcalico.org.v1",
-  version: "v3.32.2",
+  version: "v3.32.1",
   hooks: "none",
 };
 export const CALICO_OPERATOR_CHART: ChartRef = {
   repo: CALICO_REPO,
   chart: "tigera-operator",
-  version: "v3.32.2",
+  version: "v3.32.1",
   hooks: "harmless",
 };
 
