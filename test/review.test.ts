@@ -108,6 +108,11 @@ describe("the review, by its rules", () => {
     };
     const r = review([vsw("10.0.0.0/20")], [renamed]);
     expect([r.added, r.removed, r.changed]).toEqual([[], [], []]);
+    const byName: BundleResource = { ...renamed, options: { ...options, ignoreChanges: [], aliases: ["v"] } };
+    expect(review([vsw("10.0.0.0/20")], [byName]).removed).toEqual([]);
+    // An alias of another type is no move.
+    const other: BundleResource = { ...byName, type: "alicloud:vpc/network:Network" };
+    expect(review([vsw("10.0.0.0/20")], [other]).removed).toHaveLength(1);
   });
 
   it("a key's inputs replace it whatever they are", () => {

@@ -64,7 +64,11 @@ export function review(base: readonly BundleResource[], head: readonly BundleRes
   const aliasOf = new Map<string, BundleResource>();
   for (const r of head)
     for (const a of r.options?.aliases ?? []) {
-      const was = [...before.values()].find((b) => a.endsWith(`::${b.name}`) || a === `${b.type} ${b.name}`);
+      // resources.json writes an alias as its URN, or as "<type> <name>" / "<name>".
+      const was = [...before.values()].find(
+        (b) =>
+          b.type === r.type && (a.endsWith(`::${b.name}`) || a === `${b.type} ${b.name}` || a === b.name),
+      );
       if (was) aliasOf.set(key(was), r);
     }
   const added = head.filter((r) => !before.has(key(r)) && ![...aliasOf.values()].includes(r));
