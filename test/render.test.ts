@@ -251,6 +251,7 @@ describe("npm run render", () => {
     // stacks/Pulumi.prod.yaml: general has maxSize 20, batch 10; no wave above a fifth.
     expect(plan.stages.find((s) => s.name === "general")?.waves).toEqual([1, 4, 4, 4, 4, 3]);
     expect(readFileSync(join(dir, "upgrade-plan.md"), "utf8")).toContain("`kubeadm upgrade apply`");
+    expect(readFileSync(join(dir, "upgrade-plan.md"), "utf8")).toContain("each node drained within 600 s");
 
     const out = mkdtempSync(join(tmpdir(), "refused-"));
     const cli = [join(ROOT, "tools/render/cli.ts"), "--stack", "prod", "--out", out, "--deployed-version"];

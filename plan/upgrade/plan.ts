@@ -54,6 +54,8 @@ export type Stage =
       readonly waves: readonly number[];
       /** New nodes a wave adds before it removes old ones: its size when replacing, else 0. */
       readonly surge: number;
+      /** Each node's drain must end within this (upgrade.drainTimeoutSeconds). */
+      readonly drainSeconds: number;
     };
 
 export interface UpgradePlan {
@@ -117,6 +119,7 @@ export function upgradePlan(spec: ClusterSpec, deployed: DeployedVersions): Plan
       strategy: p.upgradeStrategy,
       waves,
       surge: p.upgradeStrategy === "replace" ? Math.max(...waves) : 0,
+      drainSeconds: spec.upgrade.drainTimeoutSeconds,
     });
   }
   return { ok: true, plan: { from: deployed.controlPlane, to, stages } };

@@ -39,7 +39,7 @@ export function upgradePlanMarkdown(plan: UpgradePlan, stack: string): string {
             ? `new nodes first (up to ${s.surge} at a time), old ones drained and removed after the new ones pass the gate`
             : "each node drained and upgraded where it is";
         out.push(
-          `${n} **Pool ${s.name}** ${s.from} to ${s.to}, ${s.strategy}: ${s.waves.length} waves of ${s.waves.join(", ")} nodes (at maxSize); ${how}`,
+          `${n} **Pool ${s.name}** ${s.from} to ${s.to}, ${s.strategy}: ${s.waves.length} waves of ${s.waves.join(", ")} nodes (at maxSize); ${how}; each node drained within ${s.drainSeconds} s`,
         );
         break;
       }
