@@ -12,6 +12,8 @@
 // the upstream release of that name (its release notes give the image below).
 import type { types } from "@pulumi/kubernetes";
 import type { ClusterSpec } from "../config/spec";
+import { parseKubernetesVersion } from "../config/versions";
+import { INTRANET_POLICY_MIN_MINOR, intranetDefaultObjects } from "./intranet-default";
 import type { AddonModule, ManifestObject } from "./types";
 import { mergeValues } from "./values";
 
@@ -65,9 +67,9 @@ export const cloudControllerManager: AddonModule = {
             // and with disablePublicSLB the service controller refuses a Service that is
             // unannotated or asks for internet, with the Warning event "create public
             // address slb is not allowed" (clbv1/service_controller.go:204-212). So a
-            // Service sets `service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type:
-            // intranet`; nothing adds it for them (a MutatingAdmissionPolicy could, but it is
-            // beta and off by default in 1.34 and later: apiserver kube_features.go).
+            // Service must be intranet: from Kubernetes 1.36 the admission policy of
+            // ./intranet-default.ts annotates new Services that do not choose; before 1.36
+            // they must carry `alibaba-cloud-loadbalancer-address-type: intranet` themselves.
             disablePublicSLB: true,
           },
         },
@@ -188,7 +190,11 @@ export const cloudControllerManager: AddonModule = {
         },
       },
     };
-    const objects = [serviceAccount, clusterRole, binding, configMap, daemonSet] as ManifestObject[];
+    const minor = parseKubernetesVersion(spec.kubernetesVersion)?.minor ?? 0;
+    const objects = [
+      ...([serviceAccount, clusterRole, binding, configMap, daemonSet] as ManifestObject[]),
+      ...intranetDefaultObjects(minor),
+    ];
     return {
       namespace: NS,
       charts: [],
@@ -231,6 +237,18 @@ export const cloudControllerManager: AddonModule = {
     };
   },
 };
+
+/** One line for the render summary: which CLBs LoadBalancer Services get. */
+export function loadBalancerExposure(spec: Pick<ClusterSpec, "addons" | "kubernetesVersion">): string {
+  const minor = parseKubernetesVersion(spec.kubernetesVersion)?.minor ?? 0;
+  const unannotated =
+    minor >= INTRANET_POLICY_MIN_MINOR
+      ? "Services that do not choose are made intranet (admission policy)"
+      : `Services must set the intranet address-type annotation (no admission policy before 1.${INTRANET_POLICY_MIN_MINOR})`;
+  return internetLoadBalancersAllowed(spec)
+    ? `internet CLBs for Services that ask (disablePublicSLB: false); ${unannotated}`
+    : `intranet only: the CCM refuses internet CLBs (disablePublicSLB); ${unannotated}`;
+}
 
 /** Whether the CCM may create internet-facing CLBs (the stack set disablePublicSLB: false). */
 export function internetLoadBalancersAllowed(spec: Pick<ClusterSpec, "addons">): boolean {

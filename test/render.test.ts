@@ -163,7 +163,7 @@ describe("npm run render", () => {
     expect(summary).toContain("total          7 min / 7 desired / 33 max");
     expect(summary).toContain("Kubernetes API  private");
     expect(summary).toContain(
-      "LoadBalancers   intranet only: the CCM refuses internet CLBs (disablePublicSLB)",
+      "LoadBalancers   intranet only: the CCM refuses internet CLBs (disablePublicSLB); Services that do not choose are made intranet (admission policy)",
     );
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");

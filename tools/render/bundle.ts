@@ -1,6 +1,6 @@
 // The offline render bundle: resources.json (every registration, tree order) and
 // summary.txt (what a reviewer wants to know first). Same input, same bytes.
-import { internetLoadBalancersAllowed } from "../../addons/ccm";
+import { loadBalancerExposure } from "../../addons/ccm";
 import { maxNodeCount, type ClusterSpec } from "../../config/spec";
 import { PRIVATE_RANGES, contains } from "../../plan/cidr";
 import { controlPlanePlacements } from "../../plan/control-plane";
@@ -221,9 +221,7 @@ export function summaryText(
   line(
     `  SSH             ${spec.ssh.enabled ? `enabled, from ${spec.ssh.allowedCidrs.join(", ")}` : "disabled"}`,
   );
-  line(
-    `  LoadBalancers   ${internetLoadBalancersAllowed(spec) ? "internet CLBs for Services that ask (disablePublicSLB: false)" : "intranet only: the CCM refuses internet CLBs (disablePublicSLB); Services set the intranet address-type annotation"}`,
-  );
+  line(`  LoadBalancers   ${loadBalancerExposure(spec)}`);
   line(`  egress address  ${notes.egressIp ?? "none"}`);
   if (publicIngress.length === 0) line("  no security-group rule admits a non-private address");
   for (const r of publicIngress) line(`  rule            ${describeRule(r)}`);
