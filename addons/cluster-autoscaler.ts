@@ -9,9 +9,11 @@
 // access key reaches it as a Secret (ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION_ID: the
 // environment its README documents).
 //
-// The image must match the cluster's minor. Tags promoted to registry.k8s.io:
-// v1.36.0, v1.35.1, v1.34.4, v1.33.5 (kubernetes/k8s.io#9676, 2026-07-02), v1.32.7
-// (release cluster-autoscaler-1.32.7, 2026-02-13), v1.31.4 (kubernetes/kops#17640).
+// The image must match the cluster's minor. The newest patch per minor, each a git tag
+// cluster-autoscaler-1.X.Y in kubernetes/autoscaler (version/version.go agrees) promoted to
+// registry.k8s.io: v1.36.1, v1.35.2, v1.34.5, v1.33.6 (kubernetes/k8s.io#9760, merged; the
+// staging digests are in its gcrane comment), v1.32.7 (release cluster-autoscaler-1.32.7,
+// 2026-02-13; the newest 1.32 tag), v1.31.5 (kubernetes/k8s.io#8623, merged).
 // Chart 9.56.0: release cluster-autoscaler-chart-9.56.0 (2026-03-02).
 import { chartAddon, ownRamUser } from "./chart-addon";
 
@@ -25,12 +27,12 @@ export const CLUSTER_AUTOSCALER_CHART = {
 export const CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler";
 /** Image tag by Kubernetes minor. */
 export const CLUSTER_AUTOSCALER_TAGS: Readonly<Record<number, string>> = {
-  31: "v1.31.4",
+  31: "v1.31.5",
   32: "v1.32.7",
-  33: "v1.33.5",
-  34: "v1.34.4",
-  35: "v1.35.1",
-  36: "v1.36.0",
+  33: "v1.33.6",
+  34: "v1.34.5",
+  35: "v1.35.2",
+  36: "v1.36.1",
 };
 const CREDENTIALS = "cluster-autoscaler-alicloud";
 

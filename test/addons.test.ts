@@ -7,6 +7,7 @@ import Ajv from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cloudControllerManager, internetLoadBalancersAllowed, CCM_IMAGE } from "../addons/ccm";
 import { catalogFor } from "../addons/catalog";
+import { CLUSTER_AUTOSCALER_TAGS } from "../addons/cluster-autoscaler";
 import { SWITCHABLE_ADDONS, addonPlan, selectedAddons } from "../addons/index";
 import { secretProjectKeys } from "../config/load";
 import { ADDON_NAMES } from "../config/schema";
@@ -388,7 +389,7 @@ describe("cluster-autoscaler", () => {
       [idOf("general"), 1, 5],
       [idOf("batch"), 1, 10],
     ]);
-    expect(values.image.tag).toBe("v1.36.0");
+    expect(values.image.tag).toBe("v1.36.1");
   });
 
   it("follows the cluster's minor with its image, and is refused on a minor without a release", () => {
@@ -397,9 +398,19 @@ describe("cluster-autoscaler", () => {
         .charts[0]?.values.image;
     expect(tagAt("1.35.2")).toEqual({
       repository: "registry.k8s.io/autoscaling/cluster-autoscaler",
-      tag: "v1.35.1",
+      tag: "v1.35.2",
     });
-    expect(tagAt("1.34.2")).toMatchObject({ tag: "v1.34.4" });
+    // The newest patch per minor promoted to registry.k8s.io: kubernetes/k8s.io#9760 (merged,
+    // 1.33.6, 1.34.5, 1.35.2, 1.36.1) and #8623 (merged, 1.31.5); 1.32.7 is the last 1.32 tag.
+    expect(tagAt("1.34.2")).toMatchObject({ tag: "v1.34.5" });
+    expect(CLUSTER_AUTOSCALER_TAGS).toEqual({
+      31: "v1.31.5",
+      32: "v1.32.7",
+      33: "v1.33.6",
+      34: "v1.34.5",
+      35: "v1.35.2",
+      36: "v1.36.1",
+    });
     expect(() => specFor({ kubernetesVersion: "1.37.0" })).toThrow(
       /kubeadm-alicloud:addons\.clusterAutoscaler\.enabled: cluster-autoscaler 9\.56\.0 supports Kubernetes 1\.31-1\.36/,
     );
