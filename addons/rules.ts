@@ -22,7 +22,7 @@ export function addonConfigProblems(spec: Pick<ClusterSpec, "addons" | "nodePool
         "cannot be false: kubelets run with cloud-provider: external, so every node keeps the node.cloudprovider.kubernetes.io/uninitialized taint until the cloud-controller-manager initializes it, and no workload would schedule. Keep it enabled",
     });
   }
-  // cluster-autoscaler (cloudprovider/alicloud, cluster-autoscaler-1.36.0) builds the
+  // cluster-autoscaler (cloudprovider/alicloud, cluster-autoscaler-1.36.0; no change in 1.36.1) builds the
   // node template of an empty group only from the group's active scaling configuration
   // (alicloud_manager.go getAsgTemplate: ActiveScalingConfigurationId ->
   // DescribeScalingConfigurations), and skips a group with no node and no template
