@@ -12,6 +12,7 @@ import { monitoring } from "./monitoring";
 import { nodeProblemDetector } from "./node-problem-detector";
 import type { AddonFacts, AddonInstall, AddonModule } from "./types";
 import type { NodeTraffic } from "./cni/types";
+import { mirrorGap } from "../plan/registry-mirrors";
 import { cniImageRegistries } from "./cni";
 
 export type { AddonFacts, AddonInstall, AddonModule, ManifestObject, RamStatement } from "./types";
@@ -65,9 +66,13 @@ export function addonPlan(spec: ClusterSpec, facts: AddonFacts): PlannedAddon[] 
  */
 export function imageSources(
   spec: ClusterSpec,
-): { name: string; registries: { host: string; mirrors: readonly string[] }[] }[] {
-  const of = (hosts: readonly string[]) =>
-    hosts.map((host) => ({ host, mirrors: spec.nodeSoftware.registryMirrors[host] ?? [] }));
+): { name: string; registries: { host: string; mirrors: readonly string[]; gap?: string }[] }[] {
+  const of = (sources: readonly string[]) =>
+    sources.map((source) => {
+      const mirrors = spec.nodeSoftware.registryMirrors[source.split("/")[0] ?? source] ?? [];
+      const gap = mirrorGap(source, mirrors);
+      return { host: source, mirrors, ...(gap ? { gap } : {}) };
+    });
   return [
     { name: `cni ${spec.cni.name}`, registries: of(cniImageRegistries(spec.cni)) },
     ...selectedAddons(spec).map((m) => ({ name: m.name, registries: of(m.imageRegistries(spec)) })),

@@ -28,8 +28,9 @@ export const kubeletCsrApprover = chartAddon({
   name: "kubeletCsrApprover",
   description: "approves kubelet serving-certificate CSRs of this cluster's nodes (core)",
   ref: CSR_APPROVER_CHART,
-  // Images: ghcr.io/postfinance/kubelet-csr-approver (values.yaml image.repository).
-  imageRegistries: () => ["ghcr.io"],
+  // Images: ghcr.io/postfinance/kubelet-csr-approver (values.yaml image.repository). Named
+  // down to the organisation: the default mainland mirror does not serve it (registry-mirrors.ts).
+  imageRegistries: () => ["ghcr.io/postfinance"],
   namespace: "kube-system",
   values: (spec) => ({
     providerRegex: nodeNameRegex(spec.region),

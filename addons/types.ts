@@ -101,7 +101,8 @@ export interface AddonModule {
   /**
    * Registry hosts its images come from with the values set here (the charts'
    * values.yaml at their pins): what the node's registry mirrors must serve. A
-   * function of the spec where the host depends on the region.
+   * function of the spec where the host depends on the region. `host/organisation`
+   * where a default mirror serves only some organisations of that host.
    */
   readonly imageRegistries: (spec: ClusterSpec) => readonly string[];
   /** Ports every node must accept from every other node while it is installed (security groups follow). */

@@ -34,6 +34,28 @@ export const MAINLAND_MIRRORS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
+ * Repositories the default mainland mirrors do not serve: DaoCloud's allow-list
+ * (DaoCloud/public-image-mirror allows.txt at 871a1e72, 2026-08-21) has no postfinance
+ * entry under ghcr.io or docker.io (kubelet-csr-approver publishes to both:
+ * postfinance/kubelet-csr-approver .github/workflows/publish.yaml at v1.2.14).
+ */
+export const MAINLAND_MIRROR_GAPS: readonly string[] = ["ghcr.io/postfinance"];
+
+/**
+ * Why `source` (a registry host, or host/organisation) will not come through `mirrors`:
+ * they are the mainland defaults and the default mirror does not serve it. Undefined otherwise.
+ */
+export function mirrorGap(source: string, mirrors: readonly string[]): string | undefined {
+  const host = source.split("/")[0] ?? source;
+  const defaults = MAINLAND_MIRRORS[host] ?? [];
+  const usesDefaults = mirrors.length > 0 && mirrors.every((m) => defaults.includes(m));
+  const gap = MAINLAND_MIRROR_GAPS.find((g) => source === g || source.startsWith(`${g}/`));
+  return usesDefaults && gap
+    ? `${gap} is not on the default mirror's allow-list: pulled from ${host} itself unless nodeSoftware.registryMirrors["${host}"] names a mirror of your own`
+    : undefined;
+}
+
+/**
  * One registry's hosts.toml. capabilities pull and resolve: a mirror also turns tags
  * into digests, which a node that cannot reach the registry could not do otherwise
  * (a pull-only host is never asked to resolve, docs/hosts.md "capabilities").

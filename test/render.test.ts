@@ -170,7 +170,11 @@ describe("npm run render", () => {
     // Where each add-on's images come from, and through which mirror (cn-shanghai: mainland defaults).
     expect(summary).toMatch(/cni calico\s+quay\.io via https:\/\/quay\.m\.daocloud\.io/);
     expect(summary).toMatch(/csiDisk\s+registry-cn-shanghai-vpc\.ack\.aliyuncs\.com directly/);
-    expect(summary).toMatch(/kubeletCsrApprover\s+ghcr\.io via https:\/\/ghcr\.m\.daocloud\.io/);
+    // The default mirror does not serve postfinance's image (DaoCloud allows.txt): the summary says so.
+    expect(summary).toMatch(
+      /kubeletCsrApprover\s+ghcr\.io\/postfinance via https:\/\/ghcr\.m\.daocloud\.io \(WARNING: ghcr\.io\/postfinance is not on the default mirror's allow-list: pulled from ghcr\.io itself/,
+    );
+    expect(summary).not.toMatch(/cni calico.*WARNING/);
     const addons = /Add-ons\n((?: {2}.*\n)+)/
       .exec(summary)?.[1]
       ?.split("\n")
