@@ -246,7 +246,10 @@ export function loadBalancerExposure(spec: Pick<ClusterSpec, "addons" | "kuberne
       ? "Services that do not choose are made intranet (admission policy)"
       : `Services must set the intranet address-type annotation (no admission policy before 1.${INTRANET_POLICY_MIN_MINOR})`;
   return internetLoadBalancersAllowed(spec)
-    ? `internet CLBs for Services that ask (disablePublicSLB: false); ${unannotated}`
+    ? // Layer-4 CLB listeners hand backends the client's own address (Alibaba Cloud CLB doc
+      // "Obtaining client IP addresses through a CLB Layer 4 listener"), and the node security
+      // groups admit NodePorts only from the VPC and its peers (plan/security-rules.ts).
+      `internet CLBs for Services that ask (disablePublicSLB: false), reachable only by clients the node security groups admit (NodePorts: VPC and peers); ${unannotated}`
     : `intranet only: the CCM refuses internet CLBs (disablePublicSLB); ${unannotated}`;
 }
 

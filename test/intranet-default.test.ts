@@ -187,7 +187,16 @@ describe("the policy as served by Kubernetes 1.36 (admissionregistration.k8s.io/
     expect(objectsAt("1.35.2").some((o) => String(o.apiVersion).startsWith("admissionregistration"))).toBe(
       false,
     );
-    // The render summary says which applies.
+    // The render summary says which applies, and that internet clients need rules of their own.
+    const open = specFor({
+      addons: {
+        cloudControllerManager: {
+          enabled: true,
+          values: { cloudConfig: { Global: { disablePublicSLB: false } } },
+        },
+      },
+    });
+    expect(loadBalancerExposure(open)).toContain("reachable only by clients the node security groups admit");
     expect(loadBalancerExposure(specFor({ kubernetesVersion: "1.36.5" }))).toContain(
       "made intranet (admission policy)",
     );
