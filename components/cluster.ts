@@ -21,6 +21,8 @@ import { imageResolver } from "./images";
 import { Network } from "./network";
 import { NodePool } from "./node-pool";
 import { NodeSecretStore } from "./node-secrets";
+import { nodeRoles } from "./node-roles";
+import { ScaleInDrain } from "./scale-in-drain";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
 import { controlPlaneUserData, poolUserData } from "./user-data";
@@ -87,47 +89,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // One RAM role for the control planes and one per pool, so that each reads only its
-    // own secrets. The control planes' keeps the name and logical name it had when it
-    // served every node: renaming a role attached to running instances replaces both.
-    const ecsTrust = JSON.stringify({
-      Version: "1",
-      Statement: [
-        { Action: "sts:AssumeRole", Effect: "Allow", Principal: { Service: ["ecs.aliyuncs.com"] } },
-      ],
-    });
-    const role = new alicloud.ram.Role(
-      resourceName(spec.clusterName, "node-role"),
-      {
-        roleName: RAM_NAMES.controlPlaneRole(spec),
-        description: `Control-plane nodes of Kubernetes cluster ${spec.clusterName}`,
-        assumeRolePolicyDocument: ecsTrust,
-      },
-      { parent: this },
-    );
-    // The control planes read the CA keys with this role only while they bootstrap
-    // (components/role-handover.ts); their steady role above has no grant on secrets.
-    const bootstrapRole = new alicloud.ram.Role(
-      resourceName(spec.clusterName, "cp-bootstrap-role"),
-      {
-        roleName: RAM_NAMES.bootstrapRole(spec),
-        description: `Control planes of Kubernetes cluster ${spec.clusterName} while they bootstrap (reads the cluster CA keys)`,
-        assumeRolePolicyDocument: ecsTrust,
-      },
-      { parent: this },
-    );
-    const poolRoles: Record<string, alicloud.ram.Role> = {};
-    for (const pool of spec.nodePools) {
-      poolRoles[pool.name] = new alicloud.ram.Role(
-        resourceName(spec.clusterName, "pool", pool.name, "role"),
-        {
-          roleName: RAM_NAMES.poolRole(spec, pool.name),
-          description: `Nodes of pool ${pool.name} in Kubernetes cluster ${spec.clusterName}`,
-          assumeRolePolicyDocument: ecsTrust,
-        },
-        { parent: this },
-      );
-    }
+    const { role, bootstrapRole, poolRoles } = nodeRoles(spec, this);
 
     const imageId = imageResolver(spec.clusterName, this);
 
@@ -260,6 +222,26 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       );
     }
     this.nodePools = pools;
+    // Scaled-in nodes are drained from a control plane before ESS releases them (issue 16).
+    new ScaleInDrain(
+      resourceName(spec.clusterName, "scale-in"),
+      {
+        clusterName: spec.clusterName,
+        region: spec.region,
+        tags: spec.tags,
+        drainSeconds: spec.upgrade.drainTimeoutSeconds,
+        roleName: RAM_NAMES.scaleInRole(spec),
+        policyName: RAM_NAMES.scaleInPolicy(spec),
+        controlPlaneIds: this.controlPlane.instanceIds,
+        pools: Object.fromEntries(
+          spec.nodePools.map((p) => [
+            p.name,
+            { scalingGroupId: (pools[p.name] as NodePool).scalingGroupId, maxSize: p.maxSize },
+          ]),
+        ),
+      },
+      { parent: this },
+    );
 
     const cni = new Cni(
       resourceName(spec.clusterName, "cni"),

@@ -48,6 +48,9 @@ export const RAM_NAMES = {
   secretsPolicy: (spec: RamNamed, slug: string) => ramName(spec, "secrets", slug),
   addonPolicy: (spec: RamNamed, addon: string) => ramName(spec, "addon", addon),
   addonUser: (spec: RamNamed, addon: string) => ramName(spec, addon),
+  /** The role OOS assumes to drain scaled-in nodes (plan/scale-in.ts), and its policy. */
+  scaleInRole: (spec: RamNamed) => ramName(spec, "scale-in"),
+  scaleInPolicy: (spec: RamNamed) => ramName(spec, "scale-in-drain"),
 } as const;
 
 /**
@@ -68,6 +71,8 @@ export function everyRamName(
     { kind: "role", name: RAM_NAMES.bootstrapRole(spec) },
     ...spec.nodePools.map((p) => ({ kind: "role" as const, name: RAM_NAMES.poolRole(spec, p.name) })),
     { kind: "policy", name: RAM_NAMES.secretsPolicy(spec, "control-plane") },
+    { kind: "role", name: RAM_NAMES.scaleInRole(spec) },
+    { kind: "policy", name: RAM_NAMES.scaleInPolicy(spec) },
     ...spec.nodePools.map((p) => ({
       kind: "policy" as const,
       name: RAM_NAMES.secretsPolicy(spec, `pool-${p.name}`),

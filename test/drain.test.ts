@@ -5,65 +5,15 @@
 // disruptionsAllowed fixed by the scenario). kubectl's drain (k8s.io/kubectl pkg/drain)
 // finds the Eviction API by discovery, evicts through it and retries a 429 every 5 s
 // until --timeout: the fake answers as the API server's eviction handler does.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DRAIN_MARGIN_SECONDS, drainCommand, drainFailure, parseDrainResult } from "../plan/drain";
+import { haveKubectl, kubeconfig, pod, startFake, stopFakes } from "./harness/kube";
 
-const FAKE = join(__dirname, "harness", "fake-kube.py");
-const haveKubectl = spawnSync("kubectl", ["version", "--client"]).status === 0;
-
-interface Scenario {
-  nodes: { name: string; unschedulable?: boolean }[];
-  pods: {
-    namespace: string;
-    name: string;
-    node: string;
-    labels?: Record<string, string>;
-    owner: { kind: string; name: string } | null;
-    emptyDir?: boolean;
-  }[];
-  daemonsets: { namespace: string; name: string }[];
-  pdbs: {
-    namespace: string;
-    name: string;
-    matchLabels: Record<string, string>;
-    disruptionsAllowed: number;
-  }[];
-}
-
-const servers: ChildProcess[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.kill();
-});
-
-function kubeconfig(dir: string, server: string): string {
-  const file = join(dir, "admin.conf");
-  writeFileSync(
-    file,
-    `apiVersion: v1\nkind: Config\nclusters: [{name: f, cluster: {server: "${server}"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: c, context: {cluster: f, user: u}}]\ncurrent-context: c\n`,
-  );
-  return file;
-}
-
-async function startFake(
-  scenario: Scenario,
-): Promise<{ dir: string; url: string; state: () => Scenario; log: () => string }> {
-  const dir = mkdtempSync(join(tmpdir(), "drain-"));
-  const file = join(dir, "scenario.json");
-  writeFileSync(file, JSON.stringify(scenario));
-  const portFile = join(dir, "port");
-  servers.push(spawn("python3", [FAKE, file, join(dir, "requests.log"), portFile], { stdio: "ignore" }));
-  for (let i = 0; i < 100 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 50));
-  return {
-    dir,
-    url: `http://127.0.0.1:${readFileSync(portFile, "utf8")}`,
-    state: () => JSON.parse(readFileSync(file, "utf8")) as Scenario,
-    log: () => readFileSync(join(dir, "requests.log"), "utf8"),
-  };
-}
+afterEach(stopFakes);
 
 /** Runs the exact Cloud Assistant command, with the script's paths under `dir`. */
 function runDrain(dir: string, kube: string, node: string, budget: number, keepCordoned = false) {
@@ -76,14 +26,6 @@ function runDrain(dir: string, kube: string, node: string, budget: number, keepC
   });
   return { status: r.status, output: `${r.stdout}${r.stderr}`, seconds: (Date.now() - started) / 1000 };
 }
-
-const pod = (namespace: string, name: string, extra: Partial<Scenario["pods"][number]> = {}) => ({
-  namespace,
-  name,
-  node: "n1",
-  owner: { kind: "ReplicaSet", name: `${name}-rs` },
-  ...extra,
-});
 
 describe.skipIf(!haveKubectl)("the drain, with the real kubectl", () => {
   it("cordons, evicts every pod but DaemonSets' through the Eviction API, and leaves the node cordoned", async () => {

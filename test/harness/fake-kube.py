@@ -2,7 +2,7 @@
 """A protocol model of kube-apiserver for draining, driven by the REAL kubectl.
 
 Serves, over plain HTTP on 127.0.0.1: discovery (/api, /api/v1, /apis, /apis/apps/v1,
-/apis/policy/v1, /version), Nodes (GET, PATCH of spec.unschedulable), Pods (list by
+/apis/policy/v1, /version), Nodes (GET, PATCH of spec.unschedulable, DELETE), Pods (list by
 spec.nodeName, GET, the policy/v1 Eviction subresource), DaemonSets (GET) and
 PodDisruptionBudgets (list). An eviction of a pod that a budget with
 disruptionsAllowed 0 selects is answered 429 TooManyRequests, as the API server's
@@ -193,6 +193,21 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["pods"].remove(p)
                 save()
                 return self.reply(201, {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201})
+        self.reply(404, status(404, "NotFound", "not found"))
+
+
+    def do_DELETE(self):
+        self.record()
+        parts = unquote(urlparse(self.path).path).strip("/").split("/")
+        with LOCK:
+            if parts[:3] == ["api", "v1", "nodes"] and len(parts) == 4:
+                self.body()
+                n = self.find_node(parts[3])
+                if not n:
+                    return self.reply(404, status(404, "NotFound", f'nodes "{parts[3]}" not found'))
+                STATE["nodes"].remove(n)
+                save()
+                return self.reply(200, node_object(n))
         self.reply(404, status(404, "NotFound", "not found"))
 
 
