@@ -242,9 +242,13 @@ describe("under mocks: the secret store and the user-data scan", () => {
   it("control planes and each pool have their own role, each with a policy for exactly its secrets", async () => {
     const spec = specFor({ clusterName: "rol", nodePools: POOLS });
     const rs = await declareCluster(recorder, spec);
+    // Roles ECS instances hold; the one other role is OOS's, for scale-in drains.
+    const trustedBy = (service: string) =>
+      rs.filter((r) => r.type === T.role && String(r.inputs.assumeRolePolicyDocument).includes(service));
+    expect(trustedBy("oos.aliyuncs.com").map((r) => r.inputs.roleName)).toEqual(["rol-cn-hangzhou-scale-in"]);
+    expect(rs.filter((r) => r.type === T.role)).toHaveLength(5);
     expect(
-      rs
-        .filter((r) => r.type === T.role)
+      trustedBy("ecs.aliyuncs.com")
         .map((r) => r.inputs.roleName)
         .sort(),
     ).toEqual([
