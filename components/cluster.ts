@@ -2,6 +2,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
+import { backupBucketName, etcdBackupInstallers } from "../plan/etcd-backup";
 import { guardedSettings } from "../plan/guarded-settings";
 import { RAM_NAMES, resourceName } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
@@ -21,6 +22,7 @@ import { imageResolver } from "./images";
 import { Network } from "./network";
 import { NodePool } from "./node-pool";
 import { NodeSecretStore } from "./node-secrets";
+import { EtcdBackups } from "./etcd-backups";
 import { nodeRoles } from "./node-roles";
 import { ScaleInDrain } from "./scale-in-drain";
 import { ClusterPki } from "./pki";
@@ -156,12 +158,30 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         securityGroupId: this.securityGroups.controlPlaneGroupId,
         roleName: role.roleName,
         bootstrapRoleName: bootstrapRole.roleName,
+        ...(spec.etcdBackup.enabled ? { etcdBackupInstallers: etcdBackupInstallers(spec, placements) } : {}),
         // Nodes download packages and read their secrets at first boot: egress, the
         // secrets and the right to read them must exist before they start.
         waitFor: [...this.network.egress, ...this.secrets.readable],
       },
       { parent: this },
     );
+    if (spec.etcdBackup.enabled) {
+      new EtcdBackups(
+        resourceName(spec.clusterName, "etcd-backups"),
+        {
+          clusterName: spec.clusterName,
+          tags: spec.tags,
+          bucket: backupBucketName(spec),
+          retentionDays: spec.etcdBackup.retentionDays,
+          vpcId: this.network.vpcId,
+          controlPlanes: placements,
+          roleName: role.roleName,
+          policyName: RAM_NAMES.etcdBackupPolicy(spec),
+          protect: spec.controlPlane.deletionProtection,
+        },
+        { parent: this },
+      );
+    }
     const backends = this.apiLoadBalancer.attach(this.controlPlane.instanceIds);
     const [firstReady] = this.controlPlane.readiness;
     if (firstReady) this.secrets.recordClusterInitialized([firstReady]);

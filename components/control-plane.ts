@@ -37,6 +37,8 @@ export interface ControlPlaneArgs {
   readonly roleName: pulumi.Input<string>;
   /** The role a control plane holds only while it bootstraps: it may read the CA keys. */
   readonly bootstrapRoleName: pulumi.Input<string>;
+  /** plan/etcd-backup.ts etcdBackupInstaller, by placement name; none when backups are off. */
+  readonly etcdBackupInstallers?: Readonly<Record<string, string>>;
   /** What must exist before any control plane boots (egress, the node secrets and the right to read them). */
   readonly waitFor: readonly pulumi.Resource[];
 }
@@ -185,6 +187,20 @@ export class ControlPlane extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [ready, ...(previousInstall ? [previousInstall] : [])] },
       );
+      // Scheduled etcd snapshots, installed the same way, after the renewal.
+      const backupInstaller = args.etcdBackupInstallers?.[p.name];
+      if (backupInstaller !== undefined) {
+        previousInstall = new ReadinessCheck(
+          `${p.name}-etcd-backup`,
+          {
+            regionId,
+            instanceId: instance.id,
+            script: backupInstaller,
+            timeoutSeconds: INSTALL_COMMAND_SECONDS,
+          },
+          { parent: this, dependsOn: [ready, previousInstall] },
+        );
+      }
       this.instanceIds.push(instance.id);
       this.readiness.push(ready);
       previous = ready;

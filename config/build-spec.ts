@@ -60,6 +60,7 @@ export function buildSpec(
     nodeSoftware: nodeSoftwareFor(p.region, p.nodeSoftware),
     ssh: p.ssh,
     upgrade: p.upgrade,
+    etcdBackup: p.etcdBackup,
     ram: { namePrefix: p.ram.namePrefix ?? `${p.clusterName}-${p.region}` },
     tags: {
       ...p.tags,

@@ -549,6 +549,21 @@ const upgrade = strictObject({
   drainTimeoutSeconds: z.number().int().min(60).max(3600),
 });
 
+/** Scheduled etcd snapshots into the cluster's OSS bucket (plan/etcd-backup.ts). */
+const etcdBackup = strictObject({
+  enabled: z.boolean(),
+  /** Hours between two snapshots of each control plane. */
+  intervalHours: z.number().int().min(1, "at least 1 hour").max(24, "at most 24: a snapshot a day"),
+  /** Days a snapshot, and an overwritten version of one, is kept (an OSS lifecycle rule). */
+  retentionDays: z.number().int().min(1).max(3650),
+  /** The bucket, when the derived name is taken (bucket names are unique across all of OSS). */
+  bucketName: checkedString((v) =>
+    /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(v)
+      ? undefined
+      : "must be 3 to 63 lower-case letters, digits or hyphens, starting and ending with a letter or digit (OSS bucket naming)",
+  ).optional(),
+});
+
 /** RAM roles, policies and users are account-wide: their names must differ between regions. */
 const ram = strictObject({
   /**
@@ -596,6 +611,7 @@ export const sections = {
   ssh,
   ram,
   upgrade,
+  etcdBackup,
   tags: z.record(tagKey, tagValue),
 } as const;
 

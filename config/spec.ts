@@ -69,6 +69,8 @@ export interface ClusterSpec {
   readonly ssh: Sections["ssh"];
   /** How changes roll over running pools (plan/upgrade). */
   readonly upgrade: Sections["upgrade"];
+  /** Scheduled etcd snapshots into OSS (plan/etcd-backup.ts). */
+  readonly etcdBackup: Sections["etcdBackup"];
   /** Start of every RAM name (plan/naming.ts ramName). */
   readonly ram: { readonly namePrefix: string };
   /** User tags plus the ones this project sets on every resource. */

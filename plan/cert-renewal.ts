@@ -6,6 +6,7 @@
 // where they go on the node. Pure: no resource is declared.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { calendarTimer, oneshotService, settingsFile } from "./systemd-units";
 
 export const RENEW_CERTS_SCRIPT_PATH = join(__dirname, "..", "bootstrap", "renew-certs.sh");
 export const RENEW_CERTS_SCRIPT = readFileSync(RENEW_CERTS_SCRIPT_PATH, "utf8");
@@ -86,25 +87,16 @@ export function renderRenewCertsEnv(s: CertRenewalSettings = { renewBeforeDays: 
     KUBEADM_SECONDS,
     POLL_SECONDS,
   };
-  return `${Object.entries(values)
-    .map(([k, v]) => `${k}=${v}`)
-    .join("\n")}\n`;
+  return settingsFile(values);
 }
 
 /** One run of the script; started by the timer, or by hand with `systemctl start`. */
 export function renderRenewCertsService(): string {
-  return [
-    "[Unit]",
-    "Description=kubeadm-alicloud: renew kubeadm's control-plane certificates before they expire",
-    "After=network-online.target containerd.service kubelet.service",
-    "Wants=network-online.target",
-    "",
-    "[Service]",
-    "Type=oneshot",
-    `ExecStart=${CERT_RENEWAL_PATHS.script}`,
-    `TimeoutStartSec=${CERT_RENEWAL_SECONDS}`,
-    "",
-  ].join("\n");
+  return oneshotService(
+    "renew kubeadm's control-plane certificates before they expire",
+    CERT_RENEWAL_PATHS.script,
+    CERT_RENEWAL_SECONDS,
+  );
 }
 
 /**
@@ -114,19 +106,7 @@ export function renderRenewCertsService(): string {
  * (Alibaba Cloud Linux 3) and later.
  */
 export function renderRenewCertsTimer(): string {
-  return [
-    "[Unit]",
-    "Description=kubeadm-alicloud: daily check of kubeadm's control-plane certificates",
-    "",
-    "[Timer]",
-    "OnCalendar=daily",
-    "RandomizedDelaySec=4h",
-    "Persistent=true",
-    "",
-    "[Install]",
-    "WantedBy=timers.target",
-    "",
-  ].join("\n");
+  return calendarTimer("daily check of kubeadm's control-plane certificates", "daily", "4h");
 }
 
 export interface NodeFile {

@@ -51,6 +51,8 @@ export const RAM_NAMES = {
   /** The role OOS assumes to drain scaled-in nodes (plan/scale-in.ts), and its policy. */
   scaleInRole: (spec: RamNamed) => ramName(spec, "scale-in"),
   scaleInPolicy: (spec: RamNamed) => ramName(spec, "scale-in-drain"),
+  /** The control planes' right to write etcd snapshots (plan/etcd-backup.ts). */
+  etcdBackupPolicy: (spec: RamNamed) => ramName(spec, "etcd-backup"),
 } as const;
 
 /**
@@ -73,6 +75,7 @@ export function everyRamName(
     { kind: "policy", name: RAM_NAMES.secretsPolicy(spec, "control-plane") },
     { kind: "role", name: RAM_NAMES.scaleInRole(spec) },
     { kind: "policy", name: RAM_NAMES.scaleInPolicy(spec) },
+    { kind: "policy", name: RAM_NAMES.etcdBackupPolicy(spec) },
     ...spec.nodePools.map((p) => ({
       kind: "policy" as const,
       name: RAM_NAMES.secretsPolicy(spec, `pool-${p.name}`),

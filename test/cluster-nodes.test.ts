@@ -120,7 +120,10 @@ describe("control plane", () => {
     const attachments = ofType(rs, T.roleAttachment);
     expect(attachments).toHaveLength(3);
     for (const a of attachments) expect(a.inputs.ramRoleName).toBe("cpa-cn-hangzhou-nodes");
-    for (const role of ofType(rs, T.role)) {
+    // Every role but OOS's (scale-in drains, trusted by oos.aliyuncs.com) is for ECS instances.
+    const nodeRoles = ofType(rs, T.role).filter((r) => !String(r.inputs.roleName).endsWith("-scale-in"));
+    expect(nodeRoles.length).toBe(ofType(rs, T.role).length - 1);
+    for (const role of nodeRoles) {
       expect(JSON.parse(String(role.inputs.assumeRolePolicyDocument))).toEqual({
         Version: "1",
         Statement: [
@@ -308,11 +311,17 @@ describe("control plane", () => {
       "cpa-cp-1-cert-renewal",
       "cpa-cp-2-cert-renewal",
     ]);
-    for (const [n, r] of installs.entries()) {
-      expect(r.inputs.script).toBe(certRenewalInstaller());
+    // Every installer (renewal, then etcd snapshots) runs after its control plane serves and
+    // after the installer before it: one control plane at a time.
+    const chain = ofType(rs, T.readiness).filter((r) => /-(cert-renewal|etcd-backup)$/.test(r.name));
+    expect(chain.map((r) => r.name)).toEqual(
+      [0, 1, 2].flatMap((i) => [`cpa-cp-${i}-cert-renewal`, `cpa-cp-${i}-etcd-backup`]),
+    );
+    for (const [n, r] of chain.entries()) {
+      if (r.name.endsWith("-cert-renewal")) expect(r.inputs.script).toBe(certRenewalInstaller());
       expect(r.inputs.timeoutSeconds).toBe(INSTALL_COMMAND_SECONDS);
       expect([...r.dependsOn].sort()).toEqual(
-        [checks[n]?.urn, ...(n > 0 ? [installs[n - 1]?.urn] : [])].sort(),
+        [checks[Math.floor(n / 2)]?.urn, ...(n > 0 ? [chain[n - 1]?.urn] : [])].sort(),
       );
     }
   });

@@ -3,15 +3,20 @@
 
 It imitates the metadata service's hardened mode (PUT /latest/api/token, then the
 token header on every read; a RAM role that appears after a few polls) and OOS
-GetSecretParameter (JSON errors with Code and Message). It does NOT check
-signatures: it logs every request as a JSON line, and the test recomputes the
-signature with its own implementation. Behaviour comes from a JSON file:
+GetSecretParameter (JSON errors with Code and Message), and OSS PutObject (any other
+PUT: the object is kept under CONFIG's directory, objects/<path>; its body is logged as
+its MD5 and size; x-oss-forbid-overwrite answers 409 FileAlreadyExists for a key it
+has). It does NOT check signatures: it logs every request as a JSON line, and the test
+recomputes the signature with its own implementation. Behaviour comes from a JSON file:
   parameters   {name: value} OOS knows
   deny         names OOS answers 403 Forbidden.RAM for, every time
   failFirst    how many OOS requests get 503 ServiceUnavailable first
   roleAfter    how many credential polls answer 404 before the role shows up
+  ossStatus    the status every OSS PUT gets instead of 200 (e.g. 403), if set
 Usage: fake-cloud.py CONFIG LOG PORTFILE
 """
+import base64
+import hashlib
 import json
 import os
 import sys
@@ -53,10 +58,29 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length).decode() if length else ""
 
     def do_PUT(self):
+        if self.path != "/latest/api/token":
+            return self.put_object()
         self.record(self.body())
-        if self.path == "/latest/api/token" and self.headers.get("X-aliyun-ecs-metadata-token-ttl-seconds"):
+        if self.headers.get("X-aliyun-ecs-metadata-token-ttl-seconds"):
             return self.reply(200, TOKEN.encode())
         self.reply(400, b"bad token request")
+
+    def put_object(self):
+        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+        self.record({"md5": md5, "size": len(data)})
+        status = config().get("ossStatus")
+        if status:
+            return self.reply(status, b"<Error><Code>AccessDenied</Code></Error>")
+        if self.headers.get("Content-MD5") != md5:
+            return self.reply(400, b"<Error><Code>InvalidDigest</Code></Error>")
+        target = os.path.join(os.path.dirname(CONFIG), "objects", urllib.parse.unquote(self.path.lstrip("/")))
+        if os.path.exists(target) and self.headers.get("x-oss-forbid-overwrite") == "true":
+            return self.reply(409, b"<Error><Code>FileAlreadyExists</Code></Error>")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(data)
+        self.reply(200, b"")
 
     def do_GET(self):
         self.record("")

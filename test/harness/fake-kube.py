@@ -2,7 +2,8 @@
 """A protocol model of kube-apiserver for draining, driven by the REAL kubectl.
 
 Serves, over plain HTTP on 127.0.0.1: discovery (/api, /api/v1, /apis, /apis/apps/v1,
-/apis/policy/v1, /version), Nodes (GET, PATCH of spec.unschedulable, DELETE), Pods (list by
+/apis/policy/v1, /version), Nodes (GET, PATCH of spec.unschedulable and metadata.labels,
+DELETE), Pods (list by
 spec.nodeName, GET, the policy/v1 Eviction subresource), DaemonSets (GET) and
 PodDisruptionBudgets (list). An eviction of a pod that a budget with
 disruptionsAllowed 0 selects is answered 429 TooManyRequests, as the API server's
@@ -69,7 +70,8 @@ DISCOVERY = {
 
 def node_object(n):
     return {"apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": n["name"], "uid": "uid-" + n["name"], "resourceVersion": "1"},
+            "metadata": {"name": n["name"], "uid": "uid-" + n["name"], "resourceVersion": "1",
+                         "labels": n.get("labels", {})},
             "spec": {"unschedulable": n.get("unschedulable", False)}, "status": {}}
 
 
@@ -171,9 +173,13 @@ class Handler(BaseHTTPRequestHandler):
                 n = self.find_node(parts[3])
                 if not n:
                     return self.reply(404, status(404, "NotFound", f'nodes "{parts[3]}" not found'))
-                spec = self.body().get("spec", {})
+                body = self.body()
+                spec = body.get("spec", {})
                 if "unschedulable" in spec:
                     n["unschedulable"] = bool(spec["unschedulable"])
+                labels = (body.get("metadata") or {}).get("labels")
+                if labels:
+                    n["labels"] = {**n.get("labels", {}), **labels}
                 save()
                 return self.reply(200, node_object(n))
         self.reply(404, status(404, "NotFound", "not found"))

@@ -143,13 +143,16 @@ export interface FakeCloudConfig {
   readonly deny?: readonly string[];
   readonly failFirst?: number;
   readonly roleAfter?: number;
+  /** The status every OSS PUT gets instead of 200. */
+  readonly ossStatus?: number;
 }
 
 export interface LoggedRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+  /** The body; for an OSS PUT, its MD5 (Base64) and size. */
+  readonly body: string | { md5: string; size: number };
 }
 
 /**
@@ -161,6 +164,8 @@ export interface FakeCloud {
   /** Environment that points the bootstrap script and the fetcher at it, with short backoff. */
   readonly env: Readonly<Record<string, string>>;
   requests(): LoggedRequest[];
+  /** Where OSS PUTs are kept: objects/<path>. */
+  readonly dir: string;
   stop(): void;
 }
 
@@ -190,6 +195,8 @@ export async function startFakeCloud(config: FakeCloudConfig): Promise<FakeCloud
             .filter(Boolean)
             .map((l) => JSON.parse(l) as LoggedRequest)
         : [],
+    /** Where OSS PUTs are kept: objects/<path>. */
+    dir,
     stop: () => void child.kill(),
   };
 }

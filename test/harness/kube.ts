@@ -9,7 +9,7 @@ const FAKE = join(__dirname, "fake-kube.py");
 export const haveKubectl = spawnSync("kubectl", ["version", "--client"]).status === 0;
 
 export interface Scenario {
-  nodes: { name: string; unschedulable?: boolean }[];
+  nodes: { name: string; unschedulable?: boolean; labels?: Record<string, string> }[];
   pods: {
     namespace: string;
     name: string;
