@@ -32,6 +32,9 @@ export const ETCD_BACKUP_PATHS = {
   lastSuccess: "/var/lib/kubeadm-alicloud/etcd-backup/last-success",
 } as const;
 export const ETCD_BACKUP_TIMER = "kubeadm-alicloud-etcd-backup.timer";
+export const ETCD_BACKUP_SERVICE = "kubeadm-alicloud-etcd-backup.service";
+/** Around the unit's own limit when a rollout starts it through Cloud Assistant. */
+export const SNAPSHOT_COMMAND_MARGIN_SECONDS = 60;
 export const ETCD_BACKUP_LABEL = "kubeadm-alicloud.io/etcd-backup-at";
 
 // Time limits of one run, nested in the service's TimeoutStartSec.

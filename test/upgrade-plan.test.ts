@@ -8,6 +8,8 @@ import { deployedAsRequested, upgradePlan, type Stage } from "../plan/upgrade/pl
 import { compareVersions, versionStepRefusals } from "../plan/upgrade/version-policy";
 import { waveCap, waveSizes } from "../plan/upgrade/waves";
 import { specFor } from "./kit";
+import { ETCD_BACKUP_SECONDS, backupBucketName } from "../plan/etcd-backup";
+import { controlPlanePlacements } from "../plan/control-plane";
 
 const DEFAULT_WAVES = { waves: [1, 5, 10, 50, 100], maxWaveShare: 0.2 };
 const version = fc
@@ -149,6 +151,31 @@ describe("the plan", () => {
       const pool = prod.nodePools.find((p) => p.name === s.name);
       expect(s.waves.reduce((a, b) => a + b, 0)).toBe(pool?.maxSize);
     }
+  });
+
+  // Issue 16 item 4: the rollout takes a snapshot before it touches a control plane, into
+  // the cluster's bucket, with the scheduled backup's own unit (plan/etcd-backup.ts).
+  it("takes the etcd snapshot with the backup unit into the cluster's bucket, or refuses without one", () => {
+    const result = upgradePlan(prod, deployedAsRequested(prod, "1.35.2"));
+    if (!result.ok) throw new Error(JSON.stringify(result.refusals));
+    const snap = result.plan.stages.find((s) => s.kind === "etcd-snapshot");
+    expect(snap).toMatchObject({
+      bucket: backupBucketName(prod),
+      runsOn: controlPlanePlacements(prod)[0]?.name,
+      command: "systemctl start kubeadm-alicloud-etcd-backup.service",
+    });
+    if (snap?.kind !== "etcd-snapshot") throw new Error("no snapshot stage");
+    expect(snap.timeoutSeconds).toBeGreaterThan(ETCD_BACKUP_SECONDS);
+    const off = specFor({ etcdBackup: { enabled: false } }, "prod");
+    const refused = upgradePlan(off, deployedAsRequested(off, "1.35.2"));
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.refusals.map((r) => r.path.join("."))).toEqual(["etcdBackup.enabled"]);
+    // A pool-only step touches no control plane: no snapshot is needed.
+    const poolOnly = upgradePlan(off, {
+      controlPlane: "1.36.5",
+      pools: { general: "1.35.0", batch: "1.36.5" },
+    });
+    expect(poolOnly.ok).toBe(true);
   });
 
   it("has nothing to do when every version is what it was, and only pools when only they move", () => {

@@ -11,6 +11,12 @@
 import type { ClusterSpec } from "../../config/spec";
 import { controlPlanePlacements } from "../control-plane";
 import {
+  ETCD_BACKUP_SECONDS,
+  ETCD_BACKUP_SERVICE,
+  SNAPSHOT_COMMAND_MARGIN_SECONDS,
+  backupBucketName,
+} from "../etcd-backup";
+import {
   compareVersions,
   versionStepRefusals,
   type DeployedVersions,
@@ -38,7 +44,19 @@ export const PREFLIGHT_CHECKS = [
 
 export type Stage =
   | { readonly kind: "preflight"; readonly name: "preflight"; readonly checks: readonly string[] }
-  | { readonly kind: "etcd-snapshot"; readonly name: "etcd-snapshot"; readonly from: string }
+  | {
+      readonly kind: "etcd-snapshot";
+      readonly name: "etcd-snapshot";
+      readonly from: string;
+      /** The cluster's backup bucket (plan/etcd-backup.ts): stored off the control planes. */
+      readonly bucket: string;
+      /** The control plane whose scheduled-backup unit takes it, through Cloud Assistant. */
+      readonly runsOn: string;
+      /** A oneshot unit: `systemctl start` returns when the snapshot is stored, or failed. */
+      readonly command: string;
+      /** Cloud Assistant's Timeout: the unit's own limit and a margin. */
+      readonly timeoutSeconds: number;
+    }
   | {
       readonly kind: "control-plane";
       readonly name: string;
@@ -83,14 +101,23 @@ export function deployedAsRequested(spec: ClusterSpec, controlPlane: string): De
 
 export function upgradePlan(spec: ClusterSpec, deployed: DeployedVersions): PlanResult {
   const to = spec.kubernetesVersion;
-  const refusals = versionStepRefusals(deployed, {
-    controlPlane: to,
-    pools: spec.nodePools.map((p) => ({ name: p.name, kubernetesVersion: p.kubernetesVersion })),
-  });
+  const refusals: VersionRefusal[] = [
+    ...versionStepRefusals(deployed, {
+      controlPlane: to,
+      pools: spec.nodePools.map((p) => ({ name: p.name, kubernetesVersion: p.kubernetesVersion })),
+    }),
+  ];
+  const controlPlaneMoves = compareVersions(to, deployed.controlPlane) !== 0;
+  // The snapshot taken before a control plane is touched must be stored off the nodes.
+  if (controlPlaneMoves && !spec.etcdBackup.enabled) {
+    refusals.push({
+      path: ["etcdBackup", "enabled"],
+      message: `is false, but the upgrade of the control planes to ${to} takes an etcd snapshot into the cluster's backup bucket first; enable etcd backups (one pulumi up), then upgrade`,
+    });
+  }
   if (refusals.length > 0) return { ok: false, refusals };
 
   const stages: Stage[] = [];
-  const controlPlaneMoves = compareVersions(to, deployed.controlPlane) !== 0;
   const pools = spec.nodePools.filter((p) => {
     const running = deployed.pools[p.name];
     return running !== undefined && compareVersions(p.kubernetesVersion, running) !== 0;
@@ -99,8 +126,17 @@ export function upgradePlan(spec: ClusterSpec, deployed: DeployedVersions): Plan
     stages.push({ kind: "preflight", name: "preflight", checks: PREFLIGHT_CHECKS.map((c) => c.name) });
   }
   if (controlPlaneMoves) {
-    stages.push({ kind: "etcd-snapshot", name: "etcd-snapshot", from: deployed.controlPlane });
-    for (const p of controlPlanePlacements(spec)) {
+    const placements = controlPlanePlacements(spec);
+    stages.push({
+      kind: "etcd-snapshot",
+      name: "etcd-snapshot",
+      from: deployed.controlPlane,
+      bucket: backupBucketName(spec),
+      runsOn: (placements[0] as { name: string }).name,
+      command: `systemctl start ${ETCD_BACKUP_SERVICE}`,
+      timeoutSeconds: ETCD_BACKUP_SECONDS + SNAPSHOT_COMMAND_MARGIN_SECONDS,
+    });
+    for (const p of placements) {
       stages.push({
         kind: "control-plane",
         name: p.name,

@@ -25,7 +25,9 @@ export function upgradePlanMarkdown(plan: UpgradePlan, stack: string): string {
         for (const c of PREFLIGHT_CHECKS) out.push(`   - \`${c.name}\`: ${c.what}`);
         break;
       case "etcd-snapshot":
-        out.push(`${n} **etcd snapshot** of the cluster at ${s.from}, stored off the control planes`);
+        out.push(
+          `${n} **etcd snapshot** of the cluster at ${s.from}, stored off the control planes in \`${s.bucket}\`: \`${s.command}\` on ${s.runsOn} (limit ${s.timeoutSeconds} s)`,
+        );
         break;
       case "control-plane":
         out.push(
