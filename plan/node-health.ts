@@ -11,8 +11,15 @@
 // - it has been in service longer than the join deadline and no Node of its name
 //   (`<region>.<instance-id>`, bootstrap/node-bootstrap.sh) has registered (its bootstrap
 //   failed), or
-// - its Node's Ready condition has not been True for longer than the unready limit.
-// A Node that is Ready is never reported, whatever its age.
+// - its Node's Ready condition has not been True for longer than the unready limit, or
+// - node-problem-detector has set one of its permanent conditions on the Node (True) for
+//   longer than that limit: KernelDeadlock, ReadonlyFilesystem, XfsShutdown, the
+//   conditions of the monitors the node-problem-detector chart enables by default
+//   (deliveryhero/helm-charts stable/node-problem-detector values.yaml log_monitors:
+//   kernel-monitor.json, readonly-monitor.json; their "permanent" rules in
+//   kubernetes/node-problem-detector config/kernel-monitor.json and readonly-monitor.json,
+//   read in the search index's copies, not at the image's tag).
+// A Ready Node with no such condition is never reported, whatever its age.
 //
 // Not built yet: what acts on the decision (the control planes' timer, ESS's
 // DescribeScalingInstances and SetInstanceHealth calls, the ledger kept in the cluster).
@@ -49,7 +56,12 @@ export interface HealthNode {
   readonly ready: "True" | "False" | "Unknown";
   /** Epoch ms of the Ready condition's lastTransitionTime. */
   readonly readySince: number;
+  /** Other conditions with status True: type and epoch ms of lastTransitionTime. */
+  readonly problems?: readonly { readonly type: string; readonly since: number }[];
 }
+
+/** node-problem-detector's conditions that mark a node broken for good. */
+export const PERMANENT_PROBLEMS: readonly string[] = ["KernelDeadlock", "ReadonlyFilesystem", "XfsShutdown"];
 
 /** Reports already made, per pool: epoch ms of each. */
 export type HealthLedger = Readonly<Record<string, readonly number[]>>;
@@ -92,10 +104,18 @@ export function healthDecision(
       const minutes = (now - i.inServiceSince) / MINUTE;
       if (minutes > s.joinDeadlineMinutes)
         unhealthy.push({ ...pick(i), reason: `no Node after ${Math.floor(minutes)} min in service` });
-    } else if (node.ready !== "True") {
-      const minutes = (now - node.readySince) / MINUTE;
-      if (minutes > s.unreadyMinutes)
-        unhealthy.push({ ...pick(i), reason: `Node Ready=${node.ready} for ${Math.floor(minutes)} min` });
+    } else if (node.ready !== "True" && (now - node.readySince) / MINUTE > s.unreadyMinutes) {
+      const minutes = Math.floor((now - node.readySince) / MINUTE);
+      unhealthy.push({ ...pick(i), reason: `Node Ready=${node.ready} for ${minutes} min` });
+    } else {
+      const problem = (node.problems ?? []).find(
+        (p) => PERMANENT_PROBLEMS.includes(p.type) && (now - p.since) / MINUTE > s.unreadyMinutes,
+      );
+      if (problem)
+        unhealthy.push({
+          ...pick(i),
+          reason: `${problem.type} for ${Math.floor((now - problem.since) / MINUTE)} min (node-problem-detector)`,
+        });
     }
   }
   const kept: Record<string, number[]> = {};

@@ -106,6 +106,39 @@ describe("reporting unhealthy pool instances, with a brake", () => {
     expect(later.report).toHaveLength(4);
   });
 
+  it("replaces a Ready node that node-problem-detector found broken for good, not one with a passing problem", () => {
+    const instances = [0, 1, 2].map((n) => ({
+      id: `i-${n}`,
+      pool: "general",
+      inServiceSince: NOW - 600 * MIN,
+    }));
+    const nodes: HealthNode[] = [
+      {
+        name: `${R}.i-0`,
+        ready: "True",
+        readySince: NOW - 600 * MIN,
+        problems: [{ type: "ReadonlyFilesystem", since: NOW - 20 * MIN }],
+      },
+      {
+        name: `${R}.i-1`,
+        ready: "True",
+        readySince: NOW - 600 * MIN,
+        problems: [{ type: "KernelDeadlock", since: NOW - 5 * MIN }],
+      },
+      {
+        name: `${R}.i-2`,
+        ready: "True",
+        readySince: NOW - 600 * MIN,
+        problems: [{ type: "MemoryPressure", since: NOW - 60 * MIN }],
+      },
+    ];
+    const d = healthDecision(R, instances, nodes, {}, NOW);
+    expect(d.report).toEqual([
+      { id: "i-0", pool: "general", reason: "ReadonlyFilesystem for 20 min (node-problem-detector)" },
+    ]);
+    expect(d.braked).toEqual([]);
+  });
+
   it("always allows one replacement, however small the pool", () => {
     expect(brakeCap(1, DEFAULT_HEALTH)).toBe(1);
     expect(brakeCap(9, DEFAULT_HEALTH)).toBe(1);
