@@ -76,7 +76,12 @@ export class NodePool extends pulumi.ComponentResource {
         vswitchIds: [...args.vswitchIds],
         multiAzPolicy: "BALANCE",
         launchTemplateId: template.id,
-        launchTemplateVersion: "Latest",
+        // The template's version this run made, not "Latest": a new version reaches the
+        // group only through a declared change (shown in the review as the group's diff),
+        // never between runs (aliyun/terraform-provider-alicloud v1.289.0
+        // ecs_launch_template latest_version_number; ess_scaling_group
+        // launch_template_version takes a number, Latest or Default).
+        launchTemplateVersion: template.latestVersionNumber.apply((v) => String(v)),
         launchTemplateOverrides: pool.instanceTypes.map((instanceType) => ({ instanceType })),
         removalPolicies: ["OldestInstance"],
         healthCheckTypes: ["ECS"],

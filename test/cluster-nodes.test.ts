@@ -446,7 +446,9 @@ describe("node pools", () => {
         "np-vsw-cn-hangzhou-i",
         "np-vsw-cn-hangzhou-j",
       ]);
-      expect(g.inputs.launchTemplateVersion).toBe("Latest");
+      // An explicit version, never "Latest": what new nodes launch from is the version this
+      // run declared (issue 14), and a change of it shows in the review as a diff of the group.
+      expect(g.inputs.launchTemplateVersion).toBe("1");
       expect(g.ignoreChanges).toEqual(["desiredCapacity"]);
     }
     expect(groups[1]?.inputs.launchTemplateOverrides).toEqual([

@@ -23,6 +23,9 @@ export function alicloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<s
       return { snatTableIds: `stb-${args.name}`, forwardTableIds: `ftb-${args.name}` };
     case "alicloud:ecs/eipAddress:EipAddress":
       return { ipAddress: documentationIp(args.name) };
+    case "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate":
+      // A new template's only version; the real provider reports the newest after each change.
+      return { latestVersionNumber: 1 };
     case "alicloud:ram/accessKey:AccessKey":
       // RAM issues the secret half; the render never sees a real one.
       return { secret: `placeholder-secret-of-${args.name}` };
