@@ -56,9 +56,14 @@ status="$(timeout 120 "${EXEC[@]}" etcdutl snapshot status -w json /var/lib/etcd
 revision="$(printf '%s' "$status" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')"
 [ -n "$revision" ] || { log "FAILED: no revision in the snapshot's status: $status"; exit 1; }
 
+# Python 3 as node-bootstrap.sh finds it: Alibaba Cloud Linux 3 may only have platform-python.
+PYTHON="$(command -v python3 || true)"
+if [ -z "$PYTHON" ] && [ -x /usr/libexec/platform-python ]; then PYTHON=/usr/libexec/platform-python; fi
+[ -n "$PYTHON" ] || { log "FAILED: no Python 3 for the upload"; exit 1; }
+
 now="$(date -u +%Y%m%dT%H%M%SZ)"
 key="$PREFIX/${now:0:4}/${now:4:2}/${now:6:2}/$now-rev$revision.db"
-timeout "$UPLOAD_SECONDS" python3 "$UPLOADER" --region "$REGION" --bucket "$BUCKET" --key "$key" \
+timeout "$UPLOAD_SECONDS" "$PYTHON" "$UPLOADER" --region "$REGION" --bucket "$BUCKET" --key "$key" \
   --file "$SNAPSHOT" ${OSS_ENDPOINT:+--endpoint "$OSS_ENDPOINT"} ${METADATA_URL:+--metadata-url "$METADATA_URL"} \
   || { log "FAILED: upload of $key"; exit 1; }
 
