@@ -595,7 +595,16 @@ const tagValue = z
 /** Every top-level key of the stack config, each with its own schema. */
 export const sections = {
   environment: z.enum(ENVIRONMENTS),
-  clusterName: dnsLabel(32, "cluster name"),
+  clusterName: dnsLabel(32, "cluster name").check((ctx) => {
+    // The scale-in drain's OOS template is <clusterName>-scale-in-drain, and OOS refuses
+    // template names that start with these (OOS CreateTemplate, TemplateName).
+    if (/^(acs|aliyun|alibaba|alicloud)/i.test(ctx.value))
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        message: `"${ctx.value}" cannot start with acs, aliyun, alibaba or alicloud: OOS refuses such template names (the scale-in drain's is <clusterName>-scale-in-drain); choose another cluster name`,
+      });
+  }),
   region,
   zones: z.array(z.string()).min(1, "list at least one zone of the region").max(6, "list at most 6 zones"),
   kubernetesVersion,

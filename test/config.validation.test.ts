@@ -655,6 +655,14 @@ const REJECTED: readonly Rejected[] = [
     key: "clusterName",
     says: "is not a valid cluster name",
   },
+  // OOS refuses template names starting with ALIYUN, ACS, ALIBABA or ALICLOUD (OOS
+  // CreateTemplate, TemplateName); the scale-in drain's template is <clusterName>-scale-in-drain.
+  {
+    why: "cluster name OOS refuses as the start of a template name",
+    config: { clusterName: "acs-prod" },
+    key: "clusterName",
+    says: "cannot start with acs, aliyun, alibaba or alicloud",
+  },
   // kubelet 1.35+ refuses cgroup v1 (KEP-5573); the standard Alibaba Cloud Linux 3 image boots it (ACK
   // "Migrate nodes to cgroup v2").
   {

@@ -145,6 +145,10 @@ describe("the OOS template and its time limits", () => {
     expect(task("drain").Loop).toMatchObject({ Items: "{{ instanceIds }}", RateControl: { MaxErrors: 100 } });
   });
 
+  it("fits OOS's 64 KB template limit (OOS CreateTemplate, Content)", () => {
+    expect(Buffer.byteLength(JSON.stringify(template))).toBeLessThan(64 * 1024);
+  });
+
   it("holds no placeholder of ours that OOS or ESS could expand, and fits Cloud Assistant's limit", () => {
     const [before, after] = scaleInCommandParts(REGION, 600);
     for (const part of [before, after]) {
