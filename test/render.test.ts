@@ -167,6 +167,11 @@ describe("npm run render", () => {
     );
     expect(summary).toContain("no security-group rule admits a non-private address");
     expect(summary).toContain("Guardrails (policy/): all pass");
+    // What this render could not know about the scale-in hooks and the backup bucket.
+    expect(summary).toContain("the scale-in hooks' notification ARN carries ACCOUNT_ID");
+    expect(summary).toMatch(
+      /etcd backup bucket prod-cn-shanghai-etcd-[0-9a-f]{8}: names are unique across all of OSS/,
+    );
     // Where each add-on's images come from, and through which mirror (cn-shanghai: mainland defaults).
     expect(summary).toMatch(/cni calico\s+quay\.io via https:\/\/quay\.m\.daocloud\.io/);
     expect(summary).toMatch(/csiDisk\s+registry-cn-shanghai-vpc\.ack\.aliyuncs\.com directly/);

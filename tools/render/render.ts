@@ -2,6 +2,7 @@
 // produce the review bundle. No cloud, no Pulumi CLI.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { backupBucketName } from "../../plan/etcd-backup";
 import type { ClusterSpec } from "../../config/spec";
 import { alicloudCalls, providerOutputs } from "./provider-doubles";
 import { addonsJson, resourcesJson, summaryText } from "./bundle";
@@ -93,6 +94,12 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
     "nothing here ran kubeadm or cloud-init on a node: see the harness tests for what the bootstrap script was checked against",
     "node secrets: nodes read them from OOS with their RAM role at first boot; whether RAM and OOS grant that read is only met on pulumi up",
     "no chart was rendered and no manifest applied (no Helm, no API server): addons.json lists what the program declares",
+    "the scale-in hooks' notification ARN carries ACCOUNT_ID: pulumi up puts the account of its credentials there",
+    ...(spec.etcdBackup.enabled
+      ? [
+          `etcd backup bucket ${backupBucketName(spec)}: names are unique across all of OSS, so another account may hold it; pulumi up finds out (then set etcdBackup.bucketName)`,
+        ]
+      : []),
   ];
   const resources = recorder.resources;
   return {
