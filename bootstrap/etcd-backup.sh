@@ -30,6 +30,13 @@ log() { printf '%s kubeadm-alicloud: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
 trap 'rm -f "$SNAPSHOT"' EXIT
 
 # etcdctl / etcdutl as they run in the etcd static pod (tests set ETCD_EXEC to run them directly).
+# Read upstream: the kubelet labels each container io.kubernetes.container.name=<name>
+# (kubernetes/kubernetes pkg/kubelet/types/labels.go); kubeadm names the container etcd,
+# mounts the data dir (/var/lib/etcd here: plan/kubeadm.ts) and <certificatesDir>/etcd at
+# the same paths inside it, and listens on 127.0.0.1:2379 too (cmd/kubeadm/app/phases/
+# etcd/local.go GetEtcdPodSpec, getEtcdCommand); the etcd image copies etcd* and etcdctl*
+# (so etcdutl) into /usr/local/bin (cluster/images/etcd/Dockerfile). These files were read
+# in the search index's copies of kubernetes/kubernetes, not at a release tag.
 if [ -n "${ETCD_EXEC:-}" ]; then
   EXEC=("$ETCD_EXEC")
 else

@@ -32,6 +32,11 @@ export const ETCD_BACKUP_PATHS = {
   lastSuccess: "/var/lib/kubeadm-alicloud/etcd-backup/last-success",
 } as const;
 export const ETCD_BACKUP_TIMER = "kubeadm-alicloud-etcd-backup.timer";
+/**
+ * A oneshot unit: `systemctl start` of it returns only when the script has ended (systemd
+ * waits for the start job unless --no-block: systemctl(1); a Type=oneshot unit is started
+ * once its process exits: systemd.service(5)), which the rollout's snapshot stage relies on.
+ */
 export const ETCD_BACKUP_SERVICE = "kubeadm-alicloud-etcd-backup.service";
 /** Around the unit's own limit when a rollout starts it through Cloud Assistant. */
 export const SNAPSHOT_COMMAND_MARGIN_SECONDS = 60;
