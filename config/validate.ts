@@ -172,6 +172,12 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
     parsed.ram?.namePrefix !== undefined,
     problem,
   );
+  if (!spec.etcdBackup.enabled && spec.etcdBackup.bucketName !== undefined) {
+    problem(
+      ["etcdBackup", "bucketName"],
+      "is set but etcdBackup.enabled is false, so no bucket is made; set enabled: true or remove bucketName",
+    );
+  }
   for (const [name, a] of Object.entries(spec.addons)) {
     if (!a.enabled && a.values !== undefined) {
       problem(

@@ -655,6 +655,12 @@ const REJECTED: readonly Rejected[] = [
     key: "clusterName",
     says: "is not a valid cluster name",
   },
+  {
+    why: "a backup bucket named while backups are off (it would be ignored)",
+    config: { etcdBackup: { enabled: false, bucketName: "my-etcd-backups" } },
+    key: "etcdBackup.bucketName",
+    says: "is set but etcdBackup.enabled is false",
+  },
   // OOS refuses template names starting with ALIYUN, ACS, ALIBABA or ALICLOUD (OOS
   // CreateTemplate, TemplateName); the scale-in drain's template is <clusterName>-scale-in-drain.
   {
