@@ -2,10 +2,12 @@
 """A protocol model of kube-apiserver for draining, driven by the REAL kubectl.
 
 Serves, over plain HTTP on 127.0.0.1: discovery (/api, /api/v1, /apis, /apis/apps/v1,
-/apis/policy/v1, /version), Nodes (GET, PATCH of spec.unschedulable and metadata.labels,
-DELETE), Pods (list by
-spec.nodeName, GET, the policy/v1 Eviction subresource), DaemonSets (GET) and
-PodDisruptionBudgets (list). An eviction of a pod that a budget with
+/apis/policy/v1, /apis/certificates.k8s.io/v1, /version), Nodes (GET, PATCH of
+spec.unschedulable and metadata.labels, DELETE), Pods (list by spec.nodeName, GET, the
+policy/v1 Eviction subresource), DaemonSets (GET), PodDisruptionBudgets (list) and
+CertificateSigningRequests (list, GET, PUT of the approval subresource, which keeps only
+status.conditions of the body, as the API server's approval strategy does:
+kubernetes/kubernetes pkg/registry/certificates/certificates/strategy.go). An eviction of a pod that a budget with
 disruptionsAllowed 0 selects is answered 429 TooManyRequests, as the API server's
 eviction REST handler does (kubernetes/kubernetes pkg/registry/core/pod/storage/
 eviction.go: "Cannot evict pod as it would violate the pod's disruption budget.");
@@ -18,7 +20,7 @@ by the scenario), resourceVersion conflicts, and every resource not listed above
 Usage: fake-kube.py SCENARIO.json LOG PORTFILE. The scenario: {"nodes": [{"name"}],
 "pods": [{"namespace", "name", "node", "labels", "owner": {"kind", "name"} | null,
 "emptyDir": bool}], "daemonsets": [{"namespace", "name"}], "pdbs": [{"namespace",
-"name", "matchLabels", "disruptionsAllowed"}]}. Every request is logged as a JSON line
+"name", "matchLabels", "disruptionsAllowed"}], "csrs": [CertificateSigningRequest objects]}. Every request is logged as a JSON line
 {"method", "path"}; state changes are written back to SCENARIO.json.
 """
 import json
@@ -59,13 +61,68 @@ DISCOVERY = {
     ]},
     "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
         {"name": g, "versions": [{"groupVersion": f"{g}/v1", "version": "v1"}],
-         "preferredVersion": {"groupVersion": f"{g}/v1", "version": "v1"}} for g in ("apps", "policy")]},
+         "preferredVersion": {"groupVersion": f"{g}/v1", "version": "v1"}}
+        for g in ("apps", "policy", "certificates.k8s.io")]},
     "/apis/apps/v1": {"kind": "APIResourceList", "groupVersion": "apps/v1", "resources": [
         resource("daemonsets", "DaemonSet", True, ["get", "list"])]},
     "/apis/policy/v1": {"kind": "APIResourceList", "groupVersion": "policy/v1", "resources": [
         resource("poddisruptionbudgets", "PodDisruptionBudget", True, ["get", "list"])]},
+    "/apis/certificates.k8s.io/v1": {"kind": "APIResourceList", "groupVersion": "certificates.k8s.io/v1",
+                                     "resources": [
+        resource("certificatesigningrequests", "CertificateSigningRequest", False, ["get", "list"]),
+        resource("certificatesigningrequests/approval", "CertificateSigningRequest", False, ["update"])]},
     "/version": {"major": "1", "minor": "36", "gitVersion": "v1.36.5"},
 }
+
+
+CSRS = ["apis", "certificates.k8s.io", "v1", "certificatesigningrequests"]
+
+
+def proto_fields(buf):
+    """(field number, value) pairs of one protobuf message (wire format: varint, 64-bit,
+    length-delimited and 32-bit values)."""
+    def varint(i):
+        value = shift = 0
+        while True:
+            b = buf[i]
+            value |= (b & 0x7F) << shift
+            i, shift = i + 1, shift + 7
+            if not b & 0x80:
+                return value, i
+    i, out = 0, []
+    while i < len(buf):
+        key, i = varint(i)
+        kind = key & 7
+        if kind == 0:
+            value, i = varint(i)
+        elif kind == 2:
+            n, i = varint(i)
+            value, i = buf[i:i + n], i + n
+        else:
+            n = 8 if kind == 1 else 4
+            value, i = buf[i:i + n], i + n
+        out.append((key >> 3, value))
+    return out
+
+
+def csr_conditions(body):
+    """status.conditions of a CertificateSigningRequest sent as JSON, or as protobuf (what
+    kubectl's typed client sends): the magic "k8s\\0", then runtime.Unknown whose field 2
+    holds the object (k8s.io/apimachinery pkg/runtime/serializer/protobuf and
+    pkg/runtime/generated.proto); CertificateSigningRequest.status = 3, its conditions = 1,
+    a condition's type = 1, reason = 2, message = 3, status = 6 (kubernetes/api v0.36.0
+    certificates/v1/generated.proto)."""
+    if not body.startswith(b"k8s\x00"):
+        return (json.loads(body or b"{}").get("status") or {}).get("conditions", [])
+    raw = next(v for f, v in proto_fields(body[4:]) if f == 2)
+    status = next((v for f, v in proto_fields(raw) if f == 3), b"")
+    conditions = []
+    for f, v in proto_fields(status):
+        if f == 1:
+            c = dict(proto_fields(v))
+            conditions.append({k: c.get(n, b"").decode() for k, n in
+                               (("type", 1), ("reason", 2), ("message", 3), ("status", 6))})
+    return conditions
 
 
 def node_object(n):
@@ -126,6 +183,9 @@ class Handler(BaseHTTPRequestHandler):
     def find_node(self, name):
         return next((n for n in STATE["nodes"] if n["name"] == name), None)
 
+    def find_csr(self, name):
+        return next((c for c in STATE.get("csrs", []) if c["metadata"]["name"] == name), None)
+
     def find_pod(self, ns, name):
         return next((p for p in STATE["pods"] if p["namespace"] == ns and p["name"] == name), None)
 
@@ -163,6 +223,14 @@ class Handler(BaseHTTPRequestHandler):
                          for b in STATE.get("pdbs", []) if b["namespace"] == parts[4]]
                 return self.reply(200, {"kind": "PodDisruptionBudgetList", "apiVersion": "policy/v1",
                                         "metadata": {}, "items": items})
+            if parts[:4] == CSRS:
+                if len(parts) == 4:
+                    return self.reply(200, {"kind": "CertificateSigningRequestList",
+                                            "apiVersion": "certificates.k8s.io/v1", "metadata": {},
+                                            "items": STATE.get("csrs", [])})
+                c = self.find_csr(parts[4])
+                return self.reply(200, c) if c and len(parts) == 5 else self.reply(
+                    404, status(404, "NotFound", "not found"))
         self.reply(404, status(404, "NotFound", "the fake does not serve " + path))
 
     def do_PATCH(self):
@@ -201,6 +269,20 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(201, {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201})
         self.reply(404, status(404, "NotFound", "not found"))
 
+
+    def do_PUT(self):
+        self.record()
+        parts = unquote(urlparse(self.path).path).strip("/").split("/")
+        with LOCK:
+            if parts[:4] == CSRS and len(parts) == 6 and parts[5] == "approval":
+                c = self.find_csr(parts[4])
+                if not c:
+                    return self.reply(404, status(404, "NotFound", "not found"))
+                n = int(self.headers.get("Content-Length") or 0)
+                c.setdefault("status", {})["conditions"] = csr_conditions(self.rfile.read(n))
+                save()
+                return self.reply(200, c)
+        self.reply(404, status(404, "NotFound", "not found"))
 
     def do_DELETE(self):
         self.record()

@@ -19,6 +19,7 @@ export interface Scenario {
     emptyDir?: boolean;
   }[];
   daemonsets: { namespace: string; name: string }[];
+  csrs?: unknown[];
   pdbs: {
     namespace: string;
     name: string;
