@@ -56,9 +56,6 @@ export const SUPPORTED: Readonly<Record<string, SupportedRange | NoRange>> = {
   "cloud-controller-manager@v2.14.0": {
     none: "Alibaba's cloud-controller-manager release notes state no Kubernetes range",
   },
-  "kubelet-csr-approver@1.2.14": {
-    none: "kept current with the three newest Kubernetes minors at each release, by its README; no table per release",
-  },
   "alibaba-cloud-csi-driver@1.36.2": {
     none: "the driver's README states only a minimum (Kubernetes 1.26 or newer), no range per release",
   },

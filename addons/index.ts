@@ -1,24 +1,20 @@
-// The add-ons this version installs, in order, and which of them this cluster gets.
-// Core add-ons have no switch; the others follow `addons.<name>.enabled`.
+// The add-ons this version installs, in order, and which of them this cluster gets: each
+// follows `addons.<name>.enabled`. Kubelet serving certificates, which every cluster needs
+// approved, are no add-on: the control planes approve them (plan/csr-approver.ts).
 import type { ClusterSpec } from "../config/spec";
 import { cloudControllerManager } from "./ccm";
 import { certManager } from "./cert-manager";
 import { clusterAutoscaler } from "./cluster-autoscaler";
 import { csiDisk } from "./csi-disk";
 import { gateway } from "./gateway";
-import { kubeletCsrApprover } from "./kubelet-csr-approver";
 import { metricsServer } from "./metrics-server";
 import { monitoring } from "./monitoring";
 import { nodeProblemDetector } from "./node-problem-detector";
 import type { AddonFacts, AddonInstall, AddonModule } from "./types";
 import type { NodeTraffic } from "./cni/types";
-import { mirrorGap } from "../plan/registry-mirrors";
 import { cniImageRegistries } from "./cni";
 
 export type { AddonFacts, AddonInstall, AddonModule, ManifestObject, RamStatement } from "./types";
-
-/** Installed on every cluster, in this order, before the switchable ones. */
-export const CORE_ADDONS: readonly AddonModule[] = [kubeletCsrApprover];
 
 /**
  * Switchable add-ons this version installs, in order: the cloud-controller-manager
@@ -38,14 +34,9 @@ export const SWITCHABLE_ADDONS: readonly AddonModule[] = [
 type AddonKey = keyof ClusterSpec["addons"];
 const switchOf = (spec: ClusterSpec, name: string) => spec.addons[name as AddonKey];
 
-/** The add-ons this cluster gets: the core ones and every switchable one that is on. */
+/** The add-ons this cluster gets, in install order: every one that is on. */
 export function selectedAddons(spec: ClusterSpec): AddonModule[] {
-  const on = SWITCHABLE_ADDONS.filter((m) => switchOf(spec, m.name)?.enabled === true);
-  return [
-    ...on.filter((m) => m === cloudControllerManager),
-    ...CORE_ADDONS,
-    ...on.filter((m) => m !== cloudControllerManager),
-  ];
+  return SWITCHABLE_ADDONS.filter((m) => switchOf(spec, m.name)?.enabled === true);
 }
 
 export interface PlannedAddon {
@@ -66,13 +57,12 @@ export function addonPlan(spec: ClusterSpec, facts: AddonFacts): PlannedAddon[] 
  */
 export function imageSources(
   spec: ClusterSpec,
-): { name: string; registries: { host: string; mirrors: readonly string[]; gap?: string }[] }[] {
+): { name: string; registries: { host: string; mirrors: readonly string[] }[] }[] {
   const of = (sources: readonly string[]) =>
-    sources.map((source) => {
-      const mirrors = spec.nodeSoftware.registryMirrors[source.split("/")[0] ?? source] ?? [];
-      const gap = mirrorGap(source, mirrors);
-      return { host: source, mirrors, ...(gap ? { gap } : {}) };
-    });
+    sources.map((source) => ({
+      host: source,
+      mirrors: spec.nodeSoftware.registryMirrors[source.split("/")[0] ?? source] ?? [],
+    }));
   return [
     { name: `cni ${spec.cni.name}`, registries: of(cniImageRegistries(spec.cni)) },
     ...selectedAddons(spec).map((m) => ({ name: m.name, registries: of(m.imageRegistries(spec)) })),

@@ -1,7 +1,8 @@
 // metrics-server, verifying kubelets against the cluster CA: their serving certificates
-// are CA-signed (kubelet-csr-approver), so no `--kubelet-insecure-tls`. Chart 3.13.1
-// (metrics-server 0.8.1; charts/metrics-server/CHANGELOG.md, 2026-02-27) from the
-// kubernetes-sigs chart repository; its values keys are unchanged since 3.13.0.
+// are CA-signed (approved on the control planes: plan/csr-approver.ts), so no
+// `--kubelet-insecure-tls`. Chart 3.13.1 (metrics-server 0.8.1;
+// charts/metrics-server/CHANGELOG.md, 2026-02-27) from the kubernetes-sigs chart
+// repository; its values keys are unchanged since 3.13.0.
 import { chartAddon } from "./chart-addon";
 
 // Hooks: templates/tests/test-connection.yaml, a helm.sh/hook: test Job only

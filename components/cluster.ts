@@ -2,6 +2,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
+import { csrApproverInstaller } from "../plan/csr-approver";
 import { backupBucketName, etcdBackupInstallers } from "../plan/etcd-backup";
 import { guardedSettings } from "../plan/guarded-settings";
 import { RAM_NAMES, resourceName } from "../plan/naming";
@@ -158,6 +159,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         securityGroupId: this.securityGroups.controlPlaneGroupId,
         roleName: role.roleName,
         bootstrapRoleName: bootstrapRole.roleName,
+        csrApproverInstaller: csrApproverInstaller({
+          region: spec.region,
+          ipPrefixes: [spec.network.vpc.cidr],
+        }),
         ...(spec.etcdBackup.enabled ? { etcdBackupInstallers: etcdBackupInstallers(spec, placements) } : {}),
         // Nodes download packages and read their secrets at first boot: egress, the
         // secrets and the right to read them must exist before they start.

@@ -37,6 +37,8 @@ export interface ControlPlaneArgs {
   readonly roleName: pulumi.Input<string>;
   /** The role a control plane holds only while it bootstraps: it may read the CA keys. */
   readonly bootstrapRoleName: pulumi.Input<string>;
+  /** plan/csr-approver.ts csrApproverInstaller: the same on every control plane. */
+  readonly csrApproverInstaller: string;
   /** plan/etcd-backup.ts etcdBackupInstaller, by placement name; none when backups are off. */
   readonly etcdBackupInstallers?: Readonly<Record<string, string>>;
   /** What must exist before any control plane boots (egress, the node secrets and the right to read them). */
@@ -201,6 +203,18 @@ export class ControlPlane extends pulumi.ComponentResource {
           { parent: this, dependsOn: [ready, previousInstall] },
         );
       }
+      // The serving-certificate approver (plan/csr-approver.ts), on every control plane so
+      // that approvals go on while any one is down; installed the same way, last.
+      previousInstall = new ReadinessCheck(
+        `${p.name}-csr-approver`,
+        {
+          regionId,
+          instanceId: instance.id,
+          script: args.csrApproverInstaller,
+          timeoutSeconds: INSTALL_COMMAND_SECONDS,
+        },
+        { parent: this, dependsOn: [ready, previousInstall] },
+      );
       this.instanceIds.push(instance.id);
       this.readiness.push(ready);
       previous = ready;

@@ -1,7 +1,7 @@
 // Raw stack config -> ClusterSpec, or every problem with it at once.
 import { compatibility } from "../addons/catalog";
 import { cniPodCidrProblems, defaultPodCidr } from "../addons/cni";
-import { CORE_ADDONS, SWITCHABLE_ADDONS, addonValueProblems } from "../addons/index";
+import { SWITCHABLE_ADDONS, addonValueProblems } from "../addons/index";
 import { addonConfigProblems } from "../addons/rules";
 import { controlPlaneZones } from "../plan/zones";
 import { checkControlPlaneVswitches, checkControlPlaneZones, checkNetwork } from "./network";
@@ -168,7 +168,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   for (const a of addonConfigProblems(spec)) problem(a.path, a.message);
   checkRamNames(
     spec,
-    [...CORE_ADDONS, ...SWITCHABLE_ADDONS].map((a) => a.name),
+    SWITCHABLE_ADDONS.map((a) => a.name),
     parsed.ram?.namePrefix !== undefined,
     problem,
   );

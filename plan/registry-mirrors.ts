@@ -21,7 +21,8 @@ export function registryServer(registry: string): string {
  * (github.com/DaoCloud/public-image-mirror README: docker.m.daocloud.io,
  * quay.m.daocloud.io, ghcr.m.daocloud.io, k8s.m.daocloud.io). They serve only images on
  * DaoCloud's allow-list (registry.k8s.io entirely; quay.io and ghcr.io per
- * organisation: calico, cilium, flannel-io, jetstack, prometheus… but not postfinance)
+ * organisation: calico, cilium, flannel-io, jetstack, prometheus…; postfinance's
+ * kubelet-csr-approver is not among them, which is why plan/csr-approver.ts needs no image)
  * and are a third party serving by tag: production clusters should name their own
  * mirror (an ACR Enterprise instance synchronising the pinned images, or a pull-through
  * cache in the VPC) in nodeSoftware.registryMirrors.
@@ -32,28 +33,6 @@ export const MAINLAND_MIRRORS: Readonly<Record<string, readonly string[]>> = {
   "ghcr.io": ["https://ghcr.m.daocloud.io"],
   "registry.k8s.io": ["https://k8s.m.daocloud.io"],
 };
-
-/**
- * Repositories the default mainland mirrors do not serve: DaoCloud's allow-list
- * (DaoCloud/public-image-mirror allows.txt at 871a1e72, 2026-08-21) has no postfinance
- * entry under ghcr.io or docker.io (kubelet-csr-approver publishes to both:
- * postfinance/kubelet-csr-approver .github/workflows/publish.yaml at v1.2.14).
- */
-export const MAINLAND_MIRROR_GAPS: readonly string[] = ["ghcr.io/postfinance"];
-
-/**
- * Why `source` (a registry host, or host/organisation) will not come through `mirrors`:
- * they are the mainland defaults and the default mirror does not serve it. Undefined otherwise.
- */
-export function mirrorGap(source: string, mirrors: readonly string[]): string | undefined {
-  const host = source.split("/")[0] ?? source;
-  const defaults = MAINLAND_MIRRORS[host] ?? [];
-  const usesDefaults = mirrors.length > 0 && mirrors.every((m) => defaults.includes(m));
-  const gap = MAINLAND_MIRROR_GAPS.find((g) => source === g || source.startsWith(`${g}/`));
-  return usesDefaults && gap
-    ? `${gap} is not on the default mirror's allow-list: pulled from ${host} itself unless nodeSoftware.registryMirrors["${host}"] names a mirror of your own`
-    : undefined;
-}
 
 /**
  * One registry's hosts.toml. capabilities pull and resolve: a mirror also turns tags

@@ -39,7 +39,7 @@ describe("add-on steps", () => {
     expect(waits(first)).toEqual([]);
     const ccmLast = inCluster.filter((s) => s.addon === "cloudControllerManager").at(-1) as AddonStep;
     const next = inCluster.find((s) => s.addon !== "cloudControllerManager") as AddonStep;
-    expect(next.addon).toBe("kubeletCsrApprover");
+    expect(next.addon).toBe("csiDisk");
     expect([...waits(next)].sort()).toEqual([CNI, ccmLast.name].sort());
   });
 

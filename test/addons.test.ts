@@ -12,7 +12,6 @@ import { SWITCHABLE_ADDONS, addonPlan, selectedAddons } from "../addons/index";
 import { secretProjectKeys } from "../config/load";
 import { ADDON_NAMES } from "../config/schema";
 import { validateStackConfig } from "../config/validate";
-import { nodeNameRegex } from "../addons/kubelet-csr-approver";
 import type { AddonFacts, ManifestObject } from "../addons/types";
 import { mergeValues } from "../addons/values";
 import { chartSchema, undeclared } from "./chart-schema";
@@ -196,30 +195,10 @@ describe("cloud-controller-manager", () => {
   });
 });
 
-describe("kubelet serving-certificate approval", () => {
-  it("approves only names of this cluster's form in its region, from addresses in the VPC", () => {
-    const re = new RegExp(nodeNameRegex("cn-hangzhou"));
-    // The name bootstrap/node-bootstrap.sh gives a node: <region>.<instance-id>.
-    expect(re.test("cn-hangzhou.i-bp1stub0001")).toBe(true);
-    for (const bad of [
-      "cn-shanghai.i-bp1stub0001",
-      "cn-hangzhou.i-bp1stub0001.evil.com",
-      "cnXhangzhou.i-bp1",
-      "evil.example.com",
-    ])
-      expect(re.test(bad), bad).toBe(false);
-    const spec = specFor({ clusterName: "csr" });
-    const values = addonPlan(spec, FACTS).find((a) => a.name === "kubeletCsrApprover")?.install.charts[0]
-      ?.values;
-    expect(values).toMatchObject({ bypassDnsResolution: true, providerIpPrefixes: [spec.network.vpc.cidr] });
-  });
-});
-
 describe("which add-ons, and the catalog", () => {
-  it("the CCM first, then the core approver, then what is switched on; off means absent", () => {
+  it("the CCM first, then what is switched on; off means absent", () => {
     expect(selectedAddons(specFor({})).map((m) => m.name)).toEqual([
       "cloudControllerManager",
-      "kubeletCsrApprover",
       "csiDisk",
       "metricsServer",
       "clusterAutoscaler",
@@ -232,7 +211,7 @@ describe("which add-ons, and the catalog", () => {
         clusterAutoscaler: { enabled: false },
       },
     });
-    expect(selectedAddons(off).map((m) => m.name)).toEqual(["cloudControllerManager", "kubeletCsrApprover"]);
+    expect(selectedAddons(off).map((m) => m.name)).toEqual(["cloudControllerManager"]);
   });
 
   it("accounts for every artefact any config can install: a sourced range, or why there is none", () => {
@@ -261,7 +240,6 @@ describe("which add-ons, and the catalog", () => {
       ["crd.projectcalico.org.v1", "v3.32.1", "cni.name"],
       ["tigera-operator", "v3.32.1", "cni.name"],
       ["cloud-controller-manager", "v2.14.0", "addons.cloudControllerManager.enabled"],
-      ["kubelet-csr-approver", "1.2.14", "kubernetesVersion"],
       ["alibaba-cloud-csi-driver", "1.36.2", "addons.csiDisk.enabled"],
       ["metrics-server", "3.13.1", "addons.metricsServer.enabled"],
       ["cluster-autoscaler", "9.56.0", "addons.clusterAutoscaler.enabled"],
@@ -293,20 +271,19 @@ describe("under mocks", () => {
       (r) => r.type === "pulumi:providers:kubernetes" && r.name.endsWith("-kubernetes"),
     )?.urn;
     const ccm = byName("ad-addons-cloudControllerManager-manifest");
-    const approver = byName("ad-addons-kubeletCsrApprover-kubelet-csr-approver");
+    const csiCredentials = byName("ad-addons-csiDisk-credentials");
     const metrics = byName("ad-addons-metricsServer-metrics-server");
     const csi = byName("ad-addons-csiDisk-csi");
-    for (const r of [ccm, approver, metrics]) expect(r.provider.startsWith(`${provider}::`)).toBe(true);
+    for (const r of [ccm, csiCredentials, metrics]) expect(r.provider.startsWith(`${provider}::`)).toBe(true);
     expect(ccm.dependsOn).toEqual([]);
     const cniLast = byName("ad-cni-calico").urn;
-    expect([...approver.dependsOn].sort()).toEqual([cniLast, ccm.urn].sort());
+    expect([...csiCredentials.dependsOn].sort()).toEqual([cniLast, ccm.urn].sort());
     // Then one after the other, in the catalog's order.
     // The CSI driver: its credentials, then its StorageClass, then its chart.
     expect(byName("ad-addons-csiDisk-manifest").dependsOn).toEqual([
       byName("ad-addons-csiDisk-credentials").urn,
     ]);
     expect(csi.dependsOn).toEqual([byName("ad-addons-csiDisk-manifest").urn]);
-    expect(byName("ad-addons-csiDisk-credentials").dependsOn).toEqual([approver.urn]);
     expect(metrics.dependsOn).toEqual([csi.urn]);
     expect(metrics.inputs).toMatchObject({
       chart: "metrics-server",
@@ -538,7 +515,6 @@ describe("the other add-ons", () => {
         r.name.startsWith("all-addons-"),
     );
     expect(addonCharts.map((c) => c.inputs.chart)).toEqual([
-      "kubelet-csr-approver",
       "alibaba-cloud-csi-driver",
       "metrics-server",
       "cluster-autoscaler",

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { cniPlan } from "../addons/cni";
 import { chartConstruct, type ChartRef } from "../addons/cni/types";
-import { CORE_ADDONS, SWITCHABLE_ADDONS } from "../addons/index";
+import { SWITCHABLE_ADDONS } from "../addons/index";
 import { API_PORT } from "../plan/kubeadm";
 import type { Recorder } from "../tools/render/mock-runtime";
 import { declareCluster, installMocks, specFor } from "./kit";
@@ -32,7 +32,7 @@ describe("Helm hooks", () => {
   it("kube-prometheus-stack (admission-webhook Secret) and Envoy Gateway (certgen) need their hooks; the others do not", () => {
     const spec = specFor(EVERYTHING);
     const refs: ChartRef[] = [
-      ...[...CORE_ADDONS, ...SWITCHABLE_ADDONS].flatMap((m) =>
+      ...SWITCHABLE_ADDONS.flatMap((m) =>
         m
           .install(
             spec,

@@ -311,17 +311,20 @@ describe("control plane", () => {
       "cpa-cp-1-cert-renewal",
       "cpa-cp-2-cert-renewal",
     ]);
-    // Every installer (renewal, then etcd snapshots) runs after its control plane serves and
-    // after the installer before it: one control plane at a time.
-    const chain = ofType(rs, T.readiness).filter((r) => /-(cert-renewal|etcd-backup)$/.test(r.name));
-    expect(chain.map((r) => r.name)).toEqual(
-      [0, 1, 2].flatMap((i) => [`cpa-cp-${i}-cert-renewal`, `cpa-cp-${i}-etcd-backup`]),
-    );
+    // Every installer (renewal, etcd snapshots, the serving-certificate approver) runs after
+    // its control plane serves and after the installer before it: one control plane at a time.
+    const kinds = ["cert-renewal", "etcd-backup", "csr-approver"];
+    const order = [0, 1, 2].flatMap((i) => kinds.map((k) => `cpa-cp-${i}-${k}`));
+    // Registration order is the mocks' (inputs resolve at different times): sort by the chain's.
+    const chain = ofType(rs, T.readiness)
+      .filter((r) => order.includes(r.name))
+      .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    expect(chain.map((r) => r.name)).toEqual(order);
     for (const [n, r] of chain.entries()) {
       if (r.name.endsWith("-cert-renewal")) expect(r.inputs.script).toBe(certRenewalInstaller());
       expect(r.inputs.timeoutSeconds).toBe(INSTALL_COMMAND_SECONDS);
       expect([...r.dependsOn].sort()).toEqual(
-        [checks[Math.floor(n / 2)]?.urn, ...(n > 0 ? [chain[n - 1]?.urn] : [])].sort(),
+        [checks[Math.floor(n / kinds.length)]?.urn, ...(n > 0 ? [chain[n - 1]?.urn] : [])].sort(),
       );
     }
   });

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Recorder, RecordedResource } from "../tools/render/mock-runtime";
 import { everyRamName } from "../plan/naming";
-import { CORE_ADDONS, SWITCHABLE_ADDONS } from "../addons/index";
+import { SWITCHABLE_ADDONS } from "../addons/index";
 import { declareCluster, installMocks, specFor } from "./kit";
 
 let recorder: Recorder;
@@ -60,7 +60,7 @@ describe("RAM names", () => {
     const declared = ramNames(await declareCluster(recorder, spec));
     const checked = everyRamName(
       spec,
-      [...CORE_ADDONS, ...SWITCHABLE_ADDONS].map((a) => a.name),
+      SWITCHABLE_ADDONS.map((a) => a.name),
     ).map((n) => n.name);
     expect(declared.filter((n) => !checked.includes(n))).toEqual([]);
     expect(declared).toContain("prod-cn-hangzhou-nodes");

@@ -7,8 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
-import { MAINLAND_MIRRORS, mirrorGap, renderHostsToml } from "../plan/registry-mirrors";
-import { imageSources } from "../addons/index";
+import { MAINLAND_MIRRORS, renderHostsToml } from "../plan/registry-mirrors";
 import { renderContainerdConfig } from "../plan/node-bootstrap";
 import { nodeUserData } from "./harness/nodes";
 import { specFor } from "./kit";
@@ -86,25 +85,5 @@ describe("registry mirrors", () => {
       server: "https://registry.example.com:5000",
       host: { "http://10.0.0.5:5000": { capabilities: ["pull", "resolve"], dial_timeout: "5s" } },
     });
-  });
-
-  // DaoCloud/public-image-mirror allows.txt at 871a1e72 (2026-08-21): ghcr.io and docker.io
-  // entries are per organisation, and none is postfinance's.
-  it("says when the default mainland mirror does not serve an add-on's image, and not when the stack has its own", () => {
-    const gapOf = (s: ReturnType<typeof specFor>) =>
-      imageSources(s)
-        .find((x) => x.name === "kubeletCsrApprover")
-        ?.registries.map((r) => r.gap);
-    expect(
-      gapOf(specFor({ region: "cn-shanghai", zones: ["cn-shanghai-e", "cn-shanghai-f", "cn-shanghai-g"] })),
-    ).toEqual([expect.stringContaining('nodeSoftware.registryMirrors["ghcr.io"]')]);
-    const own = specFor({
-      region: "cn-shanghai",
-      zones: ["cn-shanghai-e", "cn-shanghai-f", "cn-shanghai-g"],
-      nodeSoftware: { registryMirrors: { "ghcr.io": ["https://mirror.example.internal"] } },
-    });
-    expect(gapOf(own)).toEqual([undefined]);
-    expect(mirrorGap("ghcr.io/flannel-io", MAINLAND_MIRRORS["ghcr.io"] ?? [])).toBeUndefined();
-    expect(mirrorGap("ghcr.io/postfinance", [])).toBeUndefined();
   });
 });

@@ -175,23 +175,15 @@ describe("npm run render", () => {
     // Where each add-on's images come from, and through which mirror (cn-shanghai: mainland defaults).
     expect(summary).toMatch(/cni calico\s+quay\.io via https:\/\/quay\.m\.daocloud\.io/);
     expect(summary).toMatch(/csiDisk\s+registry-cn-shanghai-vpc\.ack\.aliyuncs\.com directly/);
-    // The default mirror does not serve postfinance's image (DaoCloud allows.txt): the summary says so.
-    expect(summary).toMatch(
-      /kubeletCsrApprover\s+ghcr\.io\/postfinance via https:\/\/ghcr\.m\.daocloud\.io \(WARNING: ghcr\.io\/postfinance is not on the default mirror's allow-list: pulled from ghcr\.io itself/,
-    );
-    expect(summary).not.toMatch(/cni calico.*WARNING/);
+    // No image from postfinance, which no default mainland mirror serves (DaoCloud allows.txt):
+    // serving certificates are approved on the control planes (plan/csr-approver.ts).
+    expect(summary).not.toMatch(/postfinance|kubeletCsrApprover/);
     const addons = /Add-ons\n((?: {2}.*\n)+)/
       .exec(summary)?.[1]
       ?.split("\n")
       .filter(Boolean)
       .map((l) => l.trim().split(/\s+/)[0]);
-    expect(addons).toEqual([
-      "cloudControllerManager",
-      "kubeletCsrApprover",
-      "csiDisk",
-      "metricsServer",
-      "clusterAutoscaler",
-    ]);
+    expect(addons).toEqual(["cloudControllerManager", "csiDisk", "metricsServer", "clusterAutoscaler"]);
     const rules = resources.filter((r) => r.type === "alicloud:ecs/securityGroupRule:SecurityGroupRule");
     expect(summary).toContain(`Security-group rules (${rules.length})`);
   });

@@ -237,7 +237,7 @@ export function summaryText(
   line("Images (registry, and the mirrors nodes try first: nodeSoftware.registryMirrors)");
   for (const s of imageSources(spec)) {
     line(
-      `  ${s.name.padEnd(22)} ${s.registries.map((r) => `${r.host} ${r.mirrors.length ? `via ${r.mirrors.join(", ")}` : "directly"}${r.gap ? ` (WARNING: ${r.gap})` : ""}`).join("; ")}`,
+      `  ${s.name.padEnd(22)} ${s.registries.map((r) => `${r.host} ${r.mirrors.length ? `via ${r.mirrors.join(", ")}` : "directly"}`).join("; ")}`,
     );
   }
   line();
