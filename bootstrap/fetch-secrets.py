@@ -169,29 +169,34 @@ class Metadata:
         return role, creds
 
 
+def acs_request(endpoint, action, version, params, creds):
+    """A signed RPC-style POST of an Alibaba Cloud API (signature V3, parameters in the
+    query): OOS here; ESS in node-health.py, which loads this file as a module."""
+    headers = {
+        "host": urllib.parse.urlparse(endpoint).netloc,
+        "x-acs-action": action,
+        "x-acs-version": version,
+        "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "x-acs-signature-nonce": uuid.uuid4().hex,
+        "x-acs-content-sha256": EMPTY_SHA256,
+        "x-acs-security-token": creds["SecurityToken"],
+    }
+    signed, signature = sign("POST", "/", params, headers, creds["AccessKeySecret"])
+    headers["Authorization"] = "{} Credential={},SignedHeaders={},Signature={}".format(ALGORITHM, creds["AccessKeyId"], signed, signature)
+    headers["accept"] = "application/json"
+    return urllib.request.Request("{}/?{}".format(endpoint.rstrip("/"), canonical_query(params)), data=b"", method="POST", headers=headers)
+
+
 class Oos:
     def __init__(self, endpoint, region, creds, attempts, backoff):
         self.endpoint = endpoint.rstrip("/")
-        self.host = urllib.parse.urlparse(self.endpoint).netloc
         self.region = region
         self.creds = creds
         self.attempts = attempts
         self.backoff = backoff
 
     def request(self, action, params):
-        headers = {
-            "host": self.host,
-            "x-acs-action": action,
-            "x-acs-version": OOS_VERSION,
-            "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "x-acs-signature-nonce": uuid.uuid4().hex,
-            "x-acs-content-sha256": EMPTY_SHA256,
-            "x-acs-security-token": self.creds["SecurityToken"],
-        }
-        signed, signature = sign("POST", "/", params, headers, self.creds["AccessKeySecret"])
-        headers["Authorization"] = "{} Credential={},SignedHeaders={},Signature={}".format(ALGORITHM, self.creds["AccessKeyId"], signed, signature)
-        headers["accept"] = "application/json"
-        return urllib.request.Request("{}/?{}".format(self.endpoint, canonical_query(params)), data=b"", method="POST", headers=headers)
+        return acs_request(self.endpoint, action, OOS_VERSION, params, self.creds)
 
     def secret(self, name, optional=False):
         """The parameter's value; None for an optional parameter OOS does not have."""

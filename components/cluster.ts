@@ -26,6 +26,7 @@ import { NodeSecretStore } from "./node-secrets";
 import { EtcdBackups } from "./etcd-backups";
 import { nodeRoles } from "./node-roles";
 import { ScaleInDrain } from "./scale-in-drain";
+import { NodeHealth, nodeHealthName } from "./node-health";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
 import { controlPlaneUserData, poolUserData } from "./user-data";
@@ -267,6 +268,29 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+
+    if (spec.nodeHealth.enabled) {
+      // Pool instances whose node never came or broke are replaced, with a brake (issue 16).
+      new NodeHealth(
+        nodeHealthName(spec.clusterName),
+        {
+          clusterName: spec.clusterName,
+          region: spec.region,
+          settings: spec.nodeHealth,
+          policyName: RAM_NAMES.nodeHealthPolicy(spec),
+          controlPlaneRoleName: role.roleName,
+          controlPlanes: placements.map((p, i) => ({
+            name: p.name,
+            instanceId: this.controlPlane.instanceIds[i] as pulumi.Output<string>,
+          })),
+          after: this.controlPlane.lastInstall,
+          pools: Object.fromEntries(
+            spec.nodePools.map((p) => [p.name, (pools[p.name] as NodePool).scalingGroupId]),
+          ),
+        },
+        { parent: this },
+      );
+    }
 
     const cni = new Cni(
       resourceName(spec.clusterName, "cni"),

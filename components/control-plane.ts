@@ -60,6 +60,8 @@ export class ControlPlane extends pulumi.ComponentResource {
   readonly ready: pulumi.Output<string>;
   /** The readiness checks, in order: depend on these to wait for a serving control plane. */
   readonly readiness: ReadinessCheck[];
+  /** The last installation on the last control plane: later ones chain after it. */
+  readonly lastInstall: pulumi.Resource;
 
   constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:cluster:ControlPlane", name, {}, opts);
@@ -220,6 +222,7 @@ export class ControlPlane extends pulumi.ComponentResource {
       previous = ready;
     }
     this.ready = (previous as ReadinessCheck).lastLine;
+    this.lastInstall = previousInstall as pulumi.Resource;
     this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps, ready: this.ready });
   }
 }

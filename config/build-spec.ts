@@ -61,6 +61,7 @@ export function buildSpec(
     ssh: p.ssh,
     upgrade: p.upgrade,
     etcdBackup: p.etcdBackup,
+    nodeHealth: p.nodeHealth,
     ram: { namePrefix: p.ram.namePrefix ?? `${p.clusterName}-${p.region}` },
     tags: {
       ...p.tags,

@@ -35,6 +35,15 @@ const base: JsonObject = {
   upgrade: { waves: [1, 5, 10, 50, 100], maxWaveShare: 0.2, drainTimeoutSeconds: 600 },
   // Every 6 hours from each control plane, two weeks kept (OSS lifecycle rule).
   etcdBackup: { enabled: true, intervalHours: 6, retentionDays: 14 },
+  // A node is replaced 30 min after launch without joining, or after 15 min not Ready; at
+  // most a tenth of a pool (at least one node) per hour.
+  nodeHealth: {
+    enabled: true,
+    joinDeadlineMinutes: 30,
+    unreadyMinutes: 15,
+    windowMinutes: 60,
+    maxShare: 0.1,
+  },
   addons: {
     cloudControllerManager: { enabled: true },
     csiDisk: { enabled: true },

@@ -564,6 +564,26 @@ const etcdBackup = strictObject({
   ).optional(),
 });
 
+/**
+ * Pool instances whose node never came or broke are reported unhealthy to ESS, which
+ * replaces them, at most a share of a pool per window (plan/node-health.ts).
+ */
+const nodeHealth = strictObject({
+  enabled: z.boolean(),
+  /** Minutes in service without a Node: more than the bootstrap's 20-minute limit (plan/timeouts.ts). */
+  joinDeadlineMinutes: z
+    .number()
+    .int()
+    .min(25, "at least 25: a node's bootstrap may take 20 minutes before it joins")
+    .max(1440),
+  /** Minutes a Node may be other than Ready, or carry a permanent node-problem-detector condition. */
+  unreadyMinutes: z.number().int().min(5, "at least 5: a kubelet restart must not replace a node").max(1440),
+  /** The brake's rolling window, in minutes. */
+  windowMinutes: z.number().int().min(10).max(1440),
+  /** At most this share of a pool replaced per window (at least one node). */
+  maxShare: z.number().gt(0, "must be more than 0").max(1, "is a share: at most 1 (the whole pool)"),
+});
+
 /** RAM roles, policies and users are account-wide: their names must differ between regions. */
 const ram = strictObject({
   /**
@@ -621,6 +641,7 @@ export const sections = {
   ram,
   upgrade,
   etcdBackup,
+  nodeHealth,
   tags: z.record(tagKey, tagValue),
 } as const;
 

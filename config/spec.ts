@@ -71,6 +71,7 @@ export interface ClusterSpec {
   readonly upgrade: Sections["upgrade"];
   /** Scheduled etcd snapshots into OSS (plan/etcd-backup.ts). */
   readonly etcdBackup: Sections["etcdBackup"];
+  readonly nodeHealth: Sections["nodeHealth"];
   /** Start of every RAM name (plan/naming.ts ramName). */
   readonly ram: { readonly namePrefix: string };
   /** User tags plus the ones this project sets on every resource. */

@@ -53,6 +53,8 @@ export const RAM_NAMES = {
   scaleInPolicy: (spec: RamNamed) => ramName(spec, "scale-in-drain"),
   /** The control planes' right to write etcd snapshots (plan/etcd-backup.ts). */
   etcdBackupPolicy: (spec: RamNamed) => ramName(spec, "etcd-backup"),
+  /** The control planes' right to report pool instances unhealthy (plan/node-health.ts). */
+  nodeHealthPolicy: (spec: RamNamed) => ramName(spec, "node-health"),
 } as const;
 
 /**
@@ -76,6 +78,7 @@ export function everyRamName(
     { kind: "role", name: RAM_NAMES.scaleInRole(spec) },
     { kind: "policy", name: RAM_NAMES.scaleInPolicy(spec) },
     { kind: "policy", name: RAM_NAMES.etcdBackupPolicy(spec) },
+    { kind: "policy", name: RAM_NAMES.nodeHealthPolicy(spec) },
     ...spec.nodePools.map((p) => ({
       kind: "policy" as const,
       name: RAM_NAMES.secretsPolicy(spec, `pool-${p.name}`),

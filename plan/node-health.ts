@@ -1,9 +1,11 @@
-// Which pool instances to report unhealthy to ESS (issue 16 item 2), with a brake. Pure:
-// it decides from what one pass observed (the scaling groups' in-service instances and
-// the cluster's Nodes) and a ledger of the reports already made; it calls nothing. ESS
-// removes an instance reported Unhealthy (ESS SetInstanceHealth API reference, usage notes:
-// "Auto Scaling detects and removes unhealthy ECS instances ... from corresponding scaling
-// groups"; RAM resource: the scaling group), and refills the group, so a report is a
+// Unhealthy pool instances are reported to ESS, with a brake (issue 16 item 2). The
+// decision and the actions live in bootstrap/node-health.py, which every control plane runs
+// under a systemd timer: it observes the scaling groups' in-service instances (ESS
+// DescribeScalingInstances) and the Nodes, decides, records its reports in a ConfigMap
+// ledger (the brake's memory, and what operators read), then calls ESS SetInstanceHealth.
+// ESS removes an instance reported Unhealthy (ESS SetInstanceHealth API reference, usage
+// notes: "Auto Scaling detects and removes unhealthy ECS instances ... from corresponding
+// scaling groups"; RAM resource: the scaling group) and refills the group, so a report is a
 // replacement, and the brake caps replacements per pool in a rolling window: a zone outage
 // that takes down half a pool's nodes replaces at most the cap, and the rest wait, named.
 //
@@ -21,8 +23,12 @@
 //   read in the search index's copies, not at the image's tag).
 // A Ready Node with no such condition is never reported, whatever its age.
 //
-// Not built yet: what acts on the decision (the control planes' timer, ESS's
-// DescribeScalingInstances and SetInstanceHealth calls, the ledger kept in the cluster).
+// Here, pure: the settings, the files and units, the installer and the RAM grant.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { NodeFile } from "./cert-renewal";
+import { renderFileInstaller } from "./node-commands";
+import { oneshotService, settingsFile } from "./systemd-units";
 
 export interface HealthSettings {
   /** Minutes an instance may be in service without a registered Node (bootstrap and join). */
@@ -35,110 +41,137 @@ export interface HealthSettings {
   readonly maxShare: number;
 }
 
-export const DEFAULT_HEALTH: HealthSettings = {
-  // The readiness gate allows a node's bootstrap 20 minutes (plan/timeouts.ts) and joining
-  // a few more; past 30 minutes without a Node it will not come.
-  joinDeadlineMinutes: 30,
-  unreadyMinutes: 15,
-  windowMinutes: 60,
-  maxShare: 0.1,
-};
+export const NODE_HEALTH_PATHS = {
+  /** Beside fetch-secrets.py (plan/node-bootstrap.ts), whose credentials, signing and retries it loads. */
+  script: "/usr/local/lib/kubeadm-alicloud/node-health.py",
+  env: "/etc/kubeadm-alicloud/node-health.env",
+  service: "/etc/systemd/system/kubeadm-alicloud-node-health.service",
+  timer: "/etc/systemd/system/kubeadm-alicloud-node-health.timer",
+  log: "/var/log/kubeadm-alicloud/node-health.log",
+} as const;
+export const NODE_HEALTH_TIMER = "kubeadm-alicloud-node-health.timer";
+/** The ledger: `kubectl -n kube-system get configmap kubeadm-alicloud-node-health -o yaml`. */
+export const NODE_HEALTH_LEDGER = { namespace: "kube-system", name: "kubeadm-alicloud-node-health" } as const;
 
-export interface HealthInstance {
-  readonly id: string;
-  readonly pool: string;
-  /** Epoch ms at which ESS put it in service. */
-  readonly inServiceSince: number;
-}
+/** Minutes between two passes of each control plane. */
+export const HEALTH_PASS_MINUTES = 2;
+/** One kubectl call of a pass (kubectl's own --request-timeout is 20 s). */
+export const HEALTH_KUBECTL_SECONDS = 30;
+/** Tries and first backoff of each ESS call and metadata read (fetch-secrets.py's with_retries). */
+export const HEALTH_RETRY_ATTEMPTS = 4;
+export const HEALTH_RETRY_BACKOFF_SECONDS = 2;
+/** Seconds a metadata-service credential read may wait for the role (fetch-secrets.py Metadata). */
+export const HEALTH_ROLE_WAIT_SECONDS = 60;
+/**
+ * No ESS call starts after this many seconds of a pass: a pass whose ESS calls fail slowly
+ * stops, named, and the next pass starts over (the ledger holds what was reported).
+ */
+export const HEALTH_PASS_BUDGET_SECONDS = 600;
+/** One ESS call at worst: every try's 10 s limit plus the doubling backoff between tries. */
+export const HEALTH_ESS_CALL_SECONDS =
+  HEALTH_RETRY_ATTEMPTS * 10 +
+  Array.from({ length: HEALTH_RETRY_ATTEMPTS - 1 }, (_, k) => HEALTH_RETRY_BACKOFF_SECONDS * 2 ** k).reduce(
+    (a, b) => a + b,
+    0,
+  );
+/**
+ * The unit's TimeoutStartSec: the budget, one ESS call begun just before it ended, and the
+ * ledger write after the observation (kubectl), with a margin.
+ */
+export const HEALTH_SERVICE_SECONDS =
+  HEALTH_PASS_BUDGET_SECONDS + HEALTH_ESS_CALL_SECONDS + HEALTH_KUBECTL_SECONDS + 60;
 
-export interface HealthNode {
-  readonly name: string;
-  readonly ready: "True" | "False" | "Unknown";
-  /** Epoch ms of the Ready condition's lastTransitionTime. */
-  readonly readySince: number;
-  /** Other conditions with status True: type and epoch ms of lastTransitionTime. */
-  readonly problems?: readonly { readonly type: string; readonly since: number }[];
-}
-
-/** node-problem-detector's conditions that mark a node broken for good. */
-export const PERMANENT_PROBLEMS: readonly string[] = ["KernelDeadlock", "ReadonlyFilesystem", "XfsShutdown"];
-
-/** Reports already made, per pool: epoch ms of each. */
-export type HealthLedger = Readonly<Record<string, readonly number[]>>;
-
-export interface HealthVerdict {
-  readonly id: string;
-  readonly pool: string;
-  readonly reason: string;
-}
-
-export interface HealthDecision {
-  /** Report these Unhealthy now. */
-  readonly report: readonly HealthVerdict[];
-  /** Unhealthy too, held back by the brake: reported on a later pass, if still unhealthy. */
-  readonly braked: readonly HealthVerdict[];
-  /** The ledger to keep: this pass's reports added, those older than the window dropped. */
-  readonly ledger: HealthLedger;
-}
-
-const MINUTE = 60_000;
-
-/** The most a pool of `inService` instances may have replaced per window. */
-export function brakeCap(inService: number, s: HealthSettings): number {
-  return Math.max(1, Math.floor(inService * s.maxShare));
-}
-
-export function healthDecision(
+export function renderNodeHealthEnv(
   region: string,
-  instances: readonly HealthInstance[],
-  nodes: readonly HealthNode[],
-  ledger: HealthLedger,
-  now: number,
-  s: HealthSettings = DEFAULT_HEALTH,
-): HealthDecision {
-  const byName = new Map(nodes.map((n) => [n.name, n]));
-  const unhealthy: HealthVerdict[] = [];
-  for (const i of [...instances].sort((a, b) => a.pool.localeCompare(b.pool) || a.id.localeCompare(b.id))) {
-    const node = byName.get(`${region}.${i.id}`);
-    if (!node) {
-      const minutes = (now - i.inServiceSince) / MINUTE;
-      if (minutes > s.joinDeadlineMinutes)
-        unhealthy.push({ ...pick(i), reason: `no Node after ${Math.floor(minutes)} min in service` });
-    } else if (node.ready !== "True" && (now - node.readySince) / MINUTE > s.unreadyMinutes) {
-      const minutes = Math.floor((now - node.readySince) / MINUTE);
-      unhealthy.push({ ...pick(i), reason: `Node Ready=${node.ready} for ${minutes} min` });
-    } else {
-      const problem = (node.problems ?? []).find(
-        (p) => PERMANENT_PROBLEMS.includes(p.type) && (now - p.since) / MINUTE > s.unreadyMinutes,
-      );
-      if (problem)
-        unhealthy.push({
-          ...pick(i),
-          reason: `${problem.type} for ${Math.floor((now - problem.since) / MINUTE)} min (node-problem-detector)`,
-        });
-    }
-  }
-  const kept: Record<string, number[]> = {};
-  for (const [pool, times] of Object.entries(ledger)) {
-    const recent = times.filter((t) => now - t < s.windowMinutes * MINUTE);
-    if (recent.length > 0) kept[pool] = recent;
-  }
-  const report: HealthVerdict[] = [];
-  const braked: HealthVerdict[] = [];
-  for (const v of unhealthy) {
-    const inService = instances.filter((i) => i.pool === v.pool).length;
-    const used = kept[v.pool] ?? [];
-    if (used.length < brakeCap(inService, s)) {
-      report.push(v);
-      kept[v.pool] = [...used, now];
-    } else {
-      braked.push({
-        ...v,
-        reason: `${v.reason}; held back: ${used.length} of ${brakeCap(inService, s)} replacements in the last ${s.windowMinutes} min`,
-      });
-    }
-  }
-  return { report, braked, ledger: kept };
+  pools: Readonly<Record<string, string>>,
+  s: HealthSettings,
+): string {
+  const entries = Object.entries(pools);
+  for (const [pool, group] of entries)
+    if (!/^[a-z0-9-]+$/.test(pool) || !/^[A-Za-z0-9-]+$/.test(group))
+      throw new Error(`pool ${pool} (scaling group ${group}) cannot go into the health settings`);
+  return settingsFile({
+    REGION: region,
+    ESS_ENDPOINT: `https://ess.${region}.aliyuncs.com`,
+    POOLS: entries.map(([pool, group]) => `${pool}=${group}`).join(","),
+    JOIN_DEADLINE_MINUTES: s.joinDeadlineMinutes,
+    UNREADY_MINUTES: s.unreadyMinutes,
+    WINDOW_MINUTES: s.windowMinutes,
+    MAX_SHARE: s.maxShare,
+    KUBECONFIG: "/etc/kubernetes/admin.conf",
+    LOG: NODE_HEALTH_PATHS.log,
+    METADATA_URL: "http://100.100.100.200",
+    RETRY_ATTEMPTS: HEALTH_RETRY_ATTEMPTS,
+    RETRY_BACKOFF_SECONDS: HEALTH_RETRY_BACKOFF_SECONDS,
+    KUBECTL_SECONDS: HEALTH_KUBECTL_SECONDS,
+    PASS_BUDGET_SECONDS: HEALTH_PASS_BUDGET_SECONDS,
+    ROLE_WAIT_SECONDS: HEALTH_ROLE_WAIT_SECONDS,
+  });
 }
 
-const pick = (i: HealthInstance) => ({ id: i.id, pool: i.pool });
+/** Every HEALTH_PASS_MINUTES after the last pass started (systemd.timer(5)), first 5 min after boot. */
+export function renderNodeHealthTimer(): string {
+  return [
+    "[Unit]",
+    "Description=kubeadm-alicloud: report unhealthy pool instances to ESS",
+    "",
+    "[Timer]",
+    "OnBootSec=5min",
+    `OnUnitActiveSec=${HEALTH_PASS_MINUTES}min`,
+    "AccuracySec=10s",
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
+}
+
+export function nodeHealthFiles(
+  region: string,
+  pools: Readonly<Record<string, string>>,
+  s: HealthSettings,
+): NodeFile[] {
+  const script = readFileSync(join(__dirname, "..", "bootstrap", "node-health.py"), "utf8");
+  return [
+    { path: NODE_HEALTH_PATHS.script, content: script, permissions: "0755" },
+    { path: NODE_HEALTH_PATHS.env, content: renderNodeHealthEnv(region, pools, s), permissions: "0644" },
+    {
+      path: NODE_HEALTH_PATHS.service,
+      content: oneshotService(
+        "report unhealthy pool instances to ESS, with a brake",
+        `/usr/bin/python3 ${NODE_HEALTH_PATHS.script} --settings ${NODE_HEALTH_PATHS.env}`,
+        HEALTH_SERVICE_SECONDS,
+      ),
+      permissions: "0644",
+    },
+    { path: NODE_HEALTH_PATHS.timer, content: renderNodeHealthTimer(), permissions: "0644" },
+  ];
+}
+
+/** The Cloud Assistant command that installs (again, when anything changed) and starts the timer. */
+export function nodeHealthInstaller(
+  region: string,
+  pools: Readonly<Record<string, string>>,
+  s: HealthSettings,
+): string {
+  return renderFileInstaller(
+    "unhealthy-node reporting",
+    nodeHealthFiles(region, pools, s),
+    ["systemctl daemon-reload", `systemctl enable --now ${NODE_HEALTH_TIMER}`],
+    `unhealthy pool instances reported every ${HEALTH_PASS_MINUTES} min; ledger in ConfigMap ${NODE_HEALTH_LEDGER.namespace}/${NODE_HEALTH_LEDGER.name}, log ${NODE_HEALTH_PATHS.log}`,
+  );
+}
+
+/**
+ * The control planes' grant: read each pool's instances and mark them unhealthy, only in
+ * this cluster's scaling groups (ARN form of the ESS RAM reference).
+ */
+export function nodeHealthStatements(region: string, groupIds: readonly string[]): object[] {
+  return [
+    {
+      Effect: "Allow",
+      Action: ["ess:DescribeScalingInstances", "ess:SetInstanceHealth"],
+      Resource: groupIds.map((g) => `acs:ess:${region}:*:scalinggroup/${g}`),
+    },
+  ];
+}

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""A stand-in for the two Alibaba Cloud services fetch-secrets.py talks to, on localhost.
+"""A stand-in for the Alibaba Cloud services our node scripts talk to, on localhost.
 
 It imitates the metadata service's hardened mode (PUT /latest/api/token, then the
-token header on every read; a RAM role that appears after a few polls) and OOS
-GetSecretParameter (JSON errors with Code and Message), and OSS PutObject (any other
+token header on every read; a RAM role that appears after a few polls), OOS
+GetSecretParameter (JSON errors with Code and Message), two ESS calls, and OSS PutObject (any other
 PUT: the object is kept under CONFIG's directory, objects/<path>; its body is logged as
 its MD5 and size; x-oss-forbid-overwrite answers 409 FileAlreadyExists for a key it
 has). It does NOT check signatures: it logs every request as a JSON line, and the test
@@ -13,6 +13,9 @@ recomputes the signature with its own implementation. Behaviour comes from a JSO
   failFirst    how many OOS requests get 503 ServiceUnavailable first
   roleAfter    how many credential polls answer 404 before the role shows up
   ossStatus    the status every OSS PUT gets instead of 200 (e.g. 403), if set
+  scalingInstances  {scalingGroupId: [{InstanceId, CreationTime, LifecycleState,
+               HealthStatus}]} for ESS DescribeScalingInstances / SetInstanceHealth
+  essDeny      ESS actions answered 403 Forbidden.RAM
 Usage: fake-cloud.py CONFIG LOG PORTFILE
 """
 import base64
@@ -104,6 +107,8 @@ class Handler(BaseHTTPRequestHandler):
             failing = counts["oos"] <= cfg.get("failFirst", 0)
         if failing:
             return self.reply(503, {"Code": "ServiceUnavailable", "Message": "stub outage", "RequestId": "r"})
+        if self.headers.get("x-acs-action") in ("DescribeScalingInstances", "SetInstanceHealth"):
+            return self.ess(cfg, self.headers.get("x-acs-action"), query)
         if self.headers.get("x-acs-action") != "GetSecretParameter" or not self.headers.get("Authorization", "").startswith("ACS3-HMAC-SHA256 "):
             return self.reply(400, {"Code": "InvalidParameter", "Message": "unexpected request", "RequestId": "r"})
         name = query.get("Name", "")
@@ -112,6 +117,27 @@ class Handler(BaseHTTPRequestHandler):
         if name not in cfg.get("parameters", {}) or query.get("WithDecryption") != "true":
             return self.reply(404, {"Code": "EntityNotExists.SecretParameter", "Message": "no such parameter", "RequestId": "r"})
         self.reply(200, {"RequestId": "r", "Parameter": {"Name": name, "Type": "Secret", "Value": cfg["parameters"][name]}})
+
+
+    def ess(self, cfg, action, query):
+        """ESS 2014-08-28: DescribeScalingInstances (paged, filtered by LifecycleState) and
+        SetInstanceHealth, answered from cfg["scalingInstances"]; cfg["essDeny"] lists
+        actions answered 403 Forbidden.RAM."""
+        if self.headers.get("x-acs-version") != "2014-08-28" or not self.headers.get("Authorization", "").startswith("ACS3-HMAC-SHA256 "):
+            return self.reply(400, {"Code": "InvalidParameter", "Message": "unexpected request", "RequestId": "r"})
+        if action in cfg.get("essDeny", []):
+            return self.reply(403, {"Code": "Forbidden.RAM", "Message": "User not authorized to operate on the specified resource.", "RequestId": "r"})
+        if action == "SetInstanceHealth":
+            known = any(i["InstanceId"] == query.get("InstanceId") for g in cfg.get("scalingInstances", {}).values() for i in g)
+            if not known or query.get("HealthStatus") not in ("Healthy", "Unhealthy"):
+                return self.reply(404, {"Code": "InvalidInstanceId.NotFound", "Message": "no such instance", "RequestId": "r"})
+            return self.reply(200, {"RequestId": "r"})
+        group = cfg.get("scalingInstances", {}).get(query.get("ScalingGroupId", ""), [])
+        state = query.get("LifecycleState")
+        matching = [i for i in group if state is None or i.get("LifecycleState", "InService") == state]
+        size, page = int(query.get("PageSize", "10")), int(query.get("PageNumber", "1"))
+        self.reply(200, {"RequestId": "r", "TotalCount": len(matching), "PageNumber": page, "PageSize": size,
+                         "ScalingInstances": {"ScalingInstance": matching[(page - 1) * size:page * size]}})
 
 
 class Server(ThreadingMixIn, HTTPServer):

@@ -2,8 +2,11 @@
 """A protocol model of kube-apiserver for draining, driven by the REAL kubectl.
 
 Serves, over plain HTTP on 127.0.0.1: discovery (/api, /api/v1, /apis, /apis/apps/v1,
-/apis/policy/v1, /apis/certificates.k8s.io/v1, /version), Nodes (GET, PATCH of
-spec.unschedulable and metadata.labels, DELETE), Pods (list by spec.nodeName, GET, the
+/apis/policy/v1, /apis/certificates.k8s.io/v1, /version), Nodes (list, GET, PATCH of
+spec.unschedulable and metadata.labels, DELETE; conditions as the scenario gives them),
+ConfigMaps (GET, create, and update only with the stored resourceVersion, else 409
+Conflict, as the API server's optimistic concurrency answers; "configmapConflict": true
+makes every update conflict, "configmapForbidden": true every create answer 403), Pods (list by spec.nodeName, GET, the
 policy/v1 Eviction subresource), DaemonSets (GET), PodDisruptionBudgets (list) and
 CertificateSigningRequests (list, GET, PUT of the approval subresource, which keeps only
 status.conditions of the body, as the API server's approval strategy does:
@@ -30,6 +33,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
 
+from kube_proto import csr_conditions  # beside this file
+
 SCENARIO, LOG, PORTFILE = sys.argv[1:4]
 LOCK = threading.Lock()
 
@@ -54,6 +59,7 @@ DISCOVERY = {
     "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
     "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
         resource("nodes", "Node", False, ["get", "list", "patch"]),
+        resource("configmaps", "ConfigMap", True, ["get", "create", "update"]),
         resource("pods", "Pod", True, ["get", "list"]),
         # kubectl's drain looks for this subresource to use the Eviction API
         # (k8s.io/kubectl/pkg/drain CheckEvictionSupport).
@@ -78,58 +84,13 @@ DISCOVERY = {
 CSRS = ["apis", "certificates.k8s.io", "v1", "certificatesigningrequests"]
 
 
-def proto_fields(buf):
-    """(field number, value) pairs of one protobuf message (wire format: varint, 64-bit,
-    length-delimited and 32-bit values)."""
-    def varint(i):
-        value = shift = 0
-        while True:
-            b = buf[i]
-            value |= (b & 0x7F) << shift
-            i, shift = i + 1, shift + 7
-            if not b & 0x80:
-                return value, i
-    i, out = 0, []
-    while i < len(buf):
-        key, i = varint(i)
-        kind = key & 7
-        if kind == 0:
-            value, i = varint(i)
-        elif kind == 2:
-            n, i = varint(i)
-            value, i = buf[i:i + n], i + n
-        else:
-            n = 8 if kind == 1 else 4
-            value, i = buf[i:i + n], i + n
-        out.append((key >> 3, value))
-    return out
-
-
-def csr_conditions(body):
-    """status.conditions of a CertificateSigningRequest sent as JSON, or as protobuf (what
-    kubectl's typed client sends): the magic "k8s\\0", then runtime.Unknown whose field 2
-    holds the object (k8s.io/apimachinery pkg/runtime/serializer/protobuf and
-    pkg/runtime/generated.proto); CertificateSigningRequest.status = 3, its conditions = 1,
-    a condition's type = 1, reason = 2, message = 3, status = 6 (kubernetes/api v0.36.0
-    certificates/v1/generated.proto)."""
-    if not body.startswith(b"k8s\x00"):
-        return (json.loads(body or b"{}").get("status") or {}).get("conditions", [])
-    raw = next(v for f, v in proto_fields(body[4:]) if f == 2)
-    status = next((v for f, v in proto_fields(raw) if f == 3), b"")
-    conditions = []
-    for f, v in proto_fields(status):
-        if f == 1:
-            c = dict(proto_fields(v))
-            conditions.append({k: c.get(n, b"").decode() for k, n in
-                               (("type", 1), ("reason", 2), ("message", 3), ("status", 6))})
-    return conditions
-
-
 def node_object(n):
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": n["name"], "uid": "uid-" + n["name"], "resourceVersion": "1",
-                         "labels": n.get("labels", {})},
-            "spec": {"unschedulable": n.get("unschedulable", False)}, "status": {}}
+                         "labels": n.get("labels", {}),
+                         "creationTimestamp": n.get("creationTimestamp", "2026-01-01T00:00:00Z")},
+            "spec": {"unschedulable": n.get("unschedulable", False)},
+            "status": {"conditions": n.get("conditions", [])}}
 
 
 def pod_object(p):
@@ -183,6 +144,10 @@ class Handler(BaseHTTPRequestHandler):
     def find_node(self, name):
         return next((n for n in STATE["nodes"] if n["name"] == name), None)
 
+    def find_configmap(self, ns, name):
+        return next((c for c in STATE.get("configmaps", [])
+                     if c["metadata"]["namespace"] == ns and c["metadata"]["name"] == name), None)
+
     def find_csr(self, name):
         return next((c for c in STATE.get("csrs", []) if c["metadata"]["name"] == name), None)
 
@@ -201,6 +166,13 @@ class Handler(BaseHTTPRequestHandler):
                 n = self.find_node(parts[3])
                 return self.reply(200, node_object(n)) if n else self.reply(
                     404, status(404, "NotFound", f'nodes "{parts[3]}" not found'))
+            if path == "/api/v1/nodes":
+                return self.reply(200, {"kind": "NodeList", "apiVersion": "v1", "metadata": {},
+                                        "items": [node_object(n) for n in STATE["nodes"]]})
+            if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 6 and parts[4] == "configmaps":
+                c = self.find_configmap(parts[3], parts[5])
+                return self.reply(200, c) if c else self.reply(
+                    404, status(404, "NotFound", f'configmaps "{parts[5]}" not found'))
             if path == "/api/v1/pods":
                 selector = parse_qs(url.query).get("fieldSelector", [""])[0]
                 node = selector.split("=", 1)[1] if selector.startswith("spec.nodeName=") else None
@@ -256,6 +228,17 @@ class Handler(BaseHTTPRequestHandler):
         self.record()
         parts = unquote(urlparse(self.path).path).strip("/").split("/")
         with LOCK:
+            if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 5 and parts[4] == "configmaps":
+                body = self.body()
+                if STATE.get("configmapForbidden"):
+                    return self.reply(403, status(403, "Forbidden", "configmaps is forbidden"))
+                name = body["metadata"]["name"]
+                if self.find_configmap(parts[3], name):
+                    return self.reply(409, status(409, "AlreadyExists", f'configmaps "{name}" already exists'))
+                body["metadata"].update({"namespace": parts[3], "resourceVersion": "1"})
+                STATE.setdefault("configmaps", []).append(body)
+                save()
+                return self.reply(201, body)
             if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 7 and parts[6] == "eviction":
                 self.body()
                 p = self.find_pod(parts[3], parts[5])
@@ -274,6 +257,18 @@ class Handler(BaseHTTPRequestHandler):
         self.record()
         parts = unquote(urlparse(self.path).path).strip("/").split("/")
         with LOCK:
+            if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 6 and parts[4] == "configmaps":
+                c = self.find_configmap(parts[3], parts[5])
+                body = self.body()
+                if not c:
+                    return self.reply(404, status(404, "NotFound", f'configmaps "{parts[5]}" not found'))
+                # Optimistic concurrency: an update must carry the stored resourceVersion.
+                if STATE.get("configmapConflict") or body["metadata"].get("resourceVersion") != c["metadata"]["resourceVersion"]:
+                    return self.reply(409, status(409, "Conflict", f'Operation cannot be fulfilled on configmaps "{parts[5]}": the object has been modified; please apply your changes to the latest version and try again'))
+                body["metadata"]["resourceVersion"] = str(int(c["metadata"]["resourceVersion"]) + 1)
+                STATE["configmaps"][STATE["configmaps"].index(c)] = body
+                save()
+                return self.reply(200, body)
             if parts[:4] == CSRS and len(parts) == 6 and parts[5] == "approval":
                 c = self.find_csr(parts[4])
                 if not c:

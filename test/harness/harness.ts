@@ -145,6 +145,15 @@ export interface FakeCloudConfig {
   readonly roleAfter?: number;
   /** The status every OSS PUT gets instead of 200. */
   readonly ossStatus?: number;
+  /** ESS: each scaling group's instances (DescribeScalingInstances' fields). */
+  readonly scalingInstances?: Readonly<
+    Record<
+      string,
+      readonly { InstanceId: string; CreationTime: string; LifecycleState?: string; HealthStatus?: string }[]
+    >
+  >;
+  /** ESS actions answered 403 Forbidden.RAM. */
+  readonly essDeny?: readonly string[];
 }
 
 export interface LoggedRequest {

@@ -9,7 +9,13 @@ const FAKE = join(__dirname, "fake-kube.py");
 export const haveKubectl = spawnSync("kubectl", ["version", "--client"]).status === 0;
 
 export interface Scenario {
-  nodes: { name: string; unschedulable?: boolean; labels?: Record<string, string> }[];
+  nodes: {
+    name: string;
+    unschedulable?: boolean;
+    labels?: Record<string, string>;
+    creationTimestamp?: string;
+    conditions?: { type: string; status: string; lastTransitionTime: string }[];
+  }[];
   pods: {
     namespace: string;
     name: string;
@@ -20,6 +26,9 @@ export interface Scenario {
   }[];
   daemonsets: { namespace: string; name: string }[];
   csrs?: unknown[];
+  configmaps?: unknown[];
+  configmapConflict?: boolean;
+  configmapForbidden?: boolean;
   pdbs: {
     namespace: string;
     name: string;
