@@ -163,15 +163,18 @@ export function nodeHealthInstaller(
 }
 
 /**
- * The control planes' grant: read each pool's instances and mark them unhealthy, only in
- * this cluster's scaling groups (ARN form of the ESS RAM reference).
+ * The control planes' grant: mark instances unhealthy only in this cluster's scaling
+ * groups (the ESS RAM tables' `acs:ess:{#regionId}:{#accountId}:scalinggroup/{#ScalingGroupId}`),
+ * and read instances in the region (as the cluster-autoscaler's grant does: not every
+ * Describe table was found to name a resource, addons/cluster-autoscaler.ts).
  */
 export function nodeHealthStatements(region: string, groupIds: readonly string[]): object[] {
   return [
     {
       Effect: "Allow",
-      Action: ["ess:DescribeScalingInstances", "ess:SetInstanceHealth"],
+      Action: ["ess:SetInstanceHealth"],
       Resource: groupIds.map((g) => `acs:ess:${region}:*:scalinggroup/${g}`),
     },
+    { Effect: "Allow", Action: ["ess:DescribeScalingInstances"], Resource: [`acs:ess:${region}:*:*`] },
   ];
 }

@@ -418,11 +418,12 @@ describe("under mocks", () => {
     expect(doc.Statement).toEqual([
       {
         Effect: "Allow",
-        Action: ["ess:DescribeScalingInstances", "ess:SetInstanceHealth"],
+        Action: ["ess:SetInstanceHealth"],
         Resource: spec.nodePools.map(() =>
           expect.stringMatching(new RegExp(`^acs:ess:${R}:\\*:scalinggroup/.+`)),
         ),
       },
+      { Effect: "Allow", Action: ["ess:DescribeScalingInstances"], Resource: [`acs:ess:${R}:*:*`] },
     ]);
     expect(rs.find((r) => r.name === "nh-node-health-attachment")?.inputs.roleName).toBe(
       `${spec.ram.namePrefix}-nodes`,
