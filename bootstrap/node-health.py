@@ -194,6 +194,10 @@ class Pass:
         return c.with_retries("ESS " + action, attempt, self.attempts, self.backoff)
 
     def in_service(self, creds, pool, group):
+        """The group's InService instances ESS holds Healthy. Fields and parameters as in
+        Alibaba's Go SDK, services/ess/describe_scaling_instances.go (ESS 2014-08-28:
+        ScalingGroupId, LifecycleState, PageNumber, PageSize; ScalingInstances.ScalingInstance[]
+        with InstanceId, CreationTime, HealthStatus, LifecycleState; TotalCount)."""
         instances, page, seen = [], 1, 0
         while True:
             doc = self.ess(creds, "DescribeScalingInstances", {
@@ -201,8 +205,16 @@ class Pass:
                 "PageSize": "50", "PageNumber": str(page)})
             batch = ((doc.get("ScalingInstances") or {}).get("ScalingInstance")) or []
             # Already Unhealthy: ESS is removing it (ours, or its own ECS status check).
-            instances += [{"id": i["InstanceId"], "pool": pool, "inServiceSince": parse_time(i["CreationTime"])}
-                          for i in batch if i.get("HealthStatus", "Healthy") == "Healthy"]
+            for i in batch:
+                if i.get("HealthStatus", "Healthy") != "Healthy":
+                    continue
+                try:
+                    since = parse_time(i["CreationTime"])
+                except (KeyError, ValueError) as e:
+                    # An unreadable time never counts against the join deadline.
+                    self.log("{} ({}): no usable CreationTime ({}); judged as just launched".format(i["InstanceId"], pool, e))
+                    since = time.time()
+                instances.append({"id": i["InstanceId"], "pool": pool, "inServiceSince": since})
             seen += len(batch)
             if not batch or seen >= int(doc.get("TotalCount", 0)):
                 return instances
@@ -252,6 +264,9 @@ class Pass:
         failed = 0
         for v in d["report"]:
             try:
+                # InstanceId and HealthStatus (ESS 2014-08-28 SetInstanceHealth, as in Alibaba's
+                # Go SDK services/ess/set_instance_health.go; read in a fork's copy,
+                # CRORCR/alibaba-cloud-sdk-go, the index holding no upstream one).
                 self.ess(creds, "SetInstanceHealth", {"RegionId": self.v["REGION"], "InstanceId": v["id"],
                                                       "HealthStatus": "Unhealthy"})
                 self.log("reported {} ({}) Unhealthy: {}".format(v["id"], v["pool"], v["reason"]))

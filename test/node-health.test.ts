@@ -248,6 +248,13 @@ describe.skipIf(!haveKubectl)(
             instance("i-young", 5),
             instance("i-broken", 600),
             instance("i-already", 600, "Unhealthy"),
+            // A time the script cannot read: judged as just launched, never against the deadline.
+            {
+              InstanceId: "i-odd",
+              CreationTime: "soon",
+              LifecycleState: "InService",
+              HealthStatus: "Healthy",
+            },
           ],
           "asg-batch": Array.from({ length: 60 }, (_, n) => instance(`i-b${n}`, 600)),
         },
@@ -314,7 +321,7 @@ describe.skipIf(!haveKubectl)(
       const w = await world();
       const first = w.run();
       expect(first.status, first.stdout + first.stderr).toBe(0);
-      // general: 5 in service, 4 Healthy (i-already is ESS's business) -> cap 1 per window... (4 * 0.1 -> 1).
+      // general: 6 in service, 5 Healthy (i-already is ESS's business): cap 1 per window (at least one).
       // batch: 60 -> cap 6 of the 20 NotReady; the other 14 named as held back.
       expect(w.reported().sort()).toEqual(
         ["i-b0", "i-b1", "i-b10", "i-b11", "i-b12", "i-b13", "i-broken"].sort(),
@@ -324,6 +331,7 @@ describe.skipIf(!haveKubectl)(
       expect(ledger["held-back"]).toContain("i-never");
       expect(Object.keys(JSON.parse(ledger.ledger ?? "{}")).sort()).toEqual(["batch", "general"]);
       expect(w.log()).toMatch(/reported i-broken \(general\) Unhealthy: Node Ready=Unknown for 60 min/);
+      expect(w.log()).toMatch(/i-odd \(general\): no usable CreationTime/);
       expect(w.log()).toMatch(/held back i-b19 \(batch\): Node Ready=False for 60 min; held back: 6 of 6/);
       // The next pass (the timer, or another control plane) finds the brake full and reports nothing new.
       expect(w.run().status).toBe(0);
