@@ -139,7 +139,7 @@ export function nodeHealthFiles(
       path: NODE_HEALTH_PATHS.service,
       content: oneshotService(
         "report unhealthy pool instances to ESS, with a brake",
-        `/usr/bin/python3 ${NODE_HEALTH_PATHS.script} --settings ${NODE_HEALTH_PATHS.env}`,
+        `${NODE_HEALTH_PATHS.script} --settings ${NODE_HEALTH_PATHS.env}`,
         HEALTH_SERVICE_SECONDS,
       ),
       permissions: "0644",

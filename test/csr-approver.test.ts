@@ -26,6 +26,7 @@ import { haveKubectl, kubeconfig, startFake, stopFakes, type Scenario } from "./
 import { declareCluster, installMocks, specFor } from "./kit";
 import type { Recorder } from "../tools/render/mock-runtime";
 import { openssl, opensslBytes } from "./openssl";
+import { verifyUnits } from "./systemd";
 
 const SCRIPT = join(__dirname, "..", "bootstrap", "approve-serving-csrs.py");
 const NODE = "cn-hangzhou.i-bp1abc001";
@@ -178,6 +179,14 @@ describe.skipIf(!haveKubectl)("deciding kubelet serving CSRs, with the real open
 });
 
 describe("the approver's name pattern, settings and units", () => {
+  it("systemd-analyze verify accepts the units as a control plane gets them, and fails without the script", () => {
+    const files = csrApproverFiles({ region: "cn-hangzhou", ipPrefixes: [VPC] });
+    const units = [CSR_APPROVER_PATHS.service, CSR_APPROVER_PATHS.timer];
+    expect(verifyUnits(files, units)).toEqual({ status: 0, output: "" });
+    const missing = verifyUnits(files, units, CSR_APPROVER_PATHS.script);
+    expect(missing.output).toContain(`Command ${CSR_APPROVER_PATHS.script} is not executable`);
+  });
+
   it("accepts only names of this cluster's form in its region", () => {
     const re = new RegExp(nodeNameRegex("cn-hangzhou"));
     expect(re.test(NODE)).toBe(true);

@@ -22,6 +22,7 @@ import {
   type HealthSettings,
 } from "../plan/node-health";
 import { COMMAND_CONTENT_LIMIT, commandContentSize } from "../plan/node-commands";
+import { verifyUnits } from "./systemd";
 import type { Recorder } from "../tools/render/mock-runtime";
 import { startFakeCloud, type FakeCloud } from "./harness/harness";
 import { haveKubectl, kubeconfig, startFake, stopFakes } from "./harness/kube";
@@ -374,6 +375,14 @@ describe.skipIf(!haveKubectl)(
 );
 
 describe("settings, units and limits", () => {
+  it("systemd-analyze verify accepts the units as a control plane gets them, and fails without the script", () => {
+    const files = nodeHealthFiles(R, { general: "asg-1" }, H);
+    const units = [NODE_HEALTH_PATHS.service, NODE_HEALTH_PATHS.timer];
+    expect(verifyUnits(files, units)).toEqual({ status: 0, output: "" });
+    const missing = verifyUnits(files, units, NODE_HEALTH_PATHS.script);
+    expect(missing.output).toContain(`Command ${NODE_HEALTH_PATHS.script} is not executable`);
+  });
+
   it("refuses a join deadline inside the bootstrap's own limit and a zero share, naming both keys at once", () => {
     let message = "";
     try {
