@@ -169,6 +169,9 @@ describe("npm run render", () => {
     expect(summary).toContain("Guardrails (policy/): all pass");
     // What this render could not know about the scale-in hooks and the backup bucket.
     expect(summary).toContain("the scale-in hooks' notification ARN carries ACCOUNT_ID");
+    expect(summary).toContain(
+      "report pool instances Unhealthy to ESS (nodeHealth): at most 0.1 of a pool per 60 min",
+    );
     expect(summary).toMatch(
       /etcd backup bucket prod-cn-shanghai-etcd-[0-9a-f]{8}: names are unique across all of OSS/,
     );

@@ -95,6 +95,11 @@ export async function renderStack(stack: StackConfig, options: RenderOptions = {
     "node secrets: nodes read them from OOS with their RAM role at first boot; whether RAM and OOS grant that read is only met on pulumi up",
     "no chart was rendered and no manifest applied (no Helm, no API server): addons.json lists what the program declares",
     "the scale-in hooks' notification ARN carries ACCOUNT_ID: pulumi up puts the account of its credentials there",
+    ...(spec.nodeHealth.enabled
+      ? [
+          `the control planes will report pool instances Unhealthy to ESS (nodeHealth): at most ${spec.nodeHealth.maxShare} of a pool per ${spec.nodeHealth.windowMinutes} min; how ESS removes them was not observed`,
+        ]
+      : []),
     ...(spec.etcdBackup.enabled
       ? [
           `etcd backup bucket ${backupBucketName(spec)}: names are unique across all of OSS, so another account may hold it; pulumi up finds out (then set etcdBackup.bucketName)`,
