@@ -19,7 +19,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NodeFile } from "./cert-renewal";
 import { renderFileInstaller } from "./node-commands";
-import { oneshotService, settingsFile } from "./systemd-units";
+import { intervalTimer, oneshotService, settingsFile } from "./systemd-units";
 
 export const CSR_APPROVER_PATHS = {
   script: "/usr/local/sbin/kubeadm-alicloud-approve-serving-csrs",
@@ -78,25 +78,9 @@ export function renderCsrApproverEnv(s: CsrApproverSettings): string {
   });
 }
 
-/**
- * Every CSR_POLL_SECONDS after the last run started, and once shortly after boot
- * (systemd.timer(5): OnBootSec, OnUnitActiveSec; AccuracySec=1s, or systemd may delay
- * each run by up to its default minute).
- */
+/** Every CSR_POLL_SECONDS after the last run started, and 30 s after boot, to the second. */
 export function renderCsrApproverTimer(): string {
-  return [
-    "[Unit]",
-    "Description=kubeadm-alicloud: approve kubelet serving certificates",
-    "",
-    "[Timer]",
-    "OnBootSec=30s",
-    `OnUnitActiveSec=${CSR_POLL_SECONDS}s`,
-    "AccuracySec=1s",
-    "",
-    "[Install]",
-    "WantedBy=timers.target",
-    "",
-  ].join("\n");
+  return intervalTimer("approve kubelet serving certificates", "30s", `${CSR_POLL_SECONDS}s`, "1s");
 }
 
 export function csrApproverFiles(s: CsrApproverSettings): NodeFile[] {

@@ -28,7 +28,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NodeFile } from "./cert-renewal";
 import { renderFileInstaller } from "./node-commands";
-import { oneshotService, settingsFile } from "./systemd-units";
+import { intervalTimer, oneshotService, settingsFile } from "./systemd-units";
 
 export interface HealthSettings {
   /** Minutes an instance may be in service without a registered Node (bootstrap and join). */
@@ -109,21 +109,9 @@ export function renderNodeHealthEnv(
   });
 }
 
-/** Every HEALTH_PASS_MINUTES after the last pass started (systemd.timer(5)), first 5 min after boot. */
+/** Every HEALTH_PASS_MINUTES after the last pass started, first 5 min after boot. */
 export function renderNodeHealthTimer(): string {
-  return [
-    "[Unit]",
-    "Description=kubeadm-alicloud: report unhealthy pool instances to ESS",
-    "",
-    "[Timer]",
-    "OnBootSec=5min",
-    `OnUnitActiveSec=${HEALTH_PASS_MINUTES}min`,
-    "AccuracySec=10s",
-    "",
-    "[Install]",
-    "WantedBy=timers.target",
-    "",
-  ].join("\n");
+  return intervalTimer("report unhealthy pool instances to ESS", "5min", `${HEALTH_PASS_MINUTES}min`, "10s");
 }
 
 export function nodeHealthFiles(

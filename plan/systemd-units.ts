@@ -1,6 +1,7 @@
 // The systemd units of the control planes' scheduled jobs (certificate renewal, etcd
-// snapshots): a oneshot service with a time limit, the timer that starts it, and the
-// KEY=value settings file the script sources.
+// snapshots, serving-certificate approval, unhealthy-node reporting): a oneshot service
+// with a time limit, the timer that starts it, and the KEY=value settings file the script
+// sources.
 
 /** One run of a script; started by its timer, or by hand with `systemctl start`. */
 export function oneshotService(description: string, execStart: string, timeoutSeconds: number): string {
@@ -28,6 +29,27 @@ export function calendarTimer(description: string, onCalendar: string, randomize
     `OnCalendar=${onCalendar}`,
     `RandomizedDelaySec=${randomizedDelay}`,
     "Persistent=true",
+    "",
+    "[Install]",
+    "WantedBy=timers.target",
+    "",
+  ].join("\n");
+}
+
+/**
+ * A timer that starts its service `every` after the last start, first `onBoot` after boot
+ * (systemd.timer(5): OnBootSec, OnUnitActiveSec; AccuracySec, or systemd may delay each
+ * start by up to its default minute).
+ */
+export function intervalTimer(description: string, onBoot: string, every: string, accuracy: string): string {
+  return [
+    "[Unit]",
+    `Description=kubeadm-alicloud: ${description}`,
+    "",
+    "[Timer]",
+    `OnBootSec=${onBoot}`,
+    `OnUnitActiveSec=${every}`,
+    `AccuracySec=${accuracy}`,
     "",
     "[Install]",
     "WantedBy=timers.target",
