@@ -44,6 +44,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ESS_VERSION = "2014-08-28"
 PERMANENT_PROBLEMS = ("KernelDeadlock", "ReadonlyFilesystem", "XfsShutdown")
 LEDGER = ("kube-system", "kubeadm-alicloud-node-health")
+# A Node annotated so is never reported (an operator investigating it, or work that takes it
+# down on purpose), as Cluster API's MachineHealthCheck skips Machines annotated
+# cluster.x-k8s.io/skip-remediation (Cluster API book, "Configure a MachineHealthCheck",
+# "Skipping Remediation").
+SKIP_ANNOTATION = "kubeadm-alicloud.io/skip-health-replacement"
 MINUTE = 60.0
 
 
@@ -54,7 +59,7 @@ def brake_cap(in_service, s):
 def decide(region, instances, nodes, ledger, now, s):
     """{"report", "braked", "ledger"} for one pass. instances: [{"id", "pool",
     "inServiceSince"}]; nodes: [{"name", "ready", "readySince", "problems": [{"type",
-    "since"}]}]; ledger: {pool: [{"id", "at"}]}, the reports made; times in epoch seconds.
+    "since"}], "skip": bool}]; ledger: {pool: [{"id", "at"}]}, the reports made; times in epoch seconds.
     An instance reported within the window is not judged again: ESS is replacing it (its
     scale-in hook may hold it in service for the drain)."""
     by_name = {n["name"]: n for n in nodes}
@@ -70,6 +75,8 @@ def decide(region, instances, nodes, ledger, now, s):
             continue
         node = by_name.get("{}.{}".format(region, i["id"]))
         verdict = {"id": i["id"], "pool": i["pool"]}
+        if node is not None and node.get("skip"):
+            continue
         if node is None:
             minutes = (now - i["inServiceSince"]) / MINUTE
             if minutes > s["join_deadline"]:
@@ -115,6 +122,7 @@ def observed_nodes(items):
         ready = next((c for c in conditions if c.get("type") == "Ready"), None)
         out.append({
             "name": n["metadata"]["name"],
+            "skip": (n["metadata"].get("annotations") or {}).get(SKIP_ANNOTATION) == "true",
             "ready": ready.get("status", "Unknown") if ready else "Unknown",
             # A Node that has never reported is as old as the Node object.
             "readySince": parse_time((ready or {}).get("lastTransitionTime") or n["metadata"]["creationTimestamp"]),

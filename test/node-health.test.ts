@@ -249,6 +249,7 @@ describe.skipIf(!haveKubectl)(
             instance("i-young", 5),
             instance("i-broken", 600),
             instance("i-already", 600, "Unhealthy"),
+            instance("i-kept", 600),
             // A time the script cannot read: judged as just launched, never against the deadline.
             {
               InstanceId: "i-odd",
@@ -265,6 +266,12 @@ describe.skipIf(!haveKubectl)(
         nodes: [
           { name: `${R}.i-ok`, conditions: ready("True", 36000) },
           { name: `${R}.i-broken`, conditions: ready("Unknown", 3600) },
+          // Down on purpose: an operator said so on the Node.
+          {
+            name: `${R}.i-kept`,
+            conditions: ready("False", 3600),
+            annotations: { "kubeadm-alicloud.io/skip-health-replacement": "true" },
+          },
           ...Array.from({ length: 60 }, (_, n) => ({
             name: `${R}.i-b${n}`,
             conditions: ready(n < 20 ? "False" : "True", 3600),
@@ -322,7 +329,7 @@ describe.skipIf(!haveKubectl)(
       const w = await world();
       const first = w.run();
       expect(first.status, first.stdout + first.stderr).toBe(0);
-      // general: 6 in service, 5 Healthy (i-already is ESS's business): cap 1 per window (at least one).
+      // general: 7 in service, 6 Healthy (i-already is ESS's business): cap 1 per window (at least one).
       // batch: 60 -> cap 6 of the 20 NotReady; the other 14 named as held back.
       expect(w.reported().sort()).toEqual(
         ["i-b0", "i-b1", "i-b10", "i-b11", "i-b12", "i-b13", "i-broken"].sort(),
@@ -333,6 +340,7 @@ describe.skipIf(!haveKubectl)(
       expect(Object.keys(JSON.parse(ledger.ledger ?? "{}")).sort()).toEqual(["batch", "general"]);
       expect(w.log()).toMatch(/reported i-broken \(general\) Unhealthy: Node Ready=Unknown for 60 min/);
       expect(w.log()).toMatch(/i-odd \(general\): no usable CreationTime/);
+      expect(ledger["held-back"]).not.toContain("i-kept");
       expect(w.log()).toMatch(/held back i-b19 \(batch\): Node Ready=False for 60 min; held back: 6 of 6/);
       // The next pass (the timer, or another control plane) finds the brake full and reports nothing new.
       expect(w.run().status).toBe(0);

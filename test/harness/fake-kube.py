@@ -87,7 +87,7 @@ CSRS = ["apis", "certificates.k8s.io", "v1", "certificatesigningrequests"]
 def node_object(n):
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": n["name"], "uid": "uid-" + n["name"], "resourceVersion": "1",
-                         "labels": n.get("labels", {}),
+                         "labels": n.get("labels", {}), "annotations": n.get("annotations", {}),
                          "creationTimestamp": n.get("creationTimestamp", "2026-01-01T00:00:00Z")},
             "spec": {"unschedulable": n.get("unschedulable", False)},
             "status": {"conditions": n.get("conditions", [])}}

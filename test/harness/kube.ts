@@ -13,6 +13,7 @@ export interface Scenario {
     name: string;
     unschedulable?: boolean;
     labels?: Record<string, string>;
+    annotations?: Record<string, string>;
     creationTimestamp?: string;
     conditions?: { type: string; status: string; lastTransitionTime: string }[];
   }[];
