@@ -92,7 +92,11 @@ export function renderNodeHealthEnv(
       throw new Error(`pool ${pool} (scaling group ${group}) cannot go into the health settings`);
   return settingsFile({
     REGION: region,
-    ESS_ENDPOINT: `https://ess.${region}.aliyuncs.com`,
+    // The VPC endpoint, which every region has; the public names differ (ess.aliyuncs.com in
+    // cn-hangzhou, cn-shanghai, cn-beijing, cn-shenzhen, cn-qingdao, ap-southeast-1):
+    // Alibaba Cloud Auto Scaling "Endpoints" (API 2022-02-22) and aliyun/alibaba-cloud-sdk-go
+    // services/ess/endpoint.go.
+    ESS_ENDPOINT: `https://ess-vpc.${region}.aliyuncs.com`,
     POOLS: entries.map(([pool, group]) => `${pool}=${group}`).join(","),
     JOIN_DEADLINE_MINUTES: s.joinDeadlineMinutes,
     UNREADY_MINUTES: s.unreadyMinutes,

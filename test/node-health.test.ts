@@ -416,7 +416,8 @@ describe("settings, units and limits", () => {
     expect(files[NODE_HEALTH_PATHS.service]).toContain(`TimeoutStartSec=${HEALTH_SERVICE_SECONDS}\n`);
     expect(renderNodeHealthTimer()).toMatch(/OnUnitActiveSec=2min\nAccuracySec=10s\n/);
     expect(files[NODE_HEALTH_PATHS.env]).toContain("POOLS=general=asg-1\n");
-    expect(files[NODE_HEALTH_PATHS.env]).toContain(`ESS_ENDPOINT=https://ess.${R}.aliyuncs.com\n`);
+    // The VPC endpoint: every region has one; the public names are not all regional.
+    expect(files[NODE_HEALTH_PATHS.env]).toContain(`ESS_ENDPOINT=https://ess-vpc.${R}.aliyuncs.com\n`);
     expect(() => renderNodeHealthEnv(R, { "bad pool": "asg" }, H)).toThrow();
     const installer = nodeHealthInstaller(
       R,
