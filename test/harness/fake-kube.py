@@ -2,8 +2,10 @@
 """A protocol model of kube-apiserver for draining, driven by the REAL kubectl.
 
 Serves, over plain HTTP on 127.0.0.1: discovery (/api, /api/v1, /apis, /apis/apps/v1,
-/apis/policy/v1, /apis/certificates.k8s.io/v1, /version), Nodes (list, GET, PATCH of
-spec.unschedulable and metadata.labels, DELETE; conditions as the scenario gives them),
+/apis/policy/v1, /apis/certificates.k8s.io/v1, /version, /readyz: the scenario's "readyz",
+"ok" by default), Nodes (list, GET, PATCH of spec.unschedulable, metadata.labels and
+metadata.annotations as a merge patch, DELETE; conditions, providerID and kubeletVersion as
+the scenario gives them),
 ConfigMaps (GET, create, and update only with the stored resourceVersion, else 409
 Conflict, as the API server's optimistic concurrency answers; "configmapConflict": true
 makes every update conflict, "configmapForbidden": true every create answer 403), Pods (list by spec.nodeName, GET, the
@@ -22,7 +24,7 @@ by the scenario), resourceVersion conflicts, and every resource not listed above
 
 Usage: fake-kube.py SCENARIO.json LOG PORTFILE. The scenario: {"nodes": [{"name"}],
 "pods": [{"namespace", "name", "node", "labels", "owner": {"kind", "name"} | null,
-"emptyDir": bool}], "daemonsets": [{"namespace", "name"}], "pdbs": [{"namespace",
+"emptyDir": bool, "image", "ready": bool}] (listed by spec.nodeName and one key=value label), "daemonsets": [{"namespace", "name"}], "pdbs": [{"namespace",
 "name", "matchLabels", "disruptionsAllowed"}], "csrs": [CertificateSigningRequest objects]}. Every request is logged as a JSON line
 {"method", "path"}; state changes are written back to SCENARIO.json.
 """
@@ -89,8 +91,10 @@ def node_object(n):
             "metadata": {"name": n["name"], "uid": "uid-" + n["name"], "resourceVersion": "1",
                          "labels": n.get("labels", {}), "annotations": n.get("annotations", {}),
                          "creationTimestamp": n.get("creationTimestamp", "2026-01-01T00:00:00Z")},
-            "spec": {"unschedulable": n.get("unschedulable", False)},
-            "status": {"conditions": n.get("conditions", [])}}
+            "spec": {"unschedulable": n.get("unschedulable", False),
+                     **({"providerID": n["providerID"]} if "providerID" in n else {})},
+            "status": {"conditions": n.get("conditions", []),
+                       "nodeInfo": {"kubeletVersion": n.get("kubeletVersion", "")}}}
 
 
 def pod_object(p):
@@ -102,8 +106,10 @@ def pod_object(p):
                                     "uid": "uid-" + owner["name"], "controller": True}]
     volumes = [{"name": "scratch", "emptyDir": {}}] if p.get("emptyDir") else []
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-            "spec": {"nodeName": p["node"], "containers": [{"name": "c", "image": "x"}], "volumes": volumes},
-            "status": {"phase": "Running"}}
+            "spec": {"nodeName": p["node"], "containers": [{"name": "c", "image": p.get("image", "x")}],
+                     "volumes": volumes},
+            "status": {"phase": "Running",
+                       "conditions": [{"type": "Ready", "status": "True" if p.get("ready", True) else "False"}]}}
 
 
 def blocking_budget(p):
@@ -162,6 +168,13 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             if path in DISCOVERY:
                 return self.reply(200, DISCOVERY[path])
+            if path == "/readyz":
+                data = STATE.get("readyz", "ok").encode()
+                self.send_response(200 if data == b"ok" else 500)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data)
             if parts[:3] == ["api", "v1", "nodes"] and len(parts) == 4:
                 n = self.find_node(parts[3])
                 return self.reply(200, node_object(n)) if n else self.reply(
@@ -176,7 +189,10 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/api/v1/pods":
                 selector = parse_qs(url.query).get("fieldSelector", [""])[0]
                 node = selector.split("=", 1)[1] if selector.startswith("spec.nodeName=") else None
-                items = [pod_object(p) for p in STATE["pods"] if node is None or p["node"] == node]
+                wanted = parse_qs(url.query).get("labelSelector", [""])[0]
+                label = wanted.split("=", 1) if "=" in wanted else None
+                items = [pod_object(p) for p in STATE["pods"] if (node is None or p["node"] == node)
+                         and (label is None or p.get("labels", {}).get(label[0]) == label[1])]
                 return self.reply(200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
             if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 6 and parts[4] == "pods":
                 p = self.find_pod(parts[3], parts[5])
@@ -217,9 +233,14 @@ class Handler(BaseHTTPRequestHandler):
                 spec = body.get("spec", {})
                 if "unschedulable" in spec:
                     n["unschedulable"] = bool(spec["unschedulable"])
-                labels = (body.get("metadata") or {}).get("labels")
-                if labels:
-                    n["labels"] = {**n.get("labels", {}), **labels}
+                # A JSON merge patch: a null value removes the key (RFC 7386), as
+                # `kubectl annotate key-` sends it.
+                for field in ("labels", "annotations"):
+                    for k, v in ((body.get("metadata") or {}).get(field) or {}).items():
+                        if v is None:
+                            n.setdefault(field, {}).pop(k, None)
+                        else:
+                            n.setdefault(field, {})[k] = v
                 save()
                 return self.reply(200, node_object(n))
         self.reply(404, status(404, "NotFound", "not found"))

@@ -15,7 +15,9 @@ export interface Scenario {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     creationTimestamp?: string;
-    conditions?: { type: string; status: string; lastTransitionTime: string }[];
+    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
+    providerID?: string;
+    kubeletVersion?: string;
   }[];
   pods: {
     namespace: string;
@@ -24,7 +26,10 @@ export interface Scenario {
     labels?: Record<string, string>;
     owner: { kind: string; name: string } | null;
     emptyDir?: boolean;
+    image?: string;
+    ready?: boolean;
   }[];
+  readyz?: string;
   daemonsets: { namespace: string; name: string }[];
   csrs?: unknown[];
   configmaps?: unknown[];

@@ -1,0 +1,293 @@
+// The rollout's steps inside the cluster (bootstrap/rollout-node.py through
+// plan/rollout/node-script.ts), run as Cloud Assistant would run them, with the REAL
+// kubectl of this machine against test/harness/fake-kube.py. What the fake does not
+// model is in its docstring (no RBAC, no watches); here in particular: mirror pods are
+// plain pods of the scenario, /readyz answers what the scenario says, and the snapshot's
+// node and pod fields are the ones the fake fills (providerID, nodeInfo.kubeletVersion,
+// conditions, annotations, the control-plane label).
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  parseRolloutResult,
+  mergeSnapshots,
+  parseSnapshot,
+  rolloutNodeCommand,
+  toObserved,
+} from "../plan/rollout/node-script";
+import { commandContentSize, COMMAND_CONTENT_LIMIT } from "../plan/node-commands";
+import { haveKubectl, kubeconfig, startFake, stopFakes, type Scenario } from "./harness/kube";
+
+afterEach(stopFakes);
+
+type Step = Parameters<typeof rolloutNodeCommand>[0];
+
+function run(dir: string, url: string, step: Step, localApi = url) {
+  const { script, timeoutSeconds } = rolloutNodeCommand(step);
+  const r = spawnSync("bash", ["-c", script], {
+    encoding: "utf8",
+    timeout: timeoutSeconds * 1000,
+    maxBuffer: 64 * 1024 * 1024,
+    env: {
+      ...process.env,
+      KUBEADM_ALICLOUD_KUBECONFIG: kubeconfig(dir, url),
+      KUBEADM_ALICLOUD_LOG_DIR: dir,
+      KUBEADM_ALICLOUD_LOCAL_API: localApi,
+      KUBEADM_ALICLOUD_GATE_INTERVAL: "0.2",
+    },
+  });
+  const output = `${r.stdout}${r.stderr}`;
+  return { status: r.status, output, result: parseRolloutResult(output), stdout: r.stdout };
+}
+
+const ready = [{ type: "Ready", status: "True" }];
+const cpLabel = { "node-role.kubernetes.io/control-plane": "" };
+const node = (id: string, version: string, extra: Partial<Scenario["nodes"][number]> = {}) => ({
+  name: `cn-hangzhou.${id}`,
+  providerID: `cn-hangzhou.${id}`,
+  kubeletVersion: `v${version}`,
+  conditions: ready,
+  ...extra,
+});
+const staticPod = (component: string, id: string, version: string, readyPod = true) => ({
+  namespace: "kube-system",
+  name: `${component}-cn-hangzhou.${id}`,
+  node: `cn-hangzhou.${id}`,
+  labels: { component },
+  owner: { kind: "Node", name: `cn-hangzhou.${id}` },
+  image: `registry.k8s.io/${component}:v${version}`,
+  ready: readyPod,
+});
+const kubeadmConfig = (version: string) => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { namespace: "kube-system", name: "kubeadm-config", resourceVersion: "1" },
+  data: { ClusterConfiguration: `apiVersion: kubeadm.k8s.io/v1beta4\nkubernetesVersion: v${version}\n` },
+});
+
+function cluster(): Scenario {
+  return {
+    nodes: [
+      node("i-cp1", "1.36.5", { labels: cpLabel }),
+      node("i-cp0", "1.35.2", { labels: cpLabel, unschedulable: true }),
+      node("i-w1", "1.35.2", { annotations: { "kubeadm-alicloud.io/rollout-replace": "2" } }),
+      node("i-w2", "1.35.2"),
+      node("i-w3", "1.36.5", {
+        annotations: { "kubeadm-alicloud.io/rollout-gated": "1.36.5" },
+      }),
+      node("i-w4", "1.36.5", { conditions: [{ type: "Ready", status: "False" }] }),
+    ],
+    pods: [
+      staticPod("kube-apiserver", "i-cp0", "1.35.2"),
+      staticPod("kube-apiserver", "i-cp1", "1.36.5"),
+      // Not kube-system: not a control plane's API server.
+      { ...staticPod("kube-apiserver", "i-w2", "1.30.0"), namespace: "default" },
+    ],
+    daemonsets: [],
+    pdbs: [],
+    configmaps: [kubeadmConfig("1.36.5")],
+  };
+}
+
+describe.skipIf(!haveKubectl)("rollout-node.py with the real kubectl", () => {
+  it("fits Cloud Assistant's command size limit", () => {
+    const { script } = rolloutNodeCommand({ kind: "observe", page: 0 });
+    expect(commandContentSize(script)).toBeLessThanOrEqual(COMMAND_CONTENT_LIMIT);
+  });
+
+  it("observes the cluster as the engine needs it: placement order, marks, gates, pending instances", async () => {
+    const fake = await startFake(cluster());
+    const r = run(fake.dir, fake.url, { kind: "observe", page: 0 });
+    expect(r.status, r.output).toBe(0);
+    const observed = toObserved(
+      parseSnapshot(r.result ?? { ok: false }),
+      ["i-cp0", "i-cp1"],
+      [
+        {
+          name: "general",
+          desired: 5,
+          maxSize: 8,
+          instanceIds: ["i-w1", "i-w2", "i-w3", "i-w4", "i-w5"],
+          strategy: "replace",
+          version: "1.36.5",
+        },
+      ],
+    );
+    expect(observed.clusterVersion).toBe("1.36.5");
+    expect(observed.controlPlanes).toEqual([
+      {
+        name: "cn-hangzhou.i-cp0",
+        apiServerVersion: "1.35.2",
+        kubeletVersion: "1.35.2",
+        ready: true,
+        cordoned: true,
+      },
+      {
+        name: "cn-hangzhou.i-cp1",
+        apiServerVersion: "1.36.5",
+        kubeletVersion: "1.36.5",
+        ready: true,
+        cordoned: false,
+      },
+    ]);
+    const [pool] = observed.pools;
+    expect(pool).toMatchObject({ name: "general", desired: 5, maxSize: 8, pending: 1, steady: 2 });
+    expect(pool?.nodes.map((n) => [n.instanceId, n.marked, n.gated, n.ready])).toEqual([
+      ["i-w1", true, false, true],
+      ["i-w2", false, false, true],
+      ["i-w3", false, true, true],
+      ["i-w4", false, false, false],
+    ]);
+  });
+
+  it("pages a 1,000-node snapshot, each page inside Cloud Assistant's output limit", async () => {
+    const big = cluster();
+    // Instance ids as random as real ones (they compress worse than a counter).
+    const id = (i: number) =>
+      `i-bp1${createHash("sha256").update(String(i)).digest("base64url").slice(0, 17).toLowerCase()}`;
+    for (let i = 0; i < 1000; i++) big.nodes.push(node(id(i), "1.35.2"));
+    const fake = await startFake(big);
+    const pages = [0, 1].map((page) => run(fake.dir, fake.url, { kind: "observe", page }));
+    const snapshots = pages.map((r) => parseSnapshot(r.result ?? { ok: false }));
+    expect(snapshots.map((s) => [s.page, s.pages, s.nodes.length])).toEqual([
+      [0, 2, 600],
+      [1, 2, 406],
+    ]);
+    const merged = mergeSnapshots(snapshots);
+    expect(new Set(merged.nodes.map((n) => n[0])).size).toBe(1006);
+    // DescribeInvocationResults keeps the last 24 KB of output (ECS API reference,
+    // "DescribeInvocationResults": Output); each page's result line must fit whole.
+    for (const r of pages) {
+      const line = r.stdout.split("\n").find((l) => l.startsWith("kubeadm-alicloud-rollout: ")) ?? "";
+      expect(line.length).toBeLessThan(20 * 1024);
+    }
+    // Merging pages that overlap (a node added between two reads) counts each node once.
+    const again = mergeSnapshots([...snapshots, ...snapshots.slice(1)]);
+    expect(again.nodes).toHaveLength(1006);
+  });
+
+  it("marks old nodes with the pool's size, and a rerun changes nothing more", async () => {
+    const fake = await startFake(cluster());
+    const step: Step = { kind: "mark", steady: 4, nodes: ["cn-hangzhou.i-w2"] };
+    expect(run(fake.dir, fake.url, step).status).toBe(0);
+    expect(run(fake.dir, fake.url, step).status).toBe(0);
+    const w2 = fake.state().nodes.find((n) => n.name === "cn-hangzhou.i-w2");
+    expect(w2?.annotations).toEqual({ "kubeadm-alicloud.io/rollout-replace": "4" });
+  });
+
+  it("gates a new pool node on Ready, its version and its DaemonSet pods, then records it and holds it from scale-down", async () => {
+    const s = cluster();
+    s.pods.push({
+      namespace: "kube-system",
+      name: "cilium-x",
+      node: "cn-hangzhou.i-w4",
+      owner: { kind: "DaemonSet", name: "cilium" },
+      ready: false,
+    });
+    s.nodes = s.nodes.map((n) => (n.name === "cn-hangzhou.i-w4" ? { ...n, conditions: ready } : n));
+    const fake = await startFake(s);
+    const blocked = run(fake.dir, fake.url, {
+      kind: "gate",
+      node: "cn-hangzhou.i-w4",
+      version: "1.36.5",
+      seconds: 1,
+    });
+    expect(blocked.status, blocked.output).toBe(1);
+    expect(blocked.result?.problems).toEqual(["DaemonSet pod kube-system/cilium-x not Ready"]);
+    expect(fake.state().nodes.find((n) => n.name === "cn-hangzhou.i-w4")?.annotations ?? {}).toEqual({});
+
+    const wrong = run(fake.dir, fake.url, {
+      kind: "gate",
+      node: "cn-hangzhou.i-w2",
+      version: "1.36.5",
+      seconds: 1,
+    });
+    expect(wrong.result?.problems).toEqual(["kubelet 1.35.2 (want 1.36.5)"]);
+
+    const passed = run(fake.dir, fake.url, {
+      kind: "gate",
+      node: "cn-hangzhou.i-w3",
+      version: "1.36.5",
+      seconds: 5,
+    });
+    expect(passed.status, passed.output).toBe(0);
+    expect(fake.state().nodes.find((n) => n.name === "cn-hangzhou.i-w3")?.annotations).toEqual({
+      "kubeadm-alicloud.io/rollout-gated": "1.36.5",
+      "cluster-autoscaler.kubernetes.io/scale-down-disabled": "true",
+    });
+    // Two passes in a row (its pods are listed only by the gate's check).
+    expect(fake.log().match(/pods\?fieldSelector=spec.nodeName%3Dcn-hangzhou.i-w3/g)).toHaveLength(2);
+
+    expect(run(fake.dir, fake.url, { kind: "release", nodes: ["cn-hangzhou.i-w3"] }).status).toBe(0);
+    expect(fake.state().nodes.find((n) => n.name === "cn-hangzhou.i-w3")?.annotations).toEqual({});
+  });
+
+  it("gates a control plane on its static pods' images and readiness and its own /readyz", async () => {
+    const s = cluster();
+    s.pods.push(
+      staticPod("kube-controller-manager", "i-cp1", "1.36.5"),
+      staticPod("kube-scheduler", "i-cp1", "1.36.5", false),
+      staticPod("kube-controller-manager", "i-cp0", "1.35.2"),
+    );
+    s.readyz = "[-]etcd failed: reason withheld";
+    const fake = await startFake(s);
+    const cp1 = run(fake.dir, fake.url, {
+      kind: "cp-gate",
+      node: "cn-hangzhou.i-cp1",
+      version: "1.36.5",
+      seconds: 1,
+    });
+    expect(cp1.status, cp1.output).toBe(1);
+    // A failing /readyz is an HTTP 500 that kubectl reports as an error, with the body.
+    expect(cp1.result?.problems).toEqual([
+      "kube-scheduler-cn-hangzhou.i-cp1 not Ready",
+      expect.stringMatching(/^\/readyz: .*\[-\]etcd failed: reason withheld/),
+    ]);
+    const cp0 = run(fake.dir, fake.url, {
+      kind: "cp-gate",
+      node: "cn-hangzhou.i-cp0",
+      version: "1.36.5",
+      seconds: 1,
+    });
+    expect(cp0.result?.problems).toEqual([
+      "kubelet 1.35.2 (want 1.36.5)",
+      "kube-apiserver-cn-hangzhou.i-cp0 runs 1.35.2 (want 1.36.5)",
+      "kube-controller-manager-cn-hangzhou.i-cp0 runs 1.35.2 (want 1.36.5)",
+      "kube-scheduler-cn-hangzhou.i-cp0 not found",
+      expect.stringMatching(/^\/readyz: .*etcd failed/),
+    ]);
+  });
+
+  it("passes a control plane whose node, static pods and /readyz are all at the target", async () => {
+    const s = cluster();
+    s.pods.push(
+      staticPod("kube-controller-manager", "i-cp1", "1.36.5"),
+      staticPod("kube-scheduler", "i-cp1", "1.36.5"),
+    );
+    const fake = await startFake(s);
+    const r = run(fake.dir, fake.url, {
+      kind: "cp-gate",
+      node: "cn-hangzhou.i-cp1",
+      version: "1.36.5",
+      seconds: 5,
+    });
+    expect(r.status, r.output).toBe(0);
+    expect(fake.log()).toContain('"path": "/readyz?');
+    // A control plane's gate records nothing on the node.
+    expect(fake.state().nodes.find((n) => n.name === "cn-hangzhou.i-cp1")?.annotations ?? {}).toEqual({});
+  });
+
+  it("says the API did not answer, with exit 4", async () => {
+    const fake = await startFake(cluster());
+    const r = run(fake.dir, "http://127.0.0.1:9", { kind: "observe", page: 0 });
+    expect(r.status, r.output).toBe(4);
+    expect(r.result).toMatchObject({ ok: false, reason: "api" });
+  });
+
+  it("refuses arguments that are not node names, versions or numbers", () => {
+    expect(() => rolloutNodeCommand({ kind: "uncordon", node: "a; rm -rf /" })).toThrow(
+      /neither a node name/,
+    );
+    expect(() => rolloutNodeCommand({ kind: "release", nodes: [] })).toThrow(/no nodes/);
+  });
+});
