@@ -117,6 +117,13 @@ export interface WaitOptions {
   readonly gateSeconds?: number;
   /** Progress lines (agent offline, re-issued commands). */
   readonly log?: (line: string) => void;
+  /** How a failure starts: "<instance> <what>: …" (default "did not become ready"). */
+  readonly what?: string;
+  /**
+   * Resolve, not reject, when the script ran and exited non-zero (status Failed): for
+   * callers that read the script's own result line (the rollout's steps).
+   */
+  readonly returnFailures?: boolean;
 }
 
 const seconds = (ms: number) => String(Math.round(ms / 100) / 10);
@@ -139,7 +146,7 @@ export async function waitForCommand(
   script: string,
   timeoutSeconds: number,
   opts: WaitOptions = {},
-): Promise<{ invokeId: string; output: string }> {
+): Promise<{ invokeId: string; output: string; exitCode: number }> {
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pollMs = opts.pollMs ?? 15_000;
@@ -147,7 +154,7 @@ export async function waitForCommand(
   const start = now();
   const gate = opts.gateSeconds ?? gateSeconds(timeoutSeconds);
   const deadline = start + gate * 1000;
-  const fail = (why: string) => new Error(`${instanceId} did not become ready: ${why}`);
+  const fail = (why: string) => new Error(`${instanceId} ${opts.what ?? "did not become ready"}: ${why}`);
 
   // "Before you run commands on … new instances, … query the status of Cloud Assistant
   // … Run commands … only when the return value [CloudAssistantStatus] is true."
@@ -204,7 +211,9 @@ export async function waitForCommand(
       log(`${instanceId}: ${lastUndelivered}; sending it again`);
       continue;
     }
-    if (r.status === "Success" && (r.exitCode ?? 0) === 0) return { invokeId, output: r.output };
+    if (r.status === "Success" && (r.exitCode ?? 0) === 0) return { invokeId, output: r.output, exitCode: 0 };
+    if (opts.returnFailures && r.status === "Failed" && r.exitCode !== undefined)
+      return { invokeId, output: r.output, exitCode: r.exitCode };
     throw fail(
       `Cloud Assistant invocation ${invokeId} ended ${r.status}` +
         `${r.exitCode !== undefined ? ` (exit ${r.exitCode})` : ""}${r.errorInfo ? `: ${r.errorInfo}` : ""}\n` +

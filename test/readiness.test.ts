@@ -191,8 +191,31 @@ describe("the Cloud Assistant readiness poller", () => {
     await expect(waitForCommand(a, "i-cp0", "s", 60, { pollMs: 1 })).resolves.toEqual({
       invokeId: "t-invoke2",
       output: "ready\n",
+      exitCode: 0,
     });
     expect(a.ran).toBe(2);
+  });
+
+  it("hands a script's non-zero exit back, with its output, only to a caller that reads the script's own result", async () => {
+    const failed = { status: "Failed", exitCode: 3, output: "kubeadm-alicloud-rollout: {}\n" };
+    await expect(waitForCommand(api([true], [[failed]]), "i", "s", 60, { pollMs: 1 })).rejects.toThrow(
+      /^i did not become ready: .*ended Failed \(exit 3\)/,
+    );
+    await expect(
+      waitForCommand(api([true], [[failed]]), "i", "s", 60, {
+        pollMs: 1,
+        returnFailures: true,
+        what: "gate",
+      }),
+    ).resolves.toEqual({ invokeId: "t-invoke1", output: failed.output, exitCode: 3 });
+    // A timeout is not the script's answer: still an error, named as the caller asks.
+    await expect(
+      waitForCommand(api([true], [[{ status: "Timeout", output: "x" }]]), "i", "s", 60, {
+        pollMs: 1,
+        returnFailures: true,
+        what: "could not finish its gate",
+      }),
+    ).rejects.toThrow(/^i could not finish its gate: .*ended Timeout/);
   });
 
   it("treats a successful status with a non-zero exit code, and a timeout, as failures at once", async () => {

@@ -20,6 +20,11 @@ JSON file:
   attachFail         {code, message}: AttachInstanceRamRole fails per instance
   metadataRole       with --metadata: the role name the metadata service hands out
   metadataKey        {AccessKeyId, AccessKeySecret, SecurityToken} of that role
+  groups             {scalingGroupId: {DesiredCapacity, MaxSize, MinSize, instances:
+                     [{InstanceId, LifecycleState}]}}: ESS 2014-08-28's
+                     DescribeScalingGroups, DescribeScalingInstances (paged),
+                     ScaleWithAdjustment and RemoveInstances, field names from
+                     aliyun/alibaba-cloud-sdk-go services/ess
 Usage: fake-ecs.py CONFIG LOG PORTFILE [--host H] [--port P] [--metadata]
 Loopback only: the default host is 127.0.0.1 (the metadata test binds 100.100.100.200
 on lo inside a private network namespace).
@@ -132,6 +137,30 @@ def change_role(q, attach):
     return 200, {"RequestId": "fake", "RamRoleName": name, "TotalCount": len(results), "FailCount": failed, key: {item: results}}
 
 
+def ess_group(q):
+    ids = [v for k, v in sorted(q.items()) if k.startswith("ScalingGroupId.")]
+    groups = [dict({k: v for k, v in g.items() if k != "instances"}, ScalingGroupId=i, LifecycleState="Active")
+              for i, g in CFG.get("groups", {}).items() if i in ids]
+    return 200, {"RequestId": "fake", "TotalCount": len(groups), "PageNumber": 1, "PageSize": 10,
+                 "ScalingGroups": {"ScalingGroup": groups}}
+
+
+def ess_instances(q):
+    items = CFG.get("groups", {}).get(q.get("ScalingGroupId", ""), {}).get("instances", [])
+    page, size = int(q.get("PageNumber", "1")), int(q.get("PageSize", "10"))
+    return 200, {"RequestId": "fake", "TotalCount": len(items), "PageNumber": page, "PageSize": size,
+                 "ScalingInstances": {"ScalingInstance": items[(page - 1) * size:page * size]}}
+
+
+def ess_activity(q):
+    if q.get("ScalingGroupId", "") not in CFG.get("groups", {}):
+        return error(404, "InvalidScalingGroupId.NotFound", "no such scaling group")
+    return 200, {"RequestId": "fake", "ScalingActivityId": "asa-fake"}
+
+
+ESS_ACTIONS = {"DescribeScalingGroups": ess_group, "DescribeScalingInstances": ess_instances,
+               "ScaleWithAdjustment": ess_activity, "RemoveInstances": ess_activity}
+
 ACTIONS = {
     "DescribeCloudAssistantStatus": describe_status,
     "RunCommand": run_command,
@@ -193,6 +222,10 @@ class Handler(BaseHTTPRequestHandler):
         if not self.headers.get("Authorization", "").startswith("ACS3-HMAC-SHA256 Credential="):
             return self.reply(*error(400, "fake.Unsigned", "expected an ACS3-HMAC-SHA256 Authorization header"))
         handler = ACTIONS.get(action)
+        if action in ESS_ACTIONS:
+            if self.headers.get("x-acs-version") != "2014-08-28":
+                return self.reply(*error(400, "fake.Version", "ESS here answers 2014-08-28 only"))
+            handler = ESS_ACTIONS[action]
         if handler is None:
             return self.reply(*error(400, "InvalidAction.NotFound", "fake-ecs.py does not know " + action))
         with lock:

@@ -26,6 +26,17 @@ export interface FakeEcsConfig {
   readonly attachFail?: { code: string; message: string };
   readonly metadataRole?: string;
   readonly metadataKey?: { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string };
+  readonly groups?: Readonly<
+    Record<
+      string,
+      {
+        DesiredCapacity: number;
+        MaxSize: number;
+        MinSize: number;
+        instances: readonly { InstanceId: string; LifecycleState: string }[];
+      }
+    >
+  >;
 }
 
 export interface EcsRequest {

@@ -1,0 +1,131 @@
+// The ESS calls the staged rollout makes from where `pulumi up` runs: a pool's scaling
+// group (size, limits), its instances, a new desired capacity, and the removal of
+// replaced instances. ESS 2014-08-28 in RPC style through @alicloud/openapi-core's
+// generic callApi (the generated clients call it the same way: @alicloud/ecs20140526
+// 7.11.6 dist/client.js runCommandWithOptions), with the credential chain of
+// components/cloud-assistant.ts. Request and response fields: aliyun/alibaba-cloud-sdk-go
+// services/ess (describe_scaling_groups.go, struct_scaling_group.go,
+// describe_scaling_instances.go, struct_scaling_instance.go, scale_with_adjustment.go,
+// remove_instances.go), the same the alicloud Terraform provider sends
+// (aliyun/terraform-provider-alicloud v1.289.0 alicloud/service_alicloud_ess.go).
+import { essPublicEndpoint } from "../plan/rollout/ess-endpoint";
+import { credentialEnvironment, parseEndpoint } from "./cloud-assistant";
+
+export const ESS_ENDPOINT_ENV = "KUBEADM_ALICLOUD_ESS_ENDPOINT";
+const VERSION = "2014-08-28";
+
+export interface ScalingGroupView {
+  readonly desired: number;
+  readonly maxSize: number;
+  readonly minSize: number;
+  readonly lifecycleState: string;
+}
+
+export interface ScalingInstanceView {
+  readonly instanceId: string;
+  /** InService, Pending, Protected, Standby, Removing, … (struct_scaling_instance.go LifecycleState). */
+  readonly lifecycleState: string;
+}
+
+export interface EssApi {
+  group(scalingGroupId: string): Promise<ScalingGroupView>;
+  instances(scalingGroupId: string): Promise<ScalingInstanceView[]>;
+  /**
+   * The group's desired capacity to `total` (ScaleWithAdjustment TotalCapacity), as cluster-autoscaler sets
+   * it. Absolute, so a retry cannot add twice; no ClientToken (a later wave may ask for the same total).
+   */
+  scaleTo(scalingGroupId: string, total: number): Promise<void>;
+  /** RemoveInstances, the desired capacity decreased by as many, the instances released. */
+  remove(scalingGroupId: string, instanceIds: readonly string[], clientToken: string): Promise<void>;
+}
+
+/** RemoveInstances takes at most 20 instances a call (InstanceId.N, N 1-20: remove_instances.go). */
+export const REMOVE_BATCH = 20;
+const PAGE_SIZE = 50;
+
+type Body = Record<string, unknown>;
+
+export function essClient(regionId: string, endpoint?: string): EssApi {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const core = require("@alicloud/openapi-core") as typeof import("@alicloud/openapi-core");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dara = require("@darabonba/typescript") as typeof import("@darabonba/typescript");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const credentials = require("@alicloud/credentials") as typeof import("@alicloud/credentials");
+  Object.assign(process.env, credentialEnvironment(process.env));
+  const override = endpoint ?? process.env[ESS_ENDPOINT_ENV];
+  const client = new core.default(
+    new core.$OpenApiUtil.Config({
+      credential: new credentials.default(),
+      regionId,
+      ...parseEndpoint(override ?? essPublicEndpoint(regionId)),
+    }),
+  );
+  const call = async (action: string, query: Record<string, string>): Promise<Body> => {
+    const params = new core.$OpenApiUtil.Params({
+      action,
+      version: VERSION,
+      protocol: "HTTPS",
+      pathname: "/",
+      method: "POST",
+      authType: "AK",
+      style: "RPC",
+      reqBodyType: "formData",
+      bodyType: "json",
+    });
+    const request = new core.$OpenApiUtil.OpenApiRequest({ query: { RegionId: regionId, ...query } });
+    const r = (await client.callApi(params, request, new dara.RuntimeOptions({}))) as { body?: Body };
+    return r.body ?? {};
+  };
+  const num = (v: unknown) => (typeof v === "number" ? v : Number(v ?? NaN));
+
+  return {
+    group: async (id) => {
+      const body = await call("DescribeScalingGroups", { "ScalingGroupId.1": id });
+      const groups = ((body.ScalingGroups as Body | undefined)?.ScalingGroup ?? []) as Body[];
+      const g = groups.find((x) => x.ScalingGroupId === id);
+      if (!g) throw new Error(`ESS has no scaling group ${id} in ${regionId}`);
+      return {
+        desired: num(g.DesiredCapacity),
+        maxSize: num(g.MaxSize),
+        minSize: num(g.MinSize),
+        lifecycleState: String(g.LifecycleState ?? ""),
+      };
+    },
+    instances: async (id) => {
+      const out: ScalingInstanceView[] = [];
+      for (let page = 1; ; page++) {
+        const body = await call("DescribeScalingInstances", {
+          ScalingGroupId: id,
+          PageNumber: String(page),
+          PageSize: String(PAGE_SIZE),
+        });
+        const items = ((body.ScalingInstances as Body | undefined)?.ScalingInstance ?? []) as Body[];
+        for (const i of items)
+          out.push({ instanceId: String(i.InstanceId), lifecycleState: String(i.LifecycleState ?? "") });
+        // As cluster-autoscaler pages (cloudprovider/alicloud/alicloud_auto_scaling.go
+        // getScalingInstancesByGroup): stop when the pages cover TotalCount.
+        if (items.length === 0 || page * PAGE_SIZE >= num(body.TotalCount)) return out;
+      }
+    },
+    scaleTo: async (id, total) => {
+      await call("ScaleWithAdjustment", {
+        ScalingGroupId: id,
+        AdjustmentType: "TotalCapacity",
+        AdjustmentValue: String(total),
+      });
+    },
+    remove: async (id, instanceIds, clientToken) => {
+      for (let i = 0; i < instanceIds.length; i += REMOVE_BATCH) {
+        const batch = instanceIds.slice(i, i + REMOVE_BATCH);
+        await call("RemoveInstances", {
+          ScalingGroupId: id,
+          DecreaseDesiredCapacity: "true",
+          RemovePolicy: "release",
+          ClientToken: `${clientToken}-${i / REMOVE_BATCH}`,
+          ...Object.fromEntries(batch.map((x, n) => [`InstanceId.${n + 1}`, x])),
+        });
+      }
+    },
+  };
+}

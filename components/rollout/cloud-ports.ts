@@ -1,0 +1,251 @@
+// The rollout engine's ports on Alibaba Cloud: what it observes (the cluster through
+// bootstrap/rollout-node.py on a control plane, each pool through ESS) and how it acts
+// (Cloud Assistant commands on control planes and upgraded nodes, ESS for a pool's size
+// and removals). Every command has its own Cloud Assistant Timeout and the wait for it
+// its own limit beyond (components/readiness.ts waitForCommand); a failed step halts
+// with the node's output.
+import { createHash } from "node:crypto";
+import { drainCommand, drainFailure, parseDrainResult } from "../../plan/drain";
+import type { Action } from "../../plan/rollout/decision";
+import {
+  mergeSnapshots,
+  parseRolloutResult,
+  parseSnapshot,
+  rolloutNodeCommand,
+  toObserved,
+  type ClusterSnapshot,
+  type EssPool,
+} from "../../plan/rollout/node-script";
+import type { Observed } from "../../plan/rollout/observed";
+import { upgradeNodeCommand, UPGRADE_NODE_COMMAND_SECONDS } from "../../plan/upgrade-node";
+import type { CommandApi } from "../cloud-assistant";
+import type { EssApi } from "../ess";
+import { waitForCommand, type WaitOptions } from "../readiness";
+import { RolloutHalted, type RolloutPorts } from "./engine";
+
+export interface RolloutPool {
+  readonly name: string;
+  readonly scalingGroupId: string;
+  readonly strategy: "replace" | "in-place";
+  readonly version: string;
+}
+
+export interface CloudPortsArgs {
+  readonly commands: CommandApi;
+  readonly ess: EssApi;
+  /** The control planes' instance ids in placement order (cp-0 first). */
+  readonly controlPlaneInstanceIds: readonly string[];
+  readonly pools: readonly RolloutPool[];
+  /** The version the control planes go to. */
+  readonly version: string;
+  readonly drainBudgetSeconds: number;
+  /** How long a node may take to pass its gate after its upgrade or launch. */
+  readonly gateSeconds: number;
+  readonly log: (line: string) => void;
+  /** Overrides for tests (poll interval, clock). */
+  readonly wait?: WaitOptions;
+}
+
+/** ESS lifecycle states of instances that are, or are becoming, nodes of the pool (not leaving it). */
+const LEAVING = new Set(["Removing", "Removing:Wait", "Stopping", "Stopped"]);
+
+/** A ClientToken per step and its inputs (ESS: at most 64 ASCII characters): a retry is not done twice. */
+export const clientToken = (...parts: readonly (string | number)[]) =>
+  `ka-${createHash("sha256").update(parts.join("|")).digest("hex").slice(0, 40)}`;
+
+export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
+  const byNode = new Map<string, string>();
+  const nameOf = (instanceId: string) => {
+    const hit = [...byNode].find(([, id]) => id === instanceId);
+    if (!hit) throw new RolloutHalted(`instance ${instanceId} has no Node in the last observation`);
+    return hit[0];
+  };
+  const instanceOf = (node: string) => {
+    const id = byNode.get(node);
+    if (!id) throw new RolloutHalted(`node ${node} was not in the last observation`);
+    return id;
+  };
+
+  /** Runs a command and returns its output and exit code; undeliverable or timed out: halts. */
+  const run = async (instanceId: string, script: string, timeoutSeconds: number, what: string) => {
+    try {
+      return await waitForCommand(a.commands, instanceId, script, timeoutSeconds, {
+        ...a.wait,
+        what: `could not ${what}`,
+        returnFailures: true,
+        log: a.log,
+      });
+    } catch (err) {
+      throw new RolloutHalted((err as Error).message);
+    }
+  };
+
+  /** rollout-node.py on a control plane: the first in placement order, other than `avoid`, that answers. */
+  const onControlPlane = async (
+    step: Parameters<typeof rolloutNodeCommand>[0],
+    what: string,
+    avoid?: string,
+  ) => {
+    const { script, timeoutSeconds } = rolloutNodeCommand(step);
+    const candidates = a.controlPlaneInstanceIds.filter((id) => id !== avoid);
+    let lastError = "";
+    for (const id of candidates.length > 0 ? candidates : a.controlPlaneInstanceIds) {
+      try {
+        const r = await run(id, script, timeoutSeconds, what);
+        const result = parseRolloutResult(r.output);
+        if (result?.reason === "api") {
+          lastError = `${id}: the API did not answer (${result.message ?? ""})`;
+          continue;
+        }
+        return { ...r, result };
+      } catch (err) {
+        lastError = (err as Error).message;
+      }
+    }
+    throw new RolloutHalted(`no control plane could ${what}: ${lastError}`);
+  };
+
+  const requireOk = (r: Awaited<ReturnType<typeof onControlPlane>>, what: string) => {
+    if (r.exitCode === 0 && r.result?.ok) return;
+    const problems = r.result?.problems?.join("; ") ?? r.result?.message ?? r.result?.reason ?? "no result";
+    const tail = r.output.trimEnd().split("\n").slice(-20).join("\n");
+    throw new RolloutHalted(`${what} failed: ${problems}. Its output:\n${tail}`);
+  };
+
+  const drain = async (node: string, keepCordoned: boolean, avoid?: string) => {
+    const { script, timeoutSeconds } = drainCommand(node, a.drainBudgetSeconds, { keepCordoned });
+    const candidates = a.controlPlaneInstanceIds.filter((id) => id !== avoid);
+    const runner = candidates[0] ?? a.controlPlaneInstanceIds[0];
+    if (!runner) throw new RolloutHalted("no control plane to drain from");
+    const r = await run(runner, script, timeoutSeconds, `drain ${node}`);
+    if (!parseDrainResult(r.output)?.ok) throw new RolloutHalted(drainFailure(node, r.output));
+  };
+
+  const upgradeInPlace = async (
+    node: string,
+    kind: "apply" | "node",
+    version: string,
+    gate: "gate" | "cp-gate",
+  ) => {
+    const instanceId = instanceOf(node);
+    await drain(node, false, gate === "cp-gate" ? instanceId : undefined);
+    const up = await run(
+      instanceId,
+      upgradeNodeCommand(kind, version),
+      UPGRADE_NODE_COMMAND_SECONDS,
+      `upgrade ${node}`,
+    );
+    if (up.exitCode !== 0) {
+      const tail = up.output.trimEnd().split("\n").slice(-30).join("\n");
+      throw new RolloutHalted(
+        `the upgrade of ${node} to ${version} failed (exit ${up.exitCode}); it stays cordoned. Its output:\n${tail}`,
+      );
+    }
+    requireOk(await onControlPlane({ kind: "uncordon", node }, `uncordon ${node}`), `uncordoning ${node}`);
+    // A control plane's gate runs on itself: /readyz of its own API server.
+    const g =
+      gate === "cp-gate"
+        ? await (async () => {
+            const { script, timeoutSeconds } = rolloutNodeCommand({
+              kind: gate,
+              node,
+              version,
+              seconds: a.gateSeconds,
+            });
+            const r = await run(instanceId, script, timeoutSeconds, `gate ${node}`);
+            return { ...r, result: parseRolloutResult(r.output) };
+          })()
+        : await onControlPlane({ kind: gate, node, version, seconds: a.gateSeconds }, `gate ${node}`);
+    requireOk(g, `the gate of ${node} at ${version}`);
+  };
+
+  const pool = (name: string) => {
+    const p = a.pools.find((x) => x.name === name);
+    if (!p) throw new RolloutHalted(`pool ${name} is not part of this rollout`);
+    return p;
+  };
+
+  return {
+    log: a.log,
+    async observe(): Promise<Observed> {
+      const pages: ClusterSnapshot[] = [];
+      for (let page = 0; page < (pages[0]?.pages ?? 1); page++) {
+        const r = await onControlPlane({ kind: "observe", page }, "observe the cluster");
+        if (!r.result)
+          throw new RolloutHalted(`the observation printed no result:\n${r.output.slice(-2000)}`);
+        pages.push(parseSnapshot(r.result));
+      }
+      const essPools: EssPool[] = [];
+      for (const p of a.pools) {
+        const [group, instances] = await Promise.all([
+          a.ess.group(p.scalingGroupId),
+          a.ess.instances(p.scalingGroupId),
+        ]);
+        essPools.push({
+          name: p.name,
+          desired: group.desired,
+          maxSize: group.maxSize,
+          instanceIds: instances.filter((i) => !LEAVING.has(i.lifecycleState)).map((i) => i.instanceId),
+          strategy: p.strategy,
+          version: p.version,
+        });
+      }
+      const snapshot = mergeSnapshots(pages);
+      const observed = toObserved(snapshot, a.controlPlaneInstanceIds, essPools);
+      byNode.clear();
+      for (const n of snapshot.nodes) byNode.set(n[0], n[1] || n[0].slice(n[0].lastIndexOf(".") + 1));
+      return observed;
+    },
+    async act(action: Action): Promise<void> {
+      switch (action.kind) {
+        case "upgrade-control-plane":
+          return upgradeInPlace(
+            action.node,
+            action.command === "kubeadm upgrade apply" ? "apply" : "node",
+            a.version,
+            "cp-gate",
+          );
+        case "uncordon":
+          return requireOk(
+            await onControlPlane({ kind: "uncordon", node: action.node }, `uncordon ${action.node}`),
+            `uncordoning ${action.node}`,
+          );
+        case "mark": {
+          const nodes = action.instanceIds.map(nameOf);
+          const r = await onControlPlane(
+            { kind: "mark", steady: action.steady, nodes },
+            "mark nodes for replacement",
+          );
+          return requireOk(r, `marking ${nodes.join(", ")}`);
+        }
+        case "surge": {
+          const p = pool(action.pool);
+          return a.ess.scaleTo(p.scalingGroupId, action.desired);
+        }
+        case "gate": {
+          const p = pool(action.pool);
+          const r = await onControlPlane(
+            { kind: "gate", node: action.node, version: p.version, seconds: a.gateSeconds },
+            `gate ${action.node}`,
+          );
+          return requireOk(r, `the gate of new node ${action.node} at ${p.version}`);
+        }
+        // A failed drain uncordons (drain.sh) and halts; a rerun drains again. A node
+        // left cordoned by a killed run is taken as drained and removed: ESS's scale-in
+        // lifecycle hook still drains it before release (components/scale-in-drain.ts).
+        case "drain":
+          return drain(action.node, false);
+        case "remove": {
+          const p = pool(action.pool);
+          const ids = [...action.instanceIds].sort();
+          return a.ess.remove(p.scalingGroupId, ids, clientToken(p.scalingGroupId, "remove", ...ids));
+        }
+        case "upgrade-in-place": {
+          const p = pool(action.pool);
+          for (const node of action.nodes) await upgradeInPlace(node, "node", p.version, "gate");
+          return;
+        }
+      }
+    },
+  };
+}

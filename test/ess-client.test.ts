@@ -1,0 +1,78 @@
+// The rollout's ESS client (components/ess.ts) with Alibaba's own request machinery
+// (@alicloud/openapi-core callApi, signed with the credential chain) against the fake
+// ECS/ESS API (test/harness/fake-ecs.py, answers in the field names of
+// aliyun/alibaba-cloud-sdk-go services/ess). Not checked here: ESS itself (how fast a
+// group grows, which errors it gives while a scaling activity runs).
+import { describe, expect, it } from "vitest";
+import { essClient, REMOVE_BATCH } from "../components/ess";
+import { essPublicEndpoint } from "../plan/rollout/ess-endpoint";
+import { fakeEcsPerTest, signedBy } from "./harness/fake-ecs";
+
+const fake = fakeEcsPerTest("AK-ess-test");
+const instances = Array.from({ length: 123 }, (_, i) => ({
+  InstanceId: `i-${i}`,
+  LifecycleState: i % 10 === 0 ? "Pending" : "InService",
+}));
+
+describe("the ESS client", () => {
+  it("reads a group's size and every instance across pages, signed, at ESS 2014-08-28", async () => {
+    const f = await fake({ groups: { "asg-1": { DesiredCapacity: 7, MaxSize: 9, MinSize: 1, instances } } });
+    const ess = essClient("cn-hangzhou", f.url);
+    await expect(ess.group("asg-1")).resolves.toEqual({
+      desired: 7,
+      maxSize: 9,
+      minSize: 1,
+      lifecycleState: "Active",
+    });
+    const all = await ess.instances("asg-1");
+    expect(all.map((i) => i.instanceId)).toEqual(instances.map((i) => i.InstanceId));
+    expect(all[10]).toEqual({ instanceId: "i-10", lifecycleState: "Pending" });
+    const pages = f.calls("DescribeScalingInstances");
+    expect(pages.map((r) => r.query.PageNumber)).toEqual(["1", "2", "3"]);
+    for (const r of f.requests()) {
+      expect(signedBy(r)).toBe("AK-ess-test");
+      expect(r.headers["x-acs-version"]).toBe("2014-08-28");
+      expect(r.query.RegionId).toBe("cn-hangzhou");
+    }
+    await expect(ess.group("asg-none")).rejects.toThrow(/no scaling group asg-none in cn-hangzhou/);
+  });
+
+  it("sets the total capacity as cluster-autoscaler does, and removes instances 20 a call with the desired capacity", async () => {
+    const f = await fake({ groups: { "asg-1": { DesiredCapacity: 7, MaxSize: 60, MinSize: 1, instances } } });
+    const ess = essClient("cn-hangzhou", f.url);
+    await ess.scaleTo("asg-1", 9);
+    expect(f.calls("ScaleWithAdjustment").map((r) => r.query)).toEqual([
+      expect.objectContaining({
+        ScalingGroupId: "asg-1",
+        AdjustmentType: "TotalCapacity",
+        AdjustmentValue: "9",
+      }),
+    ]);
+    const ids = instances.slice(0, 45).map((i) => i.InstanceId);
+    await ess.remove("asg-1", ids, "ka-wave");
+    const calls = f.calls("RemoveInstances").map((r) => r.query);
+    expect(calls).toHaveLength(Math.ceil(45 / REMOVE_BATCH));
+    expect(calls.map((q) => Object.keys(q).filter((k) => k.startsWith("InstanceId.")).length)).toEqual([
+      20, 20, 5,
+    ]);
+    expect(
+      calls.flatMap((q) =>
+        Object.entries(q)
+          .filter(([k]) => k.startsWith("InstanceId."))
+          .map(([, v]) => v),
+      ),
+    ).toEqual(ids);
+    for (const q of calls)
+      expect(q).toMatchObject({ DecreaseDesiredCapacity: "true", RemovePolicy: "release" });
+    expect(new Set(calls.map((q) => q.ClientToken)).size).toBe(3);
+    // An ESS error reaches the caller with its code.
+    await expect(ess.scaleTo("asg-gone", 1)).rejects.toThrow(/InvalidScalingGroupId.NotFound/);
+  });
+
+  it("calls the public endpoint the ESS SDK resolves for the region", () => {
+    expect(essPublicEndpoint("cn-hangzhou")).toBe("ess.aliyuncs.com");
+    expect(essPublicEndpoint("ap-southeast-1")).toBe("ess.aliyuncs.com");
+    expect(essPublicEndpoint("cn-chengdu")).toBe("ess.cn-chengdu.aliyuncs.com");
+    expect(essPublicEndpoint("eu-central-1")).toBe("ess.eu-central-1.aliyuncs.com");
+  });
+});

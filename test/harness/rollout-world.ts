@@ -1,0 +1,358 @@
+// A fake Alibaba Cloud and cluster for the rollout executor (components/rollout): a
+// Cloud Assistant that reads each command the executor sends (rollout-node.py's
+// arguments, drain.sh's `set --` line, upgrade-node.sh's invocation) and answers with
+// the result line the real script prints (its format is checked against the real script
+// and kubectl in test/rollout-node.test.ts and test/drain.test.ts), and an ESS that
+// launches instances which register as Nodes a few observations later. Every effect is
+// checked against the rollout's safety rules; `crashAfter` kills the run (as a killed
+// `pulumi up` would) before the n-th effect. Not modelled: timing, flapping readiness,
+// Cloud Assistant delivery failures (test/readiness.test.ts covers those), and the
+// autoscaler.
+import { gzipSync } from "node:zlib";
+import type { CommandApi, InvocationResult } from "../../components/cloud-assistant";
+import type { EssApi } from "../../components/ess";
+
+export class Crash extends Error {}
+
+export interface WorldNode {
+  instanceId: string;
+  kubelet: string;
+  ready: boolean;
+  cordoned: boolean;
+  controlPlane: boolean;
+  annotations: Record<string, string>;
+  /** For control planes: the version kube-apiserver runs. */
+  api?: string;
+}
+
+export interface WorldPool {
+  group: string;
+  version: string;
+  desired: number;
+  maxSize: number;
+  instances: string[];
+  /** Instance id → observations left before its Node registers. */
+  launching: Map<string, number>;
+  /** Instances ESS is removing (lifecycle state Removing) → observations their Nodes stay for. */
+  removing: Map<string, number>;
+}
+
+export class RolloutWorld {
+  clusterVersion: string;
+  nodes = new Map<string, WorldNode>();
+  pools = new Map<string, WorldPool>();
+  violations: string[] = [];
+  /** Commands run, in order: "<instance> <what>". */
+  journal: string[] = [];
+  /** Nodes whose drain a PodDisruptionBudget blocks. */
+  blocked = new Set<string>();
+  /** Nodes whose gate fails (a DaemonSet pod never Ready). */
+  failingGate = new Set<string>();
+  crashAfter = Infinity;
+  /** After a crash every call fails, as for a killed process, until revive(). */
+  dead = false;
+  registerAfter = 1;
+  private effects = 0;
+  private nextId = 1000;
+  private invocations = new Map<string, InvocationResult>();
+
+  constructor(
+    readonly target: string,
+    from: string,
+    cps: number,
+    pools: { size: number; room: number }[],
+  ) {
+    this.clusterVersion = from;
+    for (let i = 0; i < cps; i++) this.addNode(`i-cp${i}`, from, true);
+    pools.forEach((p, i) => {
+      const instances = Array.from({ length: p.size }, () => this.addNode(this.newId(), from, false));
+      this.pools.set(`pool-${i}`, {
+        group: `asg-${i}`,
+        version: target,
+        desired: p.size,
+        maxSize: p.size + p.room,
+        instances,
+        launching: new Map(),
+        removing: new Map(),
+      });
+    });
+  }
+
+  private newId() {
+    return `i-w${this.nextId++}`;
+  }
+
+  private addNode(id: string, version: string, controlPlane: boolean) {
+    this.nodes.set(`cn-hangzhou.${id}`, {
+      instanceId: id,
+      kubelet: version,
+      ready: true,
+      cordoned: false,
+      controlPlane,
+      annotations: {},
+      ...(controlPlane ? { api: version } : {}),
+    });
+    return id;
+  }
+
+  node(name: string): WorldNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`the world has no node ${name}`);
+    return n;
+  }
+
+  /** Time passes: instances being removed are gone, with their Nodes. */
+  settle() {
+    for (const p of this.pools.values()) {
+      for (const id of p.removing.keys()) {
+        const [name] = [...this.nodes].find(([, x]) => x.instanceId === id) ?? [];
+        if (name) this.nodes.delete(name);
+      }
+      p.removing.clear();
+    }
+  }
+
+  /** The next run: a new process, no crash planned. */
+  revive() {
+    this.dead = false;
+    this.crashAfter = Infinity;
+  }
+
+  private alive() {
+    if (this.dead) throw new Crash("the run was killed");
+  }
+
+  private effect(what: string, f: () => void) {
+    if (this.effects++ >= this.crashAfter) {
+      this.dead = true;
+      throw new Crash(`crash before ${what}`);
+    }
+    f();
+    this.check();
+  }
+
+  private minor = (v: string) => Number(v.split(".")[1]);
+
+  private check() {
+    const cps = [...this.nodes.values()].filter((n) => n.controlPlane);
+    const inFlight = cps.filter((c) => c.cordoned || c.api !== c.kubelet || c.api !== cps[0]?.api);
+    if (cps.filter((c) => c.cordoned).length > 1) this.violations.push("two control planes cordoned");
+    if (inFlight.filter((c) => c.cordoned).length > 1) this.violations.push("two control planes in flight");
+    // A worker's kubelet may meet any API server (through the load balancer); a control
+    // plane's only its own, since the API name resolves to the node itself there
+    // (bootstrap/node-bootstrap.sh set_api_host).
+    const oldestApi = Math.min(...cps.map((c) => this.minor(c.api ?? "")));
+    for (const [name, n] of this.nodes) {
+      const api = n.controlPlane ? this.minor(n.api ?? "") : oldestApi;
+      if (this.minor(n.kubelet) > api)
+        this.violations.push(`${name}: kubelet ${n.kubelet} newer than its API server`);
+    }
+  }
+
+  /** Cloud Assistant: the command runs at once; its result is read back by invoke id. */
+  commands(): CommandApi {
+    return {
+      agentOnline: async () => true,
+      run: async (instanceId, script) => {
+        this.alive();
+        const id = `t-${this.invocations.size + 1}`;
+        this.invocations.set(id, this.execute(instanceId, script));
+        return id;
+      },
+      result: async (invokeId) => this.invocations.get(invokeId),
+    };
+  }
+
+  private done = (payload: object, exitCode = 0): InvocationResult => ({
+    status: exitCode === 0 ? "Success" : "Failed",
+    exitCode,
+    output: `kubeadm-alicloud-rollout: ${JSON.stringify(payload)}\n`,
+  });
+
+  private execute(instanceId: string, script: string): InvocationResult {
+    const rollout = /^exec python3 - (.*) <<'/m.exec(script);
+    const drain = /^set -- (\S+) (\d+) # kubeadm-alicloud: the node and its drain budget$/m.exec(script);
+    const upgrade = /upgrade-node\.sh" (apply|node) (\S+)/.exec(script);
+    if (rollout?.[1]) return this.rolloutNode(instanceId, rollout[1].split(" "));
+    if (drain?.[1])
+      return this.drain(instanceId, drain[1], /^export KUBEADM_ALICLOUD_KEEP_CORDONED=yes$/m.test(script));
+    if (upgrade?.[1] && upgrade[2]) return this.upgrade(instanceId, upgrade[1], upgrade[2]);
+    throw new Error(`the fake Cloud Assistant does not know this command:\n${script.slice(0, 300)}`);
+  }
+
+  private rolloutNode(instanceId: string, [cmd, ...args]: string[]): InvocationResult {
+    this.journal.push(`${instanceId} rollout-node ${cmd} ${args.join(" ")}`);
+    switch (cmd) {
+      case "observe":
+        return this.observe();
+      case "mark":
+        for (const name of args.slice(1))
+          this.effect(
+            `mark ${name}`,
+            () => (this.node(name).annotations["kubeadm-alicloud.io/rollout-replace"] = args[0] ?? ""),
+          );
+        return this.done({ ok: true });
+      case "uncordon":
+        this.effect(`uncordon ${args[0]}`, () => (this.node(args[0] ?? "").cordoned = false));
+        return this.done({ ok: true });
+      case "gate":
+      case "cp-gate": {
+        const [name = "", version = ""] = args;
+        const n = this.node(name);
+        const problems = [
+          ...(n.kubelet !== version ? [`kubelet ${n.kubelet} (want ${version})`] : []),
+          ...(cmd === "cp-gate" && n.api !== version ? [`kube-apiserver runs ${n.api}`] : []),
+          ...(this.failingGate.has(name) ? ["DaemonSet pod kube-system/cilium-x not Ready"] : []),
+        ];
+        if (problems.length > 0) return this.done({ ok: false, node: name, problems }, 1);
+        if (cmd === "gate")
+          this.effect(`gate ${name}`, () => {
+            n.annotations["kubeadm-alicloud.io/rollout-gated"] = version;
+            n.annotations["cluster-autoscaler.kubernetes.io/scale-down-disabled"] = "true";
+          });
+        return this.done({ ok: true, node: name });
+      }
+      default:
+        throw new Error(`rollout-node.py ${cmd}: not modelled`);
+    }
+  }
+
+  private observe(): InvocationResult {
+    for (const p of this.pools.values()) {
+      for (const [id, left] of p.removing) {
+        if (left > 0) {
+          p.removing.set(id, left - 1);
+          continue;
+        }
+        const [name] = [...this.nodes].find(([, x]) => x.instanceId === id) ?? [];
+        if (name) this.nodes.delete(name);
+        p.removing.delete(id);
+      }
+    }
+    for (const [id, left] of [...this.pools.values()].flatMap((p) => [...p.launching])) {
+      const pool = [...this.pools.values()].find((p) => p.launching.has(id));
+      if (!pool) continue;
+      if (left > 0) pool.launching.set(id, left - 1);
+      else {
+        pool.launching.delete(id);
+        // ESS launches from the template version the group holds: the pool's target.
+        this.addNode(id, pool.version, false);
+      }
+    }
+    const nodes = [...this.nodes].map(([name, n]) => {
+      const steady = n.annotations["kubeadm-alicloud.io/rollout-replace"];
+      const flags = (n.ready ? 1 : 0) | (n.cordoned ? 2 : 0) | (n.controlPlane ? 4 : 0);
+      return [
+        name,
+        "",
+        n.kubelet,
+        flags,
+        steady === undefined ? -1 : Number(steady),
+        n.annotations["kubeadm-alicloud.io/rollout-gated"] ?? "",
+      ];
+    });
+    const apiServers = Object.fromEntries(
+      [...this.nodes].filter(([, n]) => n.controlPlane).map(([name, n]) => [name, n.api ?? ""]),
+    );
+    const snapshot = { clusterVersion: this.clusterVersion, nodes, apiServers, page: 0, pages: 1 };
+    return this.done({ ok: true, gz: gzipSync(JSON.stringify(snapshot)).toString("base64") });
+  }
+
+  private drain(instanceId: string, name: string, keepCordoned: boolean): InvocationResult {
+    this.journal.push(`${instanceId} drain ${name}`);
+    const n = this.node(name);
+    this.effect(`cordon ${name}`, () => (n.cordoned = true));
+    const line = (ok: boolean, reason: string, pods: string[], budgets: string[]) =>
+      `kubeadm-alicloud-drain: ${JSON.stringify({ node: name, ok, reason, pods, budgets })}\n`;
+    if (this.blocked.has(name)) {
+      if (!keepCordoned) this.effect(`uncordon ${name}`, () => (n.cordoned = false));
+      return {
+        status: "Failed",
+        exitCode: 3,
+        output: line(false, "blocked", ["shop/db-0"], ["shop/db-budget"]),
+      };
+    }
+    return { status: "Success", exitCode: 0, output: line(true, "drained", [], []) };
+  }
+
+  private upgrade(instanceId: string, kind: string, version: string): InvocationResult {
+    this.journal.push(`${instanceId} upgrade-node ${kind} ${version}`);
+    const [name, n] = [...this.nodes].find(([, x]) => x.instanceId === instanceId) ?? [];
+    if (!name || !n) throw new Error(`upgrade on ${instanceId}, which has no node`);
+    if (n.controlPlane) {
+      if (kind === "apply") this.effect(`apply on ${name}`, () => (this.clusterVersion = version));
+      else if (this.clusterVersion !== version)
+        this.violations.push(`${name}: upgrade node before upgrade apply`);
+      this.effect(`api on ${name}`, () => (n.api = version));
+    }
+    this.effect(`kubelet on ${name}`, () => (n.kubelet = version));
+    return { status: "Success", exitCode: 0, output: "kubeadm-alicloud: node upgraded\n" };
+  }
+
+  /** ESS: a group's size and instances; a larger total launches instances, removal releases them. */
+  ess(): EssApi {
+    const byGroup = (id: string) => {
+      const p = [...this.pools.values()].find((x) => x.group === id);
+      if (!p) throw new Error(`no group ${id}`);
+      return p;
+    };
+    return {
+      group: async (id) => {
+        this.alive();
+        const p = byGroup(id);
+        return { desired: p.desired, maxSize: p.maxSize, minSize: 0, lifecycleState: "Active" };
+      },
+      instances: async (id) => {
+        const p = byGroup(id);
+        return [
+          ...p.instances.map((instanceId) => ({ instanceId, lifecycleState: "InService" })),
+          ...[...p.removing.keys()].map((instanceId) => ({ instanceId, lifecycleState: "Removing" })),
+        ];
+      },
+      scaleTo: async (id, total) => {
+        this.alive();
+        this.journal.push(`ess scale ${id} ${total}`);
+        const p = byGroup(id);
+        if (total > p.maxSize) this.violations.push(`${id} scaled past maxSize`);
+        this.effect(`scale ${id}`, () => {
+          for (let i = p.instances.length; i < total; i++) {
+            const instanceId = this.newId();
+            p.instances.push(instanceId);
+            p.launching.set(instanceId, this.registerAfter);
+          }
+          p.desired = total;
+        });
+      },
+      remove: async (id, instanceIds) => {
+        this.alive();
+        this.journal.push(`ess remove ${id} ${instanceIds.join(",")}`);
+        const p = byGroup(id);
+        this.effect(`remove from ${id}`, () => {
+          for (const instanceId of instanceIds) {
+            const [name, n] = [...this.nodes].find(([, x]) => x.instanceId === instanceId) ?? [];
+            if (
+              !name ||
+              !n ||
+              !n.cordoned ||
+              n.annotations["kubeadm-alicloud.io/rollout-replace"] === undefined
+            )
+              this.violations.push(`${id}: removed ${instanceId}, not a marked and drained node`);
+            // The Node goes a little later (the scale-in hook deletes it, or the CCM).
+            p.removing.set(instanceId, 1);
+            p.instances = p.instances.filter((x) => x !== instanceId);
+          }
+          p.desired -= instanceIds.length;
+          const serving = p.instances.filter((x) => {
+            const n = [...this.nodes.values()].find((y) => y.instanceId === x);
+            return (
+              n &&
+              (n.kubelet !== p.version || n.annotations["kubeadm-alicloud.io/rollout-gated"] === p.version)
+            );
+          }).length;
+          if (serving < p.desired)
+            this.violations.push(`${id}: old nodes removed before their replacements passed the gate`);
+        });
+      },
+    };
+  }
+}

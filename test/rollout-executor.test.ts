@@ -1,0 +1,217 @@
+// The rollout executor (components/rollout: the engine loop and its Cloud Assistant and
+// ESS ports) against a fake cloud and cluster (test/harness/rollout-world.ts), whose
+// Cloud Assistant reads the exact commands the executor sends. Invariants from the
+// staged-rollout issue: at most one control plane in flight, no kubelet newer than an
+// API server, no old node removed before its replacement passed the gate, every cordon
+// resolved, a killed run followed by a rerun converges without redoing finished work.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { cloudPorts } from "../components/rollout/cloud-ports";
+import { RolloutHalted, runEngine, type EngineResult } from "../components/rollout/engine";
+import type { RolloutTarget } from "../plan/rollout/observed";
+import { waveSizes } from "../plan/upgrade/waves";
+import { Crash, RolloutWorld } from "./harness/rollout-world";
+
+const FROM = "1.35.2";
+const TO = "1.36.5";
+const instant = { pollMs: 0, sleep: async () => undefined };
+
+function ports(w: RolloutWorld, cps: number, log: string[] = []) {
+  return cloudPorts({
+    commands: w.commands(),
+    ess: w.ess(),
+    controlPlaneInstanceIds: Array.from({ length: cps }, (_, i) => `i-cp${i}`),
+    pools: [...w.pools].map(([name, p]) => ({
+      name,
+      scalingGroupId: p.group,
+      strategy: "replace",
+      version: TO,
+    })),
+    version: TO,
+    drainBudgetSeconds: 60,
+    gateSeconds: 60,
+    log: (l) => log.push(l),
+    wait: instant,
+  });
+}
+
+function target(w: RolloutWorld): RolloutTarget {
+  return {
+    version: TO,
+    pools: [...w.pools].map(([name, p]) => ({
+      name,
+      version: TO,
+      waves: waveSizes(p.instances.length, { waves: [1, 5, 10], maxWaveShare: 0.5 }),
+    })),
+  };
+}
+
+const run = (w: RolloutWorld, cps: number, budgetMs = 3_600_000): Promise<EngineResult> =>
+  runEngine(ports(w, cps), target(w), {
+    budgetMs,
+    waitMs: 0,
+    stuckMs: 3_600_000,
+    sleep: async () => undefined,
+  });
+
+function expectFinished(w: RolloutWorld, sizes: readonly number[]) {
+  expect(w.violations).toEqual([]);
+  w.settle();
+  expect(w.clusterVersion).toBe(TO);
+  for (const [name, n] of w.nodes) {
+    expect(n.kubelet, name).toBe(TO);
+    expect(n.cordoned, name).toBe(false);
+    expect(n.annotations["kubeadm-alicloud.io/rollout-replace"], name).toBeUndefined();
+  }
+  expect([...w.pools.values()].map((p) => p.instances.length)).toEqual(sizes);
+}
+
+describe("the rollout executor against the fake cloud", () => {
+  it("upgrades control planes one at a time, in placement order, each drained from another control plane, then replaces the pool in waves", async () => {
+    const w = new RolloutWorld(TO, FROM, 3, [{ size: 7, room: 2 }]);
+    await expect(run(w, 3)).resolves.toMatchObject({ status: "done" });
+    expectFinished(w, [7]);
+    const cpSteps = w.journal.filter((j) => /upgrade-node|drain cn-hangzhou.i-cp|cp-gate/.test(j));
+    expect(cpSteps).toEqual([
+      "i-cp1 drain cn-hangzhou.i-cp0",
+      "i-cp0 upgrade-node apply 1.36.5",
+      "i-cp0 rollout-node cp-gate cn-hangzhou.i-cp0 1.36.5 60",
+      "i-cp0 drain cn-hangzhou.i-cp1",
+      "i-cp1 upgrade-node node 1.36.5",
+      "i-cp1 rollout-node cp-gate cn-hangzhou.i-cp1 1.36.5 60",
+      "i-cp0 drain cn-hangzhou.i-cp2",
+      "i-cp2 upgrade-node node 1.36.5",
+      "i-cp2 rollout-node cp-gate cn-hangzhou.i-cp2 1.36.5 60",
+    ]);
+    // A canary of one, then waves no larger than the room above the pool's size.
+    expect(w.journal.filter((j) => j.startsWith("ess scale"))).toEqual([
+      "ess scale asg-0 8",
+      "ess scale asg-0 9",
+      "ess scale asg-0 9",
+      "ess scale asg-0 9",
+    ]);
+    // Nothing touched a pool before the last control plane passed its gate.
+    const lastCp = w.journal.indexOf("i-cp2 rollout-node cp-gate cn-hangzhou.i-cp2 1.36.5 60");
+    expect(w.journal.findIndex((j) => j.startsWith("ess ") || / mark /.test(j))).toBeGreaterThan(lastCp);
+  });
+
+  it("halts on a drain a PodDisruptionBudget blocks, naming the pod and the budget, with the node uncordoned", async () => {
+    const w = new RolloutWorld(TO, FROM, 1, [{ size: 2, room: 1 }]);
+    const [first] = [...w.nodes].find(([, n]) => !n.controlPlane) ?? [];
+    w.blocked.add(first ?? "");
+    await expect(run(w, 1)).rejects.toThrow(
+      /drain of .* was blocked by pods shop\/db-0 \(PodDisruptionBudgets: shop\/db-budget\)/,
+    );
+    expect(w.node(first ?? "").cordoned).toBe(false);
+    expect(w.violations).toEqual([]);
+    // The budget allows it later: the next run finishes without redoing the control plane.
+    w.blocked.clear();
+    const before = w.journal.filter((j) => j.includes("upgrade-node")).length;
+    await expect(run(w, 1)).resolves.toMatchObject({ status: "done" });
+    expect(w.journal.filter((j) => j.includes("upgrade-node")).length).toBe(before);
+    expectFinished(w, [2]);
+  });
+
+  it("halts when a new node fails its gate, and removes no old node for it", async () => {
+    const w = new RolloutWorld(TO, FROM, 1, [{ size: 3, room: 1 }]);
+    w.registerAfter = 0;
+    const failing = "cn-hangzhou.i-w1003"; // the first instance the surge launches
+    w.failingGate.add(failing);
+    const err = await run(w, 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RolloutHalted);
+    expect(String(err)).toMatch(
+      /gate of new node cn-hangzhou.i-w1003 at 1.36.5 failed: DaemonSet pod kube-system\/cilium-x not Ready/,
+    );
+    expect(w.journal.some((j) => j.startsWith("ess remove"))).toBe(false);
+    expect(w.violations).toEqual([]);
+    w.failingGate.clear();
+    await expect(run(w, 1)).resolves.toMatchObject({ status: "done" });
+    expectFinished(w, [3]);
+  });
+
+  it("refuses to start on a cluster two minors behind the target or newer than it", async () => {
+    const w = new RolloutWorld(TO, "1.34.9", 1, [{ size: 1, room: 1 }]);
+    await expect(run(w, 1)).rejects.toThrow(/nothing changed: the cluster runs 1.34.9: 1.36.5 skips a minor/);
+    expect(w.journal.filter((j) => !j.includes("observe"))).toEqual([]);
+    const newer = new RolloutWorld(TO, "1.37.0", 1, []);
+    await expect(run(newer, 1)).rejects.toThrow(/newer than the target 1.36.5: no downgrades/);
+  });
+
+  it("stops at its time budget between steps, and the next run goes on from there", async () => {
+    const w = new RolloutWorld(TO, FROM, 3, [{ size: 4, room: 1 }]);
+    let t = 0;
+    const clockPorts = ports(w, 3);
+    const act = clockPorts.act.bind(clockPorts);
+    clockPorts.act = async (a) => {
+      t += 60_000; // each step takes a minute
+      return act(a);
+    };
+    const first = await runEngine(clockPorts, target(w), {
+      budgetMs: 150_000,
+      waitMs: 0,
+      stuckMs: 3_600_000,
+      now: () => t,
+      sleep: async () => undefined,
+    });
+    expect(first).toMatchObject({ status: "out-of-time", steps: 3 });
+    await expect(run(w, 3)).resolves.toMatchObject({ status: "done" });
+    expectFinished(w, [4]);
+    expect(w.journal.filter((j) => j.includes("upgrade-node"))).toHaveLength(3);
+  });
+
+  it("halts when instances never register, instead of waiting for ever", async () => {
+    const w = new RolloutWorld(TO, FROM, 1, [{ size: 2, room: 1 }]);
+    w.registerAfter = 1_000_000;
+    let t = 0;
+    await expect(
+      runEngine(ports(w, 1), target(w), {
+        budgetMs: 24 * 3_600_000,
+        waitMs: 30_000,
+        stuckMs: 1_200_000,
+        now: () => t,
+        sleep: async (ms) => void (t += ms),
+      }),
+    ).rejects.toThrow(
+      /no progress for 20 min: pool pool-0: 0 new nodes passed the gate, 1 needed before old ones go \(1 launching\)/,
+    );
+  });
+
+  it("converges after a kill at any point, never breaking a safety rule or redoing a finished control plane", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.record({ size: fc.integer({ min: 1, max: 9 }), room: fc.integer({ min: 1, max: 4 }) }), {
+          minLength: 1,
+          maxLength: 2,
+        }),
+        fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 2 }),
+        async (cps, pools, crashes, registerAfter) => {
+          const w = new RolloutWorld(TO, FROM, cps, pools);
+          w.registerAfter = registerAfter;
+          for (const at of crashes) {
+            w.crashAfter = at;
+            await run(w, cps).catch((e: unknown) => {
+              if (!(e instanceof Crash) && !(e instanceof RolloutHalted)) throw e;
+              if (e instanceof RolloutHalted && !/the run was killed|crash before/.test(e.message)) throw e;
+            });
+            w.revive();
+            expect(w.violations).toEqual([]);
+          }
+          await expect(run(w, cps)).resolves.toMatchObject({ status: "done" });
+          expectFinished(
+            w,
+            pools.map((p) => p.size),
+          );
+          // Each control plane's upgrade command ran once, or again only after a kill in it.
+          for (let i = 0; i < cps; i++) {
+            const n = w.journal.filter((j) => j.startsWith(`i-cp${i} upgrade-node`)).length;
+            expect(n).toBeGreaterThanOrEqual(1);
+            expect(n).toBeLessThanOrEqual(1 + crashes.length);
+          }
+        },
+      ),
+      { numRuns: 150, seed: 20261205 },
+    );
+  });
+});
