@@ -46,6 +46,9 @@ export interface CloudPortsArgs {
   readonly wait?: WaitOptions;
 }
 
+/** Node names per release command: 100 names of about 32 characters stay far below the command size limit. */
+const RELEASE_BATCH = 100;
+
 /** ESS lifecycle states of instances that are, or are becoming, nodes of the pool (not leaving it). */
 const LEAVING = new Set(["Removing", "Removing:Wait", "Stopping", "Stopped"]);
 
@@ -195,6 +198,16 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
       byNode.clear();
       for (const n of snapshot.nodes) byNode.set(n[0], n[1] || n[0].slice(n[0].lastIndexOf(".") + 1));
       return observed;
+    },
+    async finish(observed: Observed): Promise<void> {
+      const held = observed.pools.flatMap((p) => p.nodes.filter((n) => n.gated).map((n) => n.name));
+      for (let i = 0; i < held.length; i += RELEASE_BATCH) {
+        const nodes = held.slice(i, i + RELEASE_BATCH);
+        requireOk(
+          await onControlPlane({ kind: "release", nodes }, "release the gated nodes"),
+          "releasing nodes",
+        );
+      }
     },
     async act(action: Action): Promise<void> {
       switch (action.kind) {

@@ -13,6 +13,8 @@ export interface RolloutPorts {
   observe(): Promise<Observed>;
   /** Performs one action; throws RolloutHalted when it must stop (a gate or drain failed). */
   act(action: Action): Promise<void>;
+  /** After "done": lift what the rollout held (the gated nodes' autoscaler hold). */
+  finish(observed: Observed): Promise<void>;
   log(line: string): void;
 }
 
@@ -93,6 +95,7 @@ export async function runEngine(
     }
     const step = nextStep(observed, target);
     if (step.kind === "done") {
+      await ports.finish(observed);
       ports.log(`rollout to ${target.version} done after ${steps} steps`);
       return { status: "done", steps };
     }

@@ -212,6 +212,13 @@ export class RolloutWorld {
           });
         return this.done({ ok: true, node: name });
       }
+      case "release":
+        for (const name of args)
+          this.effect(`release ${name}`, () => {
+            delete this.node(name).annotations["kubeadm-alicloud.io/rollout-gated"];
+            delete this.node(name).annotations["cluster-autoscaler.kubernetes.io/scale-down-disabled"];
+          });
+        return this.done({ ok: true });
       default:
         throw new Error(`rollout-node.py ${cmd}: not modelled`);
     }
