@@ -26,6 +26,8 @@ import { NodeSecretStore } from "./node-secrets";
 import { EtcdBackups } from "./etcd-backups";
 import { nodeRoles } from "./node-roles";
 import { ScaleInDrain } from "./scale-in-drain";
+import { ControlPlaneRollout, PoolRollout } from "./rollout/resources";
+import { upgradeNodeCommand } from "../plan/upgrade-node";
 import { NodeHealth, nodeHealthName } from "./node-health";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
@@ -48,6 +50,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   readonly apiLoadBalancer: ApiLoadBalancer;
   readonly controlPlane: ControlPlane;
   readonly nodePools: Readonly<Record<string, NodePool>>;
+  /** The control planes' version last confirmed by the staged rollout (the version memory). */
+  readonly confirmedVersion: pulumi.Output<string>;
   /** Talks to this cluster's API once the control plane serves; every in-cluster resource uses it. */
   readonly kubernetes: k8s.Provider;
   /** Each join token's Secret in the cluster. */
@@ -216,6 +220,33 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // The staged rollout (components/rollout): every version change of the control planes
+    // goes through it, one control plane at a time, after the control planes' own
+    // installers; the pools follow only once it confirmed (README "Upgrades").
+    const rolloutSettings = {
+      regionId: spec.region,
+      controlPlaneInstanceIds: pulumi.all(this.controlPlane.instanceIds),
+      drainBudgetSeconds: spec.upgrade.drainTimeoutSeconds,
+      gateSeconds: spec.upgrade.gateTimeoutSeconds,
+      budgetMinutes: spec.upgrade.timeBudgetMinutes,
+      etcdSnapshots: spec.etcdBackup.enabled,
+    };
+    const controlPlaneRollout = new ControlPlaneRollout(
+      resourceName(spec.clusterName, "rollout", "control-planes"),
+      {
+        ...rolloutSettings,
+        configKey: "kubernetesVersion",
+        version: spec.kubernetesVersion,
+        controlPlaneVersion: spec.kubernetesVersion,
+        upgradeCommands: {
+          apply: upgradeNodeCommand("apply", spec.kubernetesVersion),
+          node: upgradeNodeCommand("node", spec.kubernetesVersion),
+        },
+      },
+      { parent: this, dependsOn: [...this.controlPlane.readiness, this.controlPlane.lastInstall] },
+    );
+    this.confirmedVersion = controlPlaneRollout.confirmedVersion;
+
     const pools: Record<string, NodePool> = {};
     for (const pool of spec.nodePools) {
       const poolRole = poolRoles[pool.name] as alicloud.ram.Role;
@@ -243,11 +274,33 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             ...apiServes,
             this.bootstrapTokens.secrets[pool.name] as pulumi.Resource,
           ],
+          releaseAfter: controlPlaneRollout.confirmedVersion,
         },
         { parent: this },
       );
     }
     this.nodePools = pools;
+    // One pool at a time, in the stack's order, each after its group took the new template version.
+    let previousRollout: pulumi.Resource = controlPlaneRollout;
+    spec.nodePools.forEach((pool, i) => {
+      previousRollout = new PoolRollout(
+        resourceName(spec.clusterName, "rollout", "pool", pool.name),
+        {
+          ...rolloutSettings,
+          configKey: `nodePools[${i}].kubernetesVersion`,
+          version: pool.kubernetesVersion,
+          controlPlaneVersion: controlPlaneRollout.confirmedVersion,
+          upgradeCommands: { node: upgradeNodeCommand("node", pool.kubernetesVersion) },
+          pool: pulumi.output((pools[pool.name] as NodePool).scalingGroupId).apply((scalingGroupId) => ({
+            name: pool.name,
+            scalingGroupId,
+            strategy: pool.upgradeStrategy,
+            waveSettings: { waves: spec.upgrade.waves, maxWaveShare: spec.upgrade.maxWaveShare },
+          })),
+        },
+        { parent: this, dependsOn: [previousRollout] },
+      );
+    });
     // Scaled-in nodes are drained from a control plane before ESS releases them (issue 16).
     new ScaleInDrain(
       resourceName(spec.clusterName, "scale-in"),
@@ -328,6 +381,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       adminKubeconfig: this.pki.admin.kubeconfig,
       apiPrivateAddress: this.apiLoadBalancer.privateAddress,
       controlPlaneReady: this.controlPlane.ready,
+      confirmedVersion: this.confirmedVersion,
       bootstrapTokensExpireAt: this.pki.tokenRenewal.expiresAt,
     });
   }

@@ -23,6 +23,12 @@ export interface NodePoolArgs {
    * a component's dependsOn is not passed on to its children.
    */
   readonly waitFor: readonly pulumi.Resource[];
+  /**
+   * The control planes' confirmed version (ControlPlaneRollout): the group takes a new
+   * launch-template version only once every control plane runs the new release, so that
+   * no node (the autoscaler's included) joins with a kubelet newer than an API server.
+   */
+  readonly releaseAfter: pulumi.Input<string>;
 }
 
 /**
@@ -81,7 +87,10 @@ export class NodePool extends pulumi.ComponentResource {
         // never between runs (aliyun/terraform-provider-alicloud v1.289.0
         // ecs_launch_template latest_version_number; ess_scaling_group
         // launch_template_version takes a number, Latest or Default).
-        launchTemplateVersion: template.latestVersionNumber.apply((v) => String(v)),
+        // Held until the control planes are confirmed at their version (releaseAfter).
+        launchTemplateVersion: pulumi
+          .all([template.latestVersionNumber, args.releaseAfter])
+          .apply(([v]) => String(v)),
         launchTemplateOverrides: pool.instanceTypes.map((instanceType) => ({ instanceType })),
         removalPolicies: ["OldestInstance"],
         healthCheckTypes: ["ECS"],

@@ -4,6 +4,7 @@
 import { ANONYMOUS_ENDPOINTS_MIN_MINOR } from "../plan/hardening";
 import { WORLD } from "../plan/cidr";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
+import { budgetProblem } from "../plan/rollout/limits";
 import type { ConfigPath } from "./paths";
 import { zoneProblem, type Environment, type Sections } from "./schema";
 import { kubeletSkewProblem, parseKubernetesVersion } from "./versions";
@@ -114,6 +115,14 @@ export function checkVersions(parsed: Partial<Sections>, problem: Problem): void
       );
     }
   }
+}
+
+/** The rollout's time budget, with its longest step, fits inside the deploy job (plan/rollout/limits.ts). */
+export function checkRolloutLimits(parsed: Partial<Sections>, problem: Problem): void {
+  const u = parsed.upgrade;
+  if (!u) return;
+  const p = budgetProblem(u.timeBudgetMinutes, u.drainTimeoutSeconds, u.gateTimeoutSeconds);
+  if (p) problem(["upgrade", "timeBudgetMinutes"], p);
 }
 
 /** Who may reach the cluster: the API's and SSH's allow-lists, and the tags it carries. */

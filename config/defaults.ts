@@ -32,7 +32,13 @@ const base: JsonObject = {
   cni: { name: DEFAULT_CNI },
   // A canary of one node, then growing waves; no wave above a fifth of the pool, so that a
   // 1,000-node pool takes 10 waves (plan/upgrade/waves.ts).
-  upgrade: { waves: [1, 5, 10, 50, 100], maxWaveShare: 0.2, drainTimeoutSeconds: 600 },
+  upgrade: {
+    waves: [1, 5, 10, 50, 100],
+    maxWaveShare: 0.2,
+    drainTimeoutSeconds: 600,
+    gateTimeoutSeconds: 600,
+    timeBudgetMinutes: 150,
+  },
   // Every 6 hours from each control plane, two weeks kept (OSS lifecycle rule).
   etcdBackup: { enabled: true, intervalHours: 6, retentionDays: 14 },
   // A node is replaced 30 min after launch without joining, or after 15 min not Ready; at

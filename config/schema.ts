@@ -547,6 +547,13 @@ const upgrade = strictObject({
   maxWaveShare: z.number().gt(0, "must be more than 0").max(1, "is a share: at most 1 (the whole pool)"),
   /** Each node's drain, through the Eviction API, must finish within this time. */
   drainTimeoutSeconds: z.number().int().min(60).max(3600),
+  /** A node must pass its gate (Ready at the target, its pods Ready, twice) within this time. */
+  gateTimeoutSeconds: z.number().int().min(60).max(1800),
+  /**
+   * No rollout step starts after this many minutes of a pulumi up; the next pulumi up
+   * goes on (checked against the deploy job's limit: plan/rollout/limits.ts).
+   */
+  timeBudgetMinutes: z.number().int().min(10).max(240),
 });
 
 /** Scheduled etcd snapshots into the cluster's OSS bucket (plan/etcd-backup.ts). */

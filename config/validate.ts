@@ -18,7 +18,7 @@ import type { ClusterSpec, VswitchSpec } from "./spec";
 import { unknownKeyMessage } from "./zod-helpers";
 import { checkLimits, checkRamNames, dropDefaultPerformanceLevel } from "./limits";
 import { checkPlainSecrets } from "./plain-secrets";
-import { checkAccess, checkTopology, checkVersions } from "./checks";
+import { checkAccess, checkRolloutLimits, checkTopology, checkVersions } from "./checks";
 import { checkPodCidrCapacity, checkVswitchCapacity } from "./capacity";
 import type { ConfigPath, ConfigProblem } from "./paths";
 import { buildSpec } from "./build-spec";
@@ -150,6 +150,7 @@ export function validateStackConfig(raw: Record<string, unknown>, ctx: Validatio
   }
   checkVersions(parsed, problem);
   checkAccess(parsed, environment, problem);
+  checkRolloutLimits(parsed, problem);
 
   if (problems.length > 0) throw new ConfigError(ctx, problems);
 

@@ -39,16 +39,6 @@ export function guardedSettings(spec: ClusterSpec): ImmutableSetting[] {
       why: "removing control planes deletes their instances with their etcd members still registered, several at once. Remove them one at a time with their members (not built yet: the rollout); keep the deployed count until then",
       mayGrow: true,
     },
-    {
-      // Until the staged rollout executes (plan/rollout), nothing upgrades a running
-      // control plane, while pool nodes launched after the change would join at the new
-      // version: a kubelet a minor newer than the API servers, which the version-skew
-      // policy forbids (kubernetes/website content/en/releases/version-skew-policy.md).
-      // A newer patch of the same minor is accepted.
-      key: "kubernetesVersion (minor)",
-      value: spec.kubernetesVersion.split(".").slice(0, 2).join("."),
-      why: `this release does not yet upgrade running control planes (the staged rollout is planned, not executed: see "Upgrades" in the README), and nodes launched after the change would run a kubelet newer than the API servers. Keep kubernetesVersion at the deployed minor (a newer patch of it is fine)`,
-    },
     ...layoutSettings(spec),
     {
       key: "ram.namePrefix",

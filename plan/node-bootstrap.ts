@@ -4,6 +4,7 @@
 // and containerd configuration, the list of secrets to fetch, the public certificates
 // and the systemd units, then starts the bootstrap unit.
 // No key and no token: those are fetched at boot (plan/node-secrets.ts).
+import { NODE_LIB } from "./node-paths";
 import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -43,7 +44,7 @@ export const BOOTSTRAP_LIBRARIES = ["packages.sh", "control-plane.sh"] as const;
 /** Where things land on the node. */
 export const NODE_PATHS = {
   script: "/usr/local/sbin/kubeadm-alicloud-bootstrap",
-  lib: "/usr/local/lib/kubeadm-alicloud",
+  lib: NODE_LIB,
   env: "/etc/kubeadm-alicloud/node.env",
   /** Every node: the JoinConfiguration. */
   kubeadmJoin: "/etc/kubeadm-alicloud/kubeadm-join.yaml",

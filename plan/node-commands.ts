@@ -2,7 +2,6 @@
 // travel as RunCommand's CommandContent, Base64-encoded: Alibaba documents at most
 // 16 KB after Base64 for a command ("Elastic Compute Service: CreateCommand",
 // CommandContent; ROS ALIYUN::ECS::Command now says 18 KB): we keep to the smaller.
-import { gzipSync } from "node:zlib";
 import {
   CERT_RENEWAL_PATHS,
   RENEW_CERTS_SERVICE,
@@ -47,6 +46,10 @@ export function renderFileInstaller(
     "}",
   ];
   files.forEach((f, i) => {
+    // Loaded here, not at the top: the staged rollout's dynamic provider serializes this
+    // function, and a module object captured by value does not serialize under every loader.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { gzipSync } = require("node:zlib") as typeof import("node:zlib");
     const body = gzipSync(Buffer.from(f.content, "utf8"), { level: 9 })
       .toString("base64")
       .replace(/(.{76})/g, "$1\n")

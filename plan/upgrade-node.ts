@@ -4,7 +4,7 @@
 // runs the upgrade. Pure: nothing here calls Alibaba Cloud.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { NODE_PATHS } from "./node-bootstrap";
+import { NODE_LIB } from "./node-paths";
 import { renderFileInstaller } from "./node-commands";
 
 const bootstrapFile = (name: string) => join(__dirname, "..", "bootstrap", name);
@@ -21,14 +21,14 @@ export const UPGRADE_NODE_COMMAND_SECONDS = 3600;
 export function upgradeNodeCommand(kind: "apply" | "node", target: string): string {
   if (!/^1\.\d+\.\d+$/.test(target)) throw new Error(`"${target}" is not an exact Kubernetes version`);
   const files = ["packages.sh", "upgrade-node.sh"].map((name) => ({
-    path: `${NODE_PATHS.lib}/${name}`,
+    path: `${NODE_LIB}/${name}`,
     content: readFileSync(bootstrapFile(name), "utf8"),
     permissions: name === "upgrade-node.sh" ? "0755" : "0644",
   }));
   return renderFileInstaller(
     `the upgrade to ${target}`,
     files,
-    [`bash "$ROOT${NODE_PATHS.lib}/upgrade-node.sh" ${kind} ${target}`],
+    [`bash "$ROOT${NODE_LIB}/upgrade-node.sh" ${kind} ${target}`],
     `node upgraded to ${target}`,
   );
 }

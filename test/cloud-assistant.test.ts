@@ -39,7 +39,11 @@ describe("the readiness gate against the ECS API", () => {
         { status: "Success", exitCode: 0, output: "log\nkubeadm-alicloud: ready\n" },
       ],
     });
-    await expect(gate(f)).resolves.toEqual({ invokeId: "t-fake3", output: "log\nkubeadm-alicloud: ready\n" });
+    await expect(gate(f)).resolves.toEqual({
+      invokeId: "t-fake3",
+      output: "log\nkubeadm-alicloud: ready\n",
+      exitCode: 0,
+    });
     const actions = f.requests().map((r) => r.action);
     // Agent first: no RunCommand before DescribeCloudAssistantStatus said true (4th poll).
     expect(actions.slice(0, 5)).toEqual([

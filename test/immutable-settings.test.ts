@@ -160,17 +160,17 @@ describe("the guard and Kubernetes versions", () => {
     };
   };
 
-  it("refuses a new minor on a deployed stack (nothing upgrades running control planes yet), accepts a newer patch", () => {
-    expect(changedSettings(at("1.35.2"), at("1.35.4"))).toEqual([]);
-    const reasons = changedSettings(at("1.35.2"), at("1.36.5")).map((f) => f.reason);
-    expect(reasons).toHaveLength(1);
-    expect(reasons[0]).toMatch(
-      /^kubernetesVersion \(minor\) changed from 1\.35 to 1\.36: this release does not yet upgrade/,
-    );
-    // A stack whose guard predates this setting records it on its next update.
-    const older = Object.fromEntries(
-      Object.entries(at("1.35.2").settings).filter(([k]) => k !== "kubernetesVersion (minor)"),
-    );
-    expect(changedSettings({ version: GUARD_RECORD_VERSION, settings: older }, at("1.35.2"))).toEqual([]);
+  it("leaves versions to the staged rollout: a new minor passes the guard, even where an earlier release recorded the minor", () => {
+    // The rollout (components/rollout/resources.ts) upgrades running control planes and
+    // judges the step against the version it last confirmed (test/rollout-resources.test.ts).
+    expect(changedSettings(at("1.35.2"), at("1.36.5"))).toEqual([]);
+    const recorded = {
+      version: GUARD_RECORD_VERSION,
+      settings: {
+        ...at("1.35.2").settings,
+        "kubernetesVersion (minor)": { value: "1.35", why: "earlier release" },
+      },
+    };
+    expect(changedSettings(recorded, at("1.36.5"))).toEqual([]);
   });
 });

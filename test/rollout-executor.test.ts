@@ -10,13 +10,14 @@ import { cloudPorts } from "../components/rollout/cloud-ports";
 import { RolloutHalted, runEngine, type EngineResult } from "../components/rollout/engine";
 import type { RolloutTarget } from "../plan/rollout/observed";
 import { waveSizes } from "../plan/upgrade/waves";
+import { upgradeNodeCommand } from "../plan/upgrade-node";
 import { Crash, RolloutWorld } from "./harness/rollout-world";
 
 const FROM = "1.35.2";
 const TO = "1.36.5";
 const instant = { pollMs: 0, sleep: async () => undefined };
 
-function ports(w: RolloutWorld, cps: number, log: string[] = []) {
+function ports(w: RolloutWorld, cps: number, log: string[] = [], etcdSnapshots = true) {
   return cloudPorts({
     commands: w.commands(),
     ess: w.ess(),
@@ -24,11 +25,13 @@ function ports(w: RolloutWorld, cps: number, log: string[] = []) {
     pools: [...w.pools].map(([name, p]) => ({
       name,
       scalingGroupId: p.group,
-      strategy: "replace",
+      strategy: p.strategy,
       version: TO,
     })),
     version: TO,
     drainBudgetSeconds: 60,
+    upgradeCommands: { apply: upgradeNodeCommand("apply", TO), node: upgradeNodeCommand("node", TO) },
+    etcdSnapshots,
     gateSeconds: 60,
     log: (l) => log.push(l),
     wait: instant,
@@ -72,8 +75,9 @@ describe("the rollout executor against the fake cloud", () => {
     const w = new RolloutWorld(TO, FROM, 3, [{ size: 7, room: 2 }]);
     await expect(run(w, 3)).resolves.toMatchObject({ status: "done" });
     expectFinished(w, [7]);
-    const cpSteps = w.journal.filter((j) => /upgrade-node|drain cn-hangzhou.i-cp|cp-gate/.test(j));
+    const cpSteps = w.journal.filter((j) => /upgrade-node|drain cn-hangzhou.i-cp|cp-gate|snapshot/.test(j));
     expect(cpSteps).toEqual([
+      "i-cp0 etcd snapshot",
       "i-cp1 drain cn-hangzhou.i-cp0",
       "i-cp0 upgrade-node apply 1.36.5",
       "i-cp0 rollout-node cp-gate cn-hangzhou.i-cp0 1.36.5 60",
@@ -130,12 +134,37 @@ describe("the rollout executor against the fake cloud", () => {
     expectFinished(w, [3]);
   });
 
+  it("takes an etcd snapshot before the first control plane moves, and moves nothing when it fails or backups are off", async () => {
+    const w = new RolloutWorld(TO, FROM, 3, []);
+    w.snapshotFails = true;
+    await expect(run(w, 3)).rejects.toThrow(
+      /etcd snapshot before the upgrade failed \(exit 1\); nothing was upgraded[^]*upload failed: 403/,
+    );
+    expect(w.journal.filter((j) => !j.includes("observe"))).toEqual(["i-cp0 etcd snapshot"]);
+    const off = new RolloutWorld(TO, FROM, 3, []);
+    await expect(
+      runEngine(ports(off, 3, [], false), target(off), {
+        budgetMs: 3_600_000,
+        waitMs: 0,
+        stuckMs: 3_600_000,
+      }),
+    ).rejects.toThrow(/set etcdBackup.enabled: true/);
+    expect(off.journal.filter((j) => !j.includes("observe"))).toEqual([]);
+  });
+
   it("refuses to start on a cluster two minors behind the target or newer than it", async () => {
     const w = new RolloutWorld(TO, "1.34.9", 1, [{ size: 1, room: 1 }]);
     await expect(run(w, 1)).rejects.toThrow(/nothing changed: the cluster runs 1.34.9: 1.36.5 skips a minor/);
     expect(w.journal.filter((j) => !j.includes("observe"))).toEqual([]);
     const newer = new RolloutWorld(TO, "1.37.0", 1, []);
     await expect(run(newer, 1)).rejects.toThrow(/newer than the target 1.36.5: no downgrades/);
+    // A pool still at 1.32 would fall 4 minors behind 1.36: it moves first.
+    const lagging = new RolloutWorld(TO, FROM, 1, [{ size: 2, room: 1 }]);
+    for (const n of lagging.nodes.values()) if (!n.controlPlane) n.kubelet = "1.32.9";
+    await expect(run(lagging, 1)).rejects.toThrow(
+      /nodes run kubelet 1\.32\.9, which 1\.36\.5 would leave more than 3 minors behind/,
+    );
+    expect(lagging.journal.filter((j) => !j.includes("observe"))).toEqual([]);
   });
 
   it("stops at its time budget between steps, and the next run goes on from there", async () => {
@@ -143,9 +172,9 @@ describe("the rollout executor against the fake cloud", () => {
     let t = 0;
     const clockPorts = ports(w, 3);
     const act = clockPorts.act.bind(clockPorts);
-    clockPorts.act = async (a) => {
+    clockPorts.act = async (a, deadline) => {
       t += 60_000; // each step takes a minute
-      return act(a);
+      return act(a, deadline);
     };
     const first = await runEngine(clockPorts, target(w), {
       budgetMs: 150_000,
@@ -181,10 +210,14 @@ describe("the rollout executor against the fake cloud", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 3 }),
-        fc.array(fc.record({ size: fc.integer({ min: 1, max: 9 }), room: fc.integer({ min: 1, max: 4 }) }), {
-          minLength: 1,
-          maxLength: 2,
-        }),
+        fc.array(
+          fc.record({
+            size: fc.integer({ min: 1, max: 9 }),
+            room: fc.integer({ min: 1, max: 4 }),
+            strategy: fc.constantFrom("replace" as const, "in-place" as const),
+          }),
+          { minLength: 1, maxLength: 2 },
+        ),
         fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 4 }),
         fc.integer({ min: 0, max: 2 }),
         async (cps, pools, crashes, registerAfter) => {

@@ -4,7 +4,6 @@
 // and removals). Every command has its own Cloud Assistant Timeout and the wait for it
 // its own limit beyond (components/readiness.ts waitForCommand); a failed step halts
 // with the node's output.
-import { createHash } from "node:crypto";
 import { drainCommand, drainFailure, parseDrainResult } from "../../plan/drain";
 import type { Action } from "../../plan/rollout/decision";
 import {
@@ -17,10 +16,16 @@ import {
   type EssPool,
 } from "../../plan/rollout/node-script";
 import type { Observed } from "../../plan/rollout/observed";
-import { upgradeNodeCommand, UPGRADE_NODE_COMMAND_SECONDS } from "../../plan/upgrade-node";
+import { UPGRADE_NODE_COMMAND_SECONDS } from "../../plan/upgrade-node";
+import {
+  ETCD_BACKUP_SECONDS,
+  ETCD_BACKUP_SERVICE,
+  SNAPSHOT_COMMAND_MARGIN_SECONDS,
+} from "../../plan/etcd-backup";
 import type { CommandApi } from "../cloud-assistant";
 import type { EssApi } from "../ess";
 import { waitForCommand, type WaitOptions } from "../readiness";
+import { commandWaitSeconds, ROLLOUT_AGENT_SECONDS } from "../../plan/rollout/limits";
 import { RolloutHalted, type RolloutPorts } from "./engine";
 
 export interface RolloutPool {
@@ -38,10 +43,21 @@ export interface CloudPortsArgs {
   readonly pools: readonly RolloutPool[];
   /** The version the control planes go to. */
   readonly version: string;
+  /**
+   * The on-node upgrade commands (plan/upgrade-node.ts upgradeNodeCommand), rendered where
+   * the program runs: `apply` for the first control plane, `node` for the others and for
+   * in-place pool nodes (at the pool's version).
+   */
+  readonly upgradeCommands: { readonly apply?: string; readonly node: string };
   readonly drainBudgetSeconds: number;
   /** How long a node may take to pass its gate after its upgrade or launch. */
   readonly gateSeconds: number;
   readonly log: (line: string) => void;
+  /**
+   * Whether the control planes take scheduled etcd snapshots (etcdBackup.enabled): the
+   * rollout starts one, stored off the nodes, before the first control plane moves.
+   */
+  readonly etcdSnapshots: boolean;
   /** Overrides for tests (poll interval, clock). */
   readonly wait?: WaitOptions;
 }
@@ -54,7 +70,8 @@ const LEAVING = new Set(["Removing", "Removing:Wait", "Stopping", "Stopped"]);
 
 /** A ClientToken per step and its inputs (ESS: at most 64 ASCII characters): a retry is not done twice. */
 export const clientToken = (...parts: readonly (string | number)[]) =>
-  `ka-${createHash("sha256").update(parts.join("|")).digest("hex").slice(0, 40)}`;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  `ka-${(require("node:crypto") as typeof import("node:crypto")).createHash("sha256").update(parts.join("|")).digest("hex").slice(0, 40)}`;
 
 export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
   const byNode = new Map<string, string>();
@@ -73,6 +90,10 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
   const run = async (instanceId: string, script: string, timeoutSeconds: number, what: string) => {
     try {
       return await waitForCommand(a.commands, instanceId, script, timeoutSeconds, {
+        // Nested limits (plan/rollout/limits.ts): the agent of a running node, the
+        // command's own Timeout, then polling slack.
+        agentOnlineSeconds: ROLLOUT_AGENT_SECONDS,
+        gateSeconds: commandWaitSeconds(timeoutSeconds),
         ...a.wait,
         what: `could not ${what}`,
         returnFailures: true,
@@ -131,13 +152,10 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
     gate: "gate" | "cp-gate",
   ) => {
     const instanceId = instanceOf(node);
+    const command = a.upgradeCommands[kind];
+    if (!command) throw new RolloutHalted(`no kubeadm upgrade ${kind} command was given for ${node}`);
     await drain(node, false, gate === "cp-gate" ? instanceId : undefined);
-    const up = await run(
-      instanceId,
-      upgradeNodeCommand(kind, version),
-      UPGRADE_NODE_COMMAND_SECONDS,
-      `upgrade ${node}`,
-    );
+    const up = await run(instanceId, command, UPGRADE_NODE_COMMAND_SECONDS, `upgrade ${node}`);
     if (up.exitCode !== 0) {
       const tail = up.output.trimEnd().split("\n").slice(-30).join("\n");
       throw new RolloutHalted(
@@ -160,6 +178,39 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
           })()
         : await onControlPlane({ kind: gate, node, version, seconds: a.gateSeconds }, `gate ${node}`);
     requireOk(g, `the gate of ${node} at ${version}`);
+  };
+
+  /**
+   * The scheduled backup's own oneshot unit on the first control plane: `systemctl start`
+   * returns when the snapshot is stored in the bucket, or failed (plan/etcd-backup.ts).
+   */
+  const snapshot = async () => {
+    if (!a.etcdSnapshots)
+      throw new RolloutHalted(
+        "the control planes would move without an etcd snapshot stored off the nodes: set etcdBackup.enabled: true (one pulumi up), then upgrade",
+      );
+    const [first] = a.controlPlaneInstanceIds;
+    if (!first) throw new RolloutHalted("no control plane to take the etcd snapshot on");
+    const script = [
+      "#!/usr/bin/env bash",
+      "set -euo pipefail",
+      `if ! systemctl start ${ETCD_BACKUP_SERVICE}; then`,
+      `  journalctl -u ${ETCD_BACKUP_SERVICE} -n 40 --no-pager || true`,
+      "  exit 1",
+      "fi",
+      "echo 'kubeadm-alicloud: etcd snapshot stored before the upgrade'",
+      "",
+    ].join("\n");
+    const r = await run(
+      first,
+      script,
+      ETCD_BACKUP_SECONDS + SNAPSHOT_COMMAND_MARGIN_SECONDS,
+      "take an etcd snapshot",
+    );
+    if (r.exitCode !== 0)
+      throw new RolloutHalted(
+        `the etcd snapshot before the upgrade failed (exit ${r.exitCode}); nothing was upgraded. Its output:\n${r.output.trimEnd().split("\n").slice(-40).join("\n")}`,
+      );
   };
 
   const pool = (name: string) => {
@@ -209,9 +260,11 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
         );
       }
     },
-    async act(action: Action): Promise<void> {
+    async act(action: Action, deadline: number): Promise<void> {
       switch (action.kind) {
         case "upgrade-control-plane":
+          // The first control plane to move (`upgrade apply`): a snapshot first.
+          if (action.command === "kubeadm upgrade apply") await snapshot();
           return upgradeInPlace(
             action.node,
             action.command === "kubeadm upgrade apply" ? "apply" : "node",
@@ -255,7 +308,12 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
         }
         case "upgrade-in-place": {
           const p = pool(action.pool);
-          for (const node of action.nodes) await upgradeInPlace(node, "node", p.version, "gate");
+          // Each node is a step of its own length: none starts after the budget.
+          const now = a.wait?.now ?? Date.now;
+          for (const node of action.nodes) {
+            if (now() >= deadline) return;
+            await upgradeInPlace(node, "node", p.version, "gate");
+          }
           return;
         }
       }

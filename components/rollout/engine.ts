@@ -4,15 +4,18 @@
 // reconciler does on each requeue (../shared/audits/architecture.md §3.1). It keeps no
 // progress of its own: a halted or timed-out run is resumed by the next `pulumi up`,
 // which observes the marks and versions this one left in the cloud and the cluster.
-import { compareVersions, parseKubernetesVersion } from "../../config/versions";
+import { compareVersions, MAX_KUBELET_SKEW, parseKubernetesVersion } from "../../config/versions";
 import type { Action } from "../../plan/rollout/decision";
 import { nextStep } from "../../plan/rollout/next";
 import type { Observed, RolloutTarget } from "../../plan/rollout/observed";
 
 export interface RolloutPorts {
   observe(): Promise<Observed>;
-  /** Performs one action; throws RolloutHalted when it must stop (a gate or drain failed). */
-  act(action: Action): Promise<void>;
+  /**
+   * Performs one action; throws RolloutHalted when it must stop (a gate or drain failed).
+   * An action over several nodes starts no node after `deadline` (epoch ms).
+   */
+  act(action: Action, deadline: number): Promise<void>;
   /** After "done": lift what the rollout held (the gated nodes' autoscaler hold). */
   finish(observed: Observed): Promise<void>;
   log(line: string): void;
@@ -57,6 +60,8 @@ const describe = (a: Action): string => {
   }
 };
 
+const minor = (v: string) => parseKubernetesVersion(v)?.minor ?? Infinity;
+
 /**
  * The live re-check before anything moves: the cluster itself (kubeadm-config) must be
  * at the target's minor or the one before, never newer (kubeadm upgrades one minor at a
@@ -64,7 +69,11 @@ const describe = (a: Action): string => {
  * EnforceVersionPolicies). The preview refused this against the confirmed version; the
  * cluster may have been changed by hand since.
  */
-export function liveVersionProblem(clusterVersion: string, target: string): string | undefined {
+export function liveVersionProblem(
+  clusterVersion: string,
+  target: string,
+  kubelets: readonly string[] = [],
+): string | undefined {
   const c = parseKubernetesVersion(clusterVersion);
   const t = parseKubernetesVersion(target);
   if (!c) return `the cluster's kubeadm-config shows no readable kubernetesVersion ("${clusterVersion}")`;
@@ -73,6 +82,12 @@ export function liveVersionProblem(clusterVersion: string, target: string): stri
     return `the cluster runs ${clusterVersion}, newer than the target ${target}: no downgrades`;
   if (t.minor > c.minor + 1)
     return `the cluster runs ${clusterVersion}: ${target} skips a minor (kubeadm upgrades one minor at a time)`;
+  // Kubelets at most MAX_KUBELET_SKEW minors older than the API server, so one that far
+  // behind must move before the control planes do (kubernetes/website
+  // content/en/releases/version-skew-policy.md, kubelet).
+  const behind = [...new Set(kubelets)].filter((k) => t.minor - minor(k) > MAX_KUBELET_SKEW).sort();
+  if (behind.length > 0)
+    return `nodes run kubelet ${behind.join(", ")}, which ${target} would leave more than ${MAX_KUBELET_SKEW} minors behind: upgrade their pools first`;
   return undefined;
 }
 
@@ -90,7 +105,14 @@ export async function runEngine(
   for (let first = true; ; first = false) {
     const observed = await ports.observe();
     if (first) {
-      const problem = liveVersionProblem(observed.clusterVersion, target.version);
+      // The kubelets' skew matters only when the control planes are about to move: a pool
+      // rollout must be free to bring a lagging pool forward.
+      const moving = observed.controlPlanes.some((c) => c.apiServerVersion !== target.version);
+      const problem = liveVersionProblem(
+        observed.clusterVersion,
+        target.version,
+        moving ? observed.kubeletVersions : [],
+      );
       if (problem) throw new RolloutHalted(`nothing changed: ${problem}`);
     }
     const step = nextStep(observed, target);
@@ -117,7 +139,7 @@ export async function runEngine(
     if (now() >= deadline) return { status: "out-of-time", steps, waiting: `next: ${describe(step)}` };
     waitingSince = undefined;
     ports.log(`step ${steps + 1}: ${describe(step)}`);
-    await ports.act(step);
+    await ports.act(step, deadline);
     steps++;
   }
 }

@@ -3,7 +3,6 @@
 // the rollout engine observes (plan/rollout/observed.ts) from that script's snapshot of
 // the cluster and ESS's view of each pool. Pure: nothing here calls Alibaba Cloud.
 import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { COMMAND_CONTENT_LIMIT, commandContentSize } from "../node-commands";
 import type { Observed, ObservedControlPlane, ObservedPool, ObservedPoolNode } from "./observed";
@@ -136,6 +135,9 @@ const CORDONED = 2;
 export function parseSnapshot(result: RolloutNodeResult): ClusterSnapshot {
   if (!result.ok || !result.gz)
     throw new Error(`the observation failed: ${result.message ?? result.reason ?? "no snapshot"}`);
+  // Loaded here: this runs inside the rollout's dynamic provider, which serializes it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { gunzipSync } = require("node:zlib") as typeof import("node:zlib");
   return JSON.parse(gunzipSync(Buffer.from(result.gz, "base64")).toString("utf8")) as ClusterSnapshot;
 }
 
@@ -203,5 +205,10 @@ export function toObserved(
       ...(steady !== undefined ? { steady } : {}),
     };
   });
-  return { clusterVersion: snapshot.clusterVersion, controlPlanes, pools: observedPools };
+  return {
+    clusterVersion: snapshot.clusterVersion,
+    kubeletVersions: snapshot.nodes.map((n) => n[2]),
+    controlPlanes,
+    pools: observedPools,
+  };
 }

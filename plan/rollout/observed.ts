@@ -46,6 +46,8 @@ export interface ObservedPool {
 export interface Observed {
   /** kubeadm-config's kubernetesVersion: what `kubeadm upgrade apply` last set. */
   readonly clusterVersion: string;
+  /** Every Node's kubelet version, whatever its pool (for the skew check before anything moves). */
+  readonly kubeletVersions?: readonly string[];
   readonly controlPlanes: readonly ObservedControlPlane[];
   readonly pools: readonly ObservedPool[];
 }

@@ -27,6 +27,7 @@ export interface WorldNode {
 
 export interface WorldPool {
   group: string;
+  strategy: "replace" | "in-place";
   version: string;
   desired: number;
   maxSize: number;
@@ -49,6 +50,8 @@ export class RolloutWorld {
   /** Nodes whose gate fails (a DaemonSet pod never Ready). */
   failingGate = new Set<string>();
   crashAfter = Infinity;
+  /** The etcd snapshot unit fails (the bucket refuses the upload). */
+  snapshotFails = false;
   /** After a crash every call fails, as for a killed process, until revive(). */
   dead = false;
   registerAfter = 1;
@@ -60,7 +63,7 @@ export class RolloutWorld {
     readonly target: string,
     from: string,
     cps: number,
-    pools: { size: number; room: number }[],
+    pools: { size: number; room: number; strategy?: "replace" | "in-place" }[],
   ) {
     this.clusterVersion = from;
     for (let i = 0; i < cps; i++) this.addNode(`i-cp${i}`, from, true);
@@ -68,6 +71,7 @@ export class RolloutWorld {
       const instances = Array.from({ length: p.size }, () => this.addNode(this.newId(), from, false));
       this.pools.set(`pool-${i}`, {
         group: `asg-${i}`,
+        strategy: p.strategy ?? "replace",
         version: target,
         desired: p.size,
         maxSize: p.size + p.room,
@@ -173,6 +177,12 @@ export class RolloutWorld {
     const rollout = /^exec python3 - (.*) <<'/m.exec(script);
     const drain = /^set -- (\S+) (\d+) # kubeadm-alicloud: the node and its drain budget$/m.exec(script);
     const upgrade = /upgrade-node\.sh" (apply|node) (\S+)/.exec(script);
+    if (/^if ! systemctl start kubeadm-alicloud-etcd-backup.service; then$/m.test(script)) {
+      this.journal.push(`${instanceId} etcd snapshot`);
+      return this.snapshotFails
+        ? { status: "Failed", exitCode: 1, output: "etcd-backup.sh: upload failed: 403\n" }
+        : { status: "Success", exitCode: 0, output: "kubeadm-alicloud: etcd snapshot stored\n" };
+    }
     if (rollout?.[1]) return this.rolloutNode(instanceId, rollout[1].split(" "));
     if (drain?.[1])
       return this.drain(instanceId, drain[1], /^export KUBEADM_ALICLOUD_KEEP_CORDONED=yes$/m.test(script));

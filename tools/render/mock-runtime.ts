@@ -16,6 +16,8 @@ export interface RecordedResource {
    * cannot tell an explicit dependency from an implicit one on the same resource.
    */
   readonly dependsOn: readonly string[];
+  /** For each input, the URNs of the resources its value came from (Pulumi's property dependencies). */
+  readonly inputDependencies: Readonly<Record<string, readonly string[]>>;
   /** Inputs with secret values unwrapped. */
   readonly inputs: Readonly<Record<string, unknown>>;
   /** Inputs with every secret value replaced by SECRET_MASK: safe to print. */
@@ -168,9 +170,11 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
       if (err) recorder.failures.push(`${req.getType()} ${req.getName()}: ${err.message}`);
       if (!err && resp) {
         const implicit = new Set<string>();
-        req
-          .getPropertydependenciesMap()
-          .forEach((deps) => deps.getUrnsList().forEach((u) => implicit.add(u)));
+        const inputDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps, key) => {
+          inputDependencies[key] = deps.getUrnsList();
+          deps.getUrnsList().forEach((u) => implicit.add(u));
+        });
         const secretPaths: string[] = [];
         const raw = req.getObject()?.toJavaScript() ?? {};
         const inputs = unwrapSecrets(raw, "", secretPaths) as Record<string, unknown>;
@@ -182,6 +186,7 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
           parent: req.getParent(),
           custom: req.getCustom(),
           dependsOn: req.getDependenciesList().filter((u) => !implicit.has(u)),
+          inputDependencies,
           inputs,
           maskedInputs,
           secretPaths,

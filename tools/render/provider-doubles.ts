@@ -37,6 +37,10 @@ export function alicloudOutputs(args: pulumi.runtime.MockResourceArgs): Record<s
             ? documentationIp(args.name)
             : documentationIp(args.name).replace("203.0.113.", "192.0.2."),
       };
+    case "pulumi-nodejs:dynamic/kubeadm-alicloud:ControlPlaneRollout":
+    case "pulumi-nodejs:dynamic/kubeadm-alicloud:PoolRollout":
+      // A finished rollout confirms the version it brought the nodes to (components/rollout/resources.ts).
+      return { confirmedVersion: args.inputs.version };
     default:
       return {};
   }
