@@ -40,6 +40,11 @@ export const apiPublicAddress = cluster.apiLoadBalancer.publicAddress;
 export const controlPlaneIps = cluster.controlPlane.privateIps;
 /** Resolves once every control plane serves the API: anything that talks to the API waits on it. */
 export const controlPlaneReady = cluster.controlPlane.ready;
+/**
+ * The version the staged rollout last finished at, every control plane's gate passed
+ * (components/rollout/resources.ts): what the upgrade workflow promotes from.
+ */
+export const confirmedKubernetesVersion = cluster.confirmedVersion;
 export const nodePoolScalingGroupIds = Object.fromEntries(
   Object.entries(cluster.nodePools).map(([name, pool]) => [name, pool.scalingGroupId]),
 );

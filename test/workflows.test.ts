@@ -29,6 +29,9 @@ interface Step {
 interface Job {
   if?: string;
   uses?: string;
+  needs?: string | string[];
+  environment?: string;
+  outputs?: Record<string, string>;
   permissions?: Record<string, string>;
   "timeout-minutes"?: number;
   steps?: Step[];
@@ -124,5 +127,42 @@ describe("workflows", () => {
     expect(files.length).toBeGreaterThan(3);
     const r = spawnSync("shellcheck", files, { encoding: "utf8" });
     expect(r.status, r.stdout).toBe(0);
+  });
+});
+
+describe("the upgrade workflow (issue: pipelines, item 2)", () => {
+  const byFile = (f: string) => workflows.find((w) => w.file === f)?.wf as Workflow;
+  const upgrade = byFile("upgrade.yml");
+  const runs = (job: Job) => (job.steps ?? []).map((s) => s.run ?? s.uses ?? "");
+
+  it("is started by hand with a stack and a version, and gates before anything changes", () => {
+    const dispatch = upgrade.on.workflow_dispatch as { inputs: Record<string, { options?: string[] }> };
+    expect(Object.keys(dispatch.inputs)).toEqual(["stack", "version"]);
+    expect(dispatch.inputs.stack?.options).toEqual(["dev", "staging", "prod"]);
+    const gate = upgrade.jobs.gate as Job;
+    expect(runs(gate)).toContain('npm run upgrade-gate -- --stack "$STACK" --target "$VERSION"');
+    expect(runs(gate).join("\n")).toMatch(/npm run render -- --stack "\$STACK" --deployed-version "\$FROM"/);
+    expect(gate.outputs?.urn).toBe("${{ steps.gate.outputs.urn }}");
+  });
+
+  it("upgrades the control planes alone, then the pools behind an approval of their own", () => {
+    const cps = upgrade.jobs["control-planes"] as Job;
+    const pools = upgrade.jobs.pools as Job;
+    expect(cps.needs).toBe("gate");
+    expect(pools.needs).toBe("control-planes");
+    const up = (job: Job) => (job.steps ?? []).find((s) => s.with?.command === "up");
+    expect(up(cps)?.with?.target).toBe("${{ needs.gate.outputs.urn }}");
+    expect(up(pools)?.with?.target).toBeUndefined();
+    expect(cps.environment).toBe("${{ inputs.stack }}");
+    expect(pools.environment).toBe("${{ inputs.stack }}-pools");
+  });
+
+  it("keeps a plain deploy from carrying a version change: the gate runs before its pulumi up", () => {
+    const job = byFile("deploy-stack.yml").jobs.up as Job;
+    const all = runs(job);
+    const gate = all.indexOf('npm run upgrade-gate -- --stack "$STACK" --deploy');
+    const up = (job.steps ?? []).findIndex((s) => s.with?.command === "up");
+    expect(gate).toBeGreaterThan(-1);
+    expect(gate).toBeLessThan(up);
   });
 });
