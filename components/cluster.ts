@@ -291,12 +291,18 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           version: pool.kubernetesVersion,
           controlPlaneVersion: controlPlaneRollout.confirmedVersion,
           upgradeCommands: { node: upgradeNodeCommand("node", pool.kubernetesVersion) },
-          pool: pulumi.output((pools[pool.name] as NodePool).scalingGroupId).apply((scalingGroupId) => ({
-            name: pool.name,
-            scalingGroupId,
-            strategy: pool.upgradeStrategy,
-            waveSettings: { waves: spec.upgrade.waves, maxWaveShare: spec.upgrade.maxWaveShare },
-          })),
+          pool: pulumi
+            .all([
+              (pools[pool.name] as NodePool).scalingGroupId,
+              (pools[pool.name] as NodePool).launchTemplateVersion,
+            ])
+            .apply(([scalingGroupId, templateVersion]) => ({
+              name: pool.name,
+              scalingGroupId,
+              strategy: pool.upgradeStrategy,
+              waveSettings: { waves: spec.upgrade.waves, maxWaveShare: spec.upgrade.maxWaveShare },
+              templateVersion,
+            })),
         },
         { parent: this, dependsOn: [previousRollout] },
       );

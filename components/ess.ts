@@ -19,12 +19,16 @@ export interface ScalingGroupView {
   readonly maxSize: number;
   readonly minSize: number;
   readonly lifecycleState: string;
+  /** The launch-template version the group launches from ("" when it has none). */
+  readonly launchTemplateVersion: string;
 }
 
 export interface ScalingInstanceView {
   readonly instanceId: string;
   /** InService, Pending, Protected, Standby, Removing, … (struct_scaling_instance.go LifecycleState). */
   readonly lifecycleState: string;
+  /** The launch-template version it was launched from ("" for an attached instance). */
+  readonly launchTemplateVersion: string;
 }
 
 export interface EssApi {
@@ -90,6 +94,7 @@ export function essClient(regionId: string, endpoint?: string): EssApi {
         maxSize: num(g.MaxSize),
         minSize: num(g.MinSize),
         lifecycleState: String(g.LifecycleState ?? ""),
+        launchTemplateVersion: String(g.LaunchTemplateVersion ?? ""),
       };
     },
     instances: async (id) => {
@@ -102,7 +107,11 @@ export function essClient(regionId: string, endpoint?: string): EssApi {
         });
         const items = ((body.ScalingInstances as Body | undefined)?.ScalingInstance ?? []) as Body[];
         for (const i of items)
-          out.push({ instanceId: String(i.InstanceId), lifecycleState: String(i.LifecycleState ?? "") });
+          out.push({
+            instanceId: String(i.InstanceId),
+            lifecycleState: String(i.LifecycleState ?? ""),
+            launchTemplateVersion: String(i.LaunchTemplateVersion ?? ""),
+          });
         // As cluster-autoscaler pages (cloudprovider/alicloud/alicloud_auto_scaling.go
         // getScalingInstancesByGroup): stop when the pages cover TotalCount.
         if (items.length === 0 || page * PAGE_SIZE >= num(body.TotalCount)) return out;

@@ -39,6 +39,8 @@ export interface NodePoolArgs {
  */
 export class NodePool extends pulumi.ComponentResource {
   readonly scalingGroupId: pulumi.Output<string>;
+  /** The launch-template version the group launches from, once the group took it. */
+  readonly launchTemplateVersion: pulumi.Output<string>;
 
   constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:cluster:NodePool", name, {}, opts);
@@ -105,6 +107,7 @@ export class NodePool extends pulumi.ComponentResource {
       },
     );
     this.scalingGroupId = group.id;
+    this.launchTemplateVersion = group.launchTemplateVersion.apply((v) => v ?? "");
     this.registerOutputs({ scalingGroupId: this.scalingGroupId });
   }
 }

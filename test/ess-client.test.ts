@@ -9,24 +9,32 @@ import { essPublicEndpoint } from "../plan/rollout/ess-endpoint";
 import { fakeEcsPerTest, signedBy } from "./harness/fake-ecs";
 
 const fake = fakeEcsPerTest("AK-ess-test");
+// Every tenth launched from template version 3; the others attached (no version).
 const instances = Array.from({ length: 123 }, (_, i) => ({
   InstanceId: `i-${i}`,
   LifecycleState: i % 10 === 0 ? "Pending" : "InService",
+  ...(i % 10 === 0 ? { LaunchTemplateVersion: "3" } : {}),
 }));
 
 describe("the ESS client", () => {
   it("reads a group's size and every instance across pages, signed, at ESS 2014-08-28", async () => {
-    const f = await fake({ groups: { "asg-1": { DesiredCapacity: 7, MaxSize: 9, MinSize: 1, instances } } });
+    const f = await fake({
+      groups: {
+        "asg-1": { DesiredCapacity: 7, MaxSize: 9, MinSize: 1, LaunchTemplateVersion: "4", instances },
+      },
+    });
     const ess = essClient("cn-hangzhou", f.url);
     await expect(ess.group("asg-1")).resolves.toEqual({
       desired: 7,
       maxSize: 9,
       minSize: 1,
       lifecycleState: "Active",
+      launchTemplateVersion: "4",
     });
     const all = await ess.instances("asg-1");
     expect(all.map((i) => i.instanceId)).toEqual(instances.map((i) => i.InstanceId));
-    expect(all[10]).toEqual({ instanceId: "i-10", lifecycleState: "Pending" });
+    expect(all[10]).toEqual({ instanceId: "i-10", lifecycleState: "Pending", launchTemplateVersion: "3" });
+    expect(all[11]).toEqual({ instanceId: "i-11", lifecycleState: "InService", launchTemplateVersion: "" });
     const pages = f.calls("DescribeScalingInstances");
     expect(pages.map((r) => r.query.PageNumber)).toEqual(["1", "2", "3"]);
     for (const r of f.requests()) {

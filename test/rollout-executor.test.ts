@@ -152,6 +152,24 @@ describe("the rollout executor against the fake cloud", () => {
     expect(off.journal.filter((j) => !j.includes("observe"))).toEqual([]);
   });
 
+  it("replaces a replace pool's nodes launched from an older template version, and leaves an in-place pool's", async () => {
+    // Everything at the target already; both pools' templates changed (a new image, say).
+    const w = new RolloutWorld(TO, TO, 1, [
+      { size: 3, room: 1, strategy: "replace" },
+      { size: 2, room: 1, strategy: "in-place" },
+    ]);
+    for (const p of w.pools.values()) p.templateVersion = 2;
+    const before = [...w.pools.values()].map((p) => [...p.instances]);
+    await expect(run(w, 1)).resolves.toMatchObject({ status: "done" });
+    expect(w.violations).toEqual([]);
+    w.settle();
+    const [replaced, inPlace] = [...w.pools.values()];
+    expect(replaced?.instances.filter((i) => before[0]?.includes(i))).toEqual([]);
+    expect(replaced?.instances.map((i) => replaced.instanceTemplate.get(i))).toEqual([2, 2, 2]);
+    expect(inPlace?.instances).toEqual(before[1]);
+    expect(w.journal.filter((j) => j.includes("upgrade-node"))).toEqual([]);
+  });
+
   it("refuses to start on a cluster two minors behind the target or newer than it", async () => {
     const w = new RolloutWorld(TO, "1.34.9", 1, [{ size: 1, room: 1 }]);
     await expect(run(w, 1)).rejects.toThrow(/nothing changed: the cluster runs 1.34.9: 1.36.5 skips a minor/);
@@ -215,6 +233,8 @@ describe("the rollout executor against the fake cloud", () => {
             size: fc.integer({ min: 1, max: 9 }),
             room: fc.integer({ min: 1, max: 4 }),
             strategy: fc.constantFrom("replace" as const, "in-place" as const),
+            /** Its launch template changed too (a new image, say). */
+            templateChanged: fc.boolean(),
           }),
           { minLength: 1, maxLength: 2 },
         ),
@@ -223,6 +243,10 @@ describe("the rollout executor against the fake cloud", () => {
         async (cps, pools, crashes, registerAfter) => {
           const w = new RolloutWorld(TO, FROM, cps, pools);
           w.registerAfter = registerAfter;
+          pools.forEach((p, i) => {
+            const pool = w.pools.get(`pool-${i}`);
+            if (pool && p.templateChanged) pool.templateVersion = 2;
+          });
           for (const at of crashes) {
             w.crashAfter = at;
             await run(w, cps).catch((e: unknown) => {
@@ -237,6 +261,12 @@ describe("the rollout executor against the fake cloud", () => {
             w,
             pools.map((p) => p.size),
           );
+          // A replaced pool runs only nodes of its current template.
+          pools.forEach((p, i) => {
+            const pool = w.pools.get(`pool-${i}`);
+            if (!pool || p.strategy !== "replace") return;
+            for (const id of pool.instances) expect(pool.instanceTemplate.get(id)).toBe(pool.templateVersion);
+          });
           // Each control plane's upgrade command ran once, or again only after a kill in it.
           for (let i = 0; i < cps; i++) {
             const n = w.journal.filter((j) => j.startsWith(`i-cp${i} upgrade-node`)).length;

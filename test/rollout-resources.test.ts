@@ -32,6 +32,7 @@ const pool = (version: string, strategy: "replace" | "in-place", extra: Partial<
       scalingGroupId: "asg-1",
       strategy,
       waveSettings: { waves: [1, 5], maxWaveShare: 0.2 },
+      templateVersion: "3",
     },
     ...extra,
   });
@@ -89,6 +90,7 @@ describe("the rollout's diff", () => {
         waveSettings: { maxWaveShare: 0.2, waves: [1, 5] },
         strategy: "replace" as const,
         scalingGroupId: "asg-1",
+        templateVersion: "3",
         name: "general",
       },
     };
@@ -96,6 +98,13 @@ describe("the rollout's diff", () => {
     await expect(diff("id", done, pool("1.36.5", "replace", { gateSeconds: 900 }))).resolves.toEqual({
       changes: true,
     });
+    // A new launch-template version (an image change, say) at the same Kubernetes version.
+    const newTemplate = pool("1.36.5", "replace");
+    const bumped = {
+      ...newTemplate,
+      pool: { ...(newTemplate.pool as NonNullable<RolloutInputs["pool"]>), templateVersion: "4" },
+    };
+    await expect(diff("id", done, bumped)).resolves.toEqual({ changes: true });
     await expect(
       diff("id", done, pool("1.36.5", "replace", { controlPlaneInstanceIds: ["i-cp0", "i-cp1", "i-cp9"] })),
     ).resolves.toEqual({ changes: true });
@@ -165,6 +174,7 @@ describe("the rollout's place in the cluster, under mocks", () => {
     pools.forEach((p, i) => {
       const group = groups[i] as RecordedResource;
       expect(p.inputDependencies.pool).toContain(group.urn);
+      expect((p.inputs.pool as { templateVersion?: unknown }).templateVersion).toBeDefined();
       expect(p.inputDependencies.controlPlaneVersion).toContain(cpRollout.urn);
       // The previous pool's rollout (the control planes' for the first) comes first.
       const before = i === 0 ? cpRollout : (pools[i - 1] as RecordedResource);

@@ -235,7 +235,14 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
           a.ess.group(p.scalingGroupId),
           a.ess.instances(p.scalingGroupId),
         ]);
+        // Both numbers (the group holds an explicit version: components/node-pool.ts); an
+        // attached instance has none and is judged by its kubelet alone.
+        const outdatedIds = instances
+          .filter((i) => i.launchTemplateVersion && group.launchTemplateVersion)
+          .filter((i) => i.launchTemplateVersion !== group.launchTemplateVersion)
+          .map((i) => i.instanceId);
         essPools.push({
+          outdatedIds,
           name: p.name,
           desired: group.desired,
           maxSize: group.maxSize,

@@ -29,6 +29,11 @@ export interface RolloutPoolInput {
    * as ESS reports it when the rollout runs, so a pool's size is no input of this resource.
    */
   readonly waveSettings: WaveSettings;
+  /**
+   * The group's launch-template version: a new one (an image, instance type, disk or
+   * user-data change) makes this rollout run, and replaces nodes launched from older ones.
+   */
+  readonly templateVersion: string;
 }
 
 export interface RolloutInputs {

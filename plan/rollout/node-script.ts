@@ -151,6 +151,8 @@ export interface EssPool {
   readonly strategy: "replace" | "in-place";
   /** The version this pool is rolled to: a node passed the gate only at it. */
   readonly version: string;
+  /** Instances launched from an older launch-template version than the group's now. */
+  readonly outdatedIds?: readonly string[];
 }
 
 /**
@@ -192,6 +194,7 @@ export function toObserved(
         cordoned: (n[3] & CORDONED) !== 0,
         marked: n[4] >= 0,
         gated: n[5] === p.version,
+        ...(p.outdatedIds?.includes(id) ? { outdated: true } : {}),
       });
     }
     const steady = p.instanceIds.map((id) => byInstance.get(id)?.[4] ?? -1).find((s) => s >= 0);

@@ -25,6 +25,12 @@ export interface ObservedPoolNode {
   readonly marked: boolean;
   /** Passed the rollout's gate (Ready at the target, its DaemonSet pods ready), recorded on the node. */
   readonly gated: boolean;
+  /**
+   * Launched from an older version of the pool's launch template than the group's now
+   * (ESS reports both): its image, instance type, disk or user data are not what the
+   * pool declares, so a `replace` pool replaces it even at the target kubelet.
+   */
+  readonly outdated?: boolean;
 }
 
 export interface ObservedPool {

@@ -5,7 +5,7 @@
 // plan/upgrade/waves.ts, indexed by how many nodes are at the target already, so that a
 // rerun continues the wave sequence where it stands.
 import type { Decision } from "./decision";
-import type { ObservedPool } from "./observed";
+import type { ObservedPool, ObservedPoolNode } from "./observed";
 
 /** The size of the next wave, from the nodes already at the target. */
 export function nextWave(waves: readonly number[], done: number): number {
@@ -22,8 +22,11 @@ export function nextPoolStep(
   version: string,
   waves: readonly number[],
 ): Decision | undefined {
-  const old = pool.nodes.filter((n) => n.kubeletVersion !== version);
-  const fresh = pool.nodes.filter((n) => n.kubeletVersion === version);
+  // In place can change only the version; replacement also carries template changes.
+  const isOld = (n: ObservedPoolNode) =>
+    n.kubeletVersion !== version || (pool.strategy === "replace" && n.outdated === true);
+  const old = pool.nodes.filter(isOld);
+  const fresh = pool.nodes.filter((n) => !isOld(n));
   const marked = old.filter((n) => n.marked);
   const unmarked = old.filter((n) => !n.marked);
 

@@ -33,7 +33,8 @@ export interface FakeEcsConfig {
         DesiredCapacity: number;
         MaxSize: number;
         MinSize: number;
-        instances: readonly { InstanceId: string; LifecycleState: string }[];
+        LaunchTemplateVersion?: string;
+        instances: readonly { InstanceId: string; LifecycleState: string; LaunchTemplateVersion?: string }[];
       }
     >
   >;

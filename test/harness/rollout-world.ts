@@ -27,6 +27,9 @@ export interface WorldNode {
 
 export interface WorldPool {
   group: string;
+  /** The launch-template version the group launches from, and each instance's. */
+  templateVersion: number;
+  instanceTemplate: Map<string, number>;
   strategy: "replace" | "in-place";
   version: string;
   desired: number;
@@ -56,6 +59,8 @@ export class RolloutWorld {
   dead = false;
   registerAfter = 1;
   private effects = 0;
+  /** Instances ESS launched during the test (the rollout's surges). */
+  private launched = new Set<string>();
   private nextId = 1000;
   private invocations = new Map<string, InvocationResult>();
 
@@ -71,6 +76,8 @@ export class RolloutWorld {
       const instances = Array.from({ length: p.size }, () => this.addNode(this.newId(), from, false));
       this.pools.set(`pool-${i}`, {
         group: `asg-${i}`,
+        templateVersion: 1,
+        instanceTemplate: new Map(instances.map((id) => [id, 1])),
         strategy: p.strategy ?? "replace",
         version: target,
         desired: p.size,
@@ -317,13 +324,27 @@ export class RolloutWorld {
       group: async (id) => {
         this.alive();
         const p = byGroup(id);
-        return { desired: p.desired, maxSize: p.maxSize, minSize: 0, lifecycleState: "Active" };
+        return {
+          desired: p.desired,
+          maxSize: p.maxSize,
+          minSize: 0,
+          lifecycleState: "Active",
+          launchTemplateVersion: String(p.templateVersion),
+        };
       },
       instances: async (id) => {
         const p = byGroup(id);
         return [
-          ...p.instances.map((instanceId) => ({ instanceId, lifecycleState: "InService" })),
-          ...[...p.removing.keys()].map((instanceId) => ({ instanceId, lifecycleState: "Removing" })),
+          ...p.instances.map((instanceId) => ({
+            instanceId,
+            lifecycleState: "InService",
+            launchTemplateVersion: String(p.instanceTemplate.get(instanceId) ?? ""),
+          })),
+          ...[...p.removing.keys()].map((instanceId) => ({
+            instanceId,
+            lifecycleState: "Removing",
+            launchTemplateVersion: String(p.instanceTemplate.get(instanceId) ?? ""),
+          })),
         ];
       },
       scaleTo: async (id, total) => {
@@ -335,6 +356,8 @@ export class RolloutWorld {
           for (let i = p.instances.length; i < total; i++) {
             const instanceId = this.newId();
             p.instances.push(instanceId);
+            p.instanceTemplate.set(instanceId, p.templateVersion);
+            this.launched.add(instanceId);
             p.launching.set(instanceId, this.registerAfter);
           }
           p.desired = total;
@@ -361,9 +384,9 @@ export class RolloutWorld {
           p.desired -= instanceIds.length;
           const serving = p.instances.filter((x) => {
             const n = [...this.nodes.values()].find((y) => y.instanceId === x);
+            // Nodes from before the rollout serve; those it launched only once gated.
             return (
-              n &&
-              (n.kubelet !== p.version || n.annotations["kubeadm-alicloud.io/rollout-gated"] === p.version)
+              n && (!this.launched.has(x) || n.annotations["kubeadm-alicloud.io/rollout-gated"] === p.version)
             );
           }).length;
           if (serving < p.desired)
