@@ -166,3 +166,18 @@ describe("the upgrade workflow (issue: pipelines, item 2)", () => {
     expect(gate).toBeLessThan(up);
   });
 });
+
+describe("the end-to-end workflow (issue: pipelines, item 2)", () => {
+  const e2e = workflows.find((w) => w.file === "e2e.yml")?.wf as Workflow;
+  it("is started by hand, runs the driver, and keeps its logs whatever happened", () => {
+    expect(Object.keys(e2e.on)).toEqual(["workflow_dispatch"]);
+    const steps = (e2e.jobs.e2e as Job).steps ?? [];
+    expect(steps.some((s) => /npm run e2e -- --stack "e2e-\$RUN_ID"/.test(s.run ?? ""))).toBe(true);
+    const upload = steps.find((s) => s.uses?.startsWith("actions/upload-artifact@")) as Step & {
+      if?: string;
+    };
+    expect(upload.if).toBe("always()");
+    // kubectl is the version created, checked against its published checksum.
+    expect(steps.some((s) => (s.run ?? "").includes("sha256sum --check"))).toBe(true);
+  });
+});
