@@ -1,5 +1,7 @@
 // The end-to-end driver (tools/e2e/driver.ts) against stand-ins: a scripted Pulumi CLI,
 // kubectl and ESS that keep a small world (nodes, versions, the smoke test's objects).
+// ESS is the real client (components/ess.ts) against the fake ESS (test/harness/
+// fake-ecs.py); the world's node count follows the capacity the driver asked ESS for.
 // Checked: the order of the steps, that the cluster is destroyed whatever failed, that
 // a failure names its step and cause, that the kubeconfig never reaches the kept logs,
 // and that the stack file it writes passes the real config validation. Not checked
@@ -7,7 +9,9 @@
 import { describe, expect, it } from "vitest";
 import { projectConfig } from "../config/load";
 import { validateStackConfig } from "../config/validate";
+import { essClient } from "../components/ess";
 import { runE2e, stackConfig, type CommandResult, type E2eSettings } from "../tools/e2e/driver";
+import { fakeEcsPerTest, type FakeEcs } from "./harness/fake-ecs";
 import { SMOKE, smokeManifest } from "../tools/e2e/smoke";
 
 const settings: E2eSettings = {
@@ -33,8 +37,16 @@ interface World {
   destroyFails: boolean;
 }
 
-function ports(w: World) {
+const fake = fakeEcsPerTest("AK-e2e-test");
+const group = { DesiredCapacity: 2, MaxSize: 3, MinSize: 1, LaunchTemplateVersion: "1", instances: [] };
+
+function ports(w: World, ess: FakeEcs) {
   let t = 0;
+  // The pool follows the last total capacity the driver asked ESS for.
+  const poolNodes = () => {
+    const last = ess.calls("ScaleWithAdjustment").at(-1);
+    return last ? Number(last.query.AdjustmentValue) : w.desired;
+  };
   const ok = (stdout = ""): CommandResult => ({ code: 0, stdout, stderr: "" });
   return {
     run: async (command: string, args: readonly string[], opts: { timeoutMs: number; input?: string }) => {
@@ -67,7 +79,7 @@ function ports(w: World) {
           "api.e2e-42.k8s.internal",
         ]);
         if (a.includes("get nodes")) {
-          const items = Array.from({ length: w.nodes }, (_, i) => ({
+          const items = Array.from({ length: w.nodes === 0 ? 0 : 1 + poolNodes() }, (_, i) => ({
             metadata: { name: `n${i}` },
             status: {
               nodeInfo: { kubeletVersion: `v${w.version}` },
@@ -84,19 +96,7 @@ function ports(w: World) {
       }
       return { code: 127, stdout: "", stderr: `no ${command}` };
     },
-    ess: {
-      group: async () => ({
-        desired: w.desired,
-        maxSize: 3,
-        minSize: 1,
-        lifecycleState: "Active",
-        launchTemplateVersion: "1",
-      }),
-      scaleTo: async (_id: string, total: number) => {
-        w.commands.push(`ess scale ${total}`);
-        w.nodes = 1 + total;
-      },
-    },
+    ess: essClient("cn-hangzhou", ess.url),
     writeStackConfig: (_stack: string, config: Record<string, unknown>) => void w.stackFiles.push(config),
     writeSecret: (name: string) => `/secret/${name}`,
     log: (step: string, text: string) => void (w.logs[step] = `${w.logs[step] ?? ""}${text}\n`),
@@ -139,7 +139,8 @@ describe("the end-to-end driver", () => {
 
   it("creates, checks, smoke-tests, upgrades, scales out and in, and destroys, in that order", async () => {
     const w = world();
-    const r = await runE2e(settings, ports(w));
+    const ess = await fake({ groups: { "asg-e2e": group } });
+    const r = await runE2e(settings, ports(w, ess));
     expect(r.steps.map((s) => [s.name, s.ok])).toEqual([
       ["create", true],
       ["nodes-ready", true],
@@ -152,7 +153,12 @@ describe("the end-to-end driver", () => {
     expect(
       w.stackFiles.map((f) => (f.config as Record<string, unknown>)["kubeadm-alicloud:kubernetesVersion"]),
     ).toEqual(["1.35.2", "1.36.5"]);
-    expect(w.commands.filter((c) => c.startsWith("ess"))).toEqual(["ess scale 3", "ess scale 2"]);
+    expect(
+      ess.calls("ScaleWithAdjustment").map((c) => [c.query.ScalingGroupId, c.query.AdjustmentValue]),
+    ).toEqual([
+      ["asg-e2e", "3"],
+      ["asg-e2e", "2"],
+    ]);
     expect(w.commands.at(-2)).toMatch(/^pulumi destroy --yes --skip-preview --stack e2e-42/);
     expect(w.commands.at(-1)).toMatch(/^pulumi stack rm --yes --stack e2e-42/);
     // The smoke test reached the Service's address from inside the cluster.
@@ -163,16 +169,18 @@ describe("the end-to-end driver", () => {
 
   it("destroys the cluster after a failed smoke test, and names the failure; later steps do not run", async () => {
     const w = world({ clientPhase: "Failed" });
-    const r = await runE2e(settings, ports(w));
+    const ess = await fake({ groups: { "asg-e2e": group } });
+    const r = await runE2e(settings, ports(w, ess));
     expect(r.ok).toBe(false);
     expect(r.steps.map((s) => s.name)).toEqual(["create", "nodes-ready", "smoke", "destroy"]);
-    expect(r.steps[2]?.detail).toBe("the client pod could not connect to 10.10.0.99:80");
+    expect(ess.calls("ScaleWithAdjustment")).toEqual([]);
     expect(r.steps[3]?.ok).toBe(true);
     expect(w.commands.filter((c) => c.startsWith("ess"))).toEqual([]);
   });
 
   it("gives up on nodes that never become Ready within the limit, and says what it saw", async () => {
-    const r = await runE2e(settings, ports(world({ neverReady: true })));
+    const ess = await fake({ groups: { "asg-e2e": group } });
+    const r = await runE2e(settings, ports(world({ neverReady: true }), ess));
     expect(r.steps[1]).toMatchObject({
       name: "nodes-ready",
       ok: false,
@@ -182,7 +190,8 @@ describe("the end-to-end driver", () => {
   });
 
   it("reports a failed destroy as a failure to clean up by hand", async () => {
-    const r = await runE2e(settings, ports(world({ destroyFails: true })));
+    const ess = await fake({ groups: { "asg-e2e": group } });
+    const r = await runE2e(settings, ports(world({ destroyFails: true }), ess));
     expect(r.ok).toBe(false);
     expect(r.steps.at(-1)?.detail).toMatch(
       /exited 255: error: deleting vpc: delete what is left by hand \(stack e2e-42\)/,
