@@ -10,6 +10,9 @@ control plane with kubeadm's admin.conf (components/rollout/, plan/rollout/node-
     rollout-node.py uncordon NODE
     rollout-node.py release NODE...               the pool is done: drop the rollout's
                                                   annotations (and its autoscaler hold)
+    rollout-node.py preflight VERSION REPO_URL    before the first control plane moves:
+                                                  deprecated APIs requested, etcd members,
+                                                  the target's package repository
 
 Progress lives on the Nodes, so a rerun resumes from what they show:
   kubeadm-alicloud.io/rollout-replace=STEADY  an old node to replace; STEADY is the pool's
@@ -24,7 +27,7 @@ The last output line is `kubeadm-alicloud-rollout: {json}`; exit 0 when the step
 did not answer. Environment: KUBEADM_ALICLOUD_KUBECONFIG (admin.conf),
 KUBEADM_ALICLOUD_LOCAL_API (this control plane's own API server, for /readyz),
 KUBEADM_ALICLOUD_GATE_INTERVAL (seconds between the gate's passes, 10),
-KUBEADM_ALICLOUD_LOG_DIR.
+KUBEADM_ALICLOUD_LOG_DIR, ETCD_EXEC (runs etcdctl directly: tests).
 """
 import base64
 import gzip
@@ -34,6 +37,8 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 PREFIX = "kubeadm-alicloud-rollout: "
 REPLACE = "kubeadm-alicloud.io/rollout-replace"
@@ -210,12 +215,61 @@ def gate(check, node, version, seconds, record):
     result({"ok": True, "node": node}, 0)
 
 
+def etcdctl(args):
+    """etcdctl as it runs in kubeadm's etcd static pod, against the local member, as
+    bootstrap/etcd-backup.sh runs it (its comments cite where kubeadm mounts the PKI)."""
+    if os.environ.get("ETCD_EXEC"):
+        prefix = [os.environ["ETCD_EXEC"]]
+    else:
+        ps = subprocess.run(["crictl", "ps", "--quiet", "--state", "Running", "--label",
+                             "io.kubernetes.container.name=etcd"], stdout=subprocess.PIPE, timeout=30)
+        ids = ps.stdout.decode().split()
+        if not ids:
+            raise ApiDown("no running etcd container")
+        prefix = ["crictl", "exec", ids[0]]
+    tls = ["--endpoints=https://127.0.0.1:2379", "--dial-timeout=10s", "--command-timeout=10s",
+           "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
+           "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"]
+    # `endpoint health` exits 1 when a member is unhealthy, after printing every result.
+    p = subprocess.run(prefix + ["etcdctl"] + tls + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    try:
+        return json.loads(p.stdout.decode() or "null")
+    except ValueError:
+        raise ApiDown("etcdctl {}: {}".format(args[0], p.stderr.decode("utf-8", "replace").strip()[:300]))
+
+
+def preflight(version, repository):
+    """What plan/upgrade/preflight.ts judges and the snapshot does not hold."""
+    minor = ".".join(version.split(".")[:2])
+    # apiserver_requested_deprecated_apis: a gauge per deprecated API requested since
+    # the API server started (kubernetes/apiserver pkg/endpoints/metrics/metrics.go).
+    metrics = [line for line in kubectl(["get", "--raw", "/metrics"]).splitlines()
+               if line.startswith("apiserver_requested_deprecated_apis{")]
+    # Member names and learners (member list), health per client URL (endpoint health
+    # --cluster): etcdctl's JSON printer (etcd etcdctl/ctlv3/command/printer_json.go).
+    members = (etcdctl(["member", "list", "-w", "json"]) or {}).get("members") or []
+    health = {h.get("endpoint"): bool(h.get("health")) for h in (etcdctl(["endpoint", "health", "--cluster", "-w", "json"]) or [])}
+    etcd = [{"name": m.get("name", ""), "learner": bool(m.get("isLearner")),
+             "healthy": bool(m.get("clientURLs")) and all(health.get(u, False) for u in m.get("clientURLs", []))}
+            for m in members]
+    # The target minor's apt repository (deb/Release); the rpm tree sits beside it.
+    url = "{}/deb/Release".format(repository.rstrip("/"))
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            reachable = r.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        reachable = False
+    log("preflight for {}: {} deprecated API series, {} etcd members, {} {}".format(
+        minor, len(metrics), len(etcd), url, "answered" if reachable else "did not answer"))
+    result({"ok": True, "metrics": metrics, "etcd": etcd, "repository": reachable}, 0)
+
+
 def main(argv):
     if not argv:
         return usage()
     cmd, args = argv[0], argv[1:]
     nodes_ok = all(NODE_NAME.match(a) for a in args if not a.isdigit() and not VERSION.match(a))
-    if not nodes_ok:
+    if not nodes_ok and cmd != "preflight":
         return usage()
     if cmd == "observe" and len(args) == 1 and args[0].isdigit():
         return observe(int(args[0]))
@@ -230,6 +284,8 @@ def main(argv):
     if cmd == "uncordon" and len(args) == 1:
         kubectl(["uncordon", args[0]])
         return result({"ok": True}, 0)
+    if cmd == "preflight" and len(argv) == 3 and VERSION.match(argv[1]) and re.match(r"^https?://[^\s]+$", argv[2]):
+        return preflight(argv[1], argv[2])
     if cmd == "release" and args:
         for node in args:
             annotate(node, [GATED + "-", HOLD + "-"])

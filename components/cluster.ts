@@ -27,7 +27,7 @@ import { EtcdBackups } from "./etcd-backups";
 import { nodeRoles } from "./node-roles";
 import { ScaleInDrain } from "./scale-in-drain";
 import { ControlPlaneRollout, PoolRollout } from "./rollout/resources";
-import { upgradeNodeCommand } from "../plan/upgrade-node";
+import { kubernetesRepository, upgradeNodeCommand } from "../plan/upgrade-node";
 import { NodeHealth, nodeHealthName } from "./node-health";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
@@ -242,6 +242,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           apply: upgradeNodeCommand("apply", spec.kubernetesVersion),
           node: upgradeNodeCommand("node", spec.kubernetesVersion),
         },
+        packageRepository: kubernetesRepository(
+          spec.nodeSoftware.packageSource,
+          spec.kubernetesVersion.split(".").slice(0, 2).join("."),
+        ),
       },
       { parent: this, dependsOn: [...this.controlPlane.readiness, this.controlPlane.lastInstall] },
     );

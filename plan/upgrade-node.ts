@@ -18,6 +18,16 @@ export const UPGRADE_NODE_SCRIPT_PATH = bootstrapFile("upgrade-node.sh");
  */
 export const UPGRADE_NODE_COMMAND_SECONDS = 3600;
 
+/**
+ * The Kubernetes package repository of a minor, as bootstrap/packages.sh sets K8S_REPO
+ * for each nodeSoftware.packageSource (test/upgrade-node.test.ts holds them equal).
+ */
+export function kubernetesRepository(source: "aliyun-mirror" | "upstream", minor: string): string {
+  return source === "aliyun-mirror"
+    ? `https://mirrors.aliyun.com/kubernetes-new/core/stable/v${minor}`
+    : `https://pkgs.k8s.io/core:/stable:/v${minor}`;
+}
+
 export function upgradeNodeCommand(kind: "apply" | "node", target: string): string {
   if (!/^1\.\d+\.\d+$/.test(target)) throw new Error(`"${target}" is not an exact Kubernetes version`);
   const files = ["packages.sh", "upgrade-node.sh"].map((name) => ({

@@ -8,7 +8,7 @@
 // (aliyun/alibabacloud-oss-python-sdk-v2 tests/unit/signer/test_v4.py), and each PUT it
 // sends is re-signed here by an independent implementation (node:crypto) and compared.
 // Not real: OSS itself, RAM's evaluation of the per-prefix grant, crictl and systemd.
-import { spawnSync, spawn, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,12 +28,11 @@ import {
 import { COMMAND_CONTENT_LIMIT, commandContentSize } from "../plan/node-commands";
 import { startFakeCloud, type FakeCloud, type LoggedRequest } from "./harness/harness";
 import { haveKubectl, kubeconfig, startFake, stopFakes } from "./harness/kube";
+import { ETCD, ETCDCTL, startEtcd as startEtcdIn } from "./harness/etcd";
 import { freePort } from "./harness/net";
 import { declareCluster, installMocks, specFor, type Recorder } from "./kit";
 
 const BOOT = join(__dirname, "..", "bootstrap");
-const ETCD = "/usr/bin/etcd";
-const ETCDCTL = "/usr/bin/etcdctl";
 const haveEtcd = existsSync(ETCD) && existsSync(ETCDCTL);
 const procs: ChildProcess[] = [];
 const clouds: FakeCloud[] = [];
@@ -92,40 +91,7 @@ function ossV4(bucket: string, key: string, headers: Record<string, string>, sec
   return createHmac("sha256", k).update(toSign).digest("hex");
 }
 
-async function startEtcd(dir: string): Promise<string> {
-  const [client, peer] = await Promise.all([freePort(), freePort()]);
-  const url = `http://127.0.0.1:${client}`;
-  procs.push(
-    spawn(
-      ETCD,
-      [
-        "--data-dir",
-        join(dir, "data"),
-        "--listen-client-urls",
-        url,
-        "--advertise-client-urls",
-        url,
-        "--listen-peer-urls",
-        `http://127.0.0.1:${peer}`,
-        "--initial-advertise-peer-urls",
-        `http://127.0.0.1:${peer}`,
-        "--initial-cluster",
-        `default=http://127.0.0.1:${peer}`,
-      ],
-      { stdio: "ignore" },
-    ),
-  );
-  for (let i = 0; i < 100; i++) {
-    if (
-      spawnSync(ETCDCTL, ["--endpoints", url, "endpoint", "health"], {
-        env: { ...process.env, ETCDCTL_API: "3" },
-      }).status === 0
-    )
-      return url;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("etcd did not start");
-}
+const startEtcd = (dir: string) => startEtcdIn(dir, procs);
 
 /** A sandbox control plane: settings, the etcd stand-in for `crictl exec`, its node name. */
 function sandbox(etcdUrl: string, cloud: FakeCloud) {

@@ -30,6 +30,7 @@ function ports(w: RolloutWorld, cps: number, log: string[] = [], etcdSnapshots =
     })),
     version: TO,
     drainBudgetSeconds: 60,
+    packageRepository: "https://pkgs.k8s.io/core:/stable:/v1.36",
     upgradeCommands: { apply: upgradeNodeCommand("apply", TO), node: upgradeNodeCommand("node", TO) },
     etcdSnapshots,
     gateSeconds: 60,
@@ -75,8 +76,11 @@ describe("the rollout executor against the fake cloud", () => {
     const w = new RolloutWorld(TO, FROM, 3, [{ size: 7, room: 2 }]);
     await expect(run(w, 3)).resolves.toMatchObject({ status: "done" });
     expectFinished(w, [7]);
-    const cpSteps = w.journal.filter((j) => /upgrade-node|drain cn-hangzhou.i-cp|cp-gate|snapshot/.test(j));
+    const cpSteps = w.journal.filter((j) =>
+      /upgrade-node|drain cn-hangzhou.i-cp|cp-gate|snapshot|rollout-node preflight/.test(j),
+    );
     expect(cpSteps).toEqual([
+      "i-cp0 rollout-node preflight 1.36.5 https://pkgs.k8s.io/core:/stable:/v1.36",
       "i-cp0 etcd snapshot",
       "i-cp1 drain cn-hangzhou.i-cp0",
       "i-cp0 upgrade-node apply 1.36.5",
@@ -99,6 +103,17 @@ describe("the rollout executor against the fake cloud", () => {
     const lastCp = w.journal.indexOf("i-cp2 rollout-node cp-gate cn-hangzhou.i-cp2 1.36.5 60");
     expect(w.journal.findIndex((j) => j.startsWith("ess ") || / mark /.test(j))).toBeGreaterThan(lastCp);
   });
+
+  it("marks a wave larger than one command can name in batches, every command within Cloud Assistant's size limit", async () => {
+    const w = new RolloutWorld(TO, FROM, 1, [{ size: 230, room: 120 }]);
+    const big: RolloutTarget = { version: TO, pools: [{ name: "pool-0", version: TO, waves: [1, 200] }] };
+    const r = await runEngine(ports(w, 1), big, { budgetMs: 3_600_000, waitMs: 0, stuckMs: 3_600_000 });
+    expect(r.status).toBe("done");
+    expect(w.violations).toEqual([]);
+    const marks = w.journal.filter((j) => / rollout-node mark /.test(j)).map((j) => j.split(" ").length - 4);
+    expect(Math.max(...marks)).toBeLessThanOrEqual(100);
+    expect(marks.reduce((a, b) => a + b, 0)).toBe(230);
+  }, 60_000);
 
   it("halts on a drain a PodDisruptionBudget blocks, naming the pod and the budget, with the node uncordoned", async () => {
     const w = new RolloutWorld(TO, FROM, 1, [{ size: 2, room: 1 }]);
@@ -134,13 +149,31 @@ describe("the rollout executor against the fake cloud", () => {
     expectFinished(w, [3]);
   });
 
+  it("runs the plan's preflight before anything moves, and moves nothing when it fails, naming each problem", async () => {
+    const w = new RolloutWorld(TO, FROM, 3, [{ size: 2, room: 1 }]);
+    w.deprecatedMetrics = [
+      'apiserver_requested_deprecated_apis{group="flowcontrol.apiserver.k8s.io",removed_release="1.36",resource="flowschemas",subresource="",version="v1beta3"} 1',
+    ];
+    w.etcdUnhealthy.add("cn-hangzhou.i-cp2");
+    const [worker] = [...w.nodes].find(([, n]) => !n.controlPlane) ?? [];
+    w.node(worker ?? "").ready = false;
+    const err = await run(w, 3).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/the preflight failed; nothing was changed/);
+    expect(String(err)).toContain(`- nodes-ready: not Ready: ${worker}`);
+    expect(String(err)).toContain("- etcd-healthy: unhealthy members: cn-hangzhou.i-cp2");
+    expect(String(err)).toMatch(
+      /- removed-apis: flowcontrol.apiserver.k8s.io\/v1beta3 flowschemas was requested and is removed in 1.36/,
+    );
+    expect(w.journal.filter((j) => !/observe|preflight/.test(j))).toEqual([]);
+  });
+
   it("takes an etcd snapshot before the first control plane moves, and moves nothing when it fails or backups are off", async () => {
     const w = new RolloutWorld(TO, FROM, 3, []);
     w.snapshotFails = true;
     await expect(run(w, 3)).rejects.toThrow(
       /etcd snapshot before the upgrade failed \(exit 1\); nothing was upgraded[^]*upload failed: 403/,
     );
-    expect(w.journal.filter((j) => !j.includes("observe"))).toEqual(["i-cp0 etcd snapshot"]);
+    expect(w.journal.filter((j) => !/observe|preflight/.test(j))).toEqual(["i-cp0 etcd snapshot"]);
     const off = new RolloutWorld(TO, FROM, 3, []);
     await expect(
       runEngine(ports(off, 3, [], false), target(off), {

@@ -5,7 +5,11 @@
 // plain pods of the scenario, /readyz answers what the scenario says, and the snapshot's
 // node and pod fields are the ones the fake fills (providerID, nodeInfo.kubeletVersion,
 // conditions, annotations, the control-plane label).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./harness/net";
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -17,6 +21,32 @@ import {
 } from "../plan/rollout/node-script";
 import { commandContentSize, COMMAND_CONTENT_LIMIT } from "../plan/node-commands";
 import { haveKubectl, kubeconfig, startFake, stopFakes, type Scenario } from "./harness/kube";
+import { ETCD, ETCDCTL, startEtcd } from "./harness/etcd";
+
+const haveEtcd = existsSync(ETCD) && existsSync(ETCDCTL);
+const procs: ChildProcess[] = [];
+afterEach(() => {
+  for (const p of procs.splice(0)) p.kill("SIGKILL");
+});
+
+/** A local stand-in of the package repository: deb/Release under /core:/stable:/v1.36. */
+async function serveRepository(dir: string): Promise<string> {
+  const root = join(dir, "repo");
+  mkdirSync(join(root, "core:", "stable:", "v1.36", "deb"), { recursive: true });
+  writeFileSync(join(root, "core:", "stable:", "v1.36", "deb", "Release"), "Origin: stand-in\n");
+  const port = await freePort();
+  procs.push(
+    spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", root], {
+      stdio: "ignore",
+    }),
+  );
+  const url = `http://127.0.0.1:${port}/core:/stable:/v1.36`;
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync("curl", ["-fsS", `${url}/deb/Release`]).status === 0) return url;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the repository stand-in did not start");
+}
 
 afterEach(stopFakes);
 
@@ -283,6 +313,58 @@ describe.skipIf(!haveKubectl)("rollout-node.py with the real kubectl", () => {
     expect(r.status, r.output).toBe(4);
     expect(r.result).toMatchObject({ ok: false, reason: "api" });
   });
+
+  it.skipIf(!haveEtcd)(
+    "gathers the preflight: deprecated APIs requested, etcd's members (the real etcd), the repository",
+    async () => {
+      const s = cluster();
+      s.metrics = [
+        "# HELP apiserver_requested_deprecated_apis [STABLE] Gauge of deprecated APIs that have been requested",
+        'apiserver_requested_deprecated_apis{group="flowcontrol.apiserver.k8s.io",removed_release="1.36",resource="flowschemas",subresource="",version="v1beta3"} 1',
+        'apiserver_request_total{code="200"} 7',
+      ].join("\n");
+      const fake = await startFake(s);
+      const etcdUrl = await startEtcd(mkdtempSync(join(tmpdir(), "etcd-")), procs);
+      // etcdctl as in the etcd pod, minus the pod: kubeadm's TLS flags dropped, the member's URL kept.
+      const exec = join(fake.dir, "etcd-exec");
+      writeFileSync(
+        exec,
+        [
+          "#!/usr/bin/env bash",
+          "shift; args=()",
+          'for a in "$@"; do case "$a" in --endpoints=*|--cacert=*|--cert=*|--key=*) ;; *) args+=("$a") ;; esac; done',
+          `ETCDCTL_API=3 exec ${ETCDCTL} --endpoints ${etcdUrl} "\${args[@]}"`,
+          "",
+        ].join("\n"),
+      );
+      chmodSync(exec, 0o755);
+      const repo = await serveRepository(fake.dir);
+      const run2 = (repository: string) => {
+        const { script } = rolloutNodeCommand({ kind: "preflight", version: "1.36.5", repository });
+        const r = spawnSync("bash", ["-c", script], {
+          encoding: "utf8",
+          env: {
+            ...process.env,
+            KUBEADM_ALICLOUD_KUBECONFIG: kubeconfig(fake.dir, fake.url),
+            KUBEADM_ALICLOUD_LOG_DIR: fake.dir,
+            ETCD_EXEC: exec,
+          },
+        });
+        return {
+          status: r.status,
+          result: parseRolloutResult(`${r.stdout}`),
+          output: `${r.stdout}${r.stderr}`,
+        };
+      };
+      const ok = run2(repo);
+      expect(ok.status, ok.output).toBe(0);
+      expect(ok.result?.metrics).toEqual([expect.stringContaining('resource="flowschemas"')]);
+      expect(ok.result?.etcd).toEqual([{ name: "default", learner: false, healthy: true }]);
+      expect(ok.result?.repository).toBe(true);
+      // A repository that does not answer (nothing listens on port 9).
+      expect(run2("http://127.0.0.1:9/core:/stable:/v1.36").result?.repository).toBe(false);
+    },
+  );
 
   it("refuses arguments that are not node names, versions or numbers", () => {
     expect(() => rolloutNodeCommand({ kind: "uncordon", node: "a; rm -rf /" })).toThrow(

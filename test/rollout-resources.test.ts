@@ -153,6 +153,10 @@ describe("the rollout's place in the cluster, under mocks", () => {
     expect(String((rollout.inputs.upgradeCommands as { apply: string }).apply)).toMatch(
       /upgrade-node\.sh" apply /,
     );
+    // Mainland China by default: Alibaba's mirror of pkgs.k8s.io, at the target minor.
+    expect(rollout.inputs.packageRepository).toBe(
+      "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.36",
+    );
     const instances = rs.filter((r) => r.type === "alicloud:ecs/instance:Instance").map((r) => r.urn);
     expect(rollout.inputDependencies.controlPlaneInstanceIds?.slice().sort()).toEqual(
       instances.slice().sort(),

@@ -3,12 +3,12 @@
 // user data, with apt, dnf, kubeadm and systemctl stubbed (test/harness/stubs.sh). What
 // the stubs cannot tell: whether the packages exist on the mirrors, and kubeadm's own
 // upgrade behaviour (read in kubeadm-upgrade.md, not run).
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COMMAND_CONTENT_LIMIT, commandContentSize } from "../plan/node-commands";
-import { upgradeNodeCommand } from "../plan/upgrade-node";
+import { kubernetesRepository, upgradeNodeCommand } from "../plan/upgrade-node";
 import { read, runScript, sandbox, type Sandbox } from "./harness/harness";
 import { nodeUserData } from "./harness/nodes";
 import { specFor } from "./kit";
@@ -93,5 +93,16 @@ describe("upgrading a node in place", () => {
   it("refuses what is no version, and fits Cloud Assistant's command limit", () => {
     expect(() => upgradeNodeCommand("apply", "latest")).toThrow("not an exact Kubernetes version");
     expect(commandContentSize(upgradeNodeCommand("apply", "1.36.5"))).toBeLessThan(COMMAND_CONTENT_LIMIT);
+  });
+});
+
+describe("the target minor's package repository the preflight checks", () => {
+  it("is the one bootstrap/packages.sh installs from, for each package source", () => {
+    const script = readFileSync(join(__dirname, "..", "bootstrap", "packages.sh"), "utf8");
+    for (const source of ["aliyun-mirror", "upstream"] as const) {
+      const line = new RegExp(`^  ${source}\\)\\n    K8S_REPO="([^"]+)"`, "m").exec(script)?.[1];
+      expect(line, source).toBeDefined();
+      expect(kubernetesRepository(source, "1.36")).toBe(line?.replace("$KUBERNETES_MINOR", "1.36"));
+    }
   });
 });

@@ -16,6 +16,7 @@ import {
   type EssPool,
 } from "../../plan/rollout/node-script";
 import type { Observed } from "../../plan/rollout/observed";
+import { preflight } from "../../plan/upgrade/preflight";
 import { UPGRADE_NODE_COMMAND_SECONDS } from "../../plan/upgrade-node";
 import {
   ETCD_BACKUP_SECONDS,
@@ -58,12 +59,21 @@ export interface CloudPortsArgs {
    * rollout starts one, stored off the nodes, before the first control plane moves.
    */
   readonly etcdSnapshots: boolean;
+  /**
+   * The target minor's package repository (plan/upgrade-node.ts kubernetesRepository): the
+   * preflight before the first control plane moves checks that a control plane reaches it.
+   */
+  readonly packageRepository?: string;
   /** Overrides for tests (poll interval, clock). */
   readonly wait?: WaitOptions;
 }
 
-/** Node names per release command: 100 names of about 32 characters stay far below the command size limit. */
-const RELEASE_BATCH = 100;
+/**
+ * Node names per mark or release command: with 100 names of about 32 characters the
+ * command is about 14.4 KB of Base64, under Cloud Assistant's 16 KB (measured; 150 names
+ * would be 16.7 KB, which rolloutNodeCommand refuses).
+ */
+const NODE_BATCH = 100;
 
 /** ESS lifecycle states of instances that are, or are becoming, nodes of the pool (not leaving it). */
 const LEAVING = new Set(["Removing", "Removing:Wait", "Stopping", "Stopped"]);
@@ -75,6 +85,7 @@ export const clientToken = (...parts: readonly (string | number)[]) =>
 
 export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
   const byNode = new Map<string, string>();
+  let lastSnapshot: ClusterSnapshot | undefined;
   const nameOf = (instanceId: string) => {
     const hit = [...byNode].find(([, id]) => id === instanceId);
     if (!hit) throw new RolloutHalted(`instance ${instanceId} has no Node in the last observation`);
@@ -185,10 +196,6 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
    * returns when the snapshot is stored in the bucket, or failed (plan/etcd-backup.ts).
    */
   const snapshot = async () => {
-    if (!a.etcdSnapshots)
-      throw new RolloutHalted(
-        "the control planes would move without an etcd snapshot stored off the nodes: set etcdBackup.enabled: true (one pulumi up), then upgrade",
-      );
     const [first] = a.controlPlaneInstanceIds;
     if (!first) throw new RolloutHalted("no control plane to take the etcd snapshot on");
     const script = [
@@ -210,6 +217,45 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
     if (r.exitCode !== 0)
       throw new RolloutHalted(
         `the etcd snapshot before the upgrade failed (exit ${r.exitCode}); nothing was upgraded. Its output:\n${r.output.trimEnd().split("\n").slice(-40).join("\n")}`,
+      );
+  };
+
+  /**
+   * The plan's preflight (plan/upgrade/preflight.ts), before the first control plane
+   * moves: every node Ready and uncordoned, etcd's members healthy, no learner, one per
+   * control plane, kubelets within the skew of the target, no request to an API the
+   * target removes, the target's package repository reachable from a control plane. The
+   * free vSwitch addresses for a pool's surge are not checked here (no VPC call yet).
+   */
+  const runPreflight = async (moving: string) => {
+    if (!a.packageRepository) throw new RolloutHalted("no package repository to check was given");
+    const [first] = a.controlPlaneInstanceIds;
+    const r = await onControlPlane(
+      { kind: "preflight", version: a.version, repository: a.packageRepository },
+      "run the preflight",
+    );
+    if (!r.result?.ok) return requireOk(r, "the preflight");
+    const snapshot = lastSnapshot;
+    if (!snapshot || !first) throw new RolloutHalted("the preflight has no observation of the cluster");
+    const failures = preflight({
+      target: a.version,
+      nodes: snapshot.nodes.map((n) => ({
+        name: n[0],
+        ready: (n[3] & 1) !== 0,
+        // The control plane about to move may be cordoned by this rollout's earlier run.
+        cordoned: (n[3] & 2) !== 0 && n[0] !== moving,
+        kubeletVersion: n[2],
+        ...(snapshot.apiServers[n[0]] ? { apiServerVersion: snapshot.apiServers[n[0]] } : {}),
+      })),
+      etcdMembers: r.result.etcd ?? [],
+      controlPlaneCount: a.controlPlaneInstanceIds.length,
+      apiServerMetrics: (r.result.metrics ?? []).join("\n"),
+      replacedPools: [],
+      packageRepository: { url: a.packageRepository, reachable: r.result.repository === true },
+    });
+    if (failures.length > 0)
+      throw new RolloutHalted(
+        `the preflight failed; nothing was changed:\n${failures.map((f) => `- ${f.check}: ${f.message}`).join("\n")}`,
       );
   };
 
@@ -252,6 +298,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
         });
       }
       const snapshot = mergeSnapshots(pages);
+      lastSnapshot = snapshot;
       const observed = toObserved(snapshot, a.controlPlaneInstanceIds, essPools);
       byNode.clear();
       for (const n of snapshot.nodes) byNode.set(n[0], n[1] || n[0].slice(n[0].lastIndexOf(".") + 1));
@@ -259,8 +306,8 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
     },
     async finish(observed: Observed): Promise<void> {
       const held = observed.pools.flatMap((p) => p.nodes.filter((n) => n.gated).map((n) => n.name));
-      for (let i = 0; i < held.length; i += RELEASE_BATCH) {
-        const nodes = held.slice(i, i + RELEASE_BATCH);
+      for (let i = 0; i < held.length; i += NODE_BATCH) {
+        const nodes = held.slice(i, i + NODE_BATCH);
         requireOk(
           await onControlPlane({ kind: "release", nodes }, "release the gated nodes"),
           "releasing nodes",
@@ -271,7 +318,14 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
       switch (action.kind) {
         case "upgrade-control-plane":
           // The first control plane to move (`upgrade apply`): a snapshot first.
-          if (action.command === "kubeadm upgrade apply") await snapshot();
+          if (action.command === "kubeadm upgrade apply") {
+            if (!a.etcdSnapshots)
+              throw new RolloutHalted(
+                "the control planes would move without an etcd snapshot stored off the nodes: set etcdBackup.enabled: true (one pulumi up), then upgrade",
+              );
+            await runPreflight(action.node);
+            await snapshot();
+          }
           return upgradeInPlace(
             action.node,
             action.command === "kubeadm upgrade apply" ? "apply" : "node",
@@ -284,12 +338,18 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
             `uncordoning ${action.node}`,
           );
         case "mark": {
-          const nodes = action.instanceIds.map(nameOf);
-          const r = await onControlPlane(
-            { kind: "mark", steady: action.steady, nodes },
-            "mark nodes for replacement",
-          );
-          return requireOk(r, `marking ${nodes.join(", ")}`);
+          // In batches: a wave marked in part is a smaller wave (the next pass surges for
+          // the nodes marked), never an unsafe one.
+          const all = action.instanceIds.map(nameOf);
+          for (let i = 0; i < all.length; i += NODE_BATCH) {
+            const nodes = all.slice(i, i + NODE_BATCH);
+            const r = await onControlPlane(
+              { kind: "mark", steady: action.steady, nodes },
+              "mark nodes for replacement",
+            );
+            requireOk(r, `marking ${nodes.length} nodes from ${nodes[0] ?? ""}`);
+          }
+          return;
         }
         case "surge": {
           const p = pool(action.pool);

@@ -57,6 +57,8 @@ export interface RolloutInputs {
    * program: the provider reads no files and captures no renderer.
    */
   readonly upgradeCommands: { readonly apply?: string; readonly node: string };
+  /** The target minor's package repository, which the preflight checks (the control planes' rollout). */
+  readonly packageRepository?: string;
 }
 
 export interface RolloutOutputs extends RolloutInputs {
@@ -106,6 +108,7 @@ const INPUT_KEYS = [
   "budgetMinutes",
   "etcdSnapshots",
   "upgradeCommands",
+  "packageRepository",
 ] as const;
 const stable = (v: unknown): string =>
   JSON.stringify(v, (_k, x: unknown) =>
@@ -148,6 +151,7 @@ async function roll(inputs: RolloutInputs): Promise<RolloutOutputs> {
     gateSeconds: inputs.gateSeconds,
     etcdSnapshots: inputs.etcdSnapshots,
     upgradeCommands: inputs.upgradeCommands,
+    ...(inputs.packageRepository ? { packageRepository: inputs.packageRepository } : {}),
     log,
   });
   const target: RolloutTarget = {

@@ -3,14 +3,14 @@
 // the rollout engine observes (plan/rollout/observed.ts) from that script's snapshot of
 // the cluster and ESS's view of each pool. Pure: nothing here calls Alibaba Cloud.
 import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { COMMAND_CONTENT_LIMIT, commandContentSize } from "../node-commands";
 import type { Observed, ObservedControlPlane, ObservedPool, ObservedPoolNode } from "./observed";
 
 export const ROLLOUT_NODE_SCRIPT_PATH = join(__dirname, "..", "..", "bootstrap", "rollout-node.py");
-const SCRIPT = readFileSync(ROLLOUT_NODE_SCRIPT_PATH, "utf8");
+const PACKED = gzipSync(readFileSync(ROLLOUT_NODE_SCRIPT_PATH), { level: 9 }).toString("base64");
 export const RESULT_PREFIX = "kubeadm-alicloud-rollout: ";
-const TERMINATOR = "KUBEADM_ALICLOUD_ROLLOUT_PY";
 
 /** Cloud Assistant's Timeout for the quick steps (observe, mark, uncordon, release): kubectl's 30 s, 6x. */
 export const QUICK_STEP_SECONDS = 180;
@@ -24,6 +24,8 @@ export interface RolloutNodeCommand {
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const VERSION = /^1\.\d+\.\d+$/;
+/** A package repository URL: nothing the shell would read as more than one word. */
+const REPOSITORY = /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._:/-]*)?$/;
 
 type Step =
   | { readonly kind: "observe"; readonly page: number }
@@ -35,7 +37,8 @@ type Step =
       readonly seconds: number;
     }
   | { readonly kind: "uncordon"; readonly node: string }
-  | { readonly kind: "release"; readonly nodes: readonly string[] };
+  | { readonly kind: "release"; readonly nodes: readonly string[] }
+  | { readonly kind: "preflight"; readonly version: string; readonly repository: string };
 
 function argv(step: Step): string[] {
   switch (step.kind) {
@@ -50,13 +53,17 @@ function argv(step: Step): string[] {
       return ["uncordon", step.node];
     case "release":
       return ["release", ...step.nodes];
+    case "preflight":
+      return ["preflight", step.version, step.repository];
   }
 }
 
-/** The command: python3 reads the script from a quoted here-document (no expansion), with the arguments. */
+/** The command: python3 runs the unpacked script with the step's arguments. */
 export function rolloutNodeCommand(step: Step): RolloutNodeCommand {
   const args = argv(step);
-  for (const a of args.slice(1)) {
+  if (step.kind === "preflight" && !REPOSITORY.test(step.repository))
+    throw new Error(`rollout-node.py preflight: "${step.repository}" is not a repository URL`);
+  for (const a of step.kind === "preflight" ? args.slice(1, 2) : args.slice(1)) {
     if (!NODE_NAME.test(a) && !VERSION.test(a) && !/^\d+$/.test(a))
       throw new Error(`rollout-node.py: "${a}" is neither a node name, a version nor a number`);
   }
@@ -66,9 +73,9 @@ export function rolloutNodeCommand(step: Step): RolloutNodeCommand {
   const script = [
     "#!/usr/bin/env bash",
     "set -euo pipefail",
-    `exec python3 - ${args.join(" ")} <<'${TERMINATOR}'`,
-    SCRIPT.trimEnd(),
-    TERMINATOR,
+    // The script travels gzipped (Cloud Assistant takes 16 KB of Base64 here), as the
+    // installers' files do (plan/node-commands.ts renderFileInstaller).
+    `exec python3 -c "$(printf %s '${PACKED}' | base64 -d | gzip -dc)" ${args.join(" ")}`,
     "",
   ].join("\n");
   if (commandContentSize(script) > COMMAND_CONTENT_LIMIT)
@@ -82,6 +89,10 @@ export function rolloutNodeCommand(step: Step): RolloutNodeCommand {
 
 export interface RolloutNodeResult {
   readonly ok: boolean;
+  /** preflight: the apiserver_requested_deprecated_apis series, etcd's members, the repository answering. */
+  readonly metrics?: readonly string[];
+  readonly etcd?: readonly { readonly name: string; readonly healthy: boolean; readonly learner: boolean }[];
+  readonly repository?: boolean;
   readonly reason?: string;
   readonly message?: string;
   readonly problems?: readonly string[];

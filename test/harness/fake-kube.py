@@ -3,7 +3,7 @@
 
 Serves, over plain HTTP on 127.0.0.1: discovery (/api, /api/v1, /apis, /apis/apps/v1,
 /apis/policy/v1, /apis/certificates.k8s.io/v1, /version, /readyz: the scenario's "readyz",
-"ok" by default), Nodes (list, GET, PATCH of spec.unschedulable, metadata.labels and
+"ok" by default, /metrics: the scenario's "metrics" text), Nodes (list, GET, PATCH of spec.unschedulable, metadata.labels and
 metadata.annotations as a merge patch, DELETE; conditions, providerID and kubeletVersion as
 the scenario gives them),
 ConfigMaps (GET, create, and update only with the stored resourceVersion, else 409
@@ -168,6 +168,13 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             if path in DISCOVERY:
                 return self.reply(200, DISCOVERY[path])
+            if path == "/metrics":
+                data = STATE.get("metrics", "").encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data)
             if path == "/readyz":
                 data = STATE.get("readyz", "ok").encode()
                 self.send_response(200 if data == b"ok" else 500)

@@ -30,6 +30,7 @@ export interface Scenario {
     ready?: boolean;
   }[];
   readyz?: string;
+  metrics?: string;
   daemonsets: { namespace: string; name: string }[];
   csrs?: unknown[];
   configmaps?: unknown[];

@@ -53,6 +53,10 @@ export class RolloutWorld {
   /** Nodes whose gate fails (a DaemonSet pod never Ready). */
   failingGate = new Set<string>();
   crashAfter = Infinity;
+  /** apiserver_requested_deprecated_apis series the preflight reads. */
+  deprecatedMetrics: string[] = [];
+  /** etcd members the preflight sees unhealthy. */
+  etcdUnhealthy = new Set<string>();
   /** The etcd snapshot unit fails (the bucket refuses the upload). */
   snapshotFails = false;
   /** After a crash every call fails, as for a killed process, until revive(). */
@@ -181,7 +185,7 @@ export class RolloutWorld {
   });
 
   private execute(instanceId: string, script: string): InvocationResult {
-    const rollout = /^exec python3 - (.*) <<'/m.exec(script);
+    const rollout = /^exec python3 -c "[^"]*" (.*)$/m.exec(script);
     const drain = /^set -- (\S+) (\d+) # kubeadm-alicloud: the node and its drain budget$/m.exec(script);
     const upgrade = /upgrade-node\.sh" (apply|node) (\S+)/.exec(script);
     if (/^if ! systemctl start kubeadm-alicloud-etcd-backup.service; then$/m.test(script)) {
@@ -228,6 +232,13 @@ export class RolloutWorld {
             n.annotations["cluster-autoscaler.kubernetes.io/scale-down-disabled"] = "true";
           });
         return this.done({ ok: true, node: name });
+      }
+      case "preflight": {
+        this.journal.push(`${instanceId} preflight ${args.join(" ")}`);
+        const etcd = [...this.nodes]
+          .filter(([, n]) => n.controlPlane)
+          .map(([name]) => ({ name, healthy: !this.etcdUnhealthy.has(name), learner: false }));
+        return this.done({ ok: true, metrics: this.deprecatedMetrics, etcd, repository: true });
       }
       case "release":
         for (const name of args)
