@@ -251,6 +251,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     );
     this.confirmedVersion = controlPlaneRollout.confirmedVersion;
 
+    // In zone-name order, so that reordering the stack's zones changes nothing here.
+    const poolVswitchIds = [...spec.network.vswitches]
+      .sort((a, b) => a.zone.localeCompare(b.zone))
+      .map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>);
     const pools: Record<string, NodePool> = {};
     for (const pool of spec.nodePools) {
       const poolRole = poolRoles[pool.name] as alicloud.ram.Role;
@@ -264,10 +268,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           pool,
           userData: poolUserData(spec, pool, userDataFacts),
           imageId: imageId(pool.image),
-          // In zone-name order, so that reordering the stack's zones changes nothing here.
-          vswitchIds: [...spec.network.vswitches]
-            .sort((a, b) => a.zone.localeCompare(b.zone))
-            .map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>),
+          vswitchIds: poolVswitchIds,
           securityGroupId: this.securityGroups.workersGroupId,
           roleName: poolRole.roleName,
           // Nodes join through the load balancer, once the control plane serves behind it

@@ -21,6 +21,8 @@ export interface ScalingGroupView {
   readonly lifecycleState: string;
   /** The launch-template version the group launches from ("" when it has none). */
   readonly launchTemplateVersion: string;
+  /** The vSwitches it launches into (VSwitchIds.VSwitchId[], or the single VSwitchId). */
+  readonly vswitchIds: readonly string[];
 }
 
 export interface ScalingInstanceView {
@@ -95,6 +97,10 @@ export function essClient(regionId: string, endpoint?: string): EssApi {
         minSize: num(g.MinSize),
         lifecycleState: String(g.LifecycleState ?? ""),
         launchTemplateVersion: String(g.LaunchTemplateVersion ?? ""),
+        vswitchIds: (() => {
+          const list = ((g.VSwitchIds as Body | undefined)?.VSwitchId ?? []) as string[];
+          return list.length > 0 ? list : g.VSwitchId ? [String(g.VSwitchId)] : [];
+        })(),
       };
     },
     instances: async (id) => {

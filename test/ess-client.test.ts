@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { essClient, REMOVE_BATCH } from "../components/ess";
 import { essPublicEndpoint } from "../plan/rollout/ess-endpoint";
+import { vpcClient, vpcPublicEndpoint } from "../components/vpc";
 import { fakeEcsPerTest, signedBy } from "./harness/fake-ecs";
 
 const fake = fakeEcsPerTest("AK-ess-test");
@@ -20,7 +21,14 @@ describe("the ESS client", () => {
   it("reads a group's size and every instance across pages, signed, at ESS 2014-08-28", async () => {
     const f = await fake({
       groups: {
-        "asg-1": { DesiredCapacity: 7, MaxSize: 9, MinSize: 1, LaunchTemplateVersion: "4", instances },
+        "asg-1": {
+          DesiredCapacity: 7,
+          MaxSize: 9,
+          MinSize: 1,
+          LaunchTemplateVersion: "4",
+          VSwitchIds: { VSwitchId: ["vsw-h", "vsw-i"] },
+          instances,
+        },
       },
     });
     const ess = essClient("cn-hangzhou", f.url);
@@ -30,6 +38,7 @@ describe("the ESS client", () => {
       minSize: 1,
       lifecycleState: "Active",
       launchTemplateVersion: "4",
+      vswitchIds: ["vsw-h", "vsw-i"],
     });
     const all = await ess.instances("asg-1");
     expect(all.map((i) => i.instanceId)).toEqual(instances.map((i) => i.InstanceId));
@@ -75,6 +84,21 @@ describe("the ESS client", () => {
     expect(new Set(calls.map((q) => q.ClientToken)).size).toBe(3);
     // An ESS error reaches the caller with its code.
     await expect(ess.scaleTo("asg-gone", 1)).rejects.toThrow(/InvalidScalingGroupId.NotFound/);
+  });
+
+  it("reads each vSwitch's free addresses from VPC 2016-04-28, and names one VPC does not know", async () => {
+    const f = await fake({ vswitches: { "vsw-h": 12, "vsw-i": 0 } });
+    const vpc = vpcClient("cn-hangzhou", f.url);
+    await expect(vpc.freeAddresses(["vsw-h", "vsw-i"])).resolves.toEqual({ "vsw-h": 12, "vsw-i": 0 });
+    for (const r of f.calls("DescribeVSwitches")) {
+      expect(r.headers["x-acs-version"]).toBe("2016-04-28");
+      expect(signedBy(r)).toBe("AK-ess-test");
+    }
+    await expect(vpc.freeAddresses(["vsw-x"])).rejects.toThrow(/no vSwitch vsw-x in cn-hangzhou/);
+    expect([vpcPublicEndpoint("cn-hangzhou"), vpcPublicEndpoint("cn-beijing")]).toEqual([
+      "vpc.aliyuncs.com",
+      "vpc.cn-beijing.aliyuncs.com",
+    ]);
   });
 
   it("calls the public endpoint the ESS SDK resolves for the region", () => {

@@ -21,6 +21,9 @@ function ports(w: RolloutWorld, cps: number, log: string[] = [], etcdSnapshots =
   return cloudPorts({
     commands: w.commands(),
     ess: w.ess(),
+    vpc: {
+      freeAddresses: async (ids) => Object.fromEntries(ids.map((id) => [id, w.freeAddresses.get(id) ?? 100])),
+    },
     controlPlaneInstanceIds: Array.from({ length: cps }, (_, i) => `i-cp${i}`),
     pools: [...w.pools].map(([name, p]) => ({
       name,
@@ -114,6 +117,19 @@ describe("the rollout executor against the fake cloud", () => {
     expect(Math.max(...marks)).toBeLessThanOrEqual(100);
     expect(marks.reduce((a, b) => a + b, 0)).toBe(230);
   }, 60_000);
+
+  it("halts a wave its pool's vSwitches have no addresses for, before asking ESS for it", async () => {
+    const w = new RolloutWorld(TO, TO, 1, [{ size: 3, room: 2 }]);
+    for (const p of w.pools.values()) p.templateVersion = 2;
+    w.freeAddresses.set("vsw-h", 0);
+    w.freeAddresses.set("vsw-i", 0);
+    await expect(run(w, 1)).rejects.toThrow(
+      /pool pool-0: the wave adds 1 nodes, but its vSwitches have 0 free addresses \(vsw-h: 0, vsw-i: 0\)/,
+    );
+    expect(w.journal.filter((j) => j.startsWith("ess"))).toEqual([]);
+    w.freeAddresses.set("vsw-i", 1);
+    await expect(run(w, 1)).resolves.toMatchObject({ status: "done" });
+  });
 
   it("halts on a drain a PodDisruptionBudget blocks, naming the pod and the budget, with the node uncordoned", async () => {
     const w = new RolloutWorld(TO, FROM, 1, [{ size: 2, room: 1 }]);

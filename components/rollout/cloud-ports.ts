@@ -25,6 +25,7 @@ import {
 } from "../../plan/etcd-backup";
 import type { CommandApi } from "../cloud-assistant";
 import type { EssApi } from "../ess";
+import type { VpcApi } from "../vpc";
 import { waitForCommand, type WaitOptions } from "../readiness";
 import { commandWaitSeconds, ROLLOUT_AGENT_SECONDS } from "../../plan/rollout/limits";
 import { RolloutHalted, type RolloutPorts } from "./engine";
@@ -39,6 +40,7 @@ export interface RolloutPool {
 export interface CloudPortsArgs {
   readonly commands: CommandApi;
   readonly ess: EssApi;
+  readonly vpc?: VpcApi;
   /** The control planes' instance ids in placement order (cp-0 first). */
   readonly controlPlaneInstanceIds: readonly string[];
   readonly pools: readonly RolloutPool[];
@@ -86,6 +88,9 @@ export const clientToken = (...parts: readonly (string | number)[]) =>
 export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
   const byNode = new Map<string, string>();
   let lastSnapshot: ClusterSnapshot | undefined;
+  let lastObserved: Observed | undefined;
+  /** Each pool's vSwitches, as ESS reports its group's. */
+  const vswitchesOf = new Map<string, readonly string[]>();
   const nameOf = (instanceId: string) => {
     const hit = [...byNode].find(([, id]) => id === instanceId);
     if (!hit) throw new RolloutHalted(`instance ${instanceId} has no Node in the last observation`);
@@ -287,6 +292,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
           .filter((i) => i.launchTemplateVersion && group.launchTemplateVersion)
           .filter((i) => i.launchTemplateVersion !== group.launchTemplateVersion)
           .map((i) => i.instanceId);
+        vswitchesOf.set(p.name, group.vswitchIds);
         essPools.push({
           outdatedIds,
           name: p.name,
@@ -300,6 +306,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
       const snapshot = mergeSnapshots(pages);
       lastSnapshot = snapshot;
       const observed = toObserved(snapshot, a.controlPlaneInstanceIds, essPools);
+      lastObserved = observed;
       byNode.clear();
       for (const n of snapshot.nodes) byNode.set(n[0], n[1] || n[0].slice(n[0].lastIndexOf(".") + 1));
       return observed;
@@ -353,6 +360,22 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
         }
         case "surge": {
           const p = pool(action.pool);
+          // The plan's surge-addresses check, for this wave: its new instances must find
+          // addresses in the pool's vSwitches, or ESS fails to launch them.
+          const now = lastObserved?.pools.find((x) => x.name === p.name)?.desired ?? 0;
+          const vswitchIds = vswitchesOf.get(p.name) ?? [];
+          if (a.vpc && vswitchIds.length > 0) {
+            const free = await a.vpc.freeAddresses(vswitchIds);
+            const total = Object.values(free).reduce((x, y) => x + y, 0);
+            if (total < action.desired - now)
+              throw new RolloutHalted(
+                `pool ${p.name}: the wave adds ${action.desired - now} nodes, but its vSwitches have ${total} free addresses (${Object.entries(
+                  free,
+                )
+                  .map(([id, n]) => `${id}: ${n}`)
+                  .join(", ")}): free addresses, or lower upgrade.maxWaveShare or upgrade.waves`,
+              );
+          }
           return a.ess.scaleTo(p.scalingGroupId, action.desired);
         }
         case "gate": {

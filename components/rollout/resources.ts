@@ -17,6 +17,7 @@ import { versionStepRefusals } from "../../plan/upgrade/version-policy";
 import { waveSizes, type WaveSettings } from "../../plan/upgrade/waves";
 import { ecsClient } from "../cloud-assistant";
 import { essClient } from "../ess";
+import { vpcClient } from "../vpc";
 import { cloudPorts } from "./cloud-ports";
 import { runEngine } from "./engine";
 
@@ -135,6 +136,7 @@ async function roll(inputs: RolloutInputs): Promise<RolloutOutputs> {
   const ports = cloudPorts({
     commands: ecsClient(inputs.regionId),
     ess: essApi,
+    vpc: vpcClient(inputs.regionId),
     controlPlaneInstanceIds: inputs.controlPlaneInstanceIds,
     pools: pool
       ? [

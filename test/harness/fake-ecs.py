@@ -25,6 +25,7 @@ JSON file:
                      DescribeScalingGroups, DescribeScalingInstances (paged),
                      ScaleWithAdjustment and RemoveInstances, field names from
                      aliyun/alibaba-cloud-sdk-go services/ess
+  vswitches          {vSwitchId: free addresses}: VPC 2016-04-28 DescribeVSwitches
 Usage: fake-ecs.py CONFIG LOG PORTFILE [--host H] [--port P] [--metadata]
 Loopback only: the default host is 127.0.0.1 (the metadata test binds 100.100.100.200
 on lo inside a private network namespace).
@@ -158,6 +159,13 @@ def ess_activity(q):
     return 200, {"RequestId": "fake", "ScalingActivityId": "asa-fake"}
 
 
+def vpc_vswitches(q):
+    vid = q.get("VSwitchId", "")
+    free = CFG.get("vswitches", {})
+    items = [{"VSwitchId": vid, "AvailableIpAddressCount": free[vid]}] if vid in free else []
+    return 200, {"RequestId": "fake", "TotalCount": len(items), "VSwitches": {"VSwitch": items}}
+
+
 ESS_ACTIONS = {"DescribeScalingGroups": ess_group, "DescribeScalingInstances": ess_instances,
                "ScaleWithAdjustment": ess_activity, "RemoveInstances": ess_activity}
 
@@ -222,6 +230,10 @@ class Handler(BaseHTTPRequestHandler):
         if not self.headers.get("Authorization", "").startswith("ACS3-HMAC-SHA256 Credential="):
             return self.reply(*error(400, "fake.Unsigned", "expected an ACS3-HMAC-SHA256 Authorization header"))
         handler = ACTIONS.get(action)
+        if action == "DescribeVSwitches":
+            if self.headers.get("x-acs-version") != "2016-04-28":
+                return self.reply(*error(400, "fake.Version", "VPC here answers 2016-04-28 only"))
+            handler = vpc_vswitches
         if action in ESS_ACTIONS:
             if self.headers.get("x-acs-version") != "2014-08-28":
                 return self.reply(*error(400, "fake.Version", "ESS here answers 2014-08-28 only"))

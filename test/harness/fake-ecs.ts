@@ -26,6 +26,7 @@ export interface FakeEcsConfig {
   readonly attachFail?: { code: string; message: string };
   readonly metadataRole?: string;
   readonly metadataKey?: { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string };
+  readonly vswitches?: Readonly<Record<string, number>>;
   readonly groups?: Readonly<
     Record<
       string,
@@ -34,6 +35,7 @@ export interface FakeEcsConfig {
         MaxSize: number;
         MinSize: number;
         LaunchTemplateVersion?: string;
+        VSwitchIds?: { VSwitchId: readonly string[] };
         instances: readonly { InstanceId: string; LifecycleState: string; LaunchTemplateVersion?: string }[];
       }
     >

@@ -53,6 +53,8 @@ export class RolloutWorld {
   /** Nodes whose gate fails (a DaemonSet pod never Ready). */
   failingGate = new Set<string>();
   crashAfter = Infinity;
+  /** Free addresses per vSwitch (100 when unset). */
+  freeAddresses = new Map<string, number>();
   /** apiserver_requested_deprecated_apis series the preflight reads. */
   deprecatedMetrics: string[] = [];
   /** etcd members the preflight sees unhealthy. */
@@ -341,6 +343,7 @@ export class RolloutWorld {
           minSize: 0,
           lifecycleState: "Active",
           launchTemplateVersion: String(p.templateVersion),
+          vswitchIds: ["vsw-h", "vsw-i"],
         };
       },
       instances: async (id) => {
