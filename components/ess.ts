@@ -1,15 +1,12 @@
 // The ESS calls the staged rollout makes from where `pulumi up` runs: a pool's scaling
 // group (size, limits), its instances, a new desired capacity, and the removal of
-// replaced instances. ESS 2014-08-28 in RPC style through @alicloud/openapi-core's
-// generic callApi (the generated clients call it the same way: @alicloud/ecs20140526
-// 7.11.6 dist/client.js runCommandWithOptions), with the credential chain of
-// components/cloud-assistant.ts. Request and response fields: aliyun/alibaba-cloud-sdk-go
-// services/ess (describe_scaling_groups.go, struct_scaling_group.go,
-// describe_scaling_instances.go, struct_scaling_instance.go, scale_with_adjustment.go,
-// remove_instances.go), the same the alicloud Terraform provider sends
+// replaced instances. ESS 2014-08-28 in RPC style (components/openapi-rpc.ts). Request
+// and response fields: aliyun/alibaba-cloud-sdk-go services/ess (describe_scaling_groups.go,
+// struct_scaling_group.go, describe_scaling_instances.go, struct_scaling_instance.go,
+// scale_with_adjustment.go, remove_instances.go), the same the alicloud Terraform provider sends
 // (aliyun/terraform-provider-alicloud v1.289.0 alicloud/service_alicloud_ess.go).
 import { essPublicEndpoint } from "../plan/rollout/ess-endpoint";
-import { credentialEnvironment, parseEndpoint } from "./cloud-assistant";
+import { rpcClient, type RpcBody as Body } from "./openapi-rpc";
 
 export const ESS_ENDPOINT_ENV = "KUBEADM_ALICLOUD_ESS_ENDPOINT";
 const VERSION = "2014-08-28";
@@ -49,40 +46,12 @@ export interface EssApi {
 export const REMOVE_BATCH = 20;
 const PAGE_SIZE = 50;
 
-type Body = Record<string, unknown>;
-
 export function essClient(regionId: string, endpoint?: string): EssApi {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const core = require("@alicloud/openapi-core") as typeof import("@alicloud/openapi-core");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dara = require("@darabonba/typescript") as typeof import("@darabonba/typescript");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const credentials = require("@alicloud/credentials") as typeof import("@alicloud/credentials");
-  Object.assign(process.env, credentialEnvironment(process.env));
-  const override = endpoint ?? process.env[ESS_ENDPOINT_ENV];
-  const client = new core.default(
-    new core.$OpenApiUtil.Config({
-      credential: new credentials.default(),
-      regionId,
-      ...parseEndpoint(override ?? essPublicEndpoint(regionId)),
-    }),
+  const call = rpcClient(
+    regionId,
+    endpoint ?? process.env[ESS_ENDPOINT_ENV] ?? essPublicEndpoint(regionId),
+    VERSION,
   );
-  const call = async (action: string, query: Record<string, string>): Promise<Body> => {
-    const params = new core.$OpenApiUtil.Params({
-      action,
-      version: VERSION,
-      protocol: "HTTPS",
-      pathname: "/",
-      method: "POST",
-      authType: "AK",
-      style: "RPC",
-      reqBodyType: "formData",
-      bodyType: "json",
-    });
-    const request = new core.$OpenApiUtil.OpenApiRequest({ query: { RegionId: regionId, ...query } });
-    const r = (await client.callApi(params, request, new dara.RuntimeOptions({}))) as { body?: Body };
-    return r.body ?? {};
-  };
   const num = (v: unknown) => (typeof v === "number" ? v : Number(v ?? NaN));
 
   return {
