@@ -33,6 +33,7 @@ interface World {
   logs: Record<string, string>;
   stackFiles: Record<string, unknown>[];
   clientPhase: string;
+  clientSays: string;
   neverReady: boolean;
   destroyFails: boolean;
 }
@@ -92,6 +93,7 @@ function ports(w: World, ess: FakeEcs) {
           return ok(JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: "10.10.0.99" }] } } }));
         if (a.includes(`get pod -n ${SMOKE.namespace} ${SMOKE.client}`)) return ok(w.clientPhase);
         if (a.includes(`get pvc`)) return ok("Bound");
+        if (a.includes(`logs -n ${SMOKE.namespace} ${SMOKE.client}`)) return ok(w.clientSays);
         return ok();
       }
       return { code: 127, stdout: "", stderr: `no ${command}` };
@@ -113,6 +115,7 @@ const world = (over: Partial<World> = {}): World => ({
   logs: {},
   stackFiles: [],
   clientPhase: "Succeeded",
+  clientSays: "",
   neverReady: false,
   destroyFails: false,
   ...over,
@@ -176,6 +179,16 @@ describe("the end-to-end driver", () => {
     expect(ess.calls("ScaleWithAdjustment")).toEqual([]);
     expect(r.steps[3]?.ok).toBe(true);
     expect(w.commands.filter((c) => c.startsWith("ess"))).toEqual([]);
+  });
+
+  it("fails the smoke test on agnhost's failure line even when the client pod exited 0", async () => {
+    const w = world({ clientSays: "TIMEOUT: dial tcp 10.10.0.99:80: i/o timeout\n" });
+    const r = await runE2e(settings, ports(w, await fake({ groups: { "asg-e2e": group } })));
+    expect(r.steps[2]).toMatchObject({
+      name: "smoke",
+      ok: false,
+      detail: expect.stringMatching(/could not connect to 10\.10\.0\.99:80: TIMEOUT/),
+    });
   });
 
   it("gives up on nodes that never become Ready within the limit, and says what it saw", async () => {

@@ -244,6 +244,12 @@ export async function runE2e(s: E2eSettings, p: E2ePorts): Promise<{ ok: boolean
             throw new DefiniteFailure(`the client pod could not connect to ${address}:80`);
           return phase === "Succeeded" ? undefined : `client pod ${phase || "pending"}`;
         });
+        // agnhost connect prints a failure as a line starting TIMEOUT, DNS, REFUSED, OTHER
+        // or UNKNOWN (kubernetes/kubernetes test/images/agnhost/README.md, "connect"): the
+        // pod's exit code alone is not what its README promises.
+        const said = await kubectl("smoke", ["logs", "-n", SMOKE.namespace, SMOKE.client]);
+        if (/^(TIMEOUT|DNS|REFUSED|OTHER|UNKNOWN)/m.test(said))
+          throw new DefiniteFailure(`the client pod could not connect to ${address}:80: ${said.trim()}`);
         await until("smoke", s.limits.smokeMinutes, async () => {
           const phase = (
             await kubectl("smoke", [

@@ -7,7 +7,8 @@ import { stringify } from "yaml";
 
 // The e2e image Kubernetes' own tests use (registry.k8s.io/e2e-test-images, kubernetes/
 // kubernetes test/utils/image/manifest.go); 2.42 is test/images/agnhost/VERSION at
-// kubernetes/kubernetes 00053643. Serves HTTP with `netexec`, connects with `connect`.
+// kubernetes/kubernetes 00053643. Serves HTTP with `netexec --http-port`, connects with
+// `connect <host>:<port>`, idles with `pause` (test/images/agnhost/README.md).
 const AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.42";
 
 export const SMOKE = {
