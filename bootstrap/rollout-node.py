@@ -45,9 +45,10 @@ REPLACE = "kubeadm-alicloud.io/rollout-replace"
 GATED = "kubeadm-alicloud.io/rollout-gated"
 HOLD = "cluster-autoscaler.kubernetes.io/scale-down-disabled"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-# The static pods kubeadm writes on every control plane, named <component>-<node>
-# (kubernetes/kubernetes cmd/kubeadm/app/util/staticpod/utils.go ComponentPod: Name
-# component, the kubelet's mirror pod adds "-<node name>"), labelled component=<name>.
+# The static pods kubeadm writes on every control plane, named <component>-<node> and
+# labelled component=<component> (kubernetes/kubernetes cmd/kubeadm/app/util/staticpod/
+# utils.go ComponentPod: Name and the component label are the container's name; the
+# kubelet's pkg/kubelet/config/common.go generatePodName appends "-<node name>", lower-cased).
 STATIC = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 VERSION = re.compile(r"^1\.\d+\.\d+$")

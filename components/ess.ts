@@ -38,7 +38,11 @@ export interface EssApi {
    * it. Absolute, so a retry cannot add twice; no ClientToken (a later wave may ask for the same total).
    */
   scaleTo(scalingGroupId: string, total: number): Promise<void>;
-  /** RemoveInstances, the desired capacity decreased by as many, the instances released. */
+  /**
+   * RemoveInstances, the desired capacity decreased by as many, the instances released
+   * (RemovePolicy release: AlibabaCloudDocs/ess 3150f66 intl.en-US/API Reference/Trigger
+   * task/RemoveInstances.md; an attached instance not managed by ESS is only removed).
+   */
   remove(scalingGroupId: string, instanceIds: readonly string[], clientToken: string): Promise<void>;
 }
 

@@ -118,6 +118,15 @@ describe("the rollout executor against the fake cloud", () => {
     expect(marks.reduce((a, b) => a + b, 0)).toBe(230);
   }, 60_000);
 
+  it("refuses to upgrade an in-place node more than one minor, before draining it", async () => {
+    const w = new RolloutWorld(TO, TO, 1, [{ size: 2, room: 1, strategy: "in-place" }]);
+    for (const n of w.nodes.values()) if (!n.controlPlane) n.kubelet = "1.34.9";
+    await expect(run(w, 1)).rejects.toThrow(
+      /runs 1\.34\.9: kubeadm upgrades a node in place one minor at a time/,
+    );
+    expect(w.journal.filter((j) => / drain | upgrade-node /.test(j))).toEqual([]);
+  });
+
   it("halts a wave its pool's vSwitches have no addresses for, before asking ESS for it", async () => {
     const w = new RolloutWorld(TO, TO, 1, [{ size: 3, room: 2 }]);
     for (const p of w.pools.values()) p.templateVersion = 2;

@@ -77,8 +77,13 @@ export interface CloudPortsArgs {
  */
 const NODE_BATCH = 100;
 
-/** ESS lifecycle states of instances that are, or are becoming, nodes of the pool (not leaving it). */
-const LEAVING = new Set(["Removing", "Removing:Wait", "Stopping", "Stopped"]);
+/**
+ * ESS lifecycle states of instances leaving the group; every other state (InService,
+ * Pending, Pending:Wait, Protected, Standby, Stopped) keeps the instance in it
+ * (DescribeScalingInstances LifecycleState, AlibabaCloudDocs/ess 3150f66 intl.en-US/
+ * API Reference/Scaling group/DescribeScalingInstances.md).
+ */
+const LEAVING = new Set(["Removing", "Removing:Wait"]);
 
 /** A ClientToken per step and its inputs (ESS: at most 64 ASCII characters): a retry is not done twice. */
 export const clientToken = (...parts: readonly (string | number)[]) =>
@@ -152,8 +157,9 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
     throw new RolloutHalted(`${what} failed: ${problems}. Its output:\n${tail}`);
   };
 
-  const drain = async (node: string, keepCordoned: boolean, avoid?: string) => {
-    const { script, timeoutSeconds } = drainCommand(node, a.drainBudgetSeconds, { keepCordoned });
+  /** A failed drain uncordons (drain.sh) and halts; a rerun drains again. */
+  const drain = async (node: string, avoid?: string) => {
+    const { script, timeoutSeconds } = drainCommand(node, a.drainBudgetSeconds);
     const candidates = a.controlPlaneInstanceIds.filter((id) => id !== avoid);
     const runner = candidates[0] ?? a.controlPlaneInstanceIds[0];
     if (!runner) throw new RolloutHalted("no control plane to drain from");
@@ -170,7 +176,15 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
     const instanceId = instanceOf(node);
     const command = a.upgradeCommands[kind];
     if (!command) throw new RolloutHalted(`no kubeadm upgrade ${kind} command was given for ${node}`);
-    await drain(node, false, gate === "cp-gate" ? instanceId : undefined);
+    // kubeadm upgrade node moves a node one minor (kubernetes/website content/en/docs/
+    // tasks/administer-cluster/kubeadm/kubeadm-upgrade.md): an in-place pool node further
+    // behind (its pool created before the rollout had a memory) is refused before its drain.
+    const running = lastSnapshot?.nodes.find((n) => n[0] === node)?.[2] ?? version;
+    if (Number(version.split(".")[1]) - Number(running.split(".")[1]) > 1)
+      throw new RolloutHalted(
+        `${node} runs ${running}: kubeadm upgrades a node in place one minor at a time, and ${version} is further; set the pool's kubernetesVersion to the next minor first, or use upgradeStrategy: replace`,
+      );
+    await drain(node, gate === "cp-gate" ? instanceId : undefined);
     const up = await run(instanceId, command, UPGRADE_NODE_COMMAND_SECONDS, `upgrade ${node}`);
     if (up.exitCode !== 0) {
       const tail = up.output.trimEnd().split("\n").slice(-30).join("\n");
@@ -390,7 +404,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
         // left cordoned by a killed run is taken as drained and removed: ESS's scale-in
         // lifecycle hook still drains it before release (components/scale-in-drain.ts).
         case "drain":
-          return drain(action.node, false);
+          return drain(action.node);
         case "remove": {
           const p = pool(action.pool);
           const ids = [...action.instanceIds].sort();

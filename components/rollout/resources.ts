@@ -185,9 +185,6 @@ async function roll(inputs: RolloutInputs): Promise<RolloutOutputs> {
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: RolloutInputs, news: RolloutInputs) {
-    return { inputs: news };
-  },
   async diff(_id, olds: RolloutOutputs, news: RolloutInputs) {
     // Judged against the version last confirmed, from the prior outputs (diff receives
     // them: @pulumi/pulumi dynamic/index.d.ts ResourceProvider.diff), at preview.
