@@ -8,8 +8,11 @@ control plane with kubeadm's admin.conf (components/rollout/, plan/rollout/node-
                                                   DaemonSet pods Ready; then recorded
     rollout-node.py cp-gate NODE VERSION SECONDS  a control plane after its upgrade
     rollout-node.py uncordon NODE
+    rollout-node.py adopt NODE VERSION SECONDS    an adopted instance's node: the gate,
+                                                  then marked adopted and held for good
     rollout-node.py release NODE...               the pool is done: drop the rollout's
-                                                  annotations (and its autoscaler hold)
+                                                  annotations (and its autoscaler hold,
+                                                  unless the node is adopted)
     rollout-node.py preflight VERSION REPO_URL    before the first control plane moves:
                                                   deprecated APIs requested, etcd members,
                                                   the target's package repository
@@ -22,6 +25,8 @@ Progress lives on the Nodes, so a rerun resumes from what they show:
       the autoscaler does not remove a node the rollout counts on (kubernetes/autoscaler
       cluster-autoscaler FAQ "How can I prevent Cluster Autoscaler from scaling down a
       particular node?"); removed by `release` at the pool's end.
+  kubeadm-alicloud.io/adopted=true  an instance the operator brought (nodePools[].adoptInstanceIds):
+      only removing it from that list takes it out, so its autoscaler hold stays for good.
 The last output line is `kubeadm-alicloud-rollout: {json}`; exit 0 when the step held,
 1 when a gate timed out (the reason in the result), 2 on bad arguments, 4 when the API
 did not answer. Environment: KUBEADM_ALICLOUD_KUBECONFIG (admin.conf),
@@ -44,6 +49,7 @@ PREFIX = "kubeadm-alicloud-rollout: "
 REPLACE = "kubeadm-alicloud.io/rollout-replace"
 GATED = "kubeadm-alicloud.io/rollout-gated"
 HOLD = "cluster-autoscaler.kubernetes.io/scale-down-disabled"
+ADOPTED = "kubeadm-alicloud.io/adopted"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 # The static pods kubeadm writes on every control plane, named <component>-<node> and
 # labelled component=<component> (kubernetes/kubernetes cmd/kubeadm/app/util/staticpod/
@@ -194,6 +200,7 @@ def cp_gate_problems(node, version):
 
 
 def gate(check, node, version, seconds, record):
+    """RECORD: the annotations a passed gate leaves on the node (none for a control plane)."""
     """Two passes in a row, GATE_INTERVAL apart, within SECONDS (kops validates twice)."""
     interval = float(os.environ.get("KUBEADM_ALICLOUD_GATE_INTERVAL", "10"))
     deadline = time.monotonic() + seconds
@@ -211,7 +218,7 @@ def gate(check, node, version, seconds, record):
             result({"ok": False, "node": node, "problems": problems}, 1)
         time.sleep(interval)
     if record:
-        annotate(node, ["{}={}".format(GATED, version), "{}=true".format(HOLD)])
+        annotate(node, record)
     log("{} passed the gate at {}".format(node, version))
     result({"ok": True, "node": node}, 0)
 
@@ -280,16 +287,26 @@ def main(argv):
         log("marked {} for replacement (pool size {})".format(", ".join(args[1:]), args[0]))
         return result({"ok": True}, 0)
     if cmd in ("gate", "cp-gate") and len(args) == 3 and VERSION.match(args[1]) and args[2].isdigit():
-        check = pool_gate_problems if cmd == "gate" else cp_gate_problems
-        return gate(check, args[0], args[1], int(args[2]), cmd == "gate")
+        if cmd == "cp-gate":
+            return gate(cp_gate_problems, args[0], args[1], int(args[2]), [])
+        return gate(pool_gate_problems, args[0], args[1], int(args[2]),
+                    ["{}={}".format(GATED, args[1]), "{}=true".format(HOLD)])
+    if cmd == "adopt" and len(args) == 3 and VERSION.match(args[1]) and args[2].isdigit():
+        return gate(pool_gate_problems, args[0], args[1], int(args[2]),
+                    ["{}=true".format(ADOPTED), "{}=true".format(HOLD)])
     if cmd == "uncordon" and len(args) == 1:
         kubectl(["uncordon", args[0]])
         return result({"ok": True}, 0)
     if cmd == "preflight" and len(argv) == 3 and VERSION.match(argv[1]) and re.match(r"^https?://[^\s]+$", argv[2]):
         return preflight(argv[1], argv[2])
     if cmd == "release" and args:
+        nodes = get_json(["get", "nodes"] + args)
+        # One name gives the Node, several a List of them (kubectl get).
+        items = nodes["items"] if "items" in nodes else [nodes]
+        adopted = {n["metadata"]["name"] for n in items
+                   if (n["metadata"].get("annotations") or {}).get(ADOPTED) == "true"}
         for node in args:
-            annotate(node, [GATED + "-", HOLD + "-"])
+            annotate(node, [GATED + "-"] if node in adopted else [GATED + "-", HOLD + "-"])
         log("released " + ", ".join(args))
         return result({"ok": True}, 0)
     return usage()

@@ -66,6 +66,14 @@ export function checkTopology(parsed: Partial<Sections>, environment: Environmen
           ["nodePools", i, "name"],
           `"${CONTROL_PLANE_TOKEN}" is reserved for the control planes; choose another pool name`,
         );
+      pool.adoptInstanceIds.forEach((id, j) => {
+        const other = nodePools.findIndex((p, k) => k < i && p.adoptInstanceIds.includes(id));
+        if (other >= 0)
+          problem(
+            ["nodePools", i, "adoptInstanceIds", j],
+            `${id} is already adopted by nodePools[${other}] (${nodePools[other]?.name ?? ""}); an instance belongs to one scaling group`,
+          );
+      });
       if (pool.kubernetesVersion !== undefined && kubernetesVersion !== undefined) {
         const p = kubeletSkewProblem(pool.kubernetesVersion, kubernetesVersion);
         if (p) problem(["nodePools", i, "kubernetesVersion"], p);

@@ -218,7 +218,44 @@ const nodePool = strictObject({
    * upgrades the nodes it has (for pools at a quota or an address limit).
    */
   upgradeStrategy: z.enum(["replace", "in-place"]).default("replace"),
+  /**
+   * ECS instances the operator already has, in the cluster's VPC: attached to the pool's
+   * scaling group and bootstrapped through Cloud Assistant with the pool's own user data
+   * (components/adopt/). Removing one from the list drains and deletes its node first.
+   */
+  adoptInstanceIds: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^i-[a-z0-9]{8,30}$/,
+          "an ECS instance id is i- and 8-30 lowercase letters or digits (e.g. i-bp1g6zv0ce8oghu7k2ab)",
+        ),
+    )
+    .max(ESS_MAX_SIZE, essMax)
+    .default([]),
 }).superRefine((pool, ctx) => {
+  pool.adoptInstanceIds.forEach((id, i) => {
+    const first = pool.adoptInstanceIds.indexOf(id);
+    if (first !== i)
+      ctx.addIssue({
+        code: "custom",
+        path: ["adoptInstanceIds", i],
+        message: `${id} is listed twice (also at adoptInstanceIds[${first}]); list each instance once`,
+      });
+  });
+  // ESS refuses an AttachInstances that would take the group past MaxSize, and an
+  // attach raises the group's expected capacity by as many (AlibabaCloudDocs/ess 3150f66
+  // intl.en-US/API Reference/Trigger task/AttachInstances.md; intl.en-US/Scaling Group/
+  // Scaling group/Expected number of instances.md, "Manually add ECS instances").
+  const launched = pool.desiredCapacity ?? Math.max(pool.minSize, 1);
+  if (pool.adoptInstanceIds.length > 0 && launched + pool.adoptInstanceIds.length > pool.maxSize) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["adoptInstanceIds"],
+      message: `${pool.adoptInstanceIds.length} adopted instances and ${launched} launched nodes (desiredCapacity) exceed maxSize ${pool.maxSize}: ESS refuses to attach past maxSize; raise maxSize to at least ${launched + pool.adoptInstanceIds.length}`,
+    });
+  }
   if (pool.minSize > pool.maxSize) {
     ctx.addIssue({
       code: "custom",

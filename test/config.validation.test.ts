@@ -409,6 +409,35 @@ const REJECTED: readonly Rejected[] = [
     says: "outside [minSize 1, maxSize 3]",
   },
   {
+    why: "an adopted instance id that is no ECS instance id",
+    config: { nodePools: [pool({ adoptInstanceIds: ["i-BP1"] })] },
+    key: "nodePools[0].adoptInstanceIds[0]",
+    says: "an ECS instance id is i- and 8-30 lowercase letters or digits",
+  },
+  {
+    why: "an instance adopted twice in one pool",
+    config: { nodePools: [pool({ maxSize: 5, adoptInstanceIds: ["i-bp1aaaaaaaa", "i-bp1aaaaaaaa"] })] },
+    key: "nodePools[0].adoptInstanceIds[1]",
+    says: "listed twice (also at adoptInstanceIds[0])",
+  },
+  {
+    why: "an instance adopted by two pools (ESS: an instance is in one scaling group)",
+    config: {
+      nodePools: [
+        pool({ adoptInstanceIds: ["i-bp1aaaaaaaa"] }),
+        pool({ name: "q", adoptInstanceIds: ["i-bp1aaaaaaaa"] }),
+      ],
+    },
+    key: "nodePools[1].adoptInstanceIds[0]",
+    says: "already adopted by nodePools[0] (p)",
+  },
+  {
+    why: "adopted and launched nodes past maxSize (ESS AttachInstances refuses)",
+    config: { nodePools: [pool({ desiredCapacity: 2, adoptInstanceIds: ["i-bp1aaaaaaaa", "i-bp1bbbbbbbb"] })] },
+    key: "nodePools[0].adoptInstanceIds",
+    says: "raise maxSize to at least 4",
+  },
+  {
     why: "duplicate pool names",
     config: { nodePools: [pool(), pool()] },
     key: "nodePools[1].name",

@@ -248,8 +248,29 @@ describe.skipIf(!haveKubectl)("rollout-node.py with the real kubectl", () => {
     // Two passes in a row (its pods are listed only by the gate's check).
     expect(fake.log().match(/pods\?fieldSelector=spec.nodeName%3Dcn-hangzhou.i-w3/g)).toHaveLength(2);
 
+    // An adopted node (nodePools[].adoptInstanceIds): the same gate, then held for good.
+    const adopted = run(fake.dir, fake.url, {
+      kind: "adopt",
+      node: "cn-hangzhou.i-w2",
+      version: "1.35.2",
+      seconds: 5,
+    });
+    expect(adopted.status, adopted.output).toBe(0);
+    const annotationsOf = (name: string) => fake.state().nodes.find((n) => n.name === name)?.annotations;
+    expect(annotationsOf("cn-hangzhou.i-w2")).toEqual({
+      "kubeadm-alicloud.io/adopted": "true",
+      "cluster-autoscaler.kubernetes.io/scale-down-disabled": "true",
+    });
+
+    // Release drops the rollout's marks, and the autoscaler hold of every node but an adopted one.
+    const released = run(fake.dir, fake.url, { kind: "release", nodes: ["cn-hangzhou.i-w3", "cn-hangzhou.i-w2"] });
+    expect(released.status, released.output).toBe(0);
+    expect(annotationsOf("cn-hangzhou.i-w3")).toEqual({});
+    expect(annotationsOf("cn-hangzhou.i-w2")).toEqual({
+      "kubeadm-alicloud.io/adopted": "true",
+      "cluster-autoscaler.kubernetes.io/scale-down-disabled": "true",
+    });
     expect(run(fake.dir, fake.url, { kind: "release", nodes: ["cn-hangzhou.i-w3"] }).status).toBe(0);
-    expect(fake.state().nodes.find((n) => n.name === "cn-hangzhou.i-w3")?.annotations).toEqual({});
   });
 
   it("gates a control plane on its static pods' images and readiness and its own /readyz", async () => {

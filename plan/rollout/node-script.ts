@@ -31,7 +31,7 @@ type Step =
   | { readonly kind: "observe"; readonly page: number }
   | { readonly kind: "mark"; readonly steady: number; readonly nodes: readonly string[] }
   | {
-      readonly kind: "gate" | "cp-gate";
+      readonly kind: "gate" | "cp-gate" | "adopt";
       readonly node: string;
       readonly version: string;
       readonly seconds: number;
@@ -48,6 +48,7 @@ function argv(step: Step): string[] {
       return ["mark", String(step.steady), ...step.nodes];
     case "gate":
     case "cp-gate":
+    case "adopt":
       return [step.kind, step.node, step.version, String(step.seconds)];
     case "uncordon":
       return ["uncordon", step.node];
@@ -83,7 +84,8 @@ export function rolloutNodeCommand(step: Step): RolloutNodeCommand {
       `the rollout command is ${commandContentSize(script)} bytes in Base64 (limit ${COMMAND_CONTENT_LIMIT})`,
     );
   const timeoutSeconds =
-    step.kind === "gate" || step.kind === "cp-gate" ? step.seconds + GATE_MARGIN_SECONDS : QUICK_STEP_SECONDS;
+    step.kind === "gate" || step.kind === "cp-gate" || step.kind === "adopt"
+      ? step.seconds + GATE_MARGIN_SECONDS : QUICK_STEP_SECONDS;
   return { script, timeoutSeconds };
 }
 
