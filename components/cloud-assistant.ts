@@ -118,8 +118,9 @@ function sleep(ms: number): Promise<void> {
  * service, ALIBABA_CLOUD_CREDENTIALS_URI), after the ALICLOUD_* names are mapped onto
  * the ones it reads (credentialEnvironment). openapi-core 1.0.8 uses Config.credential
  * when no accessKeyId/secret is given (src/client.ts, constructor).
+ * Endpoint: `override`, else KUBEADM_ALICLOUD_ECS_ENDPOINT, else the SDK's own.
  */
-export function ecsClient(regionId: string, opts: EcsClientOptions = {}): EcsApi {
+export function ecsSdk(regionId: string, override?: string) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ecs = require("@alicloud/ecs20140526") as typeof import("@alicloud/ecs20140526");
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -130,7 +131,7 @@ export function ecsClient(regionId: string, opts: EcsClientOptions = {}): EcsApi
   // getCredentials), so the mapped names go into process.env; this process is Pulumi's
   // provider host or a test's child, not a shared server.
   Object.assign(process.env, credentialEnvironment(process.env));
-  const override = opts.endpoint ?? process.env[ENDPOINT_ENV];
+  const endpoint = override ?? process.env[ENDPOINT_ENV];
   // Without an endpoint the SDK resolves the region's own (ecs20140526 src/client.ts
   // getEndpoint: its endpoint map, e.g. cn-hangzhou → ecs-cn-hangzhou.aliyuncs.com, else
   // the regional rule ecs.<region>.aliyuncs.com).
@@ -138,9 +139,15 @@ export function ecsClient(regionId: string, opts: EcsClientOptions = {}): EcsApi
     new core.$OpenApiUtil.Config({
       credential: new credentials.default(),
       regionId,
-      ...(override ? parseEndpoint(override) : {}),
+      ...(endpoint ? parseEndpoint(endpoint) : {}),
     }),
   );
+  return { ecs, client };
+}
+
+/** Cloud Assistant and instance RAM roles, on ecsSdk's client. */
+export function ecsClient(regionId: string, opts: EcsClientOptions = {}): EcsApi {
+  const { ecs, client } = ecsSdk(regionId, opts.endpoint);
   const roleWaitMs = opts.roleWaitMs ?? ROLE_CHANGE_WAIT_MS;
   const rolePollMs = opts.rolePollMs ?? 2_000;
 

@@ -28,6 +28,8 @@ export interface ScalingInstanceView {
   readonly lifecycleState: string;
   /** The launch-template version it was launched from ("" for an attached instance). */
   readonly launchTemplateVersion: string;
+  /** AutoCreated, or Attached for an instance AttachInstances added (struct_scaling_instance.go). */
+  readonly creationType: string;
 }
 
 export interface EssApi {
@@ -44,9 +46,21 @@ export interface EssApi {
    * task/RemoveInstances.md; an attached instance not managed by ESS is only removed).
    */
   remove(scalingGroupId: string, instanceIds: readonly string[], clientToken: string): Promise<void>;
+  /**
+   * AttachInstances, not entrusted: ESS never releases an instance it did not create
+   * (Entrusted false; the expected capacity rises by as many).
+   */
+  attach(scalingGroupId: string, instanceIds: readonly string[], clientToken: string): Promise<void>;
+  /** DetachInstances, the expected capacity lowered by as many; the instance keeps running. */
+  detach(scalingGroupId: string, instanceIds: readonly string[], clientToken: string): Promise<void>;
+  /** SetInstancesProtection: a protected instance is never removed by a scale-in. */
+  protect(scalingGroupId: string, instanceIds: readonly string[], on: boolean): Promise<void>;
 }
 
-/** RemoveInstances takes at most 20 instances a call (InstanceId.N, N 1-20: remove_instances.go). */
+/**
+ * RemoveInstances (and Attach/Detach/SetInstancesProtection) take at most 20 instances a
+ * call (InstanceId.N, N 1-20: remove_instances.go).
+ */
 export const REMOVE_BATCH = 20;
 const PAGE_SIZE = 50;
 
@@ -90,6 +104,7 @@ export function essClient(regionId: string, endpoint?: string): EssApi {
             instanceId: String(i.InstanceId),
             lifecycleState: String(i.LifecycleState ?? ""),
             launchTemplateVersion: String(i.LaunchTemplateVersion ?? ""),
+            creationType: String(i.CreationType ?? ""),
           });
         // As cluster-autoscaler pages (cloudprovider/alicloud/alicloud_auto_scaling.go
         // getScalingInstancesByGroup): stop when the pages cover TotalCount.
@@ -103,17 +118,56 @@ export function essClient(regionId: string, endpoint?: string): EssApi {
         AdjustmentValue: String(total),
       });
     },
-    remove: async (id, instanceIds, clientToken) => {
-      for (let i = 0; i < instanceIds.length; i += REMOVE_BATCH) {
-        const batch = instanceIds.slice(i, i + REMOVE_BATCH);
-        await call("RemoveInstances", {
+    remove: (id, instanceIds, clientToken) =>
+      batched(instanceIds, (batch, n) =>
+        call("RemoveInstances", {
           ScalingGroupId: id,
           DecreaseDesiredCapacity: "true",
           RemovePolicy: "release",
-          ClientToken: `${clientToken}-${i / REMOVE_BATCH}`,
-          ...Object.fromEntries(batch.map((x, n) => [`InstanceId.${n + 1}`, x])),
-        });
-      }
-    },
+          ClientToken: `${clientToken}-${n}`,
+          ...batch,
+        }),
+      ),
+    // AttachInstances, DetachInstances, SetInstancesProtection: InstanceId.N with N 1-20
+    // (attach_instances.go, detach_instances.go, set_instances_protection.go; AlibabaCloudDocs/ess
+    // 3150f66 intl.en-US/API Reference/Trigger task/AttachInstances.md, DetachInstances.md,
+    // Instance/SetInstancesProtection.md). No LifecycleHook: adoption runs its own drain.
+    attach: (id, instanceIds, clientToken) =>
+      batched(instanceIds, (batch, n) =>
+        call("AttachInstances", {
+          ScalingGroupId: id,
+          Entrusted: "false",
+          ClientToken: `${clientToken}-${n}`,
+          ...batch,
+        }),
+      ),
+    detach: (id, instanceIds, clientToken) =>
+      batched(instanceIds, (batch, n) =>
+        call("DetachInstances", {
+          ScalingGroupId: id,
+          DecreaseDesiredCapacity: "true",
+          ClientToken: `${clientToken}-${n}`,
+          ...batch,
+        }),
+      ),
+    protect: (id, instanceIds, on) =>
+      batched(instanceIds, (batch) =>
+        call("SetInstancesProtection", {
+          ScalingGroupId: id,
+          ProtectedFromScaleIn: on ? "true" : "false",
+          ...batch,
+        }),
+      ),
   };
+}
+
+/** Calls `f` for each 20 ids as InstanceId.1-20, one batch after another. */
+async function batched(
+  ids: readonly string[],
+  f: (batch: Record<string, string>, n: number) => Promise<unknown>,
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += REMOVE_BATCH) {
+    const batch = ids.slice(i, i + REMOVE_BATCH);
+    await f(Object.fromEntries(batch.map((x, n) => [`InstanceId.${n + 1}`, x])), i / REMOVE_BATCH);
+  }
 }

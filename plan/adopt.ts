@@ -77,8 +77,14 @@ export function renderAdoptInstaller(userData: string): string {
   ];
   files.forEach((f, i) => {
     const gz =
-      f.encoding === "gz+b64" ? f.content : gzipSync(Buffer.from(f.content, "utf8"), { level: 9 }).toString("base64");
-    lines.push(`put ${q(f.path)} ${f.permissions} <<'KUBEADM_ALICLOUD_FILE_${i}'`, gz.replace(/(.{76})/g, "$1\n").trimEnd(), `KUBEADM_ALICLOUD_FILE_${i}`);
+      f.encoding === "gz+b64"
+        ? f.content
+        : gzipSync(Buffer.from(f.content, "utf8"), { level: 9 }).toString("base64");
+    lines.push(
+      `put ${q(f.path)} ${f.permissions} <<'KUBEADM_ALICLOUD_FILE_${i}'`,
+      gz.replace(/(.{76})/g, "$1\n").trimEnd(),
+      `KUBEADM_ALICLOUD_FILE_${i}`,
+    );
   });
   lines.push('if [ "${KUBEADM_ALICLOUD_RUN:-yes}" = yes ]; then');
   for (const cmd of runcmd) lines.push(`  ${cmd.map(q).join(" ")}`);
@@ -91,7 +97,9 @@ export function renderAdoptInstaller(userData: string): string {
  * in order: the parts, then the one that checks and runs them. Each under 16 KB.
  */
 export function adoptInstallCommands(userData: string): string[] {
-  const payload = gzipSync(Buffer.from(renderAdoptInstaller(userData), "utf8"), { level: 9 }).toString("base64");
+  const payload = gzipSync(Buffer.from(renderAdoptInstaller(userData), "utf8"), { level: 9 }).toString(
+    "base64",
+  );
   const sha = createHash("sha256").update(payload).digest("hex");
   const parts: string[] = [];
   for (let i = 0; i < payload.length; i += PART_CHARS) parts.push(payload.slice(i, i + PART_CHARS));
@@ -127,7 +135,9 @@ export function adoptInstallCommands(userData: string): string[] {
   );
   for (const c of commands)
     if (commandContentSize(c) > COMMAND_CONTENT_LIMIT)
-      throw new Error(`an adoption command is ${commandContentSize(c)} bytes in Base64 (limit ${COMMAND_CONTENT_LIMIT})`);
+      throw new Error(
+        `an adoption command is ${commandContentSize(c)} bytes in Base64 (limit ${COMMAND_CONTENT_LIMIT})`,
+      );
   return commands;
 }
 
@@ -143,7 +153,7 @@ export function adoptWaitCommand(): string {
     'status="$ROOT/var/lib/kubeadm-alicloud/status"',
     'log="$ROOT/var/log/kubeadm-alicloud/bootstrap.log"',
     `deadline=$(( $(date +%s) + \${KUBEADM_ALICLOUD_WAIT_SECONDS:-${ADOPT_WAIT_SECONDS}} ))`,
-    "tail_log() { if [ -f \"$log\" ]; then tail -n 40 \"$log\"; fi; }",
+    'tail_log() { if [ -f "$log" ]; then tail -n 40 "$log"; fi; }',
     "while :; do",
     '  s="$(cat "$status" 2>/dev/null || true)"',
     `  if [ "$s" = ok ]; then tail_log; echo "${ADOPT_PREFIX}bootstrapped"; exit 0; fi`,

@@ -433,7 +433,9 @@ const REJECTED: readonly Rejected[] = [
   },
   {
     why: "adopted and launched nodes past maxSize (ESS AttachInstances refuses)",
-    config: { nodePools: [pool({ desiredCapacity: 2, adoptInstanceIds: ["i-bp1aaaaaaaa", "i-bp1bbbbbbbb"] })] },
+    config: {
+      nodePools: [pool({ desiredCapacity: 2, adoptInstanceIds: ["i-bp1aaaaaaaa", "i-bp1bbbbbbbb"] })],
+    },
     key: "nodePools[0].adoptInstanceIds",
     says: "raise maxSize to at least 4",
   },

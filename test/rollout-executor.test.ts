@@ -68,8 +68,15 @@ function expectFinished(w: RolloutWorld, sizes: readonly number[]) {
   for (const [name, n] of w.nodes) {
     expect(n.kubelet, name).toBe(TO);
     expect(n.cordoned, name).toBe(false);
-    // Nothing the rollout held is left: no marks, no autoscaler hold.
-    expect(n.annotations, name).toEqual({});
+    // Nothing the rollout held is left: no marks, no autoscaler hold (but an adopted node's own).
+    expect(n.annotations, name).toEqual(
+      n.annotations["kubeadm-alicloud.io/adopted"]
+        ? {
+            "kubeadm-alicloud.io/adopted": "true",
+            "cluster-autoscaler.kubernetes.io/scale-down-disabled": "true",
+          }
+        : {},
+    );
   }
   expect([...w.pools.values()].map((p) => p.instances.length)).toEqual(sizes);
 }
@@ -105,6 +112,26 @@ describe("the rollout executor against the fake cloud", () => {
     // Nothing touched a pool before the last control plane passed its gate.
     const lastCp = w.journal.indexOf("i-cp2 rollout-node cp-gate cn-hangzhou.i-cp2 1.36.5 60");
     expect(w.journal.findIndex((j) => j.startsWith("ess ") || / mark /.test(j))).toBeGreaterThan(lastCp);
+  });
+
+  it("upgrades a replace pool's adopted instances in place once its launched nodes are replaced, and never removes them", async () => {
+    const w = new RolloutWorld(TO, FROM, 1, [{ size: 5, room: 2, attached: 2 }]);
+    await expect(run(w, 1)).resolves.toMatchObject({ status: "done" });
+    expectFinished(w, [5]);
+    const pool = w.pools.get("pool-0");
+    const adopted = [...(pool?.attached ?? [])];
+    expect(adopted).toHaveLength(2);
+    for (const id of adopted) {
+      expect(pool?.instances).toContain(id);
+      expect(w.journal).toContain(`${id} upgrade-node node ${TO}`);
+    }
+    // Upgraded where they are only after every launched node was replaced.
+    const lastRemove = w.journal.map((j) => j.startsWith("ess remove")).lastIndexOf(true);
+    const firstInPlace = w.journal.findIndex((j) =>
+      adopted.some((id) => j === `${id} upgrade-node node ${TO}`),
+    );
+    expect(firstInPlace).toBeGreaterThan(lastRemove);
+    expect(w.journal.filter((j) => j.startsWith("ess remove")).join(" ")).not.toMatch(adopted.join("|"));
   });
 
   it("marks a wave larger than one command can name in batches, every command within Cloud Assistant's size limit", async () => {
@@ -293,6 +320,8 @@ describe("the rollout executor against the fake cloud", () => {
             strategy: fc.constantFrom("replace" as const, "in-place" as const),
             /** Its launch template changed too (a new image, say). */
             templateChanged: fc.boolean(),
+            /** Instances the operator brought (nodePools[].adoptInstanceIds). */
+            attached: fc.integer({ min: 0, max: 2 }),
           }),
           { minLength: 1, maxLength: 2 },
         ),
@@ -323,7 +352,10 @@ describe("the rollout executor against the fake cloud", () => {
           pools.forEach((p, i) => {
             const pool = w.pools.get(`pool-${i}`);
             if (!pool || p.strategy !== "replace") return;
-            for (const id of pool.instances) expect(pool.instanceTemplate.get(id)).toBe(pool.templateVersion);
+            for (const id of pool.instances)
+              if (!pool.attached.has(id)) expect(pool.instanceTemplate.get(id)).toBe(pool.templateVersion);
+            // The operator's instances are all still there.
+            for (const id of pool.attached) expect(pool.instances).toContain(id);
           });
           // Each control plane's upgrade command ran once, or again only after a kill in it.
           for (let i = 0; i < cps; i++) {

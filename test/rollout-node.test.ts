@@ -263,7 +263,10 @@ describe.skipIf(!haveKubectl)("rollout-node.py with the real kubectl", () => {
     });
 
     // Release drops the rollout's marks, and the autoscaler hold of every node but an adopted one.
-    const released = run(fake.dir, fake.url, { kind: "release", nodes: ["cn-hangzhou.i-w3", "cn-hangzhou.i-w2"] });
+    const released = run(fake.dir, fake.url, {
+      kind: "release",
+      nodes: ["cn-hangzhou.i-w3", "cn-hangzhou.i-w2"],
+    });
     expect(released.status, released.output).toBe(0);
     expect(annotationsOf("cn-hangzhou.i-w3")).toEqual({});
     expect(annotationsOf("cn-hangzhou.i-w2")).toEqual({

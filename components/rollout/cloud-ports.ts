@@ -182,7 +182,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
     const running = lastSnapshot?.nodes.find((n) => n[0] === node)?.[2] ?? version;
     if (Number(version.split(".")[1]) - Number(running.split(".")[1]) > 1)
       throw new RolloutHalted(
-        `${node} runs ${running}: kubeadm upgrades a node in place one minor at a time, and ${version} is further; set the pool's kubernetesVersion to the next minor first, or use upgradeStrategy: replace`,
+        `${node} runs ${running}: kubeadm upgrades a node in place one minor at a time, and ${version} is further; set the pool's kubernetesVersion to the next minor first${lastObserved?.pools.some((p) => p.nodes.some((n) => n.name === node && n.attached)) ? " (an adopted instance is always upgraded in place)" : ", or use upgradeStrategy: replace"}`,
       );
     await drain(node, gate === "cp-gate" ? instanceId : undefined);
     const up = await run(instanceId, command, UPGRADE_NODE_COMMAND_SECONDS, `upgrade ${node}`);
@@ -309,6 +309,8 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
         vswitchesOf.set(p.name, group.vswitchIds);
         essPools.push({
           outdatedIds,
+          // CreationType (ESS struct_scaling_instance.go): AutoCreated or Attached.
+          attachedIds: instances.filter((i) => i.creationType === "Attached").map((i) => i.instanceId),
           name: p.name,
           desired: group.desired,
           maxSize: group.maxSize,

@@ -85,7 +85,8 @@ export function rolloutNodeCommand(step: Step): RolloutNodeCommand {
     );
   const timeoutSeconds =
     step.kind === "gate" || step.kind === "cp-gate" || step.kind === "adopt"
-      ? step.seconds + GATE_MARGIN_SECONDS : QUICK_STEP_SECONDS;
+      ? step.seconds + GATE_MARGIN_SECONDS
+      : QUICK_STEP_SECONDS;
   return { script, timeoutSeconds };
 }
 
@@ -166,6 +167,8 @@ export interface EssPool {
   readonly version: string;
   /** Instances launched from an older launch-template version than the group's now. */
   readonly outdatedIds?: readonly string[];
+  /** Instances AttachInstances added (CreationType Attached): upgraded in place, never replaced. */
+  readonly attachedIds?: readonly string[];
 }
 
 /**
@@ -208,6 +211,7 @@ export function toObserved(
         marked: n[4] >= 0,
         gated: n[5] === p.version,
         ...(p.outdatedIds?.includes(id) ? { outdated: true } : {}),
+        ...(p.attachedIds?.includes(id) ? { attached: true } : {}),
       });
     }
     const steady = p.instanceIds.map((id) => byInstance.get(id)?.[4] ?? -1).find((s) => s >= 0);

@@ -31,6 +31,8 @@ export interface ObservedPoolNode {
    * pool declares, so a `replace` pool replaces it even at the target kubelet.
    */
   readonly outdated?: boolean;
+  /** An instance the operator brought (ESS CreationType Attached): upgraded in place, never replaced. */
+  readonly attached?: boolean;
 }
 
 export interface ObservedPool {

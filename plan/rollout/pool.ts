@@ -22,21 +22,46 @@ export function nextPoolStep(
   version: string,
   waves: readonly number[],
 ): Decision | undefined {
-  // In place can change only the version; replacement also carries template changes.
-  const isOld = (n: ObservedPoolNode) =>
-    n.kubeletVersion !== version || (pool.strategy === "replace" && n.outdated === true);
+  if (pool.strategy === "in-place") return nextInPlaceStep(pool, version, waves);
+  // An instance the operator brought (nodePools[].adoptInstanceIds) is never replaced:
+  // removing it would hand the operator's machine back. It stays through the waves, counted
+  // in the pool's size, and is upgraded where it is once the launched nodes are done.
+  const attached = pool.nodes.filter((n) => n.attached === true);
+  const launched = { ...pool, nodes: pool.nodes.filter((n) => n.attached !== true) };
+  return (
+    nextReplaceStep(launched, version, waves, attached.length) ??
+    nextInPlaceStep({ ...pool, nodes: attached }, version, waves)
+  );
+}
+
+function nextInPlaceStep(
+  pool: ObservedPool,
+  version: string,
+  waves: readonly number[],
+): Decision | undefined {
+  // In place can change only the version.
+  const old = pool.nodes.filter((n) => n.kubeletVersion !== version);
+  const fresh = pool.nodes.filter((n) => n.kubeletVersion === version);
+  const cordoned = fresh.find((n) => n.cordoned);
+  if (cordoned) return { kind: "uncordon", node: cordoned.name };
+  if (old.length === 0) return undefined;
+  const size = Math.min(nextWave(waves, fresh.length), old.length);
+  return { kind: "upgrade-in-place", pool: pool.name, nodes: old.slice(0, size).map((n) => n.name) };
+}
+
+/** `kept`: nodes of the pool outside `pool.nodes` that stay through the waves (attached ones). */
+function nextReplaceStep(
+  pool: ObservedPool,
+  version: string,
+  waves: readonly number[],
+  kept: number,
+): Decision | undefined {
+  // Replacement also carries template changes.
+  const isOld = (n: ObservedPoolNode) => n.kubeletVersion !== version || n.outdated === true;
   const old = pool.nodes.filter(isOld);
   const fresh = pool.nodes.filter((n) => !isOld(n));
   const marked = old.filter((n) => n.marked);
   const unmarked = old.filter((n) => !n.marked);
-
-  if (pool.strategy === "in-place") {
-    const cordoned = fresh.find((n) => n.cordoned);
-    if (cordoned) return { kind: "uncordon", node: cordoned.name };
-    if (old.length === 0) return undefined;
-    const size = Math.min(nextWave(waves, fresh.length), old.length);
-    return { kind: "upgrade-in-place", pool: pool.name, nodes: old.slice(0, size).map((n) => n.name) };
-  }
 
   if (marked.length > 0) {
     const steady = pool.steady ?? pool.desired;
@@ -45,10 +70,10 @@ export function nextPoolStep(
     const ungated = fresh.find((n) => n.ready && !n.gated);
     if (ungated) return { kind: "gate", pool: pool.name, node: ungated.name };
     const gated = fresh.filter((n) => n.ready && n.gated).length;
-    if (unmarked.length + gated < steady) {
+    if (unmarked.length + gated + kept < steady) {
       return {
         kind: "wait",
-        reason: `pool ${pool.name}: ${gated} new nodes passed the gate, ${steady - unmarked.length} needed before old ones go (${pool.pending} launching)`,
+        reason: `pool ${pool.name}: ${gated} new nodes passed the gate, ${steady - unmarked.length - kept} needed before old ones go (${pool.pending} launching)`,
       };
     }
     const undrained = marked.find((n) => !n.cordoned);

@@ -39,6 +39,8 @@ export interface WorldPool {
   launching: Map<string, number>;
   /** Instances ESS is removing (lifecycle state Removing) → observations their Nodes stay for. */
   removing: Map<string, number>;
+  /** Instances the operator brought (nodePools[].adoptInstanceIds): never removed by a rollout. */
+  attached: Set<string>;
 }
 
 export class RolloutWorld {
@@ -74,16 +76,24 @@ export class RolloutWorld {
     readonly target: string,
     from: string,
     cps: number,
-    pools: { size: number; room: number; strategy?: "replace" | "in-place" }[],
+    pools: { size: number; room: number; strategy?: "replace" | "in-place"; attached?: number }[],
   ) {
     this.clusterVersion = from;
     for (let i = 0; i < cps; i++) this.addNode(`i-cp${i}`, from, true);
     pools.forEach((p, i) => {
       const instances = Array.from({ length: p.size }, () => this.addNode(this.newId(), from, false));
+      const attached = new Set(instances.slice(0, p.attached ?? 0));
+      // As adoption leaves them (bootstrap/rollout-node.py adopt).
+      for (const id of attached)
+        Object.assign(this.node(`cn-hangzhou.${id}`).annotations, {
+          "kubeadm-alicloud.io/adopted": "true",
+          "cluster-autoscaler.kubernetes.io/scale-down-disabled": "true",
+        });
       this.pools.set(`pool-${i}`, {
+        attached,
         group: `asg-${i}`,
         templateVersion: 1,
-        instanceTemplate: new Map(instances.map((id) => [id, 1])),
+        instanceTemplate: new Map(instances.filter((id) => !attached.has(id)).map((id) => [id, 1])),
         strategy: p.strategy ?? "replace",
         version: target,
         desired: p.size,
@@ -245,8 +255,11 @@ export class RolloutWorld {
       case "release":
         for (const name of args)
           this.effect(`release ${name}`, () => {
-            delete this.node(name).annotations["kubeadm-alicloud.io/rollout-gated"];
-            delete this.node(name).annotations["cluster-autoscaler.kubernetes.io/scale-down-disabled"];
+            const a = this.node(name).annotations;
+            delete a["kubeadm-alicloud.io/rollout-gated"];
+            // rollout-node.py release keeps an adopted node's hold.
+            if (a["kubeadm-alicloud.io/adopted"] !== "true")
+              delete a["cluster-autoscaler.kubernetes.io/scale-down-disabled"];
           });
         return this.done({ ok: true });
       default:
@@ -351,13 +364,16 @@ export class RolloutWorld {
         return [
           ...p.instances.map((instanceId) => ({
             instanceId,
-            lifecycleState: "InService",
+            // An adopted instance is protected from scale-in (components/adopt/engine.ts).
+            lifecycleState: p.attached.has(instanceId) ? "Protected" : "InService",
             launchTemplateVersion: String(p.instanceTemplate.get(instanceId) ?? ""),
+            creationType: p.attached.has(instanceId) ? "Attached" : "AutoCreated",
           })),
           ...[...p.removing.keys()].map((instanceId) => ({
             instanceId,
             lifecycleState: "Removing",
             launchTemplateVersion: String(p.instanceTemplate.get(instanceId) ?? ""),
+            creationType: "AutoCreated",
           })),
         ];
       },
@@ -377,12 +393,23 @@ export class RolloutWorld {
           p.desired = total;
         });
       },
+      attach: async () => {
+        throw new Error("attach: not modelled here (test/harness/adopt-world.ts)");
+      },
+      detach: async () => {
+        throw new Error("detach: not modelled here (test/harness/adopt-world.ts)");
+      },
+      protect: async () => {
+        throw new Error("protect: not modelled here (test/harness/adopt-world.ts)");
+      },
       remove: async (id, instanceIds) => {
         this.alive();
         this.journal.push(`ess remove ${id} ${instanceIds.join(",")}`);
         const p = byGroup(id);
         this.effect(`remove from ${id}`, () => {
           for (const instanceId of instanceIds) {
+            if (p.attached.has(instanceId))
+              this.violations.push(`${id}: removed ${instanceId}, an instance the operator brought`);
             const [name, n] = [...this.nodes].find(([, x]) => x.instanceId === instanceId) ?? [];
             if (
               !name ||

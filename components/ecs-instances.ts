@@ -1,0 +1,85 @@
+// What adopting an instance asks of ECS about the instance itself (components/adopt/):
+// what it is (DescribeInstances), the pool's security group joined and left
+// (JoinSecurityGroup, LeaveSecurityGroup) and metadata tokens required, as the pool's
+// launch template requires them (ModifyInstanceMetadataOptions HttpTokens=required).
+// Alibaba's ECS SDK (@alicloud/ecs20140526 7.11.6, models DescribeInstancesRequest/
+// ResponseBody, JoinSecurityGroupRequest, LeaveSecurityGroupRequest,
+// ModifyInstanceMetadataOptionsRequest), on the client components/cloud-assistant.ts makes.
+import { ecsSdk } from "./cloud-assistant";
+
+export interface InstanceView {
+  readonly instanceId: string;
+  /** Running, Stopped, Starting, Stopping, Pending. */
+  readonly status: string;
+  readonly vpcId: string;
+  readonly vswitchId: string;
+  readonly instanceType: string;
+  readonly securityGroupIds: readonly string[];
+  /** "required" or "optional". */
+  readonly httpTokens: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface InstanceApi {
+  /** The instances that exist among `instanceIds` (an id ECS does not know is simply absent). */
+  describe(instanceIds: readonly string[]): Promise<InstanceView[]>;
+  joinSecurityGroup(instanceId: string, securityGroupId: string): Promise<void>;
+  leaveSecurityGroup(instanceId: string, securityGroupId: string): Promise<void>;
+  requireMetadataTokens(instanceId: string): Promise<void>;
+}
+
+/** DescribeInstances takes at most 100 ids a call (InstanceIds, a JSON array: DescribeInstancesRequest). */
+const DESCRIBE_BATCH = 100;
+
+export function instanceClient(regionId: string, endpoint?: string): InstanceApi {
+  const { ecs, client } = ecsSdk(regionId, endpoint);
+  return {
+    describe: async (ids) => {
+      const out: InstanceView[] = [];
+      for (let i = 0; i < ids.length; i += DESCRIBE_BATCH) {
+        const batch = ids.slice(i, i + DESCRIBE_BATCH);
+        const r = await client.describeInstances(
+          new ecs.DescribeInstancesRequest({
+            regionId,
+            instanceIds: JSON.stringify(batch),
+            pageSize: DESCRIBE_BATCH,
+          }),
+        );
+        for (const x of r.body?.instances?.instance ?? []) {
+          if (!x.instanceId || !batch.includes(x.instanceId)) continue;
+          out.push({
+            instanceId: x.instanceId,
+            status: x.status ?? "",
+            vpcId: x.vpcAttributes?.vpcId ?? "",
+            vswitchId: x.vpcAttributes?.vSwitchId ?? "",
+            instanceType: x.instanceType ?? "",
+            securityGroupIds: x.securityGroupIds?.securityGroupId ?? [],
+            httpTokens: x.metadataOptions?.httpTokens ?? "",
+            tags: Object.fromEntries((x.tags?.tag ?? []).map((t) => [t.tagKey ?? "", t.tagValue ?? ""])),
+          });
+        }
+      }
+      return out;
+    },
+    joinSecurityGroup: async (instanceId, securityGroupId) => {
+      await client.joinSecurityGroup(
+        new ecs.JoinSecurityGroupRequest({ regionId, instanceId, securityGroupId }),
+      );
+    },
+    leaveSecurityGroup: async (instanceId, securityGroupId) => {
+      await client.leaveSecurityGroup(
+        new ecs.LeaveSecurityGroupRequest({ regionId, instanceId, securityGroupId }),
+      );
+    },
+    requireMetadataTokens: async (instanceId) => {
+      await client.modifyInstanceMetadataOptions(
+        new ecs.ModifyInstanceMetadataOptionsRequest({
+          regionId,
+          instanceId,
+          httpEndpoint: "enabled",
+          httpTokens: "required",
+        }),
+      );
+    },
+  };
+}
