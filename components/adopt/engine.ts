@@ -209,9 +209,10 @@ export async function adoptInstances(ports: AdoptPorts, a: AdoptArgs, ids: reado
       );
     a.log(`${id}: node ${nodeName(a, id)} passed its gate`);
   }
-  await whileBusy(a, "attach", () =>
-    ports.ess.attach(a.scalingGroupId, toAttach, clientToken(a.scalingGroupId, "attach", ...toAttach)),
-  );
+  if (toAttach.length > 0)
+    await whileBusy(a, "attach", () =>
+      ports.ess.attach(a.scalingGroupId, toAttach, clientToken(a.scalingGroupId, "attach", ...toAttach)),
+    );
   await ports.ess.protect(a.scalingGroupId, ids, true);
 }
 
