@@ -14,7 +14,9 @@ const fake = fakeEcsPerTest("AK-ess-test");
 const instances = Array.from({ length: 123 }, (_, i) => ({
   InstanceId: `i-${i}`,
   LifecycleState: i % 10 === 0 ? "Pending" : "InService",
-  ...(i % 10 === 0 ? { LaunchTemplateVersion: "3" } : {}),
+  ...(i % 10 === 0
+    ? { LaunchTemplateVersion: "3", CreationType: "AutoCreated" }
+    : { CreationType: "Attached" }),
 }));
 
 describe("the ESS client", () => {
@@ -42,8 +44,18 @@ describe("the ESS client", () => {
     });
     const all = await ess.instances("asg-1");
     expect(all.map((i) => i.instanceId)).toEqual(instances.map((i) => i.InstanceId));
-    expect(all[10]).toEqual({ instanceId: "i-10", lifecycleState: "Pending", launchTemplateVersion: "3" });
-    expect(all[11]).toEqual({ instanceId: "i-11", lifecycleState: "InService", launchTemplateVersion: "" });
+    expect(all[10]).toEqual({
+      instanceId: "i-10",
+      lifecycleState: "Pending",
+      launchTemplateVersion: "3",
+      creationType: "AutoCreated",
+    });
+    expect(all[11]).toEqual({
+      instanceId: "i-11",
+      lifecycleState: "InService",
+      launchTemplateVersion: "",
+      creationType: "Attached",
+    });
     const pages = f.calls("DescribeScalingInstances");
     expect(pages.map((r) => r.query.PageNumber)).toEqual(["1", "2", "3"]);
     for (const r of f.requests()) {
@@ -84,6 +96,38 @@ describe("the ESS client", () => {
     expect(new Set(calls.map((q) => q.ClientToken)).size).toBe(3);
     // An ESS error reaches the caller with its code.
     await expect(ess.scaleTo("asg-gone", 1)).rejects.toThrow(/InvalidScalingGroupId.NotFound/);
+  });
+
+  it("attaches (not entrusted), protects and detaches 20 instances a call, and a busy group's error keeps its code", async () => {
+    const f = await fake({
+      groups: { "asg-1": { DesiredCapacity: 7, MaxSize: 60, MinSize: 1, instances } },
+      essBusy: 1,
+    });
+    const ess = essClient("cn-hangzhou", f.url);
+    const ids = instances.slice(0, 25).map((i) => i.InstanceId);
+    // The engine retries on this code (components/adopt/engine.ts): it must reach the caller as `code`.
+    const busy = await ess.attach("asg-1", ids, "ka-attach").catch((e: { code?: string }) => e);
+    expect((busy as { code?: string }).code).toBe("ScalingActivityInProgress");
+    await ess.attach("asg-1", ids, "ka-attach");
+    await ess.protect("asg-1", ids, true);
+    await ess.detach("asg-1", ids.slice(0, 3), "ka-detach");
+    const ofCall = (action: string) => f.calls(action).map((r) => r.query);
+    const count = (q: Record<string, string>) =>
+      Object.keys(q).filter((k) => k.startsWith("InstanceId.")).length;
+    const attach = ofCall("AttachInstances").slice(1);
+    expect(attach.map(count)).toEqual([20, 5]);
+    for (const q of attach) expect(q).toMatchObject({ ScalingGroupId: "asg-1", Entrusted: "false" });
+    expect(attach.map((q) => q.ClientToken)).toEqual(["ka-attach-0", "ka-attach-1"]);
+    expect(ofCall("SetInstancesProtection").map(count)).toEqual([20, 5]);
+    for (const q of ofCall("SetInstancesProtection")) expect(q.ProtectedFromScaleIn).toBe("true");
+    expect(ofCall("DetachInstances")).toEqual([
+      expect.objectContaining({
+        DecreaseDesiredCapacity: "true",
+        "InstanceId.3": "i-2",
+        ClientToken: "ka-detach-0",
+      }),
+    ]);
+    expect(ofCall("DetachInstances")[0]).not.toHaveProperty("LifecycleHook");
   });
 
   it("reads each vSwitch's free addresses from VPC 2016-04-28, and names one VPC does not know", async () => {

@@ -159,6 +159,29 @@ def ess_activity(q):
     return 200, {"RequestId": "fake", "ScalingActivityId": "asa-fake"}
 
 
+def ess_busy_or(q):
+    """Attach/Detach/SetInstancesProtection: ESS refuses while a scaling activity runs (CFG essBusy: how many times)."""
+    if state.get("essBusy", CFG.get("essBusy", 0)) > 0:
+        state["essBusy"] = state.get("essBusy", CFG.get("essBusy", 0)) - 1
+        return error(400, "ScalingActivityInProgress", "You cannot launch a new scaling activity while there is a scaling activity in progress.")
+    return ess_activity(q)
+
+
+def describe_instances(q):
+    """DescribeInstances: Instances.Instance[] (aliyun/alibaba-cloud-sdk-go services/ecs struct_instance.go)."""
+    ids = json.loads(q.get("InstanceIds", "[]"))
+    known = CFG.get("instances", {})
+    items = [dict(known[i], InstanceId=i) for i in ids if i in known]
+    return 200, {"RequestId": "fake", "TotalCount": len(items), "PageNumber": 1, "PageSize": 100,
+                 "Instances": {"Instance": items}}
+
+
+def instance_ok(q):
+    if q.get("InstanceId", "") not in CFG.get("instances", {}):
+        return error(404, "InvalidInstanceId.NotFound", "The specified InstanceId does not exist.")
+    return 200, {"RequestId": "fake"}
+
+
 def vpc_vswitches(q):
     vid = q.get("VSwitchId", "")
     free = CFG.get("vswitches", {})
@@ -167,7 +190,8 @@ def vpc_vswitches(q):
 
 
 ESS_ACTIONS = {"DescribeScalingGroups": ess_group, "DescribeScalingInstances": ess_instances,
-               "ScaleWithAdjustment": ess_activity, "RemoveInstances": ess_activity}
+               "ScaleWithAdjustment": ess_activity, "RemoveInstances": ess_activity,
+               "AttachInstances": ess_busy_or, "DetachInstances": ess_busy_or, "SetInstancesProtection": ess_busy_or}
 
 ACTIONS = {
     "DescribeCloudAssistantStatus": describe_status,
@@ -176,6 +200,10 @@ ACTIONS = {
     "DescribeInstanceRamRole": describe_role,
     "AttachInstanceRamRole": lambda q: change_role(q, True),
     "DetachInstanceRamRole": lambda q: change_role(q, False),
+    "DescribeInstances": describe_instances,
+    "JoinSecurityGroup": instance_ok,
+    "LeaveSecurityGroup": instance_ok,
+    "ModifyInstanceMetadataOptions": instance_ok,
 }
 
 

@@ -27,6 +27,10 @@ export interface FakeEcsConfig {
   readonly metadataRole?: string;
   readonly metadataKey?: { AccessKeyId: string; AccessKeySecret: string; SecurityToken: string };
   readonly vswitches?: Readonly<Record<string, number>>;
+  /** How often Attach/DetachInstances and SetInstancesProtection answer ScalingActivityInProgress. */
+  readonly essBusy?: number;
+  /** DescribeInstances: instance id → its Instance fields (struct_instance.go names). */
+  readonly instances?: Readonly<Record<string, Record<string, unknown>>>;
   readonly groups?: Readonly<
     Record<
       string,
@@ -36,7 +40,12 @@ export interface FakeEcsConfig {
         MinSize: number;
         LaunchTemplateVersion?: string;
         VSwitchIds?: { VSwitchId: readonly string[] };
-        instances: readonly { InstanceId: string; LifecycleState: string; LaunchTemplateVersion?: string }[];
+        instances: readonly {
+          InstanceId: string;
+          LifecycleState: string;
+          LaunchTemplateVersion?: string;
+          CreationType?: string;
+        }[];
       }
     >
   >;

@@ -1,0 +1,63 @@
+// The adoption's ECS instance calls (components/ecs-instances.ts) through Alibaba's ECS SDK,
+// signed, against the fake ECS API (test/harness/fake-ecs.py answers in the field names of
+// aliyun/alibaba-cloud-sdk-go services/ecs struct_instance.go). Not checked here: ECS itself.
+import { describe, expect, it } from "vitest";
+import { instanceClient } from "../components/ecs-instances";
+import { fakeEcsPerTest, signedBy } from "./harness/fake-ecs";
+
+const fake = fakeEcsPerTest("AK-instances");
+
+const described = (i: number) => ({
+  Status: i % 2 ? "Running" : "Stopped",
+  InstanceType: "ecs.g7.large",
+  VpcAttributes: { VpcId: "vpc-1", VSwitchId: "vsw-h" },
+  SecurityGroupIds: { SecurityGroupId: ["sg-own"] },
+  MetadataOptions: { HttpTokens: "optional", HttpEndpoint: "enabled" },
+  Tags: { Tag: [{ TagKey: "team", TagValue: "data" }] },
+});
+
+describe("the ECS instance client", () => {
+  it("describes instances 100 a call, leaving out those ECS does not know", async () => {
+    const instances = Object.fromEntries(Array.from({ length: 130 }, (_, i) => [`i-${i}`, described(i)]));
+    const f = await fake({ instances });
+    const api = instanceClient("cn-hangzhou", f.url);
+    const ids = [...Object.keys(instances), "i-gone"];
+    const seen = await api.describe(ids);
+    expect(seen).toHaveLength(130);
+    expect(seen[1]).toEqual({
+      instanceId: "i-1",
+      status: "Running",
+      vpcId: "vpc-1",
+      vswitchId: "vsw-h",
+      instanceType: "ecs.g7.large",
+      securityGroupIds: ["sg-own"],
+      httpTokens: "optional",
+      tags: { team: "data" },
+    });
+    const calls = f.calls("DescribeInstances");
+    expect(calls.map((c) => (JSON.parse(c.query.InstanceIds ?? "[]") as string[]).length)).toEqual([100, 31]);
+    for (const r of f.requests()) expect(signedBy(r)).toBe("AK-instances");
+  });
+
+  it("joins and leaves a security group and requires metadata tokens, naming an unknown instance", async () => {
+    const f = await fake({ instances: { "i-1": described(1) } });
+    const api = instanceClient("cn-hangzhou", f.url);
+    await api.joinSecurityGroup("i-1", "sg-pool");
+    await api.leaveSecurityGroup("i-1", "sg-pool");
+    await api.requireMetadataTokens("i-1");
+    expect(f.calls("JoinSecurityGroup")[0]?.query).toMatchObject({
+      InstanceId: "i-1",
+      SecurityGroupId: "sg-pool",
+    });
+    expect(f.calls("LeaveSecurityGroup")[0]?.query).toMatchObject({
+      InstanceId: "i-1",
+      SecurityGroupId: "sg-pool",
+    });
+    expect(f.calls("ModifyInstanceMetadataOptions")[0]?.query).toMatchObject({
+      InstanceId: "i-1",
+      HttpTokens: "required",
+      HttpEndpoint: "enabled",
+    });
+    await expect(api.joinSecurityGroup("i-2", "sg-pool")).rejects.toThrow(/InvalidInstanceId.NotFound/);
+  });
+});
