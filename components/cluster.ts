@@ -32,6 +32,8 @@ import { NodeHealth, nodeHealthName } from "./node-health";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
 import { controlPlaneUserData, poolUserData } from "./user-data";
+import { AdoptedInstances } from "./adopt/resource";
+import { adoptionCommands } from "../plan/adopt";
 
 export interface KubeadmClusterArgs {
   /** A validated spec (config/validate.ts); the component trusts it. */
@@ -256,7 +258,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       .sort((a, b) => a.zone.localeCompare(b.zone))
       .map((v) => this.network.vswitchIds[v.zone] as pulumi.Output<string>);
     const pools: Record<string, NodePool> = {};
+    const userDataOf: Record<string, pulumi.Output<string>> = {};
     for (const pool of spec.nodePools) {
+      userDataOf[pool.name] = poolUserData(spec, pool, userDataFacts);
       const poolRole = poolRoles[pool.name] as alicloud.ram.Role;
       pools[pool.name] = new NodePool(
         resourceName(spec.clusterName, "pool", pool.name),
@@ -266,7 +270,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           ...ssh,
           deletionProtection: spec.controlPlane.deletionProtection,
           pool,
-          userData: poolUserData(spec, pool, userDataFacts),
+          userData: userDataOf[pool.name] as pulumi.Output<string>,
           imageId: imageId(pool.image),
           vswitchIds: poolVswitchIds,
           securityGroupId: this.securityGroups.workersGroupId,
@@ -288,7 +292,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     // One pool at a time, in the stack's order, each after its group took the new template version.
     let previousRollout: pulumi.Resource = controlPlaneRollout;
     spec.nodePools.forEach((pool, i) => {
-      previousRollout = new PoolRollout(
+      const rollout = new PoolRollout(
         resourceName(spec.clusterName, "rollout", "pool", pool.name),
         {
           ...rolloutSettings,
@@ -307,10 +311,36 @@ export class KubeadmCluster extends pulumi.ComponentResource {
               strategy: pool.upgradeStrategy,
               waveSettings: { waves: spec.upgrade.waves, maxWaveShare: spec.upgrade.maxWaveShare },
               templateVersion,
+              // Adopted instances are upgraded in place, whatever the pool's strategy.
+              ...(pool.adoptInstanceIds.length > 0 ? { adopted: true } : {}),
             })),
         },
         { parent: this, dependsOn: [previousRollout] },
       );
+      previousRollout = rollout;
+      // Instances the operator brings (components/adopt), once the pool is at its version.
+      if (pool.adoptInstanceIds.length > 0)
+        new AdoptedInstances(
+          resourceName(spec.clusterName, "pool", pool.name, "adopted"),
+          {
+            regionId: spec.region,
+            controlPlaneInstanceIds: rolloutSettings.controlPlaneInstanceIds,
+            drainBudgetSeconds: spec.upgrade.drainTimeoutSeconds,
+            gateSeconds: spec.upgrade.gateTimeoutSeconds,
+            configKey: `nodePools[${i}]`,
+            pool: pool.name,
+            scalingGroupId: (pools[pool.name] as NodePool).scalingGroupId,
+            vpcId: this.network.vpcId,
+            securityGroupId: this.securityGroups.workersGroupId,
+            roleName: (poolRoles[pool.name] as alicloud.ram.Role).roleName,
+            version: rollout.confirmedVersion,
+            instanceIds: pool.adoptInstanceIds,
+            commands: (userDataOf[pool.name] as pulumi.Output<string>).apply((u) =>
+              adoptionCommands(u, spec.region, spec.upgrade.drainTimeoutSeconds),
+            ),
+          },
+          { parent: pools[pool.name] as NodePool, dependsOn: [rollout] },
+        );
     });
     // Scaled-in nodes are drained from a control plane before ESS releases them (issue 16).
     new ScaleInDrain(

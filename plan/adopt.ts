@@ -14,19 +14,18 @@ import { gzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { COMMAND_CONTENT_LIMIT, commandContentSize } from "./node-commands";
 import { BOOTSTRAP_UNIT, DONE_FILE } from "./node-units";
-import { BOOTSTRAP_SECONDS } from "./timeouts";
+import { scaleInCommandParts } from "./scale-in";
+import { ADOPT_PREFIX, ADOPT_WAIT_SECONDS } from "./adopt-limits";
 
+export {
+  ADOPT_COMMAND_SECONDS,
+  ADOPT_PREFIX,
+  ADOPT_WAIT_COMMAND_SECONDS,
+  ADOPT_WAIT_SECONDS,
+} from "./adopt-limits";
 export const ADOPT_DIR = "/var/lib/kubeadm-alicloud/adopt";
 /** Characters of the Base64 installer per part: the part's command stays under 16 KB after Base64. */
 export const PART_CHARS = 11_000;
-/** Cloud Assistant's Timeout for one part or the install: a few file writes and systemctl calls. */
-export const ADOPT_COMMAND_SECONDS = 120;
-/** How long the bootstrap may take once started: its own systemd limit and a margin. */
-export const ADOPT_WAIT_SECONDS = BOOTSTRAP_SECONDS + 120;
-/** Cloud Assistant's Timeout of the wait: strictly outside the script's own limit. */
-export const ADOPT_WAIT_COMMAND_SECONDS = ADOPT_WAIT_SECONDS + 60;
-/** The result line the install and the wait end with. */
-export const ADOPT_PREFIX = "kubeadm-alicloud-adopt: ";
 
 interface CloudConfigFile {
   readonly path: string;
@@ -189,4 +188,14 @@ export function adoptResetCommand(): string {
     `echo "${ADOPT_PREFIX}left the cluster"`,
     "",
   ].join("\n");
+}
+
+/** Every command adopting and letting go need, for one pool (engine.ts AdoptArgs.commands). */
+export function adoptionCommands(userData: string, region: string, drainSeconds: number) {
+  return {
+    install: adoptInstallCommands(userData),
+    wait: adoptWaitCommand(),
+    reset: adoptResetCommand(),
+    scaleIn: scaleInCommandParts(region, drainSeconds),
+  };
 }

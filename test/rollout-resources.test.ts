@@ -64,6 +64,16 @@ describe("the rollout's preview refusals, against the version last confirmed", (
       /one minor at a time; go through 1\.34 first/,
     );
     expect(stepRefusal("1.33.2", pool("1.36.5", "replace"))).toBeUndefined();
+    // A replace pool's adopted instances are upgraded in place (plan/rollout/pool.ts).
+    const adopting = pool("1.36.5", "replace");
+    const withAdopted = {
+      ...adopting,
+      pool: { ...(adopting.pool as NonNullable<RolloutInputs["pool"]>), adopted: true },
+    };
+    expect(stepRefusal("1.34.2", withAdopted)).toMatch(
+      /pool general has adopted instances, which upgrade in place .* go through 1\.35 first/,
+    );
+    expect(stepRefusal("1.35.2", withAdopted)).toBeUndefined();
   });
 });
 

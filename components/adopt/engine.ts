@@ -23,7 +23,7 @@
 // lifted (ESS removes no protected instance: SetInstancesProtection.md), detached with the
 // expected capacity lowered, the RAM role and security group taken back.
 import { DRAIN_MARGIN_SECONDS, drainFailure } from "../../plan/drain";
-import { ADOPT_COMMAND_SECONDS, ADOPT_WAIT_COMMAND_SECONDS } from "../../plan/adopt";
+import { ADOPT_COMMAND_SECONDS, ADOPT_WAIT_COMMAND_SECONDS } from "../../plan/adopt-limits";
 import { parseRolloutResult, rolloutNodeCommand } from "../../plan/rollout/node-script";
 import type { CommandApi, RoleApi } from "../cloud-assistant";
 import type { InstanceApi } from "../ecs-instances";

@@ -35,6 +35,8 @@ export interface RolloutPoolInput {
    * user-data change) makes this rollout run, and replaces nodes launched from older ones.
    */
   readonly templateVersion: string;
+  /** The pool adopts instances (nodePools[].adoptInstanceIds): they are upgraded in place. */
+  readonly adopted?: boolean;
 }
 
 export interface RolloutInputs {
@@ -91,8 +93,11 @@ export function stepRefusal(confirmed: string | undefined, news: RolloutInputs):
   // In place means kubeadm upgrade node on the running node: one minor at a time, as for
   // control planes (kubernetes/website content/en/docs/tasks/administer-cluster/kubeadm/
   // kubeadm-upgrade.md). Replaced nodes join fresh at any supported version.
-  if (news.pool.strategy === "in-place" && minor(news.version) > minor(confirmed) + 1)
-    return `${news.configKey} is ${news.version}, but pool ${news.pool.name} upgrades in place and was last confirmed at ${confirmed}: kubeadm upgrades a node one minor at a time; go through 1.${minor(confirmed) + 1} first`;
+  if (
+    (news.pool.strategy === "in-place" || news.pool.adopted === true) &&
+    minor(news.version) > minor(confirmed) + 1
+  )
+    return `${news.configKey} is ${news.version}, but pool ${news.pool.name} ${news.pool.adopted ? "has adopted instances, which upgrade" : "upgrades"} in place and was last confirmed at ${confirmed}: kubeadm upgrades a node one minor at a time; go through 1.${minor(confirmed) + 1} first`;
   return undefined;
 }
 
