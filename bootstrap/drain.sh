@@ -14,7 +14,9 @@
 # Exit 0: drained. Exit 3: the budget ran out or a pod cannot be evicted; the node is
 # uncordoned again (unless KUBEADM_ALICLOUD_KEEP_CORDONED=yes, for a node about to be
 # removed anyway) and the output names the pods and budgets that blocked it. Exit 4: the
-# drain could not start (API unreachable, no such node). Exit 2: bad arguments.
+# drain could not start (API unreachable, no such node), or its end could not be recorded
+# (the annotation kubeadm-alicloud.io/drained=true, set on success, dropped on failure).
+# Exit 2: bad arguments.
 # The last line is always one `kubeadm-alicloud-drain: {json}` result for the caller.
 set -euo pipefail
 ROOT="${KUBEADM_ALICLOUD_ROOT:-}"
@@ -22,6 +24,7 @@ NODE="${1:-}"
 BUDGET="${2:-}"
 KUBECONFIG_FILE="${KUBEADM_ALICLOUD_KUBECONFIG:-$ROOT/etc/kubernetes/admin.conf}"
 LOG_DIR="$ROOT/var/log/kubeadm-alicloud"
+DRAINED="kubeadm-alicloud.io/drained"
 KEEP_CORDONED="${KUBEADM_ALICLOUD_KEEP_CORDONED:-no}"
 
 result() { # OK REASON PODS BUDGETS
@@ -56,6 +59,13 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 if kube drain "$NODE" --ignore-daemonsets --delete-emptydir-data --grace-period=-1 \
   --timeout="${BUDGET}s" 2>&1 | tee "$out"; then
+  # Recorded on the node: a cordon alone may be a drain killed halfway, and the rollout
+  # removes a replaced node only once this says its drain finished (plan/rollout/pool.ts).
+  if ! kube annotate node "$NODE" --overwrite "$DRAINED=true"; then
+    echo "kubeadm-alicloud: drained $NODE, but could not record it on the node"
+    result false "cannot record" "" ""
+    exit 4
+  fi
   echo "kubeadm-alicloud: drained $NODE"
   result true "drained" "" ""
   exit 0
@@ -80,6 +90,7 @@ budgets="$(printf '%s' "$budgets" | grep -v '^$' | sort -u || true)"
 echo "kubeadm-alicloud: drain of $NODE failed (budget ${BUDGET}s)"
 echo "blocked by pods: ${pods:-none named by kubectl}"
 echo "budgets allowing no disruption: ${budgets:-none}"
+kube annotate node "$NODE" "$DRAINED-" >/dev/null 2>&1 || true
 if [ "$KEEP_CORDONED" != "yes" ]; then
   kube uncordon "$NODE" || echo "kubeadm-alicloud: could not uncordon $NODE"
 fi

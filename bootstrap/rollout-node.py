@@ -25,6 +25,8 @@ Progress lives on the Nodes, so a rerun resumes from what they show:
       the autoscaler does not remove a node the rollout counts on (kubernetes/autoscaler
       cluster-autoscaler FAQ "How can I prevent Cluster Autoscaler from scaling down a
       particular node?"); removed by `release` at the pool's end.
+  kubeadm-alicloud.io/drained=true  set by drain.sh when a drain finished (a cordon alone may be
+      a drain killed halfway); dropped by `uncordon`.
   kubeadm-alicloud.io/adopted=true  an instance the operator brought (nodePools[].adoptInstanceIds):
       only removing it from that list takes it out, so its autoscaler hold stays for good.
 The last output line is `kubeadm-alicloud-rollout: {json}`; exit 0 when the step held,
@@ -50,6 +52,7 @@ REPLACE = "kubeadm-alicloud.io/rollout-replace"
 GATED = "kubeadm-alicloud.io/rollout-gated"
 HOLD = "cluster-autoscaler.kubernetes.io/scale-down-disabled"
 ADOPTED = "kubeadm-alicloud.io/adopted"
+DRAINED = "kubeadm-alicloud.io/drained"
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 # The static pods kubeadm writes on every control plane, named <component>-<node> and
 # labelled component=<component> (kubernetes/kubernetes cmd/kubeadm/app/util/staticpod/
@@ -130,7 +133,8 @@ def observe(page):
         meta, spec = n["metadata"], n.get("spec") or {}
         ann = meta.get("annotations") or {}
         flags = (1 if ready(n) else 0) | (2 if spec.get("unschedulable") else 0) | (
-            4 if CONTROL_PLANE_LABEL in (meta.get("labels") or {}) else 0)
+            4 if CONTROL_PLANE_LABEL in (meta.get("labels") or {}) else 0) | (
+            8 if (meta.get("annotations") or {}).get(DRAINED) == "true" else 0)
         steady = ann.get(REPLACE, "")
         instance = spec.get("providerID", "").rsplit(".", 1)[-1]
         # The instance id is left out when the name already ends with it (the name is
@@ -296,6 +300,7 @@ def main(argv):
                     ["{}=true".format(ADOPTED), "{}=true".format(HOLD)])
     if cmd == "uncordon" and len(args) == 1:
         kubectl(["uncordon", args[0]])
+        annotate(args[0], [DRAINED + "-"])
         return result({"ok": True}, 0)
     if cmd == "preflight" and len(argv) == 3 and VERSION.match(argv[1]) and re.match(r"^https?://[^\s]+$", argv[2]):
         return preflight(argv[1], argv[2])

@@ -45,13 +45,19 @@ describe.skipIf(!haveKubectl)("the drain, with the real kubectl", () => {
     const state = fake.state();
     expect(state.pods.map((p) => p.name).sort()).toEqual(["agent-x", "web-2"]);
     expect(state.nodes.find((n) => n.name === "n1")?.unschedulable).toBe(true);
+    // Recorded on the node: the rollout removes a replaced node only with this (a cordon alone
+    // may be a drain killed halfway: plan/rollout/pool.ts).
+    expect(state.nodes.find((n) => n.name === "n1")?.annotations).toEqual({
+      "kubeadm-alicloud.io/drained": "true",
+    });
     expect(fake.log()).toContain('"POST", "path": "/api/v1/namespaces/default/pods/web-1/eviction');
     expect(fake.log()).not.toContain('"DELETE"');
   });
 
   it("stops when the budget runs out, names the pod and the budget, and uncordons", async () => {
     const fake = await startFake({
-      nodes: [{ name: "n1" }],
+      // A record of an earlier drain: this failed one drops it.
+      nodes: [{ name: "n1", annotations: { "kubeadm-alicloud.io/drained": "true" } }],
       pods: [pod("shop", "db-0", { labels: { app: "db" } }), pod("default", "web-1")],
       daemonsets: [],
       pdbs: [{ namespace: "shop", name: "db-budget", matchLabels: { app: "db" }, disruptionsAllowed: 0 }],
@@ -73,6 +79,7 @@ describe.skipIf(!haveKubectl)("the drain, with the real kubectl", () => {
     expect(r.seconds).toBeGreaterThanOrEqual(budget);
     expect(r.seconds).toBeLessThan(budget + DRAIN_MARGIN_SECONDS);
     expect(fake.state().nodes[0]?.unschedulable).toBe(false);
+    expect(fake.state().nodes[0]?.annotations ?? {}).toEqual({});
     expect(fake.state().pods.map((p) => p.name)).toEqual(["db-0"]);
   });
 

@@ -146,16 +146,18 @@ export function apply(w: World, action: Action, crashAfter = Infinity): void {
     }
     case "drain": {
       const n = pool?.nodes.find((x) => x.name === action.node);
-      if (!n?.marked || n.cordoned)
+      if (!n?.marked || n.drained)
         w.violations.push(`drain of ${action.node}, not a marked node left to drain`);
+      // Two effects, as drain.sh: a crash between them leaves the node cordoned, not drained.
       effect(() => n && (n.cordoned = true));
+      effect(() => n && (n.drained = true));
       return;
     }
     case "remove":
       effect(() => {
         if (!pool) return;
         const going = pool.nodes.filter((n) => action.instanceIds.includes(n.instanceId));
-        if (going.some((n) => !n.marked || !n.cordoned))
+        if (going.some((n) => !n.marked || !n.cordoned || !n.drained))
           w.violations.push(`${pool.name}: removed a node not marked and drained`);
         const staying = pool.nodes.filter((n) => !action.instanceIds.includes(n.instanceId));
         const serving = staying.filter((n) => n.kubeletVersion !== pool.version || n.gated).length;

@@ -100,7 +100,9 @@ function cluster(): Scenario {
     nodes: [
       node("i-cp1", "1.36.5", { labels: cpLabel }),
       node("i-cp0", "1.35.2", { labels: cpLabel, unschedulable: true }),
-      node("i-w1", "1.35.2", { annotations: { "kubeadm-alicloud.io/rollout-replace": "2" } }),
+      node("i-w1", "1.35.2", {
+        annotations: { "kubeadm-alicloud.io/rollout-replace": "2", "kubeadm-alicloud.io/drained": "true" },
+      }),
       node("i-w2", "1.35.2"),
       node("i-w3", "1.36.5", {
         annotations: { "kubeadm-alicloud.io/rollout-gated": "1.36.5" },
@@ -162,12 +164,17 @@ describe.skipIf(!haveKubectl)("rollout-node.py with the real kubectl", () => {
     ]);
     const [pool] = observed.pools;
     expect(pool).toMatchObject({ name: "general", desired: 5, maxSize: 8, pending: 1, steady: 2 });
-    expect(pool?.nodes.map((n) => [n.instanceId, n.marked, n.gated, n.ready])).toEqual([
-      ["i-w1", true, false, true],
-      ["i-w2", false, false, true],
-      ["i-w3", false, true, true],
-      ["i-w4", false, false, false],
+    expect(pool?.nodes.map((n) => [n.instanceId, n.marked, n.gated, n.ready, n.drained])).toEqual([
+      ["i-w1", true, false, true, true],
+      ["i-w2", false, false, true, false],
+      ["i-w3", false, true, true, false],
+      ["i-w4", false, false, false, false],
     ]);
+    // Uncordoning drops the drain's record (the node serves again).
+    expect(run(fake.dir, fake.url, { kind: "uncordon", node: "cn-hangzhou.i-w1" }).status).toBe(0);
+    expect(fake.state().nodes.find((n) => n.name === "cn-hangzhou.i-w1")?.annotations).toEqual({
+      "kubeadm-alicloud.io/rollout-replace": "2",
+    });
   });
 
   it("pages a 1,000-node snapshot, each page inside Cloud Assistant's output limit", async () => {

@@ -403,8 +403,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
           return requireOk(r, `the gate of new node ${action.node} at ${p.version}`);
         }
         // A failed drain uncordons (drain.sh) and halts; a rerun drains again. A node
-        // left cordoned by a killed run is taken as drained and removed: ESS's scale-in
-        // lifecycle hook still drains it before release (components/scale-in-drain.ts).
+        // left cordoned by a killed run carries no drained record, so it is drained again.
         case "drain":
           return drain(action.node);
         case "remove": {

@@ -145,6 +145,8 @@ export function mergeSnapshots(pages: readonly ClusterSnapshot[]): ClusterSnapsh
 
 const READY = 1;
 const CORDONED = 2;
+/** bootstrap/rollout-node.py: the node carries kubeadm-alicloud.io/drained=true (drain.sh finished). */
+const DRAINED = 8;
 
 export function parseSnapshot(result: RolloutNodeResult): ClusterSnapshot {
   if (!result.ok || !result.gz)
@@ -208,6 +210,7 @@ export function toObserved(
         kubeletVersion: n[2],
         ready: (n[3] & READY) !== 0,
         cordoned: (n[3] & CORDONED) !== 0,
+        drained: (n[3] & DRAINED) !== 0,
         marked: n[4] >= 0,
         gated: n[5] === p.version,
         ...(p.outdatedIds?.includes(id) ? { outdated: true } : {}),

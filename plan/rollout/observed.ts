@@ -21,6 +21,8 @@ export interface ObservedPoolNode {
   readonly kubeletVersion: string;
   readonly ready: boolean;
   readonly cordoned: boolean;
+  /** Its last drain finished (drain.sh records it); a cordon alone may be a drain killed halfway. */
+  readonly drained?: boolean;
   /** Tagged for replacement by this rollout (before any new node was asked for). */
   readonly marked: boolean;
   /** Passed the rollout's gate (Ready at the target, its DaemonSet pods ready), recorded on the node. */

@@ -76,7 +76,8 @@ function nextReplaceStep(
         reason: `pool ${pool.name}: ${gated} new nodes passed the gate, ${steady - unmarked.length - kept} needed before old ones go (${pool.pending} launching)`,
       };
     }
-    const undrained = marked.find((n) => !n.cordoned);
+    // Drained means drain.sh finished: a node cordoned by a drain a kill interrupted is drained again.
+    const undrained = marked.find((n) => !n.cordoned || n.drained !== true);
     if (undrained) return { kind: "drain", pool: pool.name, node: undrained.name };
     return { kind: "remove", pool: pool.name, instanceIds: marked.map((n) => n.instanceId) };
   }

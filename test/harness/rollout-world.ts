@@ -226,7 +226,10 @@ export class RolloutWorld {
           );
         return this.done({ ok: true });
       case "uncordon":
-        this.effect(`uncordon ${args[0]}`, () => (this.node(args[0] ?? "").cordoned = false));
+        this.effect(`uncordon ${args[0]}`, () => {
+          this.node(args[0] ?? "").cordoned = false;
+          delete this.node(args[0] ?? "").annotations["kubeadm-alicloud.io/drained"];
+        });
         return this.done({ ok: true });
       case "gate":
       case "cp-gate": {
@@ -291,7 +294,11 @@ export class RolloutWorld {
     }
     const nodes = [...this.nodes].map(([name, n]) => {
       const steady = n.annotations["kubeadm-alicloud.io/rollout-replace"];
-      const flags = (n.ready ? 1 : 0) | (n.cordoned ? 2 : 0) | (n.controlPlane ? 4 : 0);
+      const flags =
+        (n.ready ? 1 : 0) |
+        (n.cordoned ? 2 : 0) |
+        (n.controlPlane ? 4 : 0) |
+        (n.annotations["kubeadm-alicloud.io/drained"] === "true" ? 8 : 0);
       return [
         name,
         "",
@@ -322,6 +329,8 @@ export class RolloutWorld {
         output: line(false, "blocked", ["shop/db-0"], ["shop/db-budget"]),
       };
     }
+    // drain.sh records a finished drain on the node (a cordon alone may be a killed drain's).
+    this.effect(`drained ${name}`, () => (n.annotations["kubeadm-alicloud.io/drained"] = "true"));
     return { status: "Success", exitCode: 0, output: line(true, "drained", [], []) };
   }
 
@@ -415,6 +424,7 @@ export class RolloutWorld {
               !name ||
               !n ||
               !n.cordoned ||
+              n.annotations["kubeadm-alicloud.io/drained"] !== "true" ||
               n.annotations["kubeadm-alicloud.io/rollout-replace"] === undefined
             )
               this.violations.push(`${id}: removed ${instanceId}, not a marked and drained node`);
