@@ -87,4 +87,14 @@ until ready="$(kube get node "$node" -o "jsonpath=$jsonpath" 2>/dev/null)"; do
   waiting "node $node did not register" "node $node to register"
   sleep 5
 done
+# Drained before a restart (an instance-type change: components/control-plane-drain.ts)
+# and serving again: back into scheduling. Only a node drain.sh recorded as drained
+# (kubeadm-alicloud.io/drained=true), never one cordoned by hand.
+held="$(kube get node "$node" -o 'jsonpath={.spec.unschedulable}/{.metadata.annotations.kubeadm-alicloud\.io/drained}' 2>/dev/null || true)"
+if [ "$held" = "true/true" ]; then
+  if ! kube uncordon "$node" || ! kube annotate node "$node" kubeadm-alicloud.io/drained-; then
+    report_failure "could not uncordon $node after its drain"
+  fi
+  echo "kubeadm-alicloud: $node uncordoned after its drain"
+fi
 echo "kubeadm-alicloud: control plane ready; node $node registered (Ready: ${ready:-no condition yet})"

@@ -56,7 +56,11 @@ describe("wait-ready.sh on a control plane", () => {
     expect(run.status, run.output).toBe(0);
     expect(run.calls.filter((c) => c.includes("--raw=/readyz"))).toHaveLength(3);
     // This node by name, not any node.
-    expect(run.calls.filter((c) => c.startsWith("kubectl") && c.includes(" get node "))).toEqual(
+    // Then once for a drain's record (cordoned and drained: uncordoned, test/wait-ready-kube.test.ts).
+    expect(run.calls.filter((c) => c.includes(" get node ") && c.includes("unschedulable"))).toHaveLength(1);
+    expect(
+      run.calls.filter((c) => c.startsWith("kubectl") && c.includes(" get node ") && c.includes("Ready")),
+    ).toEqual(
       Array(3).fill(
         `kubectl --kubeconfig ${run.calls[0]?.split(" ")[2]} --request-timeout=10s get node ${NODE} -o jsonpath={.status.conditions[?(@.type=="Ready")].status}`,
       ),
