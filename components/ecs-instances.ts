@@ -18,11 +18,15 @@ export interface InstanceView {
   /** "required" or "optional". */
   readonly httpTokens: string;
   readonly tags: Readonly<Record<string, string>>;
+  /** VpcAttributes.PrivateIpAddress.IpAddress[]. */
+  readonly privateIps: readonly string[];
 }
 
 export interface InstanceApi {
   /** The instances that exist among `instanceIds` (an id ECS does not know is simply absent). */
   describe(instanceIds: readonly string[]): Promise<InstanceView[]>;
+  /** The instances of a VPC holding these private addresses (at most 100). */
+  findByPrivateIps(vpcId: string, ips: readonly string[]): Promise<InstanceView[]>;
   joinSecurityGroup(instanceId: string, securityGroupId: string): Promise<void>;
   leaveSecurityGroup(instanceId: string, securityGroupId: string): Promise<void>;
   requireMetadataTokens(instanceId: string): Promise<void>;
@@ -30,6 +34,26 @@ export interface InstanceApi {
 
 /** DescribeInstances takes at most 100 ids a call (InstanceIds, a JSON array: DescribeInstancesRequest). */
 const DESCRIBE_BATCH = 100;
+
+type SdkInstance = NonNullable<
+  NonNullable<
+    Awaited<ReturnType<ReturnType<typeof ecsSdk>["client"]["describeInstances"]>>["body"]
+  >["instances"]
+>["instance"];
+
+function toView(x: NonNullable<SdkInstance>[number]): InstanceView {
+  return {
+    instanceId: x.instanceId ?? "",
+    status: x.status ?? "",
+    vpcId: x.vpcAttributes?.vpcId ?? "",
+    vswitchId: x.vpcAttributes?.vSwitchId ?? "",
+    instanceType: x.instanceType ?? "",
+    securityGroupIds: x.securityGroupIds?.securityGroupId ?? [],
+    httpTokens: x.metadataOptions?.httpTokens ?? "",
+    tags: Object.fromEntries((x.tags?.tag ?? []).map((t) => [t.tagKey ?? "", t.tagValue ?? ""])),
+    privateIps: x.vpcAttributes?.privateIpAddress?.ipAddress ?? [],
+  };
+}
 
 export function instanceClient(regionId: string, endpoint?: string): InstanceApi {
   const { ecs, client } = ecsSdk(regionId, endpoint);
@@ -45,21 +69,25 @@ export function instanceClient(regionId: string, endpoint?: string): InstanceApi
             pageSize: DESCRIBE_BATCH,
           }),
         );
-        for (const x of r.body?.instances?.instance ?? []) {
-          if (!x.instanceId || !batch.includes(x.instanceId)) continue;
-          out.push({
-            instanceId: x.instanceId,
-            status: x.status ?? "",
-            vpcId: x.vpcAttributes?.vpcId ?? "",
-            vswitchId: x.vpcAttributes?.vSwitchId ?? "",
-            instanceType: x.instanceType ?? "",
-            securityGroupIds: x.securityGroupIds?.securityGroupId ?? [],
-            httpTokens: x.metadataOptions?.httpTokens ?? "",
-            tags: Object.fromEntries((x.tags?.tag ?? []).map((t) => [t.tagKey ?? "", t.tagValue ?? ""])),
-          });
-        }
+        for (const x of r.body?.instances?.instance ?? [])
+          if (x.instanceId && batch.includes(x.instanceId)) out.push(toView(x));
       }
       return out;
+    },
+    findByPrivateIps: async (vpcId, ips) => {
+      // PrivateIpAddresses takes effect with InstanceNetworkType vpc (DescribeInstancesRequest).
+      const r = await client.describeInstances(
+        new ecs.DescribeInstancesRequest({
+          regionId,
+          vpcId,
+          instanceNetworkType: "vpc",
+          privateIpAddresses: JSON.stringify(ips),
+          pageSize: DESCRIBE_BATCH,
+        }),
+      );
+      return (r.body?.instances?.instance ?? [])
+        .map(toView)
+        .filter((v) => v.vpcId === vpcId && v.privateIps.some((ip) => ips.includes(ip)));
     },
     joinSecurityGroup: async (instanceId, securityGroupId) => {
       await client.joinSecurityGroup(

@@ -10,7 +10,7 @@ const fake = fakeEcsPerTest("AK-instances");
 const described = (i: number) => ({
   Status: i % 2 ? "Running" : "Stopped",
   InstanceType: "ecs.g7.large",
-  VpcAttributes: { VpcId: "vpc-1", VSwitchId: "vsw-h" },
+  VpcAttributes: { VpcId: "vpc-1", VSwitchId: "vsw-h", PrivateIpAddress: { IpAddress: [`10.0.1.${i}`] } },
   SecurityGroupIds: { SecurityGroupId: ["sg-own"] },
   MetadataOptions: { HttpTokens: "optional", HttpEndpoint: "enabled" },
   Tags: { Tag: [{ TagKey: "team", TagValue: "data" }] },
@@ -33,10 +33,28 @@ describe("the ECS instance client", () => {
       securityGroupIds: ["sg-own"],
       httpTokens: "optional",
       tags: { team: "data" },
+      privateIps: ["10.0.1.1"],
     });
     const calls = f.calls("DescribeInstances");
     expect(calls.map((c) => (JSON.parse(c.query.InstanceIds ?? "[]") as string[]).length)).toEqual([100, 31]);
     for (const r of f.requests()) expect(signedBy(r)).toBe("AK-instances");
+  });
+
+  it("finds a VPC's instances by their private addresses, with the filters ECS wants", async () => {
+    const instances = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`i-${i}`, described(i)]));
+    const f = await fake({ instances });
+    const api = instanceClient("cn-hangzhou", f.url);
+    const found = await api.findByPrivateIps("vpc-1", ["10.0.1.2", "10.0.1.3"]);
+    expect(found.map((i) => [i.instanceId, i.privateIps])).toEqual([
+      ["i-2", ["10.0.1.2"]],
+      ["i-3", ["10.0.1.3"]],
+    ]);
+    expect(f.calls("DescribeInstances")[0]?.query).toMatchObject({
+      VpcId: "vpc-1",
+      InstanceNetworkType: "vpc",
+      PrivateIpAddresses: JSON.stringify(["10.0.1.2", "10.0.1.3"]),
+    });
+    await expect(api.findByPrivateIps("vpc-2", ["10.0.1.2"])).resolves.toEqual([]);
   });
 
   it("joins and leaves a security group and requires metadata tokens, naming an unknown instance", async () => {

@@ -242,10 +242,14 @@ export class AdoptWorld {
                   securityGroupIds: [...i.securityGroups],
                   httpTokens: i.httpTokens,
                   tags: { ...i.tags },
+                  privateIps: ["10.0.8.9"],
                 },
               ]
             : [];
         });
+      },
+      findByPrivateIps: async () => {
+        throw new Error("findByPrivateIps: not modelled in the adoption world");
       },
       joinSecurityGroup: async (id, sg) =>
         this.effect(`${id} join ${sg}`, () => this.instance(id).securityGroups.push(sg)),

@@ -169,8 +169,14 @@ def ess_busy_or(q):
 
 def describe_instances(q):
     """DescribeInstances: Instances.Instance[] (aliyun/alibaba-cloud-sdk-go services/ecs struct_instance.go)."""
-    ids = json.loads(q.get("InstanceIds", "[]"))
     known = CFG.get("instances", {})
+    if "InstanceIds" in q:
+        ids = json.loads(q["InstanceIds"])
+    else:
+        # VpcId with PrivateIpAddresses (InstanceNetworkType vpc): the instances holding those addresses.
+        ips = set(json.loads(q.get("PrivateIpAddresses", "[]")))
+        ids = [i for i, x in known.items() if x.get("VpcAttributes", {}).get("VpcId") == q.get("VpcId")
+               and ips & set(x.get("VpcAttributes", {}).get("PrivateIpAddress", {}).get("IpAddress", []))]
     items = [dict(known[i], InstanceId=i) for i in ids if i in known]
     return 200, {"RequestId": "fake", "TotalCount": len(items), "PageNumber": 1, "PageSize": 100,
                  "Instances": {"Instance": items}}
