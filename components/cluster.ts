@@ -174,6 +174,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // Nodes download packages and read their secrets at first boot: egress, the
         // secrets and the right to read them must exist before they start.
         waitFor: [...this.network.egress, ...this.secrets.readable],
+        vpcId: this.network.vpcId,
+        drainBudgetSeconds: spec.upgrade.drainTimeoutSeconds,
       },
       { parent: this },
     );

@@ -7,6 +7,7 @@ import type { ControlPlanePlacement } from "../plan/control-plane";
 import { ROLE_TAG } from "../plan/naming";
 import { INSTALL_COMMAND_SECONDS, certRenewalInstaller } from "../plan/node-commands";
 import type { ImmutableSetting } from "../plan/guarded-settings";
+import { ControlPlaneDrain } from "./control-plane-drain";
 import { ImmutableSettings } from "./immutable-settings";
 import { READINESS_TIMEOUT_SECONDS, ReadinessCheck } from "./readiness";
 import { BootstrapRole, RoleHandover } from "./role-handover";
@@ -43,6 +44,10 @@ export interface ControlPlaneArgs {
   readonly etcdBackupInstallers?: Readonly<Record<string, string>>;
   /** What must exist before any control plane boots (egress, the node secrets and the right to read them). */
   readonly waitFor: readonly pulumi.Resource[];
+  /** The cluster's VPC, where a control plane is found by its address before its restart. */
+  readonly vpcId: pulumi.Input<string>;
+  /** upgrade.drainTimeoutSeconds: a control plane's drain before an instance-type restart. */
+  readonly drainBudgetSeconds: number;
 }
 
 /**
@@ -102,6 +107,20 @@ export class ControlPlane extends pulumi.ComponentResource {
       const userData = args.userData[p.name];
       if (userData === undefined) throw new pulumi.ResourceError(`no user data for ${p.name}`, this);
       const disk = cp.systemDisk;
+      // Drained before the provider restarts it for a new instance type, after the one before
+      // it serves again (components/control-plane-drain.ts).
+      const drain = new ControlPlaneDrain(
+        `${p.name}-drain`,
+        {
+          regionId: args.region,
+          vpcId: args.vpcId,
+          privateIp: p.privateIp,
+          peerIps: placements.filter((x) => x.name !== p.name).map((x) => x.privateIp),
+          instanceType: cp.instanceType,
+          drainBudgetSeconds: args.drainBudgetSeconds,
+        },
+        { parent: this, dependsOn: previous ? [previous] : [] },
+      );
       const instance = new alicloud.ecs.Instance(
         p.name,
         {
@@ -129,7 +148,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         },
         {
           parent: this,
-          dependsOn: [guard, ...args.waitFor, ...(previous ? [previous] : [])],
+          dependsOn: [guard, drain, ...args.waitFor, ...(previous ? [previous] : [])],
           // User data runs once, at first boot, and a change would reboot the node: what
           // changes over a cluster's life goes through Cloud Assistant, not here. A newer
           // public image must not replace control planes either.

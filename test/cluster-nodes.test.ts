@@ -289,12 +289,16 @@ describe("control plane", () => {
     // ... and for its secrets and the right to read them.
     const store = readable(rs).filter((u) => !u.includes("cluster-initialized"));
     expect(store.length).toBeGreaterThan(0);
-    expect([...(instances[0]?.dependsOn ?? [])].sort()).toEqual([...guard, ...snat, ...store].sort());
+    // ... and for its own drain before an instance-type restart (components/control-plane-drain.ts).
+    const drain = (i: number) => rs.find((r) => r.name === `${instances[i]?.name}-drain`)?.urn;
+    expect([...(instances[0]?.dependsOn ?? [])].sort()).toEqual(
+      [...guard, ...snat, ...store, drain(0)].sort(),
+    );
     expect([...(instances[1]?.dependsOn ?? [])].sort()).toEqual(
-      [...guard, ...snat, ...store, checks[0]?.urn].sort(),
+      [...guard, ...snat, ...store, checks[0]?.urn, drain(1)].sort(),
     );
     expect([...(instances[2]?.dependsOn ?? [])].sort()).toEqual(
-      [...guard, ...snat, ...store, checks[1]?.urn].sort(),
+      [...guard, ...snat, ...store, checks[1]?.urn, drain(2)].sort(),
     );
     for (const [i, c] of checks.entries()) {
       expect(String(c.inputs.instanceId).replace(/-[0-9a-f]{8}$/, "")).toBe(instances[i]?.name);

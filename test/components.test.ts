@@ -108,9 +108,14 @@ describe("Network", () => {
         )
         .map((r) => r.urn),
     );
-    // (and for the guard that keeps its disk from changing under it)
+    // (and for the guard that keeps its disk from changing under it, and its own drain
+    // before an instance-type restart)
     const guard = rs
-      .filter((r) => r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:ImmutableSettings")
+      .filter(
+        (r) =>
+          r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:ImmutableSettings" ||
+          r.name === "net-c-cp-0-drain",
+      )
       .map((r) => r.urn);
     const waits = (rs.find((r) => r.name === "net-c-cp-0")?.dependsOn ?? []).filter(
       (u) => !guard.includes(u),

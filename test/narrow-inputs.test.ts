@@ -70,9 +70,13 @@ describe("dynamic resources store the smallest inputs", () => {
         specFor({ ...BASE, controlPlane: { count: 3, instanceType: "ecs.g7.2xlarge" } }, "prod"),
       ),
     );
-    expect(changedInputs(before, after)).toEqual([
+    // Each control plane is drained before its restart, then checked again after it.
+    expect(changedInputs(before, after).sort()).toEqual([
+      "ni-cp-0-drain: instanceType",
       "ni-cp-0-ready: revision",
+      "ni-cp-1-drain: instanceType",
       "ni-cp-1-ready: revision",
+      "ni-cp-2-drain: instanceType",
       "ni-cp-2-ready: revision",
     ]);
   });
