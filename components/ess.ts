@@ -171,3 +171,41 @@ async function batched(
     await f(Object.fromEntries(batch.map((x, n) => [`InstanceId.${n + 1}`, x])), i / REMOVE_BATCH);
   }
 }
+
+/**
+ * ESS refuses a scaling request while another scaling activity runs or the group is not
+ * Active; the alicloud provider retries these codes too (aliyun/terraform-provider-alicloud
+ * v1.289.0 resource_alicloud_ess_attachment.go: ScalingActivityInProgress,
+ * IncorrectScalingGroupStatus, InvalidOperation.Conflict; AttachInstances.md lists the first
+ * two). openapi-core raises them with the code as `code` (test/ess-client.test.ts).
+ */
+export const ESS_BUSY_CODES = [
+  "ScalingActivityInProgress",
+  "IncorrectScalingGroupStatus",
+  "InvalidOperation.Conflict",
+];
+
+export interface BusyOptions {
+  /** How long ESS may stay busy before the call's error is passed on. */
+  readonly seconds: number;
+  readonly log: (line: string) => void;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Runs `f`, again after 5 s, 10 s, … (at most a minute apart) while ESS answers busy, within `seconds`. */
+export async function whileEssBusy<T>(f: () => Promise<T>, o: BusyOptions): Promise<T> {
+  const now = o.now ?? Date.now;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = now() + o.seconds * 1000;
+  for (let pause = 5_000; ; pause = Math.min(pause * 2, 60_000)) {
+    try {
+      return await f();
+    } catch (err) {
+      const code = String((err as { code?: unknown }).code ?? "");
+      if (!ESS_BUSY_CODES.includes(code) || now() + pause > deadline) throw err;
+      o.log(`ESS is busy (${code}); again in ${pause / 1000} s`);
+      await sleep(pause);
+    }
+  }
+}

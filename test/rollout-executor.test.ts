@@ -15,7 +15,13 @@ import { Crash, RolloutWorld } from "./harness/rollout-world";
 
 const FROM = "1.35.2";
 const TO = "1.36.5";
-const instant = { pollMs: 0, sleep: async () => undefined };
+/** No real waiting: the ports' clock moves only when they sleep (ESS busy retries, polling). */
+let portsClock = 0;
+const instant = {
+  pollMs: 0,
+  now: () => portsClock,
+  sleep: async (ms: number) => void (portsClock += ms),
+};
 
 function ports(w: RolloutWorld, cps: number, log: string[] = [], etcdSnapshots = true) {
   return cloudPorts({
@@ -132,6 +138,32 @@ describe("the rollout executor against the fake cloud", () => {
     );
     expect(firstInPlace).toBeGreaterThan(lastRemove);
     expect(w.journal.filter((j) => j.startsWith("ess remove")).join(" ")).not.toMatch(adopted.join("|"));
+  });
+
+  it("waits out a scaling group busy with another activity (the autoscaler's, say), and halts naming ESS when it stays busy", async () => {
+    const w = new RolloutWorld(TO, TO, 1, [{ size: 3, room: 1 }]);
+    const pool = w.pools.get("pool-0");
+    if (pool) pool.templateVersion = 2;
+    w.essBusy = 3;
+    const lines: string[] = [];
+    await expect(
+      runEngine(ports(w, 1, lines), target(w), {
+        budgetMs: 3_600_000,
+        waitMs: 0,
+        stuckMs: 3_600_000,
+        sleep: async () => undefined,
+      }),
+    ).resolves.toMatchObject({ status: "done" });
+    expect(lines.filter((l) => /ESS is busy \(ScalingActivityInProgress\)/.test(l)).length).toBeGreaterThan(
+      0,
+    );
+    expect(w.violations).toEqual([]);
+
+    const stuck = new RolloutWorld(TO, TO, 1, [{ size: 3, room: 1 }]);
+    const sp = stuck.pools.get("pool-0");
+    if (sp) sp.templateVersion = 2;
+    stuck.essBusy = 1_000;
+    await expect(run(stuck, 1)).rejects.toThrow(/scale pool pool-0: ESS refused: ScalingActivityInProgress/);
   });
 
   it("marks a wave larger than one command can name in batches, every command within Cloud Assistant's size limit", async () => {

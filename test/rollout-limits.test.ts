@@ -5,7 +5,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { budgetProblem, DEPLOY_JOB_MINUTES, longestStepSeconds } from "../plan/rollout/limits";
+import {
+  budgetProblem,
+  DEPLOY_JOB_MINUTES,
+  ESS_BUSY_SECONDS,
+  longestStepSeconds,
+} from "../plan/rollout/limits";
 import { UPGRADE_NODE_COMMAND_SECONDS } from "../plan/upgrade-node";
 import { specFor } from "./kit";
 
@@ -26,6 +31,9 @@ describe("the rollout's time limits", () => {
     expect(step).toBeGreaterThan(UPGRADE_NODE_COMMAND_SECONDS + drainTimeoutSeconds + gateTimeoutSeconds);
     expect(timeBudgetMinutes * 60 + step).toBeLessThanOrEqual(DEPLOY_JOB_MINUTES * 60);
     expect(budgetProblem(timeBudgetMinutes, drainTimeoutSeconds, gateTimeoutSeconds)).toBeUndefined();
+    // An ESS step waiting out a busy group (one surge or one wave's removal) is shorter than
+    // the longest step, whatever the drain and gate limits (their least: 1 s each).
+    expect(ESS_BUSY_SECONDS).toBeLessThan(longestStepSeconds(1, 1));
   });
 
   it("refuse a budget that leaves the last step no room, naming the key, in the config", () => {

@@ -27,7 +27,7 @@ import { ADOPT_COMMAND_SECONDS, ADOPT_WAIT_COMMAND_SECONDS } from "../../plan/ad
 import { parseRolloutResult, rolloutNodeCommand } from "../../plan/rollout/node-script";
 import type { CommandApi, RoleApi } from "../cloud-assistant";
 import type { InstanceApi } from "../ecs-instances";
-import type { EssApi } from "../ess";
+import { whileEssBusy, type EssApi } from "../ess";
 import { waitForCommand, type WaitOptions } from "../readiness";
 import { clientToken } from "../rollout/cloud-ports";
 
@@ -71,10 +71,6 @@ export interface AdoptArgs {
 
 const ROLE_TAG = "kubeadm-alicloud.io/role";
 const POOL_TAG = "kubeadm-alicloud.io/pool";
-/** ESS refuses attach and detach while the group is busy (the alicloud provider retries these too:
- * aliyun/terraform-provider-alicloud v1.289.0 resource_alicloud_ess_attachment.go). */
-const BUSY = ["ScalingActivityInProgress", "IncorrectScalingGroupStatus", "InvalidOperation.Conflict"];
-
 const nodeName = (a: AdoptArgs, id: string) => `${a.regionId}.${id}`;
 
 async function run(
@@ -93,21 +89,8 @@ async function run(
   });
 }
 
-async function whileBusy(a: AdoptArgs, what: string, f: () => Promise<void>): Promise<void> {
-  const now = a.wait?.now ?? Date.now;
-  const sleep = a.wait?.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const deadline = now() + (a.essBusySeconds ?? 900) * 1000;
-  for (let pause = 5_000; ; pause = Math.min(pause * 2, 60_000)) {
-    try {
-      return await f();
-    } catch (err) {
-      const code = String((err as { code?: unknown }).code ?? "");
-      if (!BUSY.includes(code) || now() + pause > deadline) throw err;
-      a.log(`${what}: ESS is busy (${code}); again in ${pause / 1000} s`);
-      await sleep(pause);
-    }
-  }
-}
+const whileBusy = (a: AdoptArgs, what: string, f: () => Promise<void>) =>
+  whileEssBusy(f, { ...a.wait, log: (l) => a.log(`${what}: ${l}`), seconds: a.essBusySeconds ?? 900 });
 
 /** On the first control plane that answers: a rollout-node.py step or the drain. */
 async function onControlPlane(

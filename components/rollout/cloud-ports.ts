@@ -24,10 +24,10 @@ import {
   SNAPSHOT_COMMAND_MARGIN_SECONDS,
 } from "../../plan/etcd-backup";
 import type { CommandApi } from "../cloud-assistant";
-import type { EssApi } from "../ess";
+import { whileEssBusy, type EssApi } from "../ess";
 import type { VpcApi } from "../vpc";
 import { waitForCommand, type WaitOptions } from "../readiness";
-import { commandWaitSeconds, ROLLOUT_AGENT_SECONDS } from "../../plan/rollout/limits";
+import { commandWaitSeconds, ESS_BUSY_SECONDS, ROLLOUT_AGENT_SECONDS } from "../../plan/rollout/limits";
 import { RolloutHalted, type RolloutPorts } from "./engine";
 
 export interface RolloutPool {
@@ -278,6 +278,20 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
       );
   };
 
+  /** An ESS call, waited out while the group is busy (ESS_BUSY_SECONDS), then a halt naming ESS's code. */
+  const busyRetry = async (what: string, f: () => Promise<void>) => {
+    try {
+      await whileEssBusy(f, {
+        seconds: ESS_BUSY_SECONDS,
+        log: (l) => a.log(`${what}: ${l}`),
+        ...(a.wait?.now ? { now: a.wait.now } : {}),
+        ...(a.wait?.sleep ? { sleep: a.wait.sleep } : {}),
+      });
+    } catch (err) {
+      throw new RolloutHalted(`${what}: ESS refused: ${(err as Error).message}`);
+    }
+  };
+
   const pool = (name: string) => {
     const p = a.pools.find((x) => x.name === name);
     if (!p) throw new RolloutHalted(`pool ${name} is not part of this rollout`);
@@ -392,7 +406,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
                   .join(", ")}): free addresses, or lower upgrade.maxWaveShare or upgrade.waves`,
               );
           }
-          return a.ess.scaleTo(p.scalingGroupId, action.desired);
+          return busyRetry(`scale pool ${p.name}`, () => a.ess.scaleTo(p.scalingGroupId, action.desired));
         }
         case "gate": {
           const p = pool(action.pool);
@@ -409,7 +423,10 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
         case "remove": {
           const p = pool(action.pool);
           const ids = [...action.instanceIds].sort();
-          return a.ess.remove(p.scalingGroupId, ids, clientToken(p.scalingGroupId, "remove", ...ids));
+          // Retried whole while ESS is busy: each batch's ClientToken keeps a batch ESS took once.
+          return busyRetry(`remove from pool ${p.name}`, () =>
+            a.ess.remove(p.scalingGroupId, ids, clientToken(p.scalingGroupId, "remove", ...ids)),
+          );
         }
         case "upgrade-in-place": {
           const p = pool(action.pool);

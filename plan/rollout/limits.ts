@@ -13,6 +13,12 @@ import { GATE_MARGIN_SECONDS, QUICK_STEP_SECONDS } from "./node-script";
 export const ROLLOUT_AGENT_SECONDS = 120;
 /** Polling slack after a command's own Timeout, so Cloud Assistant reports the timeout first. */
 export const ROLLOUT_POLL_SLACK_SECONDS = 300;
+/**
+ * How long one ESS step (a surge, a wave's removal) waits out a busy group (another scaling
+ * activity running, e.g. the autoscaler's) before it halts: well inside the longest step,
+ * so the budget check still bounds the run.
+ */
+export const ESS_BUSY_SECONDS = 600;
 /** The deploy job's limit in minutes (deploy-stack.yml timeout-minutes; a test keeps them equal). */
 export const DEPLOY_JOB_MINUTES = 300;
 

@@ -66,6 +66,8 @@ export class RolloutWorld {
   /** After a crash every call fails, as for a killed process, until revive(). */
   dead = false;
   registerAfter = 1;
+  /** ESS answers ScalingActivityInProgress to this many more scale or remove calls. */
+  essBusy = 0;
   private effects = 0;
   /** Instances ESS launched during the test (the rollout's surges). */
   private launched = new Set<string>();
@@ -143,6 +145,15 @@ export class RolloutWorld {
   revive() {
     this.dead = false;
     this.crashAfter = Infinity;
+  }
+
+  private busy() {
+    if (this.essBusy > 0) {
+      this.essBusy--;
+      throw Object.assign(new Error("ScalingActivityInProgress: a scaling activity is in progress"), {
+        code: "ScalingActivityInProgress",
+      });
+    }
   }
 
   private alive() {
@@ -388,6 +399,7 @@ export class RolloutWorld {
       },
       scaleTo: async (id, total) => {
         this.alive();
+        this.busy();
         this.journal.push(`ess scale ${id} ${total}`);
         const p = byGroup(id);
         if (total > p.maxSize) this.violations.push(`${id} scaled past maxSize`);
@@ -413,6 +425,7 @@ export class RolloutWorld {
       },
       remove: async (id, instanceIds) => {
         this.alive();
+        this.busy();
         this.journal.push(`ess remove ${id} ${instanceIds.join(",")}`);
         const p = byGroup(id);
         this.effect(`remove from ${id}`, () => {
