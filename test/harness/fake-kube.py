@@ -22,7 +22,8 @@ What it does not model: authentication and RBAC, watches, graceful termination (
 is gone the moment it is evicted), budgets' own bookkeeping (disruptionsAllowed is fixed
 by the scenario), resourceVersion conflicts, and every resource not listed above.
 
-Usage: fake-kube.py SCENARIO.json LOG PORTFILE. The scenario: {"nodes": [{"name"}],
+POST /fake/nodes {"node", "pods"} adds a Node and its pods (a kubelet registering, for the
+rollout's end-to-end test). Usage: fake-kube.py SCENARIO.json LOG PORTFILE. The scenario: {"nodes": [{"name"}],
 "pods": [{"namespace", "name", "node", "labels", "owner": {"kind", "name"} | null,
 "emptyDir": bool, "image", "ready": bool}] (listed by spec.nodeName and one key=value label), "daemonsets": [{"namespace", "name"}], "pdbs": [{"namespace",
 "name", "matchLabels", "disruptionsAllowed"}], "csrs": [CertificateSigningRequest objects]}. Every request is logged as a JSON line
@@ -267,6 +268,13 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.setdefault("configmaps", []).append(body)
                 save()
                 return self.reply(201, body)
+            if parts == ["fake", "nodes"]:
+                # The test's stand-in of a kubelet registering: {"node": scenario node, "pods": [...]}.
+                body = self.body()
+                STATE["nodes"].append(body["node"])
+                STATE["pods"].extend(body.get("pods", []))
+                save()
+                return self.reply(201, {})
             if parts[:3] == ["api", "v1", "namespaces"] and len(parts) == 7 and parts[6] == "eviction":
                 self.body()
                 p = self.find_pod(parts[3], parts[5])
