@@ -26,14 +26,13 @@ import { NodeSecretStore } from "./node-secrets";
 import { EtcdBackups } from "./etcd-backups";
 import { nodeRoles } from "./node-roles";
 import { ScaleInDrain } from "./scale-in-drain";
-import { ControlPlaneRollout, PoolRollout } from "./rollout/resources";
+import { ControlPlaneRollout } from "./rollout/resources";
 import { kubernetesRepository, upgradeNodeCommand } from "../plan/upgrade-node";
 import { NodeHealth, nodeHealthName } from "./node-health";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
 import { controlPlaneUserData, poolUserData } from "./user-data";
-import { AdoptedInstances } from "./adopt/resource";
-import { adoptionCommands } from "../plan/adopt";
+import { declarePoolRollouts } from "./pool-rollouts";
 
 export interface KubeadmClusterArgs {
   /** A validated spec (config/validate.ts); the component trusts it. */
@@ -291,58 +290,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       );
     }
     this.nodePools = pools;
-    // One pool at a time, in the stack's order, each after its group took the new template version.
-    let previousRollout: pulumi.Resource = controlPlaneRollout;
-    spec.nodePools.forEach((pool, i) => {
-      const rollout = new PoolRollout(
-        resourceName(spec.clusterName, "rollout", "pool", pool.name),
-        {
-          ...rolloutSettings,
-          configKey: `nodePools[${i}].kubernetesVersion`,
-          version: pool.kubernetesVersion,
-          controlPlaneVersion: controlPlaneRollout.confirmedVersion,
-          upgradeCommands: { node: upgradeNodeCommand("node", pool.kubernetesVersion) },
-          pool: pulumi
-            .all([
-              (pools[pool.name] as NodePool).scalingGroupId,
-              (pools[pool.name] as NodePool).launchTemplateVersion,
-            ])
-            .apply(([scalingGroupId, templateVersion]) => ({
-              name: pool.name,
-              scalingGroupId,
-              strategy: pool.upgradeStrategy,
-              waveSettings: { waves: spec.upgrade.waves, maxWaveShare: spec.upgrade.maxWaveShare },
-              templateVersion,
-              // Adopted instances are upgraded in place, whatever the pool's strategy.
-              ...(pool.adoptInstanceIds.length > 0 ? { adopted: true } : {}),
-            })),
-        },
-        { parent: this, dependsOn: [previousRollout] },
-      );
-      previousRollout = rollout;
-      // Instances the operator brings (components/adopt), once the pool is at its version.
-      if (pool.adoptInstanceIds.length > 0)
-        new AdoptedInstances(
-          resourceName(spec.clusterName, "pool", pool.name, "adopted"),
-          {
-            regionId: spec.region,
-            controlPlaneInstanceIds: rolloutSettings.controlPlaneInstanceIds,
-            drainBudgetSeconds: spec.upgrade.drainTimeoutSeconds,
-            gateSeconds: spec.upgrade.gateTimeoutSeconds,
-            configKey: `nodePools[${i}]`,
-            pool: pool.name,
-            scalingGroupId: (pools[pool.name] as NodePool).scalingGroupId,
-            vpcId: this.network.vpcId,
-            securityGroupId: this.securityGroups.workersGroupId,
-            roleName: (poolRoles[pool.name] as alicloud.ram.Role).roleName,
-            version: rollout.confirmedVersion,
-            instanceIds: pool.adoptInstanceIds,
-            commands: (userDataOf[pool.name] as pulumi.Output<string>).apply((u) =>
-              adoptionCommands(u, spec.region, spec.upgrade.drainTimeoutSeconds),
-            ),
-          },
-          { parent: pools[pool.name] as NodePool, dependsOn: [rollout] },
-        );
+    declarePoolRollouts(this, spec, {
+      pools,
+      userData: userDataOf,
+      roleNames: Object.fromEntries(Object.entries(poolRoles).map(([n, r]) => [n, r.roleName])),
+      controlPlaneRollout,
+      settings: rolloutSettings,
+      vpcId: this.network.vpcId,
+      workersGroupId: this.securityGroups.workersGroupId,
     });
     // Scaled-in nodes are drained from a control plane before ESS releases them (issue 16).
     new ScaleInDrain(

@@ -16,18 +16,13 @@ import {
   type EssPool,
 } from "../../plan/rollout/node-script";
 import type { Observed } from "../../plan/rollout/observed";
-import { preflight } from "../../plan/upgrade/preflight";
 import { UPGRADE_NODE_COMMAND_SECONDS } from "../../plan/upgrade-node";
-import {
-  ETCD_BACKUP_SECONDS,
-  ETCD_BACKUP_SERVICE,
-  SNAPSHOT_COMMAND_MARGIN_SECONDS,
-} from "../../plan/etcd-backup";
 import type { CommandApi } from "../cloud-assistant";
 import { whileEssBusy, type EssApi } from "../ess";
 import type { VpcApi } from "../vpc";
 import { waitForCommand, type WaitOptions } from "../readiness";
 import { commandWaitSeconds, ESS_BUSY_SECONDS, ROLLOUT_AGENT_SECONDS } from "../../plan/rollout/limits";
+import { beforeControlPlanesMove } from "./before-control-planes";
 import { RolloutHalted, type RolloutPorts } from "./engine";
 
 export interface RolloutPool {
@@ -210,73 +205,13 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
     requireOk(g, `the gate of ${node} at ${version}`);
   };
 
-  /**
-   * The scheduled backup's own oneshot unit on the first control plane: `systemctl start`
-   * returns when the snapshot is stored in the bucket, or failed (plan/etcd-backup.ts).
-   */
-  const snapshot = async () => {
-    const [first] = a.controlPlaneInstanceIds;
-    if (!first) throw new RolloutHalted("no control plane to take the etcd snapshot on");
-    const script = [
-      "#!/usr/bin/env bash",
-      "set -euo pipefail",
-      `if ! systemctl start ${ETCD_BACKUP_SERVICE}; then`,
-      `  journalctl -u ${ETCD_BACKUP_SERVICE} -n 40 --no-pager || true`,
-      "  exit 1",
-      "fi",
-      "echo 'kubeadm-alicloud: etcd snapshot stored before the upgrade'",
-      "",
-    ].join("\n");
-    const r = await run(
-      first,
-      script,
-      ETCD_BACKUP_SECONDS + SNAPSHOT_COMMAND_MARGIN_SECONDS,
-      "take an etcd snapshot",
-    );
-    if (r.exitCode !== 0)
-      throw new RolloutHalted(
-        `the etcd snapshot before the upgrade failed (exit ${r.exitCode}); nothing was upgraded. Its output:\n${r.output.trimEnd().split("\n").slice(-40).join("\n")}`,
-      );
-  };
-
-  /**
-   * The plan's preflight (plan/upgrade/preflight.ts), before the first control plane
-   * moves: every node Ready and uncordoned, etcd's members healthy, no learner, one per
-   * control plane, kubelets within the skew of the target, no request to an API the
-   * target removes, the target's package repository reachable from a control plane. The
-   * free vSwitch addresses for a pool's surge are not checked here (no VPC call yet).
-   */
-  const runPreflight = async (moving: string) => {
-    if (!a.packageRepository) throw new RolloutHalted("no package repository to check was given");
-    const [first] = a.controlPlaneInstanceIds;
-    const r = await onControlPlane(
-      { kind: "preflight", version: a.version, repository: a.packageRepository },
-      "run the preflight",
-    );
-    if (!r.result?.ok) return requireOk(r, "the preflight");
-    const snapshot = lastSnapshot;
-    if (!snapshot || !first) throw new RolloutHalted("the preflight has no observation of the cluster");
-    const failures = preflight({
-      target: a.version,
-      nodes: snapshot.nodes.map((n) => ({
-        name: n[0],
-        ready: (n[3] & 1) !== 0,
-        // The control plane about to move may be cordoned by this rollout's earlier run.
-        cordoned: (n[3] & 2) !== 0 && n[0] !== moving,
-        kubeletVersion: n[2],
-        ...(snapshot.apiServers[n[0]] ? { apiServerVersion: snapshot.apiServers[n[0]] } : {}),
-      })),
-      etcdMembers: r.result.etcd ?? [],
-      controlPlaneCount: a.controlPlaneInstanceIds.length,
-      apiServerMetrics: (r.result.metrics ?? []).join("\n"),
-      replacedPools: [],
-      packageRepository: { url: a.packageRepository, reachable: r.result.repository === true },
-    });
-    if (failures.length > 0)
-      throw new RolloutHalted(
-        `the preflight failed; nothing was changed:\n${failures.map((f) => `- ${f.check}: ${f.message}`).join("\n")}`,
-      );
-  };
+  const { snapshot, runPreflight } = beforeControlPlanesMove({
+    args: a,
+    run,
+    onControlPlane,
+    requireOk,
+    lastSnapshot: () => lastSnapshot,
+  });
 
   /** An ESS call, waited out while the group is busy (ESS_BUSY_SECONDS), then a halt naming ESS's code. */
   const busyRetry = async (what: string, f: () => Promise<void>) => {
