@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { parse } from "yaml";
-import { COMMAND_CONTENT_LIMIT, commandContentSize } from "./node-commands";
+import { COMMAND_CONTENT_LIMIT, commandContentSize, PUT_FILE } from "./node-commands";
 import { BOOTSTRAP_UNIT, DONE_FILE } from "./node-units";
 import { scaleInCommandParts } from "./scale-in";
 import { ADOPT_PREFIX, ADOPT_WAIT_SECONDS } from "./adopt-limits";
@@ -64,15 +64,7 @@ export function renderAdoptInstaller(userData: string): string {
     "#!/usr/bin/env bash",
     "# kubeadm-alicloud: the pool's user data, installed on an adopted instance.",
     "set -euo pipefail",
-    'ROOT="${KUBEADM_ALICLOUD_ROOT:-}"',
-    "put() {",
-    '  local path="$ROOT$1" mode="$2" tmp',
-    '  mkdir -p "$(dirname "$path")"',
-    '  tmp="$(mktemp "$path.XXXXXX")"',
-    '  base64 -d | gunzip > "$tmp"',
-    '  chmod "$mode" "$tmp"',
-    '  mv -f "$tmp" "$path"',
-    "}",
+    ...PUT_FILE,
   ];
   files.forEach((f, i) => {
     const gz =

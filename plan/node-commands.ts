@@ -20,6 +20,22 @@ export function commandContentSize(script: string): number {
 }
 
 /**
+ * Bash: `put PATH MODE` writes its gzip+Base64 stdin to $KUBEADM_ALICLOUD_ROOT/PATH
+ * atomically (a temporary file beside it, then a rename) with MODE.
+ */
+export const PUT_FILE: readonly string[] = [
+  'ROOT="${KUBEADM_ALICLOUD_ROOT:-}"',
+  "put() {",
+  '  local path="$ROOT$1" mode="$2" tmp',
+  '  mkdir -p "$(dirname "$path")"',
+  '  tmp="$(mktemp "$path.XXXXXX")"',
+  '  base64 -d | gunzip > "$tmp"',
+  '  chmod "$mode" "$tmp"',
+  '  mv -f "$tmp" "$path"',
+  "}",
+];
+
+/**
  * A bash script that writes `files` (each gzip+Base64 inside a quoted here-document, so
  * nothing in them is expanded), atomically and with their modes, then runs `after`.
  * Idempotent: the same files again change nothing that matters. KUBEADM_ALICLOUD_ROOT
@@ -35,15 +51,7 @@ export function renderFileInstaller(
     "#!/usr/bin/env bash",
     `# kubeadm-alicloud: install ${what} (written by Pulumi, run through Cloud Assistant).`,
     "set -euo pipefail",
-    'ROOT="${KUBEADM_ALICLOUD_ROOT:-}"',
-    "put() {",
-    '  local path="$ROOT$1" mode="$2" tmp',
-    '  mkdir -p "$(dirname "$path")"',
-    '  tmp="$(mktemp "$path.XXXXXX")"',
-    '  base64 -d | gunzip > "$tmp"',
-    '  chmod "$mode" "$tmp"',
-    '  mv -f "$tmp" "$path"',
-    "}",
+    ...PUT_FILE,
   ];
   files.forEach((f, i) => {
     // Loaded here, not at the top: the staged rollout's dynamic provider serializes this
