@@ -97,6 +97,18 @@ describe("adopting existing instances into a pool", () => {
     expect(w.journal).toEqual([]);
   });
 
+  it("refuses an instance the pool's group launched itself, before anything changes", async () => {
+    const { w, args, ports } = setup();
+    w.addInstance("i-launched1", {
+      tags: { "kubeadm-alicloud.io/role": "worker", "kubeadm-alicloud.io/pool": "default" },
+    });
+    const err = await adoptInstances(ports, args, ["i-adopt0001", "i-launched1"]).catch(
+      (e: Error) => e.message,
+    );
+    expect(err).toContain("i-launched1 was launched by the pool's scaling group itself");
+    expect(w.journal).toEqual([]);
+  });
+
   it("keeps an instance whose bootstrap failed out of the scaling group, with the bootstrap's output", async () => {
     const { w, args, ports } = setup();
     w.failBootstrap.add("i-adopt0002");

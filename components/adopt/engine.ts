@@ -30,6 +30,7 @@ import type { InstanceApi } from "../ecs-instances";
 import { whileEssBusy, type EssApi } from "../ess";
 import { waitForCommand, type WaitOptions } from "../readiness";
 import { clientToken } from "../rollout/cloud-ports";
+import { ROLE_TAG } from "../../plan/naming";
 
 export interface AdoptPorts {
   readonly commands: CommandApi;
@@ -69,7 +70,7 @@ export interface AdoptArgs {
   readonly wait?: WaitOptions;
 }
 
-const ROLE_TAG = "kubeadm-alicloud.io/role";
+/** The pool tag components/node-pool.ts puts on its launched instances. */
 const POOL_TAG = "kubeadm-alicloud.io/pool";
 const nodeName = (a: AdoptArgs, id: string) => `${a.regionId}.${id}`;
 
@@ -153,6 +154,13 @@ export async function adoptInstances(ports: AdoptPorts, a: AdoptArgs, ids: reado
     ports.ess.instances(a.scalingGroupId),
   ]);
   const inGroup = new Set(members.map((m) => m.instanceId));
+  // One ESS launched itself is the pool's already: adopting it would protect it from
+  // scale-in, and letting it go would leave it running outside the group.
+  const launched = members.filter((m) => ids.includes(m.instanceId) && m.creationType === "AutoCreated");
+  if (launched.length > 0)
+    throw new Error(
+      `${a.configKey}.adoptInstanceIds: ${launched.map((m) => m.instanceId).join(", ")} ${launched.length > 1 ? "were" : "was"} launched by the pool's scaling group itself; list only instances you brought`,
+    );
   const toAttach = ids.filter((id) => !inGroup.has(id));
   if (members.length + toAttach.length > group.maxSize)
     throw new Error(

@@ -45,6 +45,8 @@ export class AdoptWorld {
   crashAfter = Infinity;
   dead = false;
   private effects = 0;
+  /** Instances ESS launched itself (CreationType AutoCreated). */
+  private launched = new Set<string>();
   private invocations = new Map<string, InvocationResult>();
 
   constructor(
@@ -69,6 +71,7 @@ export class AdoptWorld {
 
   /** A group member launched by ESS, with its Node. */
   addLaunched(id: string) {
+    this.launched.add(id);
     this.group.members.set(id, { protected: false });
     this.nodes.set(`${this.region}.${id}`, { cordoned: false, ready: true, annotations: {} });
   }
@@ -291,8 +294,8 @@ export class AdoptWorld {
         return [...this.group.members].map(([instanceId, m]) => ({
           instanceId,
           lifecycleState: m.protected ? "Protected" : "InService",
-          launchTemplateVersion: this.instances.has(instanceId) ? "" : "1",
-          creationType: this.instances.has(instanceId) ? "Attached" : "AutoCreated",
+          launchTemplateVersion: this.launched.has(instanceId) ? "1" : "",
+          creationType: this.launched.has(instanceId) ? "AutoCreated" : "Attached",
         }));
       },
       scaleTo: notModelled,
