@@ -10,10 +10,15 @@ import { calendarTimer, oneshotService, settingsFile } from "./systemd-units";
 
 export const RENEW_CERTS_SCRIPT_PATH = join(__dirname, "..", "bootstrap", "renew-certs.sh");
 export const RENEW_CERTS_SCRIPT = readFileSync(RENEW_CERTS_SCRIPT_PATH, "utf8");
+/** What renew-certs.sh and reconfigure-control-plane.sh share: the Lease, bounded waits, static pod restarts. */
+export const CONTROL_PLANE_LIB_PATH = join(__dirname, "..", "bootstrap", "control-plane-lib.sh");
+export const CONTROL_PLANE_LIB = readFileSync(CONTROL_PLANE_LIB_PATH, "utf8");
 
 /** Where the renewal's files land on a control plane. */
 export const CERT_RENEWAL_PATHS = {
   script: "/usr/local/sbin/kubeadm-alicloud-renew-certs",
+  /** Sourced by the renewal and by a settings change (the scripts' default CONTROL_PLANE_LIB). */
+  lib: "/usr/local/lib/kubeadm-alicloud/control-plane-lib.sh",
   env: "/etc/kubeadm-alicloud/renew-certs.env",
   service: "/etc/systemd/system/kubeadm-alicloud-renew-certs.service",
   timer: "/etc/systemd/system/kubeadm-alicloud-renew-certs.timer",
@@ -118,6 +123,7 @@ export interface NodeFile {
 /** Everything a control plane needs for renewal, for its user data. */
 export function certRenewalFiles(s?: CertRenewalSettings): NodeFile[] {
   return [
+    { path: CERT_RENEWAL_PATHS.lib, content: CONTROL_PLANE_LIB, permissions: "0644" },
     { path: CERT_RENEWAL_PATHS.script, content: RENEW_CERTS_SCRIPT, permissions: "0755" },
     { path: CERT_RENEWAL_PATHS.env, content: renderRenewCertsEnv(s), permissions: "0644" },
     { path: CERT_RENEWAL_PATHS.service, content: renderRenewCertsService(), permissions: "0644" },

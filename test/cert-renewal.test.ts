@@ -230,7 +230,7 @@ describe("renew-certs.sh in a sandbox", () => {
     const run = renew(box, { STUB_CERT_EXPIRES: inDays(20), STUB_LEASE_HOLDER: holder });
     expect(run.status).toBe(1);
     expect(run.output).toContain(
-      `another control plane is changing its certificates (lease kube-system/kubeadm-alicloud-cert-renewal held by ${holder} since`,
+      `another control plane is being changed (lease kube-system/kubeadm-alicloud-cert-renewal held by ${holder} since`,
     );
     expect(run.output).toContain(
       "gave up waiting for the lease kube-system/kubeadm-alicloud-cert-renewal after 60s",
