@@ -40,11 +40,55 @@ export function guardedSettings(spec: ClusterSpec): ImmutableSetting[] {
       mayGrow: true,
     },
     ...layoutSettings(spec),
+    ...clusterSettings(spec),
     {
       key: "ram.namePrefix",
       value: spec.ram.namePrefix,
       why: `RAM role names cannot change while instances hold the roles (role_name is ForceNew in resource_alicloud_ram_role.go, and an instance holds one role at a time, so the new role cannot be attached before the old is gone). Keep the deployed names: set ram.namePrefix to the deployed prefix`,
       legacyValue: spec.clusterName,
+    },
+  ];
+}
+
+/**
+ * What a running cluster is built around and kubeadm cannot move: the control planes' settings
+ * change (plan/control-plane-settings.ts) carries the API server's flags and certificate names,
+ * not these. The keys are new in this release: a record without them takes the value as deployed.
+ */
+function clusterSettings(spec: ClusterSpec): ImmutableSetting[] {
+  return [
+    {
+      // Node.spec.podCIDRs may only go from empty to set (kubernetes/kubernetes
+      // pkg/apis/core/validation/validation.go ValidateNodeUpdate: "node updates may not change
+      // podCIDR except from \"\" to valid"): every running node keeps its range.
+      key: "network.podCidr",
+      value: spec.network.podCidr,
+      why: "every running node keeps the pod range it was given (Kubernetes refuses to change a Node's podCIDRs) and its pods keep their addresses: a new pod CIDR means a new cluster. Keep the deployed value",
+    },
+    {
+      // The first address is the `kubernetes` Service's ClusterIP, in every API server
+      // certificate; Services keep the ClusterIPs they were given.
+      key: "network.serviceCidr",
+      value: spec.network.serviceCidr,
+      why: "every Service keeps the ClusterIP it was given, and the first address of the range is the kubernetes Service's, named in every API server certificate: kubeadm cannot move it. Keep the deployed value",
+    },
+    {
+      key: "network.dnsDomain",
+      value: spec.network.dnsDomain,
+      why: "every kubelet's clusterDomain and every running pod's DNS search path carry the deployed domain (set when the pod starts): kubeadm cannot move it. Keep the deployed value",
+    },
+    {
+      key: "apiEndpoint.dnsName",
+      value: spec.apiEndpoint.dnsName,
+      why: "every node's kubelet.conf, the cluster-info ConfigMap joining nodes read, the admin kubeconfig and kubeadm's controlPlaneEndpoint name the deployed endpoint: kubeadm cannot move it. Keep the deployed value",
+    },
+    {
+      // kubernetes/website content/en/docs/tasks/administer-cluster/encrypt-data.md: every API
+      // server must read the new configuration before any Secret is rewritten, and turning it off
+      // needs every Secret decrypted first.
+      key: "apiServer.encryptionAtRest.enabled",
+      value: String(spec.apiServer.encryptionAtRest.enabled),
+      why: 'turning encryption at rest on or off needs every API server given the key file first and then every Secret rewritten (Kubernetes\' "Encrypting Confidential Data at Rest"), which this program does not do. Keep the deployed value',
     },
   ];
 }

@@ -174,3 +174,52 @@ describe("the guard and Kubernetes versions", () => {
     expect(changedSettings(recorded, at("1.36.5"))).toEqual([]);
   });
 });
+
+describe("the guard and what a running cluster is built around", () => {
+  const record = (overrides: Parameters<typeof specFor>[0]) => ({
+    version: GUARD_RECORD_VERSION,
+    settings: Object.fromEntries(
+      guardedSettings(specFor({ clusterName: "cs", ...overrides })).map((s) => [
+        s.key,
+        { value: s.value, why: s.why },
+      ]),
+    ),
+  });
+
+  it("refuses a new pod or service CIDR, DNS domain, API endpoint name or encryption at rest, each by its key", () => {
+    const deployed = record({});
+    const changed = record({
+      network: { podCidr: "10.96.0.0/13", serviceCidr: "172.20.0.0/16", dnsDomain: "other.local" },
+      apiEndpoint: { public: false, allowedCidrs: [], dnsName: "api.other.example.internal" },
+      apiServer: { encryptionAtRest: { enabled: false, reason: "a test of the guard" } },
+    });
+    const keys = changedSettings(deployed, changed).map((f) => f.reason.split(" ")[0]);
+    expect(keys).toEqual([
+      "network.podCidr",
+      "network.serviceCidr",
+      "network.dnsDomain",
+      "apiEndpoint.dnsName",
+      "apiServer.encryptionAtRest.enabled",
+    ]);
+    // What may change on running control planes is not refused: the audit log's settings and
+    // a public endpoint (its address goes into the API certificate by the settings change).
+    const tuned = record({
+      apiEndpoint: { public: true, allowedCidrs: ["203.0.113.0/24"] },
+      apiServer: { audit: { enabled: true, maxAgeDays: 7, maxBackups: 3, maxSizeMb: 50 } },
+    });
+    expect(changedSettings(deployed, tuned)).toEqual([]);
+  });
+
+  it("a record made before these keys were guarded takes today's value as deployed", () => {
+    const deployed = record({});
+    const legacy = {
+      version: GUARD_RECORD_VERSION,
+      settings: Object.fromEntries(
+        Object.entries(deployed.settings).filter(
+          ([k]) => !k.startsWith("network.") || k.startsWith("network.vswitches"),
+        ),
+      ),
+    };
+    expect(changedSettings(legacy, record({ network: { dnsDomain: "other.local" } }))).toEqual([]);
+  });
+});
