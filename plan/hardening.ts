@@ -93,9 +93,13 @@ export function renderAuditPolicy(): string {
  * (apiserver.config.k8s.io/v1) from
  * 1.34; 1.32 and 1.33 read v1beta1.
  */
+export const AUTH_CONFIG_V1_MIN_MINOR = 34;
 export function renderAuthenticationConfig(kubernetesMinor: number): string {
   return stringify({
-    apiVersion: kubernetesMinor >= 34 ? "apiserver.config.k8s.io/v1" : "apiserver.config.k8s.io/v1beta1",
+    apiVersion:
+      kubernetesMinor >= AUTH_CONFIG_V1_MIN_MINOR
+        ? "apiserver.config.k8s.io/v1"
+        : "apiserver.config.k8s.io/v1beta1",
     kind: "AuthenticationConfiguration",
     jwt: [],
     anonymous: { enabled: true, conditions: ANONYMOUS_PATHS.map((path) => ({ path })) },

@@ -67,13 +67,22 @@ function nodeRegistration(labels: Readonly<Record<string, string>>, taints?: Nod
 
 const endpoint = (spec: ClusterSpec) => `${spec.apiEndpoint.dnsName}:${API_PORT}`;
 
-function clusterConfiguration(spec: ClusterSpec, facts: ClusterFacts, imageRepository: string) {
+/**
+ * The ClusterConfiguration `kubeadm init` runs with, and the one a settings change puts in the
+ * cluster's kubeadm-config (plan/control-plane-settings.ts) with the version it finds there.
+ */
+export function clusterConfiguration(
+  spec: ClusterSpec,
+  facts: ClusterFacts,
+  imageRepository: string,
+  kubernetesVersion = `v${spec.kubernetesVersion}`,
+) {
   const hardening = apiServerHardening(spec);
   return {
     apiVersion: KUBEADM_API,
     kind: "ClusterConfiguration",
     clusterName: spec.clusterName,
-    kubernetesVersion: `v${spec.kubernetesVersion}`,
+    kubernetesVersion,
     controlPlaneEndpoint: endpoint(spec),
     imageRepository,
     encryptionAlgorithm: facts.encryptionAlgorithm,

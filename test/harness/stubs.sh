@@ -62,6 +62,39 @@ case "$name" in
     case "${1:-}" in
       config) printf '%s/kube-apiserver:%s\n%s/pause:3.10.1\n%s/etcd:3.6.5-0\n' "$7" "$5" "$7" "$7" ;;
       init | join)
+        if [ "${2:-}" = phase ]; then
+          # reconfigure-control-plane.sh: `init phase certs apiserver` signs a certificate (real
+          # openssl) naming the config's certSANs and advertiseAddress; `init phase control-plane
+          # all` writes manifests from the config: image, advertise address, the API server's flags.
+          config="" prev=""
+          for a in "$@"; do if [ "$prev" = --config ]; then config="$a"; fi; prev="$a"; done
+          cp "$config" "$STUB_STATE/kubeadm-phase-config.yaml"
+          if [ -n "${STUB_KUBEADM_PHASE_FAIL:-}" ] && [[ "$*" == *"$STUB_KUBEADM_PHASE_FAIL"* ]]; then echo "error: stub: phase failed" >&2; exit 1; fi
+          pki="$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/pki" manifests="$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/manifests"
+          field() { sed -n "s/^ *$1: *\(.*\)$/\1/p" "$config" | head -n 1; }
+          adv="$(field advertiseAddress)" version="$(field kubernetesVersion)" repo="$(field imageRepository)"
+          case "$3" in
+            certs)
+              sans="IP:$adv"
+              while read -r n; do
+                if [[ "$n" =~ ^[0-9.]+$ ]]; then sans="$sans,IP:$n"; else sans="$sans,DNS:$n"; fi
+              done < <(awk '/^ *certSANs:/ {on=1; next} on && /^ *- / {print $2; next} on {exit}' "$config")
+              openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/apiserver.key" -out "$pki/apiserver.crt" \
+                -subj /CN=kube-apiserver -addext "subjectAltName=$sans" -days 1 2>/dev/null ;;
+            control-plane)
+              for c in kube-apiserver kube-controller-manager kube-scheduler; do
+                {
+                  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n  containers:\n  - command:\n    - %s\n' "$c" "$c"
+                  if [ "$c" = kube-apiserver ]; then
+                    printf '    - --advertise-address=%s\n' "$adv"
+                    awk '/^apiServer:/ {on=1} on && /^[a-z]/ && !/^apiServer:/ {exit} on && /- name:/ {n=$3} on && /value:/ {gsub(/"/, "", $2); print "    - --" n "=" $2}' "$config"
+                  fi
+                  printf '    image: %s/%s:%s\n' "$repo" "$c" "$version"
+                } > "$manifests/$c.yaml"
+              done ;;
+          esac
+          exit 0
+        fi
         if [ "$(count kubeadm-run)" -le "${STUB_KUBEADM_FAIL_TIMES:-0}" ]; then
           echo "[ERROR] stub: $1 failed" >&2
           # A control plane's failed join may leave its etcd member behind (learner or not).
@@ -119,6 +152,13 @@ case "$name" in
       # control-plane.sh: Nodes as "name=InternalIP,..." (STUB_NODES); deletions recorded by the call log.
       *"get nodes -o jsonpath"*) nodes="${STUB_NODES:-}"; for n in ${nodes//,/ }; do printf '%s %s\n' "${n%%=*}" "${n#*=}"; done ;;
       *"delete node"*) ;;
+      # reconfigure-control-plane.sh: kubeadm-config's ClusterConfiguration ($STUB_STATE/kubeadm-config,
+      # seeded from STUB_KUBEADM_CONFIG), replaced by a merge patch.
+      *"get configmap kubeadm-config"*)
+        [ -e "$STUB_STATE/kubeadm-config" ] || printf '%s' "${STUB_KUBEADM_CONFIG:-kubernetesVersion: v1.36.5}" > "$STUB_STATE/kubeadm-config"
+        cat "$STUB_STATE/kubeadm-config" ;;
+      *"patch configmap kubeadm-config"*)
+        python3 -c 'import json,sys; sys.stdout.write(json.loads(sys.argv[-1])["data"]["ClusterConfiguration"])' "$@" > "$STUB_STATE/kubeadm-config" ;;
       # renew-certs.sh: nodes and etcd pods as "name:Ready,..." (STUB_CP_NODES, STUB_ETCD_PODS); a Lease in
       # $STUB_STATE/lease ("holder acquireTime resourceVersion"), optionally held from the start (STUB_LEASE_HOLDER).
       *"get nodes -l node-role.kubernetes.io/control-plane"*) tr ',:' '\n ' <<< "${STUB_CP_NODES:-cn-hangzhou.i-bp1stub0001:True}"; echo ;;
@@ -159,11 +199,22 @@ case "$name" in
     c="" prev=""
     for a in "$@"; do if [ "$prev" = --name ]; then c="${a#^}"; c="${c%\$}"; fi; prev="$a"; done
     gen="$STUB_STATE/crictl-gen-$c"
-    if [ -e "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/manifests/$c.yaml" ]; then
+    # reconfigure-control-plane.sh: a manifest whose content changed is restarted by the kubelet
+    # ("crictl-saw <name> restarted"), unless STUB_CRICTL_NEVER_STARTS names it: then nothing runs
+    # until the manifest it last ran with is back.
+    manifest="$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/manifests/$c.yaml"
+    if [ -e "$manifest" ]; then
+      sum="$(sha256sum "$manifest" | cut -c1-16)"
       if [ -e "$gen.down" ]; then
         if [ "${STUB_CRICTL_NEVER_STARTS:-}" = "$c" ]; then exit 0; fi
         rm "$gen.down"; echo $(( $(cat "$gen" 2>/dev/null || echo 0) + 1 )) > "$gen"; echo "crictl-saw $c started" >> "$STUB_CALLS"
+        echo "$sum" > "$gen.sum"
+      elif [ -e "$gen.sum" ] && [ "$(cat "$gen.sum")" != "$sum" ]; then
+        if [ "${STUB_CRICTL_NEVER_STARTS:-}" = "$c" ]; then exit 0; fi
+        echo $(( $(cat "$gen" 2>/dev/null || echo 0) + 1 )) > "$gen"; echo "crictl-saw $c restarted" >> "$STUB_CALLS"
+        echo "$sum" > "$gen.sum"
       fi
+      [ -e "$gen.sum" ] || echo "$sum" > "$gen.sum"
       echo "$c-$(cat "$gen" 2>/dev/null || echo 0)"
     elif [ ! -e "$gen.down" ]; then
       touch "$gen.down"; echo "crictl-saw $c stopped" >> "$STUB_CALLS"

@@ -1,0 +1,332 @@
+// A settings change on a running control plane: the exact Cloud Assistant command Pulumi sends
+// (plan/control-plane-settings.ts) run with real bash in a sandbox holding what a bootstrapped
+// control plane has, with stubbed kubeadm, kubectl, crictl and curl (test/harness/stubs.sh: the
+// kubeadm phases write manifests and sign the API certificate with the real openssl from the
+// config they are given; crictl restarts a static pod whose manifest changed) and the real
+// openssl reading the certificate. What the stubs do not show: kubeadm's own manifests (only
+// their flags, image and address), the kubelet's restart timing, a real API server taking the
+// flags. Upstream: kubernetes/website content/en/docs/tasks/administer-cluster/kubeadm/
+// kubeadm-reconfigure.md (the ConfigMap, then `kubeadm init phase control-plane` and `certs
+// apiserver` per control plane).
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments, stringify as yaml } from "yaml";
+import type { ClusterSpec } from "../config/spec";
+import { CERT_RENEWAL_PATHS, CONTROL_PLANE_LIB } from "../plan/cert-renewal";
+import {
+  RECONFIGURE_SCRIPT_PATH,
+  SETTINGS_PATHS,
+  STATIC_POD_WAIT_SECONDS,
+  VERSION_PLACEHOLDER,
+  controlPlaneSettingsCommand,
+  renderControlPlaneSettings,
+} from "../plan/control-plane-settings";
+import { AUDIT_POLICY_FILE, AUTH_CONFIG_FILE, renderAuditPolicy } from "../plan/hardening";
+import { renderKubeadmConfig, type ClusterFacts } from "../plan/kubeadm";
+import { COMMAND_CONTENT_LIMIT, commandContentSize } from "../plan/node-commands";
+import { exists, read, runScript, sandbox, type Run, type Sandbox } from "./harness/harness";
+import { specFor } from "./kit";
+
+const NODE = "cn-hangzhou.i-bp1stub0001";
+const NODE_IP = "10.0.255.116";
+const FACTS: ClusterFacts = {
+  loadBalancerAddress: "10.0.0.250",
+  discoveryHash: `sha256:${"ab".repeat(32)}`,
+  encryptionAlgorithm: "RSA-2048",
+};
+const ALL_READY = {
+  STUB_CP_NODES: [NODE, "cn-hangzhou.i-bp1stub0002", "cn-hangzhou.i-bp1stub0003"]
+    .map((n) => `${n}:True`)
+    .join(","),
+};
+
+const spec = (apiServer: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): ClusterSpec =>
+  specFor({ clusterName: "cps", ...(Object.keys(apiServer).length ? { apiServer } : {}), ...extra });
+
+/** A bootstrapped control plane at `version`: static pods and certificate kubeadm made from `deployed`. */
+function controlPlane(deployed: ClusterSpec, version: string, facts: ClusterFacts = FACTS): Sandbox {
+  const file = (path: string, content: string, permissions = "0644") => ({ path, content, permissions });
+  const box = sandbox(
+    `#cloud-config\n${yaml({
+      write_files: [
+        file(CERT_RENEWAL_PATHS.lib, CONTROL_PLANE_LIB),
+        file("/var/lib/kubeadm-alicloud/done", "fingerprint\n"),
+        file("/var/lib/kubeadm-alicloud/node-name", `${NODE}\n`),
+        file("/etc/kubernetes/admin.conf", "apiVersion: v1\nkind: Config\n", "0600"),
+        file(
+          "/etc/kubernetes/manifests/etcd.yaml",
+          "apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\n",
+          "0600",
+        ),
+      ],
+    })}`,
+    "ubuntu-24.04",
+  );
+  // What `kubeadm init` did at boot, from the same kubeadm phases, with the deployed config.
+  const init = renderKubeadmConfig({
+    spec: deployed,
+    facts,
+    role: "init",
+    imageRepository: deployed.nodeSoftware.imageRepository,
+    initToken: { ttl: "24h", groups: ["system:bootstrappers:kubeadm:default-node-token"] },
+  })
+    .replaceAll("__NODE_IP__", NODE_IP)
+    .replaceAll("__NODE_NAME__", NODE)
+    .replace(/kubernetesVersion: .*/, `kubernetesVersion: ${version}`);
+  const config = join(box.state, "..", "init.yaml");
+  writeFileSync(config, init);
+  const seed = join(box.state, "..", "seed.sh");
+  writeFileSync(
+    seed,
+    `set -e\nmkdir -p "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/pki"\nkubeadm init phase certs apiserver --config ${config}\nkubeadm init phase control-plane all --config ${config}\n`,
+  );
+  const r = runScript(box, seed, []);
+  if (r.status !== 0) throw new Error(r.output);
+  return box;
+}
+
+function apply(box: Sandbox, next: ClusterSpec, env: Record<string, string> = {}, facts = FACTS): Run {
+  const script = join(box.state, "..", "command.sh");
+  writeFileSync(script, controlPlaneSettingsCommand(next, facts));
+  return runScript(box, script, [], {
+    ...ALL_READY,
+    STUB_KUBEADM_CONFIG: "kubernetesVersion: v1.36.5\n",
+    ...env,
+  });
+}
+
+const manifest = (box: Sandbox, c: string) => read(box, `etc/kubernetes/manifests/${c}.yaml`);
+const restarted = (run: Run) =>
+  run.calls.filter((c) => c.startsWith("crictl-saw ")).map((c) => c.split(" ").slice(1).join(" "));
+const sans = (box: Sandbox) =>
+  spawnSync(
+    "openssl",
+    ["x509", "-in", join(box.root, "etc/kubernetes/pki/apiserver.crt"), "-noout", "-ext", "subjectAltName"],
+    {
+      encoding: "utf8",
+    },
+  ).stdout;
+const clusterConfig = (box: Sandbox) => readFileSync(join(box.state, "kubeadm-config"), "utf8");
+
+describe("a control plane's settings change, in a sandbox", () => {
+  it("unchanged settings restart nothing; the cluster's copy becomes ours at its own version; a rerun does nothing", () => {
+    const s = spec();
+    const box = controlPlane(s, "v1.36.5");
+    const before = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map((c) =>
+      manifest(box, c),
+    );
+    const run = apply(box, s);
+    expect(run.status, run.output).toBe(0);
+    expect(restarted(run)).toEqual([]);
+    expect(
+      ["kube-apiserver", "kube-controller-manager", "kube-scheduler"].map((c) => manifest(box, c)),
+    ).toEqual(before);
+    const ours = renderControlPlaneSettings(s, FACTS).files.find(
+      (f) => f.path === SETTINGS_PATHS.clusterConfiguration,
+    );
+    expect(clusterConfig(box)).toBe(ours?.content.replace(VERSION_PLACEHOLDER, "v1.36.5"));
+    expect(read(box, SETTINGS_PATHS.applied.slice(1)).trim()).toBe(
+      renderControlPlaneSettings(s, FACTS).digest,
+    );
+    const again = apply(box, s);
+    expect(again.status, again.output).toBe(0);
+    expect(again.output).toContain("nothing to do");
+    expect(again.calls.filter((c) => c.startsWith("kubectl") || c.startsWith("kubeadm"))).toEqual([]);
+  });
+
+  it("a new audit setting restarts the API server alone, under the Lease, at the version it runs; kubeadm-config keeps its own", () => {
+    const deployed = spec({ audit: { enabled: true, maxAgeDays: 30, maxBackups: 10, maxSizeMb: 100 } });
+    const next = spec({ audit: { enabled: true, maxAgeDays: 7, maxBackups: 10, maxSizeMb: 100 } });
+    // A rollout under way: kubeadm-config already says 1.36.5, this node still runs 1.35.2.
+    const box = controlPlane(deployed, "v1.35.2");
+    const run = apply(box, next);
+    expect(run.status, run.output).toBe(0);
+    expect(restarted(run)).toEqual(["kube-apiserver restarted"]);
+    expect(manifest(box, "kube-apiserver")).toContain("--audit-log-maxage=7");
+    expect(manifest(box, "kube-apiserver")).toContain("kube-apiserver:v1.35.2");
+    expect(clusterConfig(box)).toContain("kubernetesVersion: v1.36.5");
+    expect(clusterConfig(box)).toMatch(/name: audit-log-maxage\n\s+value: "7"/);
+    // The Lease was taken before the first change and given back; the other control planes were checked.
+    const order = run.calls
+      .map((c) =>
+        c.includes("create -f -")
+          ? "lease"
+          : c.includes("get nodes -l")
+            ? "others"
+            : c.startsWith("kubeadm init phase")
+              ? c.split(" ").slice(3, 5).join(" ")
+              : c.includes("patch configmap kubeadm-config")
+                ? "kubeadm-config"
+                : c.includes("delete lease")
+                  ? "release"
+                  : "",
+      )
+      .filter(Boolean);
+    expect(order).toEqual(["lease", "others", "kubeadm-config", "control-plane all", "release"]);
+    expect(existsSync(join(box.state, "lease"))).toBe(false);
+  });
+
+  it("a public endpoint's address missing from the API certificate: a new one is signed and the API server restarted", () => {
+    const s = spec();
+    const box = controlPlane(s, "v1.36.5");
+    expect(sans(box)).not.toContain("203.0.113.9");
+    const run = apply(box, s, {}, { ...FACTS, publicLoadBalancerAddress: "203.0.113.9" });
+    expect(run.status, run.output).toBe(0);
+    // The real openssl reads the new certificate: the new address, and the names it had.
+    expect(sans(box)).toContain("IP Address:203.0.113.9");
+    expect(sans(box)).toContain(`DNS:${s.apiEndpoint.dnsName}`);
+    expect(sans(box)).toContain(`IP Address:${NODE_IP}`);
+    expect(run.calls.filter((c) => c.startsWith("kubeadm init phase certs apiserver"))).toHaveLength(1);
+    // The manifest is the same: the API server is restarted to serve the new certificate.
+    expect(restarted(run)).toEqual(["kube-apiserver stopped", "kube-apiserver started"]);
+    // Named already: a rerun with new settings signs nothing.
+    const again = apply(
+      box,
+      spec({ audit: { enabled: true, maxAgeDays: 9, maxBackups: 10, maxSizeMb: 100 } }),
+      {},
+      {
+        ...FACTS,
+        publicLoadBalancerAddress: "203.0.113.9",
+      },
+    );
+    expect(again.status, again.output).toBe(0);
+    expect(again.calls.filter((c) => c.startsWith("kubeadm init phase certs"))).toEqual([]);
+  });
+
+  it("turning the audit log on writes its policy before the manifest names it", () => {
+    const box = controlPlane(
+      spec({ audit: { enabled: false, reason: "a test of the settings" } }),
+      "v1.36.5",
+    );
+    expect(exists(box, AUDIT_POLICY_FILE.slice(1))).toBe(false);
+    const run = apply(
+      box,
+      spec({ audit: { enabled: true, maxAgeDays: 30, maxBackups: 10, maxSizeMb: 100 } }),
+    );
+    expect(run.status, run.output).toBe(0);
+    expect(read(box, AUDIT_POLICY_FILE.slice(1))).toBe(renderAuditPolicy());
+    expect(manifest(box, "kube-apiserver")).toContain(`--audit-policy-file=${AUDIT_POLICY_FILE}`);
+    const log = run.output;
+    expect(log.indexOf(`wrote ${box.root}${AUDIT_POLICY_FILE}`)).toBeGreaterThan(-1);
+    expect(log.indexOf(`wrote ${box.root}${AUDIT_POLICY_FILE}`)).toBeLessThan(
+      log.indexOf("kube-apiserver: new manifest"),
+    );
+  });
+
+  it("the anonymous-access file in the form the node's API server reads: v1beta1 before 1.34, v1 after", () => {
+    const off = spec({ anonymousHealthOnly: { enabled: false, reason: "a test of the settings" } });
+    const on = spec();
+    for (const [version, form] of [
+      ["v1.33.7", "apiserver.config.k8s.io/v1beta1"],
+      ["v1.36.5", "apiserver.config.k8s.io/v1"],
+    ] as const) {
+      const box = controlPlane(off, version);
+      const run = apply(box, on);
+      expect(run.status, run.output).toBe(0);
+      expect(read(box, AUTH_CONFIG_FILE.slice(1))).toContain(`apiVersion: ${form}\n`);
+      expect(manifest(box, "kube-apiserver")).toContain(`--authentication-config=${AUTH_CONFIG_FILE}`);
+    }
+  });
+
+  it("refuses while another control plane holds the Lease or is not Ready, changing nothing", () => {
+    const deployed = spec();
+    const next = spec({ audit: { enabled: true, maxAgeDays: 7, maxBackups: 10, maxSizeMb: 100 } });
+    const held = controlPlane(deployed, "v1.36.5");
+    const before = manifest(held, "kube-apiserver");
+    const busy = apply(held, next, {
+      STUB_LEASE_HOLDER: "cn-hangzhou.i-bp1stub0002",
+    });
+    expect(busy.status).not.toBe(0);
+    expect(busy.output).toContain(
+      "another control plane is being changed (lease kube-system/kubeadm-alicloud-cert-renewal held by cn-hangzhou.i-bp1stub0002",
+    );
+    expect(manifest(held, "kube-apiserver")).toBe(before);
+    expect(exists(held, SETTINGS_PATHS.applied.slice(1))).toBe(false);
+
+    const down = controlPlane(deployed, "v1.36.5");
+    const notReady = apply(down, next, {
+      STUB_CP_NODES: `${NODE}:True,cn-hangzhou.i-bp1stub0002:False,cn-hangzhou.i-bp1stub0003:True`,
+    });
+    expect(notReady.status).not.toBe(0);
+    expect(notReady.output).toContain("node cn-hangzhou.i-bp1stub0002 is not Ready");
+    expect(notReady.calls.filter((c) => c.startsWith("kubeadm") || c.includes("patch configmap"))).toEqual(
+      [],
+    );
+    expect(manifest(down, "kube-apiserver")).toBe(before);
+  });
+
+  it("an API server that does not come back with the new flags gets its previous manifest back; the next run tries again", () => {
+    const deployed = spec();
+    const next = spec({ audit: { enabled: true, maxAgeDays: 7, maxBackups: 10, maxSizeMb: 100 } });
+    const box = controlPlane(deployed, "v1.36.5");
+    const before = manifest(box, "kube-apiserver");
+    const run = apply(box, next, {
+      STUB_CRICTL_NEVER_STARTS: "kube-apiserver",
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain(
+      `kube-apiserver did not take the new settings (it did not restart within ${STATIC_POD_WAIT_SECONDS}s)`,
+    );
+    expect(run.output).toContain("--audit-log-maxage=7");
+    expect(manifest(box, "kube-apiserver")).toBe(before);
+    expect(exists(box, SETTINGS_PATHS.applied.slice(1))).toBe(false);
+    expect(existsSync(join(box.state, "lease"))).toBe(false);
+    const fixed = apply(box, next);
+    expect(fixed.status, fixed.output).toBe(0);
+    expect(manifest(box, "kube-apiserver")).toContain("--audit-log-maxage=7");
+  });
+
+  it("a failed kubeadm phase leaves the previous manifests and certificate", () => {
+    const box = controlPlane(spec(), "v1.36.5");
+    const before = manifest(box, "kube-apiserver");
+    const cert = sans(box);
+    const next = spec({ audit: { enabled: true, maxAgeDays: 7, maxBackups: 10, maxSizeMb: 100 } });
+    const facts = { ...FACTS, publicLoadBalancerAddress: "203.0.113.9" };
+    const certs = apply(box, next, { STUB_KUBEADM_PHASE_FAIL: "certs apiserver" }, facts);
+    expect(certs.status).not.toBe(0);
+    expect(certs.output).toContain(
+      "kubeadm init phase certs apiserver failed; the previous certificate is back",
+    );
+    expect(sans(box)).toBe(cert);
+    const manifests = apply(box, next, { STUB_KUBEADM_PHASE_FAIL: "control-plane all" }, facts);
+    expect(manifests.status).not.toBe(0);
+    expect(manifests.output).toContain(
+      "kubeadm init phase control-plane failed; the previous manifests are back",
+    );
+    expect(manifest(box, "kube-apiserver")).toBe(before);
+  });
+
+  it("the command fits Cloud Assistant's limit with every option on, and the script passes shellcheck", () => {
+    const all = spec({}, { apiEndpoint: { public: true, allowedCidrs: ["203.0.113.0/24"] } });
+    const command = controlPlaneSettingsCommand(all, { ...FACTS, publicLoadBalancerAddress: "203.0.113.9" });
+    expect(commandContentSize(command)).toBeLessThan(COMMAND_CONTENT_LIMIT - 512);
+    const r = spawnSync("shellcheck", ["-x", RECONFIGURE_SCRIPT_PATH], { encoding: "utf8" });
+    expect(r.error, "shellcheck is missing (bash .ci/run installs it)").toBeUndefined();
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+  });
+
+  it("the ClusterConfiguration it puts in the cluster is the one kubeadm init runs with, but for the version", () => {
+    const s = spec({}, { apiEndpoint: { public: true, allowedCidrs: ["203.0.113.0/24"] } });
+    const facts = { ...FACTS, publicLoadBalancerAddress: "203.0.113.9" };
+    const init = parseAllDocuments(
+      renderKubeadmConfig({
+        spec: s,
+        facts,
+        role: "init",
+        imageRepository: s.nodeSoftware.imageRepository,
+        initToken: { ttl: "24h", groups: ["g"] },
+      }),
+    )
+      .map((d) => d.toJS() as { kind: string })
+      .find((d) => d.kind === "ClusterConfiguration");
+    const ours = renderControlPlaneSettings(s, facts).files.find(
+      (f) => f.path === SETTINGS_PATHS.clusterConfiguration,
+    );
+    expect(parseAllDocuments(ours?.content ?? "")[0]?.toJS()).toEqual({
+      ...init,
+      kubernetesVersion: VERSION_PLACEHOLDER,
+    });
+  });
+});
