@@ -31,7 +31,7 @@ import { kubernetesRepository, upgradeNodeCommand } from "../plan/upgrade-node";
 import { NodeHealth, nodeHealthName } from "./node-health";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
-import { controlPlaneUserData, poolUserData } from "./user-data";
+import { controlPlaneSettings, controlPlaneUserData, poolUserData } from "./user-data";
 import { declarePoolRollouts } from "./pool-rollouts";
 
 export interface KubeadmClusterArgs {
@@ -165,6 +165,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         securityGroupId: this.securityGroups.controlPlaneGroupId,
         roleName: role.roleName,
         bootstrapRoleName: bootstrapRole.roleName,
+        settingsCommand: controlPlaneSettings(spec, {
+          ...userDataFacts,
+          ...(this.apiLoadBalancer.publicAddress
+            ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress }
+            : {}),
+        }),
         csrApproverInstaller: csrApproverInstaller({
           region: spec.region,
           ipPrefixes: [spec.network.vpc.cidr],

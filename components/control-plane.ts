@@ -4,6 +4,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import type { ControlPlanePlacement } from "../plan/control-plane";
+import { RECONFIGURE_COMMAND_SECONDS } from "../plan/control-plane-settings";
 import { ROLE_TAG } from "../plan/naming";
 import { INSTALL_COMMAND_SECONDS, certRenewalInstaller } from "../plan/node-commands";
 import type { ImmutableSetting } from "../plan/guarded-settings";
@@ -38,6 +39,11 @@ export interface ControlPlaneArgs {
   readonly roleName: pulumi.Input<string>;
   /** The role a control plane holds only while it bootstraps: it may read the CA keys. */
   readonly bootstrapRoleName: pulumi.Input<string>;
+  /**
+   * plan/control-plane-settings.ts controlPlaneSettingsCommand: the kubeadm settings carried to
+   * each running control plane, one after another (the same command for all; it reads the node).
+   */
+  readonly settingsCommand: pulumi.Input<string>;
   /** plan/csr-approver.ts csrApproverInstaller: the same on every control plane. */
   readonly csrApproverInstaller: string;
   /** plan/etcd-backup.ts etcdBackupInstaller, by placement name; none when backups are off. */
@@ -210,6 +216,19 @@ export class ControlPlane extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [ready, ...(previousInstall ? [previousInstall] : [])] },
       );
+      // The control planes' kubeadm settings, carried to this one once the renewal's installer put
+      // the shared library there; the next control plane is touched only after this returns.
+      const settings = new ReadinessCheck(
+        `${p.name}-settings`,
+        {
+          regionId,
+          instanceId: instance.id,
+          script: args.settingsCommand,
+          timeoutSeconds: RECONFIGURE_COMMAND_SECONDS,
+        },
+        { parent: this, dependsOn: [ready, previousInstall] },
+      );
+      previousInstall = settings;
       // Scheduled etcd snapshots, installed the same way, after the renewal.
       const backupInstaller = args.etcdBackupInstallers?.[p.name];
       if (backupInstaller !== undefined) {
@@ -238,9 +257,9 @@ export class ControlPlane extends pulumi.ComponentResource {
       );
       this.instanceIds.push(instance.id);
       this.readiness.push(ready);
-      previous = ready;
+      previous = settings;
     }
-    this.ready = (previous as ReadinessCheck).lastLine;
+    this.ready = (this.readiness[this.readiness.length - 1] as ReadinessCheck).lastLine;
     this.lastInstall = previousInstall as pulumi.Resource;
     this.registerOutputs({ instanceIds: this.instanceIds, privateIps: this.privateIps, ready: this.ready });
   }

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
 import type { ControlPlanePlacement } from "../plan/control-plane";
+import { controlPlaneSettingsCommand } from "../plan/control-plane-settings";
 import { renderUserData } from "../plan/node-bootstrap";
 import type { KeyAlgorithm } from "../plan/pki";
 
@@ -81,5 +82,25 @@ export function poolUserData(
         },
         {},
       ),
+    );
+}
+
+/**
+ * The command that carries the control planes' kubeadm settings to each running control plane
+ * (plan/control-plane-settings.ts): the same for every one, with the addresses only the cloud knows.
+ */
+export function controlPlaneSettings(
+  spec: ClusterSpec,
+  facts: UserDataFacts & { readonly publicLoadBalancerAddress?: pulumi.Input<string> },
+): pulumi.Output<string> {
+  return pulumi
+    .all([facts.loadBalancerAddress, facts.publicLoadBalancerAddress, facts.discoveryHash])
+    .apply(([loadBalancerAddress, publicLoadBalancerAddress, discoveryHash]) =>
+      controlPlaneSettingsCommand(spec, {
+        loadBalancerAddress,
+        discoveryHash,
+        encryptionAlgorithm: facts.encryptionAlgorithm,
+        ...(publicLoadBalancerAddress ? { publicLoadBalancerAddress } : {}),
+      }),
     );
 }

@@ -77,6 +77,9 @@ export const RECONFIGURE_SECONDS =
   COMPONENTS * 2 * (2 * STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS) +
   300;
 
+/** Cloud Assistant's Timeout: the script's waits, then two minutes for the files and the agent. */
+export const RECONFIGURE_COMMAND_SECONDS = RECONFIGURE_SECONDS + 120;
+
 /** What the settings change puts on a control plane; `digest` names them all. */
 export interface ControlPlaneSettings {
   readonly files: readonly NodeFile[];

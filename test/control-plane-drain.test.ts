@@ -130,13 +130,20 @@ describe("the control planes' drains in the chain, under mocks", () => {
     rs = await declareCluster(recorder, specFor({ clusterName: "dr" }, "prod"));
   });
 
-  it("drains each control plane before its instance, after the one before it serves again", () => {
+  it("drains each control plane before its instance, after the one before it serves again with the settings", () => {
     const drains = rs.filter((r) => r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:ControlPlaneDrain");
     expect(drains.map((d) => d.name)).toEqual(["dr-cp-0-drain", "dr-cp-1-drain", "dr-cp-2-drain"]);
     const byName = (n: string) => rs.find((r) => r.name === n) as RecordedResource;
     drains.forEach((d, i) => {
       expect(byName(`dr-cp-${i}`).dependsOn).toContain(d.urn);
-      if (i > 0) expect(d.dependsOn).toContain(byName(`dr-cp-${i - 1}-ready`).urn);
+      if (i > 0) {
+        // The one before serves (its readiness check), has the renewal's library and took the
+        // control planes' settings (plan/control-plane-settings.ts) before this one is touched.
+        const settings = byName(`dr-cp-${i - 1}-settings`);
+        expect(d.dependsOn).toContain(settings.urn);
+        expect(settings.dependsOn).toContain(byName(`dr-cp-${i - 1}-ready`).urn);
+        expect(settings.dependsOn).toContain(byName(`dr-cp-${i - 1}-cert-renewal`).urn);
+      }
       const ips = drains.map((x) => x.inputs.privateIp);
       expect(d.inputs.peerIps).toEqual(ips.filter((_, j) => j !== i));
       expect(d.inputs).toMatchObject({ instanceType: expect.any(String), drainBudgetSeconds: 600 });

@@ -48,14 +48,20 @@ describe("dynamic resources store the smallest inputs", () => {
   it.each([
     ["a tag", { tags: { team: "platform" } }],
     ["an add-on switched on", { addons: { monitoring: { enabled: true } } }],
-    ["the API allow-list", { apiEndpoint: { public: true, allowedCidrs: ["198.51.100.0/24"] } }],
+    // On a public API (making it public is another edit: its address goes into the API certificate
+    // through the control planes' settings change, test/control-plane-settings.test.ts).
+    [
+      "the API allow-list",
+      { apiEndpoint: { public: true, allowedCidrs: ["198.51.100.0/24"] } },
+      { apiEndpoint: { public: true, allowedCidrs: ["203.0.113.0/24"] } },
+    ],
     [
       "a pool's size",
       { nodePools: [{ name: "default", instanceTypes: ["ecs.g7.xlarge"], minSize: 2, maxSize: 9 }] },
     ],
-  ])("%s changes none of them", async (_what, edit) => {
-    const before = await declareCluster(recorder, specFor(BASE, "prod"));
-    const after = await declareCluster(recorder, specFor({ ...BASE, ...edit }, "prod"));
+  ])("%s changes none of them", async (_what, edit, base: Record<string, unknown> = {}) => {
+    const before = await declareCluster(recorder, specFor({ ...BASE, ...base }, "prod"));
+    const after = await declareCluster(recorder, specFor({ ...BASE, ...base, ...edit }, "prod"));
     // The edit is real: something else in the cluster changes.
     expect(changedInputs(byName(before), byName(after)).length).toBeGreaterThan(0);
     expect(dynamicOnly(before).size).toBeGreaterThanOrEqual(10);
@@ -78,6 +84,19 @@ describe("dynamic resources store the smallest inputs", () => {
       "ni-cp-1-ready: revision",
       "ni-cp-2-drain: instanceType",
       "ni-cp-2-ready: revision",
+    ]);
+  });
+
+  it("a kubeadm setting of the control planes reaches each of them through its settings change, and nothing else", async () => {
+    const before = dynamicOnly(await declareCluster(recorder, specFor(BASE, "prod")));
+    const audit = { enabled: true, maxAgeDays: 7, maxBackups: 10, maxSizeMb: 100 };
+    const after = dynamicOnly(
+      await declareCluster(recorder, specFor({ ...BASE, apiServer: { audit } }, "prod")),
+    );
+    expect(changedInputs(before, after).sort()).toEqual([
+      "ni-cp-0-settings: script",
+      "ni-cp-1-settings: script",
+      "ni-cp-2-settings: script",
     ]);
   });
 });
