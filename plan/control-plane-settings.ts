@@ -56,7 +56,7 @@ export const SETTINGS_PATHS = {
   log: "/var/log/kubeadm-alicloud/reconfigure.log",
 } as const;
 
-// Every wait of the script, in seconds (its defaults equal these; the env file sets them).
+// Every wait of the script, in seconds: it reads them from the settings file rendered below.
 /** The local API to answer before anything starts, and a restarted component to be healthy. */
 export const COMPONENT_READY_SECONDS = 300;
 /** Another control plane's renewal or settings change to finish (the Lease). */
@@ -66,15 +66,21 @@ export const STATIC_POD_WAIT_SECONDS = 120;
 /** One kubeadm phase. */
 export const KUBEADM_SECONDS = 300;
 export const POLL_SECONDS = 5;
-/** kube-apiserver, kube-controller-manager, kube-scheduler: each may be rolled back once. */
+/** kube-apiserver, kube-controller-manager, kube-scheduler: the components the phase rewrites. */
 const COMPONENTS = 3;
 
-/** Every bounded wait of one run in a row, plus slack for kubectl calls; Cloud Assistant waits longer. */
+/**
+ * Every bounded wait of one run in a row, plus slack for kubectl calls: the local API, the
+ * Lease, two kubeadm phases, each component restarted and healthy, one put back (the run ends
+ * there), the API server restarted for a new certificate.
+ */
 export const RECONFIGURE_SECONDS =
   COMPONENT_READY_SECONDS +
   LOCK_WAIT_SECONDS +
   2 * KUBEADM_SECONDS +
-  COMPONENTS * 2 * (2 * STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS) +
+  COMPONENTS * (STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS) +
+  COMPONENT_READY_SECONDS +
+  (2 * STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS) +
   300;
 
 /** Cloud Assistant's Timeout: the script's waits, then two minutes for the files and the agent. */

@@ -14,14 +14,17 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify as yaml } from "yaml";
 import type { ClusterSpec } from "../config/spec";
-import { CERT_RENEWAL_PATHS, CONTROL_PLANE_LIB } from "../plan/cert-renewal";
+import { CERT_RENEWAL_PATHS, CONTROL_PLANE_LIB, LEASE_STALE_SECONDS } from "../plan/cert-renewal";
 import {
   RECONFIGURE_SCRIPT_PATH,
+  RECONFIGURE_COMMAND_SECONDS,
+  RECONFIGURE_SECONDS,
   SETTINGS_PATHS,
   STATIC_POD_WAIT_SECONDS,
   VERSION_PLACEHOLDER,
   controlPlaneSettingsCommand,
   renderControlPlaneSettings,
+  renderReconfigureEnv,
 } from "../plan/control-plane-settings";
 import { AUDIT_POLICY_FILE, AUTH_CONFIG_FILE, renderAuditPolicy } from "../plan/hardening";
 import { renderKubeadmConfig, type ClusterFacts } from "../plan/kubeadm";
@@ -328,5 +331,15 @@ describe("a control plane's settings change, in a sandbox", () => {
       ...init,
       kubernetesVersion: VERSION_PLACEHOLDER,
     });
+  });
+
+  it("its time limits nest: the script's waits inside Cloud Assistant's Timeout, a run inside the Lease's staleness", () => {
+    expect(RECONFIGURE_COMMAND_SECONDS).toBeGreaterThan(RECONFIGURE_SECONDS);
+    // Another control plane takes a Lease over only once it is stale: never while this run holds it.
+    expect(RECONFIGURE_SECONDS).toBeLessThan(LEASE_STALE_SECONDS);
+    // The script reads every wait from the file Pulumi writes beside it.
+    const env = renderReconfigureEnv();
+    for (const [k, v] of Object.entries({ LEASE_STALE_SECONDS, STATIC_POD_WAIT_SECONDS }))
+      expect(env).toContain(`${k}=${v}\n`);
   });
 });
