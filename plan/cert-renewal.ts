@@ -10,7 +10,7 @@ import { calendarTimer, oneshotService, settingsFile } from "./systemd-units";
 
 export const RENEW_CERTS_SCRIPT_PATH = join(__dirname, "..", "bootstrap", "renew-certs.sh");
 export const RENEW_CERTS_SCRIPT = readFileSync(RENEW_CERTS_SCRIPT_PATH, "utf8");
-/** What renew-certs.sh and reconfigure-control-plane.sh share: the Lease, bounded waits, static pod restarts. */
+/** What renew-certs.sh and reconfigure-control-plane.sh share: the Lease, waits, static pod restarts. */
 export const CONTROL_PLANE_LIB_PATH = join(__dirname, "..", "bootstrap", "control-plane-lib.sh");
 export const CONTROL_PLANE_LIB = readFileSync(CONTROL_PLANE_LIB_PATH, "utf8");
 
