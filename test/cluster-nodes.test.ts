@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
+import { RECONFIGURE_COMMAND_SECONDS } from "../plan/control-plane-settings";
 import { READINESS_TIMEOUT_SECONDS } from "../components/readiness";
 import { fileText, type WriteFile } from "../plan/node-bootstrap";
 import { INSTALL_COMMAND_SECONDS, certRenewalInstaller } from "../plan/node-commands";
@@ -160,7 +161,12 @@ describe("control plane", () => {
       "instanceType=ecs.g7.xlarge",
     ]);
     const instances = ofType(rs, T.instance);
-    instances.slice(1).forEach((i, n) => expect(i.dependsOn).toContain(checks[n]?.urn));
+    // The next one waits for the one before to serve again and take the control planes' settings.
+    const settings = (n: number) => rs.find((r) => r.name === `${instances[n]?.name}-settings`);
+    instances.slice(1).forEach((i, n) => {
+      expect(i.dependsOn).toContain(settings(n)?.urn);
+      expect(settings(n)?.dependsOn).toContain(checks[n]?.urn);
+    });
     const { provider } = await import("../components/readiness");
     const diff = provider.diff?.bind(provider);
     if (!diff) throw new Error("the readiness provider has no diff");
@@ -291,14 +297,17 @@ describe("control plane", () => {
     expect(store.length).toBeGreaterThan(0);
     // ... and for its own drain before an instance-type restart (components/control-plane-drain.ts).
     const drain = (i: number) => rs.find((r) => r.name === `${instances[i]?.name}-drain`)?.urn;
+    // ... and for the one before it to serve with the control planes' settings (its settings check
+    // runs after its readiness check: test below).
+    const settings = (i: number) => rs.find((r) => r.name === `${instances[i]?.name}-settings`)?.urn;
     expect([...(instances[0]?.dependsOn ?? [])].sort()).toEqual(
       [...guard, ...snat, ...store, drain(0)].sort(),
     );
     expect([...(instances[1]?.dependsOn ?? [])].sort()).toEqual(
-      [...guard, ...snat, ...store, checks[0]?.urn, drain(1)].sort(),
+      [...guard, ...snat, ...store, settings(0), drain(1)].sort(),
     );
     expect([...(instances[2]?.dependsOn ?? [])].sort()).toEqual(
-      [...guard, ...snat, ...store, checks[1]?.urn, drain(2)].sort(),
+      [...guard, ...snat, ...store, settings(1), drain(2)].sort(),
     );
     for (const [i, c] of checks.entries()) {
       expect(String(c.inputs.instanceId).replace(/-[0-9a-f]{8}$/, "")).toBe(instances[i]?.name);
@@ -317,7 +326,8 @@ describe("control plane", () => {
     ]);
     // Every installer (renewal, etcd snapshots, the serving-certificate approver) runs after
     // its control plane serves and after the installer before it: one control plane at a time.
-    const kinds = ["cert-renewal", "etcd-backup", "csr-approver"];
+    // The control planes' settings change comes right after the renewal, whose library it uses.
+    const kinds = ["cert-renewal", "settings", "etcd-backup", "csr-approver"];
     const order = [0, 1, 2].flatMap((i) => kinds.map((k) => `cpa-cp-${i}-${k}`));
     // Registration order is the mocks' (inputs resolve at different times): sort by the chain's.
     const chain = ofType(rs, T.readiness)
@@ -326,7 +336,9 @@ describe("control plane", () => {
     expect(chain.map((r) => r.name)).toEqual(order);
     for (const [n, r] of chain.entries()) {
       if (r.name.endsWith("-cert-renewal")) expect(r.inputs.script).toBe(certRenewalInstaller());
-      expect(r.inputs.timeoutSeconds).toBe(INSTALL_COMMAND_SECONDS);
+      expect(r.inputs.timeoutSeconds).toBe(
+        r.name.endsWith("-settings") ? RECONFIGURE_COMMAND_SECONDS : INSTALL_COMMAND_SECONDS,
+      );
       expect([...r.dependsOn].sort()).toEqual(
         [checks[Math.floor(n / kinds.length)]?.urn, ...(n > 0 ? [chain[n - 1]?.urn] : [])].sort(),
       );
