@@ -3,7 +3,8 @@
 # or joins, through which peer, and removing what a previous incarnation of this node
 # left in the cluster. A control plane's identity is its address, never its index.
 # Uses from the caller: ROOT, SECRETS, NODE_IP, NODE_NAME, API_DNS_NAME,
-# CONTROL_PLANE_PEERS, FIRST_CONTROL_PLANE, PYTHON, log, fail.
+# CONTROL_PLANE_PEERS, FIRST_CONTROL_PLANE, PYTHON, NETWORK_ATTEMPTS, log, fail, retry; sets
+# KUBERNETES_VERSION and KUBERNETES_MINOR when it joins a cluster at another version.
 
 API_PORT="${API_PORT:-6443}"
 ETCD_CLIENT_PORT="${ETCD_CLIENT_PORT:-2379}"
@@ -65,6 +66,45 @@ client_cert() {
   printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n' > "$out.ext"
   openssl x509 -req -in "$out.csr" -CA "$ca.crt" -CAkey "$ca.key" -CAcreateserial -days 1 -extfile "$out.ext" -out "$out.crt" 2>/dev/null
   rm -f "$out.csr" "$out.ext"
+}
+
+# The Kubernetes version the cluster runs: kubeadm-config's kubernetesVersion, read through
+# the peer this node joins by, with a short-lived admin certificate from the CA in its
+# secrets (/api/v1/namespaces/kube-system/configmaps/kubeadm-config, data key
+# ClusterConfiguration, which `kubeadm upgrade apply` moves: kubernetes/website
+# kubeadm-reconfigure.md). Prints X.Y.Z.
+cluster_kubernetes_version() {
+  local via="$1" json
+  client_cert "$SECRETS/pki/ca" "$SECRETS/version-client" "/O=kubeadm:cluster-admins/CN=kubeadm-alicloud-bootstrap"
+  json="$(curl -fsS --max-time 10 --cacert "$SECRETS/pki/ca.crt" \
+    --cert "$SECRETS/version-client.crt" --key "$SECRETS/version-client.key" \
+    --resolve "$API_DNS_NAME:$API_PORT:$via" \
+    "https://$API_DNS_NAME:$API_PORT/api/v1/namespaces/kube-system/configmaps/kubeadm-config")" || return 1
+  printf '%s' "$json" | "$PYTHON" -c '
+import json, re, sys
+text = json.load(sys.stdin).get("data", {}).get("ClusterConfiguration", "")
+m = re.search(r"^kubernetesVersion:\s*v?([0-9]+\.[0-9]+\.[0-9]+)\s*$", text, re.M)
+if not m:
+    sys.exit("kubeadm-config names no kubernetesVersion")
+print(m.group(1))
+'
+}
+
+# A joining control plane installs the version the cluster runs, not the one its user data
+# names: Pulumi keeps a control plane's user data from its creation (ignoreChanges, also for
+# a replacement), so a replaced one's may be older than the cluster, and one created while an
+# upgrade waits names the target; kubeadm join and the kubelet must not be newer than the
+# cluster, nor lag it (kubernetes/website version-skew-policy.md).
+join_at_cluster_version() {
+  local version
+  version="$(retry "$NETWORK_ATTEMPTS" cluster_kubernetes_version "$1")" \
+    || fail "could not read the Kubernetes version the cluster runs (kube-system/kubeadm-config through $1)"
+  if [ "$version" != "$KUBERNETES_VERSION" ]; then
+    log "the cluster runs Kubernetes $version; this node joins at it, not at the $KUBERNETES_VERSION its user data names"
+    KUBERNETES_VERSION="$version"
+    # shellcheck disable=SC2034 # read by packages.sh (the repository of this minor)
+    KUBERNETES_MINOR="${version%.*}"
+  fi
 }
 
 # etcd's JSON gateway on the client port (etcd 3.6 api/etcdserverpb/rpc.proto:

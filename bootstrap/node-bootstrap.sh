@@ -164,6 +164,17 @@ set_api_host() {
   printf '%s %s # kubeadm-alicloud api\n' "$1" "$API_DNS_NAME" >> "$hosts"
 }
 
+# A control plane decides init or join first (curl and its secrets suffice): a joining one
+# installs the version the cluster runs (control-plane.sh join_at_cluster_version).
+KUBEADM_ACTION="join"
+JOIN_VIA=""
+if [ "$ROLE" = control-plane ]; then
+  # shellcheck source=bootstrap/control-plane.sh
+  . "$LIB/control-plane.sh"
+  choose_control_plane_action
+  if [ "$KUBEADM_ACTION" = join ]; then join_at_cluster_version "$JOIN_VIA"; fi
+fi
+
 install_packages
 
 # ---- containerd ---------------------------------------------------------------------
@@ -181,12 +192,7 @@ systemctl restart containerd
 systemctl enable kubelet
 
 # ---- kubeadm ------------------------------------------------------------------------
-KUBEADM_ACTION="join"
-JOIN_VIA=""
 if [ "$ROLE" = control-plane ]; then
-  # shellcheck source=bootstrap/control-plane.sh
-  . "$LIB/control-plane.sh"
-  choose_control_plane_action
   if [ "$KUBEADM_ACTION" = init ]; then set_api_host "$NODE_IP"; else set_api_host "$JOIN_VIA"; fi
 else
   set_api_host "$API_HOSTS_ADDRESS"

@@ -16,15 +16,20 @@ require_cgroup_v2() {
   fi
 }
 
-case "$PACKAGE_SOURCE" in
-  aliyun-mirror)
-    K8S_REPO="https://mirrors.aliyun.com/kubernetes-new/core/stable/v$KUBERNETES_MINOR"
-    DOCKER_REPO="https://mirrors.aliyun.com/docker-ce/linux" ;;
-  upstream)
-    K8S_REPO="https://pkgs.k8s.io/core:/stable:/v$KUBERNETES_MINOR"
-    DOCKER_REPO="https://download.docker.com/linux" ;;
-  *) fail "unknown PACKAGE_SOURCE $PACKAGE_SOURCE" ;;
-esac
+# The repositories of KUBERNETES_MINOR. Set again by each repository step: a joining control
+# plane moves KUBERNETES_MINOR to the cluster's after this file is sourced (control-plane.sh).
+set_repositories() {
+  case "$PACKAGE_SOURCE" in
+    aliyun-mirror)
+      K8S_REPO="https://mirrors.aliyun.com/kubernetes-new/core/stable/v$KUBERNETES_MINOR"
+      DOCKER_REPO="https://mirrors.aliyun.com/docker-ce/linux" ;;
+    upstream)
+      K8S_REPO="https://pkgs.k8s.io/core:/stable:/v$KUBERNETES_MINOR"
+      DOCKER_REPO="https://download.docker.com/linux" ;;
+    *) fail "unknown PACKAGE_SOURCE $PACKAGE_SOURCE" ;;
+  esac
+}
+set_repositories
 
 fetch() { curl -fsSL --max-time 60 "$1" -o "$2"; }
 
@@ -40,6 +45,7 @@ apt_get() { apt-get -o "DPkg::Lock::Timeout=$APT_LOCK_TIMEOUT" "$@"; }
 # kubeadm/change-package-repository.md), so an upgrade to the next minor switches it.
 apt_kubernetes_source() {
   local keys="$ROOT/etc/apt/keyrings"
+  set_repositories
   mkdir -p "$keys"
   retry "$NETWORK_ATTEMPTS" fetch "$K8S_REPO/deb/Release.key" "$keys/kubernetes.asc"
   printf 'deb [signed-by=/etc/apt/keyrings/kubernetes.asc] %s/deb/ /\n' "$K8S_REPO" > "$ROOT/etc/apt/sources.list.d/kubernetes.list"
@@ -64,6 +70,7 @@ install_apt() {
 # from moving the pinned packages; installs lift it for this repository only (dnf.conf(5):
 # exclude, --disableexcludes).
 dnf_kubernetes_repo() {
+  set_repositories
   cat > "$ROOT/etc/yum.repos.d/kubernetes.repo" <<REPO
 [kubernetes]
 name=Kubernetes $KUBERNETES_MINOR

@@ -180,6 +180,40 @@ describe("control-plane identity: init or join is decided at boot, never by inde
     expect(r.calls.some((c) => c.startsWith("kubeadm join"))).toBe(true);
   });
 
+  // A control plane's user data is what it was created with (Pulumi keeps the old value of an
+  // ignored property, also for a replacement: pulumi/pulumi pkg/resource/deploy/step_generator.go,
+  // processIgnoreChanges), so after an upgrade a replaced control plane's user data names the
+  // version it was first created at; and one created while an upgrade waits names the target.
+  it("a joining control plane installs the version the cluster runs (kubeadm-config), not its user data's", () => {
+    const box = sandbox(nodeUserData(spec, "control-plane"), "ubuntu-24.04");
+    const r = run(box, { STUB_SERVING_PEERS: "10.0.0.12", STUB_CLUSTER_VERSION: "1.37.1" }, initialized);
+    expect(r.status, r.output).toBe(0);
+    expect(r.output).toContain(
+      `the cluster runs Kubernetes 1.37.1; this node joins at it, not at the ${spec.kubernetesVersion} its user data names`,
+    );
+    const installs = r.calls.filter((c) => c.startsWith("apt-get") && c.includes(" install "));
+    expect(installs.some((c) => c.includes("kubeadm=1.37.1-1.1") && c.includes("kubelet=1.37.1-1.1"))).toBe(
+      true,
+    );
+    expect(installs.some((c) => c.includes(`=${spec.kubernetesVersion}-1.1`))).toBe(false);
+    expect(read(box, "etc/apt/sources.list.d/kubernetes.list")).toContain("v1.37");
+    expect(r.calls).toContain(
+      `kubeadm config images list --kubernetes-version v1.37.1 --image-repository ${spec.nodeSoftware.imageRepository}`,
+    );
+    // The read went to the peer it joins through, with a short-lived admin certificate.
+    const read_ = r.calls.find((c) => c.includes("configmaps/kubeadm-config"));
+    expect(read_).toContain("--resolve");
+    expect(read_).toContain(":10.0.0.12");
+  });
+
+  it("a cluster's version it cannot read stops the join before anything is installed", () => {
+    const box = sandbox(nodeUserData(spec, "control-plane"), "ubuntu-24.04");
+    const r = run(box, { STUB_SERVING_PEERS: "10.0.0.12", STUB_CLUSTER_VERSION: "garbage" }, initialized);
+    expect(r.status).toBe(1);
+    expect(statusOf(box)).toContain("could not read the Kubernetes version the cluster runs");
+    expect(r.calls.some((c) => c.startsWith("apt-get") && c.includes(" install "))).toBe(false);
+  });
+
   it("even before Pulumi recorded the cluster, a first control plane that finds a serving peer joins", () => {
     const box = sandbox(nodeUserData(spec, "first"), "ubuntu-24.04");
     const r = run(box, { STUB_SERVING_PEERS: "10.0.0.11" });
@@ -201,7 +235,9 @@ describe("control-plane identity: init or join is decided at boot, never by inde
     const box = sandbox(nodeUserData(spec, "control-plane"), "ubuntu-24.04");
     const r = run(box, { STUB_SERVING_PEERS: "" });
     expect(r.status).toBe(1);
-    expect(r.calls.some((c) => c.startsWith("kubeadm"))).toBe(true);
+    // It decides before installing anything (a joining node installs the cluster's version).
+    expect(statusOf(box)).toMatch(/^failed: no control plane among .* served within/);
+    expect(r.calls.some((c) => c.startsWith("apt-get") && c.includes(" install "))).toBe(false);
     expect(r.calls.some((c) => c.startsWith("kubeadm init") || c.startsWith("kubeadm join"))).toBe(false);
   });
 

@@ -38,6 +38,7 @@ function steps(run: Run): string[] {
     if (c.startsWith("curl") && c.includes("/latest/")) return "metadata";
     if (c.startsWith("curl") && c.includes("/readyz")) return "probe peers";
     if (c.startsWith("curl") && c.includes("/v3/cluster/")) return "etcd";
+    if (c.startsWith("curl") && c.includes("/configmaps/kubeadm-config")) return "cluster version";
     if (c.startsWith("kubectl")) return "kubectl";
     if (c.startsWith("curl")) return "download";
     if (c.startsWith("kubeadm config")) return "kubeadm config images";
@@ -68,11 +69,17 @@ describe("node bootstrap script in a sandbox", () => {
     const run = runBootstrap(box);
     expect(run.status, run.output).toBe(0);
     const install = os === "alinux3" ? ["dnf"] : ["download", "apt-get", "apt-mark"];
-    // Control planes look for a serving peer first; a joining one clears what an
-    // earlier instance at its address left in etcd and in the Node list.
+    // Control planes look for a serving peer before installing anything, and a joining one
+    // reads the version the cluster runs (it installs that one); before kubeadm it clears what
+    // an earlier instance at its address left in etcd and in the Node list.
+    const decide = {
+      first: ["probe peers"],
+      "control-plane": ["probe peers", "cluster version"],
+      worker: [],
+    }[role];
     const kubeadm = {
-      first: ["probe peers", "kubeadm init"],
-      "control-plane": ["probe peers", "etcd", "kubectl", "kubeadm join"],
+      first: ["kubeadm init"],
+      "control-plane": ["etcd", "kubectl", "kubeadm join"],
       worker: ["kubeadm join"],
     }[role];
     expect(steps(run)).toEqual([
@@ -80,6 +87,7 @@ describe("node bootstrap script in a sandbox", () => {
       "swapoff",
       "modprobe",
       "sysctl",
+      ...decide,
       ...install,
       "kubeadm config images",
       "systemctl daemon-reload",

@@ -100,7 +100,7 @@ describe("the target minor's package repository the preflight checks", () => {
   it("is the one bootstrap/packages.sh installs from, for each package source", () => {
     const script = readFileSync(join(__dirname, "..", "bootstrap", "packages.sh"), "utf8");
     for (const source of ["aliyun-mirror", "upstream"] as const) {
-      const line = new RegExp(`^  ${source}\\)\\n    K8S_REPO="([^"]+)"`, "m").exec(script)?.[1];
+      const line = new RegExp(`^ +${source}\\)\\n +K8S_REPO="([^"]+)"`, "m").exec(script)?.[1];
       expect(line, source).toBeDefined();
       expect(kubernetesRepository(source, "1.36")).toBe(line?.replace("$KUBERNETES_MINOR", "1.36"));
     }

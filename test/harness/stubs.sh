@@ -42,6 +42,11 @@ case "$name" in
       */meta-data/private-ipv4) printf '%s' "${STUB_NODE_IP:-10.0.0.21}" ;;
       # A control plane's /readyz: STUB_SERVING_PEERS lists the addresses that serve.
       */readyz) [[ ",${STUB_SERVING_PEERS:-}," == *",${resolve##*:},"* ]] || { echo "curl: (7) Failed to connect" >&2; exit 7; } ;;
+      # A peer's kube-system/kubeadm-config, read by a joining control plane: kubernetesVersion is
+      # STUB_CLUSTER_VERSION, else the version the node's own node.env names.
+      */api/v1/namespaces/kube-system/configmaps/kubeadm-config)
+        v="${STUB_CLUSTER_VERSION:-$(sed -n 's/^KUBERNETES_VERSION=//p' "$KUBEADM_ALICLOUD_ROOT/etc/kubeadm-alicloud/node.env")}"
+        printf '{"kind":"ConfigMap","data":{"ClusterConfiguration":"apiVersion: kubeadm.k8s.io/v1beta4\\nkind: ClusterConfiguration\\nkubernetesVersion: v%s\\n"}}' "$v" ;;
       # etcd's gateway: members from STUB_ETCD_MEMBERS ("id=peerURL,..."); removals recorded.
       */v3/cluster/member/list)
         printf '{"members":['; sep=""
