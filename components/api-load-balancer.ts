@@ -58,13 +58,18 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
   /** Private address: in the API certificate, and where workers send API traffic. */
   readonly privateAddress: pulumi.Output<string>;
   readonly publicAddress: pulumi.Output<string> | undefined;
-  private readonly balancers: alicloud.slb.ApplicationLoadBalancer[];
-  private readonly name: string;
+  /** Each load balancer, its name suffix and, when public, the allow-list its listener turns to. */
+  private readonly balancers: {
+    readonly lb: alicloud.slb.ApplicationLoadBalancer;
+    readonly suffix: "private" | "public";
+    readonly acl?: { id: pulumi.Output<string>; entries: pulumi.Resource[] };
+  }[];
+  private readonly clusterName: string;
 
   constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:network:ApiLoadBalancer", name, {}, opts);
-    this.name = name;
     const { clusterName, apiEndpoint } = args;
+    this.clusterName = clusterName;
     const child = { parent: this };
     const protect = args.deletionProtection ? "on" : "off";
 
@@ -99,38 +104,8 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
       );
     };
 
-    const listener = (
-      lb: alicloud.slb.ApplicationLoadBalancer,
-      suffix: string,
-      acl?: { id: pulumi.Output<string>; entries: pulumi.Resource[] },
-    ) =>
-      new alicloud.slb.Listener(
-        resourceName(clusterName, "api", suffix, "listener"),
-        {
-          loadBalancerId: lb.id,
-          protocol: "tcp",
-          frontendPort: API_PORT,
-          backendPort: API_PORT,
-          bandwidth: -1,
-          scheduler: "wrr",
-          healthCheckType: "tcp",
-          healthCheckConnectPort: API_PORT,
-          healthyThreshold: 2,
-          unhealthyThreshold: 3,
-          healthCheckTimeout: 5,
-          healthCheckInterval: 5,
-          establishedTimeout: 900,
-          description: `Kubernetes API of ${clusterName}`,
-          // acl_ids, not acl_id (deprecated since provider 1.249.0): both are sent as the
-          // listener's AclId (resource_alicloud_slb_listener.go buildListenerCommonArgs).
-          ...(acl ? { aclStatus: "on", aclType: "white", aclIds: [acl.id] } : {}),
-        },
-        { ...child, ...(acl ? { dependsOn: acl.entries } : {}) },
-      );
-
     const internal = clb("private", "intranet");
-    listener(internal, "private");
-    this.balancers = [internal];
+    this.balancers = [{ lb: internal, suffix: "private" }];
     this.privateAddress = internal.address;
     this.publicAddress = undefined;
 
@@ -165,26 +140,84 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
           ),
       );
       const external = clb("public", "internet");
-      listener(external, "public", { id: acl.id, entries });
-      this.balancers.push(external);
+      this.balancers.push({ lb: external, suffix: "public", acl: { id: acl.id, entries } });
       this.publicAddress = external.address;
     }
 
     this.registerOutputs({ privateAddress: this.privateAddress, publicAddress: this.publicAddress });
   }
 
-  /** Put the control-plane instances behind every API load balancer. */
-  attach(instanceIds: readonly pulumi.Input<string>[]): alicloud.slb.BackendServer[] {
-    return this.balancers.map(
-      (lb, i) =>
-        new alicloud.slb.BackendServer(
-          `${this.name}-backends-${i === 0 ? "private" : "public"}`,
-          {
-            loadBalancerId: lb.id,
-            backendServers: instanceIds.map((serverId) => ({ serverId, weight: 100, type: "ecs" })),
-          },
-          { parent: this },
-        ),
-    );
+  /**
+   * Put the control-plane instances behind every API load balancer: a VServerGroup per load
+   * balancer and ONE attachment per control plane (alicloud_slb_server_group_server_attachment,
+   * the resource the provider names for this since 1.163.0: resource_alicloud_slb_server_group.go
+   * v1.289.0, `servers` deprecated), so that replacing a control plane replaces its attachment
+   * alone, right after its new instance exists, and the others keep serving; a single backend
+   * list (alicloud_slb_backend_server, which owns every backend of the load balancer) changes
+   * only once every instance is known. The listener forwards to the group (its server_group_id
+   * changes in place: resource_alicloud_slb_listener.go SetLoadBalancer*ListenerAttribute
+   * VServerGroup) and turns to it only once every attachment is in (dependsOn).
+   */
+  attach(
+    instances: readonly { readonly name: string; readonly id: pulumi.Input<string> }[],
+  ): pulumi.Resource[] {
+    const { clusterName } = this;
+    const child = { parent: this };
+    return this.balancers.flatMap(({ lb, suffix, acl }) => {
+      const group = new alicloud.slb.ServerGroup(
+        resourceName(clusterName, "api", suffix, "control-planes"),
+        { loadBalancerId: lb.id, name: resourceName(clusterName, "api", suffix, "control-planes") },
+        child,
+      );
+      const attachments = instances.map(
+        (i) =>
+          new alicloud.slb.ServerGroupServerAttachment(
+            resourceName(clusterName, "api", suffix, i.name),
+            {
+              serverGroupId: group.id,
+              serverId: i.id,
+              port: API_PORT,
+              weight: 100,
+              type: "ecs",
+              description: `${i.name}: Kubernetes API`,
+            },
+            child,
+          ),
+      );
+      return [...attachments, listener(lb, suffix, group.id, attachments, acl)];
+    });
+
+    function listener(
+      lb: alicloud.slb.ApplicationLoadBalancer,
+      suffix: string,
+      serverGroupId: pulumi.Output<string>,
+      attachments: pulumi.Resource[],
+      acl?: { id: pulumi.Output<string>; entries: pulumi.Resource[] },
+    ) {
+      return new alicloud.slb.Listener(
+        resourceName(clusterName, "api", suffix, "listener"),
+        {
+          loadBalancerId: lb.id,
+          protocol: "tcp",
+          frontendPort: API_PORT,
+          backendPort: API_PORT,
+          serverGroupId,
+          bandwidth: -1,
+          scheduler: "wrr",
+          healthCheckType: "tcp",
+          healthCheckConnectPort: API_PORT,
+          healthyThreshold: 2,
+          unhealthyThreshold: 3,
+          healthCheckTimeout: 5,
+          healthCheckInterval: 5,
+          establishedTimeout: 900,
+          description: `Kubernetes API of ${clusterName}`,
+          // acl_ids, not acl_id (deprecated since provider 1.249.0): both are sent as the
+          // listener's AclId (resource_alicloud_slb_listener.go buildListenerCommonArgs).
+          ...(acl ? { aclStatus: "on", aclType: "white", aclIds: [acl.id] } : {}),
+        },
+        { ...child, dependsOn: [...attachments, ...(acl ? acl.entries : [])] },
+      );
+    }
   }
 }

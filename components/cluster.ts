@@ -201,7 +201,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    const backends = this.apiLoadBalancer.attach(this.controlPlane.instanceIds);
+    const backends = this.apiLoadBalancer.attach(
+      placements.map((p, i) => ({
+        name: p.name,
+        id: this.controlPlane.instanceIds[i] as pulumi.Output<string>,
+      })),
+    );
     const [firstReady] = this.controlPlane.readiness;
     if (firstReady) this.secrets.recordClusterInitialized([firstReady]);
 

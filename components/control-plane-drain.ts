@@ -10,13 +10,23 @@
 // before anything is stopped). After the restart the readiness check's wait-ready.sh
 // uncordons the node it finds cordoned with drain.sh's record.
 //
+// The same drain comes before a control plane's REPLACEMENT, one at a time in the same chain:
+// a new system disk category (ForceNew in the provider) or a new pinned image
+// (components/control-plane.ts replaceOnChanges). Then release protection is lifted on the
+// old instance after its drain, since ECS refuses to release a protected instance
+// (DeleteInstance: 403 InvalidOperation.DeletionProtection, "Disable release protection for the
+// instance first": AlibabaCloudDocs/ecs intl.en-US API Reference/Instances/DeleteInstance.md);
+// the new instance gets the configured protection. A new image drains only an instance that
+// does not run it already (DescribeInstances ImageId): the first run of a release that rolls
+// images, or a rerun after a replacement, drains nothing it will not replace.
+//
 // The instance is found at run time by its fixed private address in the cluster's VPC
 // (ECS DescribeInstances VpcId + PrivateIpAddresses): an input on the instance itself
 // would make a cycle, since the instance waits for this.
 import * as pulumi from "@pulumi/pulumi";
 import { drainCommand, drainFailure, parseDrainResult } from "../plan/drain";
 import { ecsClient, type CommandApi } from "./cloud-assistant";
-import { instanceClient, type InstanceApi } from "./ecs-instances";
+import { instanceClient, type InstanceApi, type InstanceView } from "./ecs-instances";
 import { waitForCommand, type WaitOptions } from "./readiness";
 
 export interface ControlPlaneDrainInputs {
@@ -28,8 +38,33 @@ export interface ControlPlaneDrainInputs {
   readonly peerIps: readonly string[];
   /** What makes the provider restart the instance: a change of it drains first. */
   readonly instanceType: string;
+  /** What makes the provider replace it (ForceNew): a change drains first and lifts protection. */
+  readonly systemDiskCategory?: string;
+  /** The pinned image when a new one replaces control planes; absent when images are not rolled. */
+  readonly imageId?: string;
   readonly drainBudgetSeconds: number;
 }
+
+/** Why this control plane goes down, judged from the recorded and new inputs; undefined: it does not. */
+export function drainReason(olds: Partial<ControlPlaneDrainInputs>, news: ControlPlaneDrainInputs): Change {
+  // A record made before a key existed took no decision on it: not a change.
+  if (olds.systemDiskCategory !== undefined && olds.systemDiskCategory !== news.systemDiskCategory)
+    return { kind: "replacement", what: `system disk category ${news.systemDiskCategory ?? ""}` };
+  if (news.imageId !== undefined && news.imageId !== olds.imageId)
+    return { kind: "replacement", what: `image ${news.imageId}`, unlessImage: news.imageId };
+  if (olds.instanceType !== news.instanceType)
+    return { kind: "restart", what: `instance type ${news.instanceType}` };
+  return undefined;
+}
+
+export type Change =
+  | {
+      readonly kind: "restart" | "replacement";
+      readonly what: string;
+      /** Nothing to do for an instance that runs this image already. */
+      readonly unlessImage?: string;
+    }
+  | undefined;
 
 export interface DrainPorts {
   readonly commands: CommandApi;
@@ -41,7 +76,9 @@ export async function drainBeforeRestart(
   a: ControlPlaneDrainInputs,
   log: (line: string) => void,
   wait: WaitOptions = {},
+  change: Change = { kind: "restart", what: "a restart" },
 ): Promise<void> {
+  if (!change) return;
   const found = await ports.instances.findByPrivateIps(a.vpcId, [a.privateIp, ...a.peerIps]);
   const at = (ip: string) => found.find((i) => i.privateIps.includes(ip));
   const me = at(a.privateIp);
@@ -49,7 +86,34 @@ export async function drainBeforeRestart(
     log(`no running control plane at ${a.privateIp}: nothing to drain`);
     return;
   }
+  if (change.unlessImage !== undefined && me.imageId === change.unlessImage) {
+    log(`${me.instanceId} at ${a.privateIp} runs ${me.imageId} already: nothing to drain`);
+    return;
+  }
   const node = `${a.regionId}.${me.instanceId}`;
+  // Replaced, this instance's etcd member and data go: never unless two others run (quorum).
+  const running = a.peerIps.filter((ip) => at(ip)?.status === "Running").length;
+  if (change.kind === "replacement" && running < 2)
+    throw new Error(
+      `${node} would be replaced (${change.what}) while ${running} other control plane(s) run: its etcd data goes with it. ` +
+        "Replacing a control plane needs at least 2 others running; nothing was changed.",
+    );
+  await drainFromPeers(ports, a, node, at, me, log, wait);
+  if (change.kind === "replacement") {
+    await ports.instances.liftDeletionProtection(me.instanceId);
+    log(`${me.instanceId}: release protection lifted for its replacement (${change.what})`);
+  }
+}
+
+async function drainFromPeers(
+  ports: DrainPorts,
+  a: ControlPlaneDrainInputs,
+  node: string,
+  at: (ip: string) => InstanceView | undefined,
+  me: InstanceView,
+  log: (line: string) => void,
+  wait: WaitOptions,
+): Promise<void> {
   // Another control plane first; a single control plane drains itself (it stops anyway).
   const runners = [
     ...a.peerIps.map(at).filter((i) => i !== undefined && i.status === "Running"),
@@ -91,16 +155,20 @@ export async function drainBeforeRestart(
 
 export const provider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds: ControlPlaneDrainInputs, news: ControlPlaneDrainInputs) {
-    return { changes: olds.instanceType !== news.instanceType };
+    return { changes: drainReason(olds, news) !== undefined };
   },
   // A new control plane has nothing to drain; nor does one this resource first appears beside.
   async create(inputs: ControlPlaneDrainInputs) {
     return { id: `drain-${inputs.privateIp}`, outs: inputs };
   },
-  async update(_id, _olds: ControlPlaneDrainInputs, news: ControlPlaneDrainInputs) {
+  async update(_id, olds: ControlPlaneDrainInputs, news: ControlPlaneDrainInputs) {
     const ecs = ecsClient(news.regionId);
-    await drainBeforeRestart({ commands: ecs, instances: instanceClient(news.regionId) }, news, (line) =>
-      console.error(`kubeadm-alicloud control-plane drain: ${line}`),
+    await drainBeforeRestart(
+      { commands: ecs, instances: instanceClient(news.regionId) },
+      news,
+      (line) => console.error(`kubeadm-alicloud control-plane drain: ${line}`),
+      {},
+      drainReason(olds, news),
     );
     return { outs: news };
   },

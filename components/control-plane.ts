@@ -22,7 +22,7 @@ export interface ControlPlaneArgs {
   readonly keyPairName?: string;
   readonly controlPlane: Pick<
     ClusterSpec["controlPlane"],
-    "instanceType" | "systemDisk" | "snapshots" | "deletionProtection"
+    "instanceType" | "systemDisk" | "snapshots" | "deletionProtection" | "image"
   >;
   /** plan/control-plane.ts controlPlanePlacements: the first may run `kubeadm init`. */
   readonly placements: readonly ControlPlanePlacement[];
@@ -107,6 +107,16 @@ export class ControlPlane extends pulumi.ComponentResource {
           child,
         )
       : undefined;
+    // A new PINNED image replaces control planes one at a time (each drained first, its release
+    // protection lifted, the new one joining at the cluster's version), with 3 of them or more:
+    // the chain below orders the replacements as it orders instance-type restarts. The newest
+    // public image (unpinned) moves by itself and must not replace anything, nor any image a
+    // control plane of a smaller cluster (its etcd data is on its disk). One at a time: the
+    // engine answers a registration only once its step (here a replacement) is done (pulumi/pulumi
+    // pkg/resource/deploy/source_eval.go RegisterResource, "block waiting for the operation to
+    // finish"), and the SDK registers a resource only once its dependsOn have their URNs
+    // (@pulumi/pulumi 3.270 runtime/resource.js prepareResource).
+    const rollImage = cp.image.id !== undefined && placements.length >= 3;
     let previous: pulumi.Resource | undefined;
     let previousInstall: pulumi.Resource | undefined;
     for (const p of placements) {
@@ -123,6 +133,8 @@ export class ControlPlane extends pulumi.ComponentResource {
           privateIp: p.privateIp,
           peerIps: placements.filter((x) => x.name !== p.name).map((x) => x.privateIp),
           instanceType: cp.instanceType,
+          systemDiskCategory: cp.systemDisk.category,
+          ...(rollImage ? { imageId: args.imageId } : {}),
           drainBudgetSeconds: args.drainBudgetSeconds,
         },
         { parent: this, dependsOn: previous ? [previous] : [] },
@@ -156,9 +168,12 @@ export class ControlPlane extends pulumi.ComponentResource {
           parent: this,
           dependsOn: [guard, drain, ...args.waitFor, ...(previous ? [previous] : [])],
           // User data runs once, at first boot, and a change would reboot the node: what
-          // changes over a cluster's life goes through Cloud Assistant, not here. A newer
-          // public image must not replace control planes either.
-          ignoreChanges: ["userData", "imageId"],
+          // changes over a cluster's life goes through Cloud Assistant, not here (a replacement
+          // keeps the recorded user data too, and joins at the cluster's version). The image:
+          // replaced for when rolled (above; the provider would otherwise swap the system disk
+          // in place, wiping etcd: resource_alicloud_instance.go modifyInstanceImage), else kept.
+          ignoreChanges: rollImage ? ["userData"] : ["userData", "imageId"],
+          ...(rollImage ? { replaceOnChanges: ["imageId"] } : {}),
           // A replacement (only ever asked for explicitly: `pulumi up --replace`) keeps the
           // fixed address, which the old instance must give up first.
           deleteBeforeReplace: true,

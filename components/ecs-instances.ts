@@ -14,6 +14,7 @@ export interface InstanceView {
   readonly vpcId: string;
   readonly vswitchId: string;
   readonly instanceType: string;
+  readonly imageId: string;
   readonly securityGroupIds: readonly string[];
   /** "required" or "optional". */
   readonly httpTokens: string;
@@ -30,6 +31,12 @@ export interface InstanceApi {
   joinSecurityGroup(instanceId: string, securityGroupId: string): Promise<void>;
   leaveSecurityGroup(instanceId: string, securityGroupId: string): Promise<void>;
   requireMetadataTokens(instanceId: string): Promise<void>;
+  /**
+   * Release protection off, so that DeleteInstance may release it (it answers 403
+   * InvalidOperation.DeletionProtection otherwise): ModifyInstanceAttribute DeletionProtection
+   * (AlibabaCloudDocs/ecs intl.en-US API Reference/Instances/ModifyInstanceAttribute.md, DeleteInstance.md).
+   */
+  liftDeletionProtection(instanceId: string): Promise<void>;
 }
 
 /** DescribeInstances takes at most 100 ids a call (InstanceIds, a JSON array: DescribeInstancesRequest). */
@@ -48,6 +55,7 @@ function toView(x: NonNullable<SdkInstance>[number]): InstanceView {
     vpcId: x.vpcAttributes?.vpcId ?? "",
     vswitchId: x.vpcAttributes?.vSwitchId ?? "",
     instanceType: x.instanceType ?? "",
+    imageId: x.imageId ?? "",
     securityGroupIds: x.securityGroupIds?.securityGroupId ?? [],
     httpTokens: x.metadataOptions?.httpTokens ?? "",
     tags: Object.fromEntries((x.tags?.tag ?? []).map((t) => [t.tagKey ?? "", t.tagValue ?? ""])),
@@ -107,6 +115,11 @@ export function instanceClient(regionId: string, endpoint?: string): InstanceApi
           httpEndpoint: "enabled",
           httpTokens: "required",
         }),
+      );
+    },
+    liftDeletionProtection: async (instanceId) => {
+      await client.modifyInstanceAttribute(
+        new ecs.ModifyInstanceAttributeRequest({ instanceId, deletionProtection: false }),
       );
     },
   };

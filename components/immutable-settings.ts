@@ -1,10 +1,10 @@
-// A guard for settings that Alibaba Cloud cannot change on a running instance: the
-// provider replaces the instance instead (ForceNew), and for control planes that means
-// every one of them at once, each with its etcd member and data on the system disk.
-// Pulumi consults a resource's provider `check` with the previous inputs before it
-// plans anything for that resource; this one refuses a change there, so `pulumi
-// preview` and `pulumi up` stop with the key named before any instance is touched
-// (the instances depend on the guard).
+// A guard for settings a running cluster cannot take (or takes only where what is deployed
+// makes it safe: `changeableWhen`, e.g. a new control-plane system disk, which the provider
+// applies by replacing the instance (ForceNew), only with 3 control planes deployed, replaced
+// one at a time by the readiness chain). Pulumi consults a resource's provider `check` with
+// the previous inputs before it plans anything for that resource; this one refuses a change
+// there, so `pulumi preview` and `pulumi up` stop with the key named before any instance is
+// touched (the instances depend on the guard).
 import * as pulumi from "@pulumi/pulumi";
 import type { ImmutableSetting } from "../plan/guarded-settings";
 
@@ -19,7 +19,16 @@ export const GUARD_RECORD_VERSION = 2;
 
 interface GuardInputs {
   version?: number;
-  settings: Record<string, { value: string; why: string; mayGrow?: boolean; legacyValue?: string }>;
+  settings: Record<
+    string,
+    {
+      value: string;
+      why: string;
+      mayGrow?: boolean;
+      legacyValue?: string;
+      changeableWhen?: readonly { key: string; equals?: string; atLeast?: number }[];
+    }
+  >;
 }
 
 /**
@@ -47,6 +56,14 @@ export function changedSettings(
     }
     if (was.value === now.value) return [];
     if (now.mayGrow && Number(now.value) > Number(was.value)) return [];
+    // Allowed when what is deployed makes it safe (a condition on a key the record lacks fails).
+    const holds = (c: { key: string; equals?: string; atLeast?: number }) => {
+      const recorded = before[c.key]?.value;
+      if (recorded === undefined) return false;
+      if (c.equals !== undefined && recorded !== c.equals) return false;
+      return c.atLeast === undefined || Number(recorded) >= c.atLeast;
+    };
+    if (now.changeableWhen && now.changeableWhen.every(holds)) return [];
     return [{ property: "settings", reason: `${key} changed from ${was.value} to ${now.value}: ${now.why}` }];
   });
 }
@@ -82,6 +99,7 @@ export class ImmutableSettings extends pulumi.dynamic.Resource {
           why: s.why,
           ...(s.mayGrow ? { mayGrow: true } : {}),
           ...(s.legacyValue !== undefined ? { legacyValue: s.legacyValue } : {}),
+          ...(s.changeableWhen ? { changeableWhen: s.changeableWhen } : {}),
         },
       ]),
     );

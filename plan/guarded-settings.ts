@@ -19,18 +19,21 @@ export interface ImmutableSetting {
    * release: if this differs from `value`, what runs would move, and the guard refuses.
    */
   readonly legacyValue?: string;
+  /**
+   * The change is allowed when every condition holds for the RECORDED (deployed) settings:
+   * a key's value equals `equals`, or is at least `atLeast`. Otherwise `why` explains.
+   */
+  readonly changeableWhen?: readonly {
+    readonly key: string;
+    readonly equals?: string;
+    readonly atLeast?: number;
+  }[];
 }
 
 /** Settings whose change would replace control planes, vSwitches or RAM roles in use. */
 export function guardedSettings(spec: ClusterSpec): ImmutableSetting[] {
   return [
-    {
-      // system_disk_category is ForceNew (aliyun/terraform-provider-alicloud
-      // alicloud/resource_alicloud_instance.go); system_disk_encrypted is always true here.
-      key: "controlPlane.systemDisk.category",
-      value: spec.controlPlane.systemDisk.category,
-      why: 'Alibaba Cloud replaces an instance to change its system disk category, and this would replace every control plane (and every etcd member) at once. Keep the deployed value; replace control planes one at a time instead (README, "Replacing a control plane")',
-    },
+    ...replacingSettings(spec),
     {
       // Fewer control planes: Pulumi would delete the last instances together, their
       // etcd members still registered (a 3-member cluster down to 1 loses quorum).
@@ -46,6 +49,31 @@ export function guardedSettings(spec: ClusterSpec): ImmutableSetting[] {
       value: spec.ram.namePrefix,
       why: `RAM role names cannot change while instances hold the roles (role_name is ForceNew in resource_alicloud_ram_role.go, and an instance holds one role at a time, so the new role cannot be attached before the old is gone). Keep the deployed names: set ram.namePrefix to the deployed prefix`,
       legacyValue: spec.clusterName,
+    },
+  ];
+}
+
+/**
+ * Settings that replace control planes: the provider replaces an instance for a new system disk
+ * category (system_disk_category is ForceNew in aliyun/terraform-provider-alicloud v1.289.0
+ * alicloud/resource_alicloud_instance.go). (A new pinned image replaces them too, with 3 control
+ * planes or more configured: components/control-plane.ts; its drain refuses to replace one while
+ * fewer than 3 run, so no record is needed for it.) The readiness chain replaces
+ * them one at a time, each drained first and its release protection lifted
+ * (components/control-plane-drain.ts), the new instance joining through a peer and removing the
+ * old one's etcd member and Node (bootstrap/control-plane.sh). Allowed only with at least 3
+ * control planes deployed: a single control plane's etcd data goes with its disk.
+ */
+function replacingSettings(spec: ClusterSpec): ImmutableSetting[] {
+  const when = [{ key: "controlPlane.count", atLeast: 3 }];
+  const how =
+    'Control planes are replaced one at a time only with at least 3 of them deployed: a single control plane\'s etcd data goes with its disk (restore a backup into a new cluster instead, README "Restoring etcd from a backup")';
+  return [
+    {
+      key: "controlPlane.systemDisk.category",
+      value: spec.controlPlane.systemDisk.category,
+      why: `Alibaba Cloud replaces an instance to change its system disk category. ${how}`,
+      changeableWhen: when,
     },
   ];
 }

@@ -20,7 +20,8 @@ const T = {
   instance: "alicloud:ecs/instance:Instance",
   lb: "alicloud:slb/applicationLoadBalancer:ApplicationLoadBalancer",
   listener: "alicloud:slb/listener:Listener",
-  backends: "alicloud:slb/backendServer:BackendServer",
+  serverGroup: "alicloud:slb/serverGroup:ServerGroup",
+  attachment: "alicloud:slb/serverGroupServerAttachment:ServerGroupServerAttachment",
   acl: "alicloud:slb/acl:Acl",
   readiness: "pulumi-nodejs:dynamic/kubeadm-alicloud:ReadinessCheck",
   bootstrapRole: "pulumi-nodejs:dynamic/kubeadm-alicloud:BootstrapRole",
@@ -206,12 +207,14 @@ describe("control plane", () => {
     expect(cpPolicy.map((a) => a.inputs.roleName)).toEqual(["cpa-cn-hangzhou-cp-bootstrap"]);
   });
 
-  it("a change of the system disk category, which would replace every control plane at once, is guarded at preview", () => {
+  it("a change of the system disk category, which replaces control planes, is guarded at preview", () => {
     const [guard] = ofType(rs, T.guard);
     expect(guard?.inputs.settings).toMatchObject({
+      // Allowed with 3 control planes deployed (replaced one at a time), refused with fewer.
       "controlPlane.systemDisk.category": {
         value: "cloud_essd",
-        why: expect.stringContaining("replace every control plane"),
+        why: expect.stringContaining("replaced one at a time only with at least 3"),
+        changeableWhen: [{ key: "controlPlane.count", atLeast: 3 }],
       },
       // Fewer control planes would delete instances with their etcd members, several at once.
       "controlPlane.count": { value: "3", why: expect.stringContaining("one at a time"), mayGrow: true },
@@ -356,12 +359,27 @@ describe("control plane", () => {
       backendPort: 6443,
       healthCheckType: "tcp",
     });
-    const backends = ofType(rs, T.backends);
-    expect(backends).toHaveLength(1);
-    const servers = (backends[0]?.inputs.backendServers as { serverId: string }[]).map((b) =>
-      b.serverId.replace(/-[0-9a-f]{8}$/, ""),
-    );
-    expect(servers).toEqual(["cpa-cp-0", "cpa-cp-1", "cpa-cp-2"]);
+    // One attachment per control plane in the load balancer's VServerGroup, so that a
+    // control plane replaced alone leaves the others serving; the listener forwards to the
+    // group and turns to it only once every attachment is in.
+    const [group] = ofType(rs, T.serverGroup);
+    expect(ofType(rs, T.serverGroup)).toHaveLength(1);
+    expect(String(group?.inputs.loadBalancerId)).toMatch(/^cpa-api-private-/);
+    const attachments = ofType(rs, T.attachment);
+    expect(
+      attachments.map((a) => [a.name, String(a.inputs.serverId).replace(/-[0-9a-f]{8}$/, ""), a.inputs.port]),
+    ).toEqual([
+      ["cpa-api-private-cpa-cp-0", "cpa-cp-0", 6443],
+      ["cpa-api-private-cpa-cp-1", "cpa-cp-1", 6443],
+      ["cpa-api-private-cpa-cp-2", "cpa-cp-2", 6443],
+    ]);
+    for (const a of attachments)
+      expect(a.inputs).toMatchObject({
+        serverGroupId: mockId(T.serverGroup, group?.name ?? ""),
+        type: "ecs",
+      });
+    expect(listener?.inputs.serverGroupId).toBe(mockId(T.serverGroup, group?.name ?? ""));
+    expect([...(listener?.dependsOn ?? [])].sort()).toEqual(attachments.map((a) => a.urn).sort());
   });
 
   it("the load balancer's address and the endpoint name are in the API certificate SANs", () => {
@@ -407,8 +425,12 @@ describe("control plane", () => {
       ["cpb-api-private-listener", "off", undefined, undefined],
       ["cpb-api-public-listener", "on", [entries[0]?.inputs.aclId], undefined],
     ]);
-    expect(listeners[1]?.dependsOn).toEqual(entries.map((e) => e.urn));
-    expect(ofType(pub, T.backends)).toHaveLength(2);
+    const publicAttachments = ofType(pub, T.attachment).filter((a) => a.name.startsWith("cpb-api-public-"));
+    expect(publicAttachments.map((a) => a.name)).toEqual(["cpb-api-public-cpb-cp-0"]);
+    expect([...(listeners[1]?.dependsOn ?? [])].sort()).toEqual(
+      [...publicAttachments, ...entries].map((e) => e.urn).sort(),
+    );
+    expect(ofType(pub, T.serverGroup)).toHaveLength(2);
     // Clients of the public address must find it in the API server's certificate.
     const first = ofType(pub, T.instance)[0] as RecordedResource;
     const kubeadm = fileOf(first, "/etc/kubeadm-alicloud/kubeadm-init.yaml");
@@ -510,7 +532,7 @@ describe("node pools", () => {
 
   it("scaling groups start no node before the whole control plane serves behind the load balancer and knows the pool's token", () => {
     const checks = readinessChecks(rs).map((c) => c.urn);
-    const backends = ofType(rs, T.backends).map((b) => b.urn);
+    const backends = [...ofType(rs, T.attachment), ...ofType(rs, T.listener)].map((b) => b.urn);
     const groups = ofType(rs, T.group);
     expect(groups).toHaveLength(2);
     const snat = rs.filter((r) => r.type === "alicloud:vpc/snatEntry:SnatEntry").map((r) => r.urn);

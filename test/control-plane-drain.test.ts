@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { CommandApi, InvocationResult } from "../components/cloud-assistant";
 import {
   drainBeforeRestart,
+  drainReason,
   provider,
   type ControlPlaneDrainInputs,
 } from "../components/control-plane-drain";
@@ -24,15 +25,19 @@ const A: ControlPlaneDrainInputs = {
 
 type Answer = "drained" | "cannot start" | "blocked" | "offline";
 
-function world(instances: Record<string, { id: string; status?: string }>, answers: Record<string, Answer>) {
+function world(
+  instances: Record<string, { id: string; status?: string; image?: string }>,
+  answers: Record<string, Answer>,
+) {
   const ran: string[] = [];
   const results = new Map<string, InvocationResult>();
-  const view = (ip: string, i: { id: string; status?: string }): InstanceView => ({
+  const view = (ip: string, i: { id: string; status?: string; image?: string }): InstanceView => ({
     instanceId: i.id,
     status: i.status ?? "Running",
     vpcId: "vpc-1",
     vswitchId: "vsw-1",
     instanceType: "ecs.g7.xlarge",
+    imageId: i.image ?? "m-old",
     securityGroupIds: [],
     httpTokens: "required",
     tags: {},
@@ -41,6 +46,9 @@ function world(instances: Record<string, { id: string; status?: string }>, answe
   const instancesApi = {
     findByPrivateIps: async (vpcId: string, ips: readonly string[]) =>
       vpcId === "vpc-1" ? ips.flatMap((ip) => (instances[ip] ? [view(ip, instances[ip])] : [])) : [],
+    liftDeletionProtection: async (id: string) => {
+      ran.push(`${id} protection off`);
+    },
   } as unknown as InstanceApi;
   const commands: CommandApi = {
     agentOnline: async (id) => answers[id] !== "offline",
@@ -114,12 +122,85 @@ describe("draining a control plane before its restart", () => {
     );
   });
 
-  it("runs only for a new instance type", async () => {
+  it("runs only for a new instance type, system disk category or pinned image", async () => {
     const diff = provider.diff as NonNullable<typeof provider.diff>;
     await expect(diff("id", A, { ...A, drainBudgetSeconds: 900 })).resolves.toEqual({ changes: false });
     await expect(diff("id", A, { ...A, instanceType: "ecs.g8i.2xlarge" })).resolves.toEqual({
       changes: true,
     });
+    const B = { ...A, systemDiskCategory: "cloud_essd", imageId: "m-old" };
+    await expect(diff("id", B, { ...B, systemDiskCategory: "cloud_auto" })).resolves.toEqual({
+      changes: true,
+    });
+    await expect(diff("id", B, { ...B, imageId: "m-new" })).resolves.toEqual({ changes: true });
+    // A record made before the category was an input decided nothing about it.
+    await expect(diff("id", A, B)).resolves.toEqual({ changes: true });
+    expect(drainReason(A, { ...A, systemDiskCategory: "cloud_essd" })).toBeUndefined();
+  });
+});
+
+describe("draining a control plane before its replacement", () => {
+  it("a new system disk category: drained from another control plane, then its release protection lifted", async () => {
+    const w = world(three, {});
+    const B = { ...A, systemDiskCategory: "cloud_essd" };
+    await drainBeforeRestart(
+      w.ports,
+      B,
+      () => undefined,
+      wait,
+      drainReason(B, { ...B, systemDiskCategory: "cloud_auto" }),
+    );
+    expect(w.ran).toEqual(["i-cp0 drain cn-hangzhou.i-cp1", "i-cp1 protection off"]);
+  });
+
+  it("a new pinned image: only an instance that does not run it is drained and unprotected", async () => {
+    const B = { ...A, imageId: "m-old" };
+    const change = drainReason(B, { ...B, imageId: "m-new" });
+    const old = world(three, {});
+    await drainBeforeRestart(old.ports, { ...B, imageId: "m-new" }, () => undefined, wait, change);
+    expect(old.ran).toEqual(["i-cp0 drain cn-hangzhou.i-cp1", "i-cp1 protection off"]);
+    // Replaced already (a rerun), or the first run of a release that rolls images: nothing.
+    const lines: string[] = [];
+    const done = world({ ...three, "10.0.0.11": { id: "i-cp1b", image: "m-new" } }, {});
+    await drainBeforeRestart(done.ports, { ...B, imageId: "m-new" }, (l) => lines.push(l), wait, change);
+    expect(done.ran).toEqual([]);
+    expect(lines).toEqual(["i-cp1b at 10.0.0.11 runs m-new already: nothing to drain"]);
+  });
+
+  it("a blocked drain lifts nothing: the instance stays protected and running", async () => {
+    const w = world(three, { "i-cp0": "blocked" });
+    const B = { ...A, imageId: "m-new" };
+    await expect(
+      drainBeforeRestart(w.ports, B, () => undefined, wait, drainReason({ ...A, imageId: "m-old" }, B)),
+    ).rejects.toThrow(/kube-system\/coredns-pdb/);
+    expect(w.ran).toEqual(["i-cp0 drain cn-hangzhou.i-cp1"]);
+  });
+
+  it("never replaces a control plane unless two others run: the only one's etcd data would go", async () => {
+    const B = { ...A, imageId: "m-new" };
+    const change = drainReason({ ...A, imageId: "m-old" }, B);
+    // Growing from 1 to 3 control planes with a new image in one run: the peers do not exist yet.
+    const alone = world({ "10.0.0.11": { id: "i-cp1" } }, {});
+    await expect(drainBeforeRestart(alone.ports, B, () => undefined, wait, change)).rejects.toThrow(
+      /cn-hangzhou.i-cp1 would be replaced \(image m-new\) while 0 other control plane\(s\) run/,
+    );
+    const oneDown = world({ ...three, "10.0.0.12": { id: "i-cp2", status: "Stopped" } }, {});
+    await expect(drainBeforeRestart(oneDown.ports, B, () => undefined, wait, change)).rejects.toThrow(
+      /while 1 other control plane\(s\) run/,
+    );
+    expect([...alone.ran, ...oneDown.ran]).toEqual([]);
+  });
+
+  it("a new instance type restarts the instance: drained, protection kept", async () => {
+    const w = world(three, {});
+    await drainBeforeRestart(
+      w.ports,
+      A,
+      () => undefined,
+      wait,
+      drainReason({ ...A, instanceType: "ecs.g7.xlarge" }, A),
+    );
+    expect(w.ran).toEqual(["i-cp0 drain cn-hangzhou.i-cp1"]);
   });
 });
 
@@ -148,5 +229,46 @@ describe("the control planes' drains in the chain, under mocks", () => {
       expect(d.inputs.peerIps).toEqual(ips.filter((_, j) => j !== i));
       expect(d.inputs).toMatchObject({ instanceType: expect.any(String), drainBudgetSeconds: 600 });
     });
+  });
+});
+
+describe("a new pinned image replaces control planes through the chain, under mocks", () => {
+  const instanceType = "alicloud:ecs/instance:Instance";
+  const declare = async (controlPlane: Record<string, unknown>, stack: "dev" | "prod") => {
+    const recorder = await installMocks(stack);
+    return declareCluster(recorder, specFor({ clusterName: "im", controlPlane }, stack));
+  };
+
+  it("pinned, 3 control planes: each instance is replaced for a new image, its drain first knows the image", async () => {
+    const image = { os: "ubuntu-24.04", id: "m-pinned0001" };
+    const rs = await declare({ count: 3, image }, "prod");
+    const instances = rs.filter((r) => r.type === instanceType && r.name.startsWith("im-cp-"));
+    expect(instances).toHaveLength(3);
+    for (const i of instances) {
+      expect(i.inputs.imageId).toBe("m-pinned0001");
+      expect(i.ignoreChanges).toEqual(["userData"]);
+      expect(i.replaceOnChanges).toEqual(["imageId"]);
+      expect(i.deleteBeforeReplace).toBe(true);
+      const drain = rs.find((r) => r.name === `${i.name}-drain`);
+      expect(i.dependsOn).toContain(drain?.urn);
+      expect(drain?.inputs).toMatchObject({
+        imageId: "m-pinned0001",
+        systemDiskCategory: expect.any(String),
+      });
+    }
+  });
+
+  it("unpinned, or fewer than 3 control planes: the image is never a reason to replace one", async () => {
+    for (const [controlPlane, stack] of [
+      [{ count: 3, image: { os: "ubuntu-24.04" } }, "prod"],
+      [{ count: 1, image: { os: "ubuntu-24.04", id: "m-pinned0001" } }, "dev"],
+    ] as const) {
+      const rs = await declare(controlPlane, stack);
+      for (const i of rs.filter((r) => r.type === instanceType && r.name.startsWith("im-cp-"))) {
+        expect([...i.ignoreChanges].sort()).toEqual(["imageId", "userData"]);
+        expect(i.replaceOnChanges).toEqual([]);
+        expect(rs.find((r) => r.name === `${i.name}-drain`)?.inputs.imageId).toBeUndefined();
+      }
+    }
   });
 });

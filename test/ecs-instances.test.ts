@@ -10,6 +10,7 @@ const fake = fakeEcsPerTest("AK-instances");
 const described = (i: number) => ({
   Status: i % 2 ? "Running" : "Stopped",
   InstanceType: "ecs.g7.large",
+  ImageId: `m-${i}`,
   VpcAttributes: { VpcId: "vpc-1", VSwitchId: "vsw-h", PrivateIpAddress: { IpAddress: [`10.0.1.${i}`] } },
   SecurityGroupIds: { SecurityGroupId: ["sg-own"] },
   MetadataOptions: { HttpTokens: "optional", HttpEndpoint: "enabled" },
@@ -30,6 +31,7 @@ describe("the ECS instance client", () => {
       vpcId: "vpc-1",
       vswitchId: "vsw-h",
       instanceType: "ecs.g7.large",
+      imageId: "m-1",
       securityGroupIds: ["sg-own"],
       httpTokens: "optional",
       tags: { team: "data" },
@@ -77,5 +79,17 @@ describe("the ECS instance client", () => {
       HttpEndpoint: "enabled",
     });
     await expect(api.joinSecurityGroup("i-2", "sg-pool")).rejects.toThrow(/InvalidInstanceId.NotFound/);
+  });
+
+  it("lifts an instance's release protection (ModifyInstanceAttribute DeletionProtection=false) and reads its image", async () => {
+    const f = await fake({ instances: { "i-1": described(1) } });
+    const api = instanceClient("cn-hangzhou", f.url);
+    await api.liftDeletionProtection("i-1");
+    expect(f.calls("ModifyInstanceAttribute")[0]?.query).toMatchObject({
+      InstanceId: "i-1",
+      DeletionProtection: "false",
+    });
+    await expect(api.liftDeletionProtection("i-2")).rejects.toThrow(/InvalidInstanceId.NotFound/);
+    expect((await api.describe(["i-1"]))[0]?.imageId).toBe("m-1");
   });
 });

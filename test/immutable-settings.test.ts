@@ -223,3 +223,34 @@ describe("the guard and what a running cluster is built around", () => {
     expect(changedSettings(legacy, record({ network: { dnsDomain: "other.local" } }))).toEqual([]);
   });
 });
+
+describe("the guard and settings that replace control planes one at a time", () => {
+  const record = (controlPlane: Record<string, unknown>, stack = "prod") => ({
+    version: GUARD_RECORD_VERSION,
+    settings: Object.fromEntries(
+      guardedSettings(specFor({ clusterName: "rp", controlPlane }, stack)).map((s) => [
+        s.key,
+        { value: s.value, why: s.why, ...(s.changeableWhen ? { changeableWhen: s.changeableWhen } : {}) },
+      ]),
+    ),
+  });
+  const disk = (category: string) => ({ category, sizeGb: 100 });
+
+  it("a new system disk category passes with 3 control planes deployed, and is refused with 1", () => {
+    const three = record({ count: 3, systemDisk: disk("cloud_essd") });
+    expect(changedSettings(three, record({ count: 3, systemDisk: disk("cloud_ssd") }))).toEqual([]);
+    const one = record({ count: 1, systemDisk: disk("cloud_essd") }, "dev");
+    const refused = changedSettings(one, record({ count: 1, systemDisk: disk("cloud_ssd") }, "dev"));
+    expect(refused.map((f) => f.reason)).toEqual([
+      expect.stringMatching(
+        /^controlPlane\.systemDisk\.category changed from cloud_essd to cloud_ssd: .* only with at least 3 of them deployed/,
+      ),
+    ]);
+    // Growing to 3 in the same run does not count: the DEPLOYED count decides.
+    expect(
+      changedSettings(one, record({ count: 3, systemDisk: disk("cloud_ssd") }, "dev")).map(
+        (f) => f.reason.split(" ")[0],
+      ),
+    ).toContain("controlPlane.systemDisk.category");
+  });
+});

@@ -154,6 +154,14 @@ export const ALICLOUD_IMPACT: Readonly<Record<string, ImpactEntry>> = {
     file: "alicloud/resource_alicloud_slb_backend_server.go",
     replace: { loadBalancerId: 25 },
   },
+  "alicloud:slb/serverGroup:ServerGroup": {
+    file: "alicloud/resource_alicloud_slb_server_group.go",
+    replace: { loadBalancerId: 28 },
+  },
+  "alicloud:slb/serverGroupServerAttachment:ServerGroupServerAttachment": {
+    file: "alicloud/resource_alicloud_slb_server_group_server_attachment.go",
+    replace: { serverGroupId: 29, serverId: 34, port: 39, type: 45, weight: 52, description: 59 },
+  },
   "alicloud:slb/listener:Listener": {
     file: "alicloud/resource_alicloud_slb_listener.go",
     replace: {

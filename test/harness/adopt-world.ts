@@ -242,6 +242,7 @@ export class AdoptWorld {
                   vpcId: i.vpcId,
                   vswitchId: "vsw-1",
                   instanceType: "ecs.g7.large",
+                  imageId: "ubuntu_24_04_x64_20G_alibase_20250101.vhd",
                   securityGroupIds: [...i.securityGroups],
                   httpTokens: i.httpTokens,
                   tags: { ...i.tags },
@@ -263,6 +264,9 @@ export class AdoptWorld {
         }),
       requireMetadataTokens: async (id) =>
         this.effect(`${id} tokens`, () => (this.instance(id).httpTokens = "required")),
+      liftDeletionProtection: async () => {
+        throw new Error("liftDeletionProtection: adoption never releases an instance");
+      },
     };
   }
 

@@ -210,6 +210,7 @@ ACTIONS = {
     "JoinSecurityGroup": instance_ok,
     "LeaveSecurityGroup": instance_ok,
     "ModifyInstanceMetadataOptions": instance_ok,
+    "ModifyInstanceAttribute": instance_ok,
 }
 
 

@@ -28,6 +28,8 @@ export interface RecordedResource {
   readonly provider: string;
   /** Input names Pulumi is told to ignore changes to. */
   readonly ignoreChanges: readonly string[];
+  /** Input names whose change replaces the resource (the `replaceOnChanges` option). */
+  readonly replaceOnChanges: readonly string[];
   /** The create timeout asked for, "" when the provider's default applies. */
   readonly createTimeout: string;
   /** Whether a replacement deletes the old resource before creating the new one. */
@@ -70,6 +72,7 @@ interface RegisterRequest {
   };
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
   getCustomtimeouts(): { getCreate(): string } | undefined;
   getDeletebeforereplace(): boolean;
   getProtect(): boolean | undefined;
@@ -192,6 +195,7 @@ export async function startMockRuntime(options: MockRuntimeOptions): Promise<Rec
           secretPaths,
           provider: req.getProvider(),
           ignoreChanges: req.getIgnorechangesList(),
+          replaceOnChanges: req.getReplaceonchangesList(),
           createTimeout: req.getCustomtimeouts()?.getCreate() ?? "",
           deleteBeforeReplace: req.getDeletebeforereplace(),
           protect: req.getProtect() === true,
