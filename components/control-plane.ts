@@ -110,12 +110,12 @@ export class ControlPlane extends pulumi.ComponentResource {
     // A new PINNED image replaces control planes one at a time (each drained first, its release
     // protection lifted, the new one joining at the cluster's version), with 3 of them or more:
     // the chain below orders the replacements as it orders instance-type restarts. The newest
-    // public image (unpinned) moves by itself and must not replace anything, nor any image a
-    // control plane of a smaller cluster (its etcd data is on its disk). One at a time: the
-    // engine answers a registration only once its step (here a replacement) is done (pulumi/pulumi
-    // pkg/resource/deploy/source_eval.go RegisterResource, "block waiting for the operation to
-    // finish"), and the SDK registers a resource only once its dependsOn have their URNs
-    // (@pulumi/pulumi 3.270 runtime/resource.js prepareResource).
+    // public image (unpinned) moves by itself and must not replace anything, and no image
+    // replaces a control plane of a smaller cluster (its etcd data is on its disk). One at a
+    // time: the engine answers a registration only once its step (here a replacement) is done
+    // (pulumi/pulumi pkg/resource/deploy/source_eval.go RegisterResource, "block waiting for the
+    // operation to finish"), and the SDK registers a resource only once its dependsOn have their
+    // URNs (@pulumi/pulumi 3.270 runtime/resource.js prepareResource).
     const rollImage = cp.image.id !== undefined && placements.length >= 3;
     let previous: pulumi.Resource | undefined;
     let previousInstall: pulumi.Resource | undefined;
@@ -174,8 +174,8 @@ export class ControlPlane extends pulumi.ComponentResource {
           // in place, wiping etcd: resource_alicloud_instance.go modifyInstanceImage), else kept.
           ignoreChanges: rollImage ? ["userData"] : ["userData", "imageId"],
           ...(rollImage ? { replaceOnChanges: ["imageId"] } : {}),
-          // A replacement (only ever asked for explicitly: `pulumi up --replace`) keeps the
-          // fixed address, which the old instance must give up first.
+          // A replacement (a new disk category or rolled image, or `pulumi up --replace`) keeps
+          // the fixed address, which the old instance must give up first.
           deleteBeforeReplace: true,
         },
       );
