@@ -154,9 +154,10 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
    * v1.289.0, `servers` deprecated), so that replacing a control plane replaces its attachment
    * alone, right after its new instance exists, and the others keep serving; a single backend
    * list (alicloud_slb_backend_server, which owns every backend of the load balancer) changes
-   * only once every instance is known. The listener forwards to the group (its server_group_id
-   * changes in place: resource_alicloud_slb_listener.go SetLoadBalancer*ListenerAttribute
-   * VServerGroup) and turns to it only once every attachment is in (dependsOn).
+   * only once every instance is known. The listener forwards to the group (server_group_id is
+   * sent at creation and changes in place: resource_alicloud_slb_listener.go
+   * buildListenerCommonArgs and the update's VServerGroup/VServerGroupId) and turns to it only
+   * once every attachment is in (dependsOn).
    */
   attach(
     instances: readonly { readonly name: string; readonly id: pulumi.Input<string> }[],
