@@ -5,7 +5,7 @@
 # renew-certs.sh (the daily certificate renewal) and reconfigure-control-plane.sh (settings changes),
 # so both take the same Lease: never two control planes restarting at once.
 #
-# The caller sets: log and fail (functions); ADMIN_CONF, MANIFESTS, HOLD, CRI_ENDPOINT, LEASE, NODE_NAME,
+# The caller sets: log and fail (functions); LOG, ADMIN_CONF, MANIFESTS, HOLD, CRI_ENDPOINT, LEASE, NODE_NAME,
 # LEASE_BUSY_HINT (what happens next when the Lease stays taken), POLL_SECONDS, LOCK_WAIT_SECONDS, LEASE_STALE_SECONDS, STATIC_POD_WAIT_SECONDS, COMPONENT_READY_SECONDS.
 # shellcheck shell=bash disable=SC2034
 
@@ -92,6 +92,22 @@ restore_manifests() {
   done
 }
 
+
+# On any exit of the run: manifests it moved out go back and its Lease is released. systemd and
+# Cloud Assistant stop a run as a whole (TimeoutStartSec, systemctl stop, the command's Timeout):
+# tee may be gone, so a stopped run writes to its log file ($LOG) directly rather than die of
+# SIGPIPE half-way.
+on_exit() {
+  local rc=$?
+  trap - EXIT
+  restore_manifests || true
+  release_lease || true
+  exit "$rc"
+}
+clean_up_on_exit() {
+  trap on_exit EXIT
+  trap 'exec >> "$LOG" 2>&1; log "stopped by a signal"; exit 143' TERM INT HUP
+}
 
 running_ids() {
   crictl --runtime-endpoint "$CRI_ENDPOINT" ps -q --state running --name "^$1\$" --label io.kubernetes.pod.namespace=kube-system

@@ -77,15 +77,7 @@ fi
 NODE_NAME="$(cat "$STATE_DIR/node-name")"
 [ -f "$MANIFESTS/kube-apiserver.yaml" ] || fail "no $MANIFESTS/kube-apiserver.yaml: not a control plane"
 
-on_exit() {
-  local rc=$?
-  trap - EXIT
-  restore_manifests || true
-  release_lease || true
-  exit "$rc"
-}
-trap on_exit EXIT
-trap 'exec >> "$LOG" 2>&1; log "stopped by a signal"; exit 143' TERM INT HUP
+clean_up_on_exit
 restore_manifests
 
 # What this node runs, as kubeadm wrote it: the API server's image tag and advertised address.

@@ -123,17 +123,7 @@ publish() {
   log "published: leaf certificates expire $day ($LABEL on node $NODE_NAME, $EXPIRY_FILE)"
 }
 
-on_exit() {
-  local rc=$?
-  trap - EXIT
-  restore_manifests || true
-  release_lease || true
-  exit "$rc"
-}
-trap on_exit EXIT
-# systemd stops the whole unit at once (TimeoutStartSec, systemctl stop): tee may be gone,
-# so the cleanup writes to the log file directly rather than die of SIGPIPE half-way.
-trap 'exec >> "$LOG" 2>&1; log "stopped by a signal"; exit 143' TERM INT HUP
+clean_up_on_exit
 
 # ---- main ------------------------------------------------------------------------------
 restore_manifests
