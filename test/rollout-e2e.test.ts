@@ -14,18 +14,17 @@ import type { EssApi } from "../components/ess";
 import { cloudPorts } from "../components/rollout/cloud-ports";
 import { RolloutHalted, runEngine } from "../components/rollout/engine";
 import { upgradeNodeCommand } from "../plan/upgrade-node";
-import { haveKubectl, kubeconfig, startFake, stopFakes, type Scenario } from "./harness/kube";
+import {
+  haveKubectl,
+  kubeNode as node,
+  kubeconfig,
+  startFake,
+  stopFakes,
+  type Scenario,
+} from "./harness/kube";
 
 afterEach(stopFakes);
 const TO = "1.36.5";
-const ready = [{ type: "Ready", status: "True" }];
-const node = (id: string, version: string, extra: Partial<Scenario["nodes"][number]> = {}) => ({
-  name: `cn-hangzhou.${id}`,
-  providerID: `cn-hangzhou.${id}`,
-  kubeletVersion: `v${version}`,
-  conditions: ready,
-  ...extra,
-});
 const agent = (id: string) => ({
   namespace: "kube-system",
   name: `cilium-${id}`,

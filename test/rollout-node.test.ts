@@ -20,7 +20,15 @@ import {
   toObserved,
 } from "../plan/rollout/node-script";
 import { commandContentSize, COMMAND_CONTENT_LIMIT } from "../plan/node-commands";
-import { haveKubectl, kubeconfig, startFake, stopFakes, type Scenario } from "./harness/kube";
+import {
+  READY as ready,
+  haveKubectl,
+  kubeNode as node,
+  kubeconfig,
+  startFake,
+  stopFakes,
+  type Scenario,
+} from "./harness/kube";
 import { ETCD, ETCDCTL, startEtcd } from "./harness/etcd";
 
 const haveEtcd = existsSync(ETCD) && existsSync(ETCDCTL);
@@ -70,15 +78,7 @@ function run(dir: string, url: string, step: Step, localApi = url) {
   return { status: r.status, output, result: parseRolloutResult(output), stdout: r.stdout };
 }
 
-const ready = [{ type: "Ready", status: "True" }];
 const cpLabel = { "node-role.kubernetes.io/control-plane": "" };
-const node = (id: string, version: string, extra: Partial<Scenario["nodes"][number]> = {}) => ({
-  name: `cn-hangzhou.${id}`,
-  providerID: `cn-hangzhou.${id}`,
-  kubeletVersion: `v${version}`,
-  conditions: ready,
-  ...extra,
-});
 const staticPod = (component: string, id: string, version: string, readyPod = true) => ({
   namespace: "kube-system",
   name: `${component}-cn-hangzhou.${id}`,

@@ -83,3 +83,14 @@ export const pod = (namespace: string, name: string, extra: Partial<Scenario["po
   owner: { kind: "ReplicaSet", name: `${name}-rs` },
   ...extra,
 });
+
+export const READY = [{ type: "Ready", status: "True" }];
+
+/** A Node of the fake API as a kubelet registers it: named and provided by its instance id, Ready. */
+export const kubeNode = (id: string, version: string, extra: Partial<Scenario["nodes"][number]> = {}) => ({
+  name: `cn-hangzhou.${id}`,
+  providerID: `cn-hangzhou.${id}`,
+  kubeletVersion: `v${version}`,
+  conditions: READY,
+  ...extra,
+});
