@@ -2,9 +2,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../config/spec";
 import { controlPlanePlacements } from "../plan/control-plane";
-import { csrApproverInstaller } from "../plan/csr-approver";
-import { backupBucketName, etcdBackupInstallers } from "../plan/etcd-backup";
-import { guardedSettings } from "../plan/guarded-settings";
+import { backupBucketName } from "../plan/etcd-backup";
 import { RAM_NAMES, resourceName } from "../plan/naming";
 import { CONTROL_PLANE_TOKEN } from "../plan/pki";
 import { poolReader, secretStorePlan } from "../plan/node-secrets";
@@ -25,13 +23,13 @@ import { NodePool } from "./node-pool";
 import { NodeSecretStore } from "./node-secrets";
 import { EtcdBackups } from "./etcd-backups";
 import { nodeRoles } from "./node-roles";
-import { ScaleInDrain } from "./scale-in-drain";
 import { ControlPlaneRollout } from "./rollout/resources";
 import { kubernetesRepository, upgradeNodeCommand } from "../plan/upgrade-node";
-import { NodeHealth, nodeHealthName } from "./node-health";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
-import { controlPlaneSettings, controlPlaneUserData, poolUserData } from "./user-data";
+import { poolUserData } from "./user-data";
+import { controlPlaneArgs } from "./control-plane-args";
+import { declareNodeLifecycle } from "./node-lifecycle";
 import { declarePoolRollouts } from "./pool-rollouts";
 
 export interface KubeadmClusterArgs {
@@ -145,43 +143,23 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     const placements = controlPlanePlacements(spec);
     this.controlPlane = new ControlPlane(
       resourceName(spec.clusterName, "control-plane"),
-      {
-        region: spec.region,
-        tags: spec.tags,
-        ...ssh,
-        controlPlane: spec.controlPlane,
-        placements,
-        guarded: guardedSettings(spec),
-        userData: controlPlaneUserData(spec, placements, {
-          ...userDataFacts,
-          ...(this.apiLoadBalancer.publicAddress
-            ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress }
-            : {}),
-          pkiCertificates: this.pki.controlPlaneCertificates,
-        }),
+      controlPlaneArgs(spec, placements, {
+        facts: userDataFacts,
+        ...(this.apiLoadBalancer.publicAddress
+          ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress }
+          : {}),
+        pkiCertificates: this.pki.controlPlaneCertificates,
         imageId: imageId(spec.controlPlane.image),
         vswitchIds: this.network.vswitchIds,
         controlPlaneVswitchIds: this.network.controlPlaneVswitchIds,
         securityGroupId: this.securityGroups.controlPlaneGroupId,
         roleName: role.roleName,
         bootstrapRoleName: bootstrapRole.roleName,
-        settingsCommand: controlPlaneSettings(spec, {
-          ...userDataFacts,
-          ...(this.apiLoadBalancer.publicAddress
-            ? { publicLoadBalancerAddress: this.apiLoadBalancer.publicAddress }
-            : {}),
-        }),
-        csrApproverInstaller: csrApproverInstaller({
-          region: spec.region,
-          ipPrefixes: [spec.network.vpc.cidr],
-        }),
-        ...(spec.etcdBackup.enabled ? { etcdBackupInstallers: etcdBackupInstallers(spec, placements) } : {}),
         // Nodes download packages and read their secrets at first boot: egress, the
         // secrets and the right to read them must exist before they start.
         waitFor: [...this.network.egress, ...this.secrets.readable],
         vpcId: this.network.vpcId,
-        drainBudgetSeconds: spec.upgrade.drainTimeoutSeconds,
-      },
+      }),
       { parent: this },
     );
     if (spec.etcdBackup.enabled) {
@@ -310,49 +288,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       vpcId: this.network.vpcId,
       workersGroupId: this.securityGroups.workersGroupId,
     });
-    // Scaled-in nodes are drained from a control plane before ESS releases them (issue 16).
-    new ScaleInDrain(
-      resourceName(spec.clusterName, "scale-in"),
-      {
-        clusterName: spec.clusterName,
-        region: spec.region,
-        tags: spec.tags,
-        drainSeconds: spec.upgrade.drainTimeoutSeconds,
-        roleName: RAM_NAMES.scaleInRole(spec),
-        policyName: RAM_NAMES.scaleInPolicy(spec),
-        controlPlaneIds: this.controlPlane.instanceIds,
-        pools: Object.fromEntries(
-          spec.nodePools.map((p) => [
-            p.name,
-            { scalingGroupId: (pools[p.name] as NodePool).scalingGroupId, maxSize: p.maxSize },
-          ]),
-        ),
-      },
-      { parent: this },
-    );
-
-    if (spec.nodeHealth.enabled) {
-      // Pool instances whose node never came or broke are replaced, with a brake (issue 16).
-      new NodeHealth(
-        nodeHealthName(spec.clusterName),
-        {
-          clusterName: spec.clusterName,
-          region: spec.region,
-          settings: spec.nodeHealth,
-          policyName: RAM_NAMES.nodeHealthPolicy(spec),
-          controlPlaneRoleName: role.roleName,
-          controlPlanes: placements.map((p, i) => ({
-            name: p.name,
-            instanceId: this.controlPlane.instanceIds[i] as pulumi.Output<string>,
-          })),
-          after: this.controlPlane.lastInstall,
-          pools: Object.fromEntries(
-            spec.nodePools.map((p) => [p.name, (pools[p.name] as NodePool).scalingGroupId]),
-          ),
-        },
-        { parent: this },
-      );
-    }
+    // Scaled-in nodes drained before ESS releases them; unhealthy ones replaced (issue 16).
+    declareNodeLifecycle(this, spec, {
+      pools,
+      placements,
+      controlPlaneIds: this.controlPlane.instanceIds,
+      controlPlaneRoleName: role.roleName,
+      afterInstalls: this.controlPlane.lastInstall,
+    });
 
     const cni = new Cni(
       resourceName(spec.clusterName, "cni"),

@@ -12,8 +12,11 @@ import { byName, changedInputs } from "./declared-diff";
 import { declareCluster, installMocks, specFor } from "./kit";
 
 const COMPONENTS = join(__dirname, "..", "components");
-/** The composition root and its user-data helper are the only places that see the whole spec. */
-const WHOLE_SPEC_ALLOWED = new Set(["cluster.ts", "user-data.ts"]);
+/**
+ * The composition root and its helpers that turn the spec into a component's artefacts (user
+ * data; the control planes' arguments) are the only places that see the whole spec.
+ */
+const WHOLE_SPEC_ALLOWED = new Set(["cluster.ts", "user-data.ts", "control-plane-args.ts"]);
 
 /** Declarations typed as the whole ClusterSpec (a section, ClusterSpec["x"], is fine). */
 export function wholeSpecUses(source: string): string[] {
