@@ -14,9 +14,10 @@
 # ConfigMap, and writes over the manifest (phases/init/controlplane.go, util/staticpod/utils.go);
 # the API server's --advertise-address is the file's localAPIEndpoint.advertiseAddress, detected
 # from the default route when absent (phases/controlplane/manifests.go, util/config/
-# initconfiguration.go), so this node's address is pinned from its running manifest. Here also: the cluster-wide Lease renew-certs.sh takes (never two
-# control planes restarting at once), every other control plane and its etcd member Ready
-# first, and a component that does not come back healthy put back as it was.
+# initconfiguration.go), so this node's address is pinned from its running manifest. Here also:
+# the cluster-wide Lease renew-certs.sh takes (never two control planes restarting at once),
+# another control plane Ready to serve the API meanwhile, and a component that does not come
+# back healthy put back as it was.
 #
 # Inputs (/etc/kubeadm-alicloud/control-plane-settings/): settings.env, cluster-configuration.yaml
 # and init-configuration.yaml (placeholders for the version, this node's name and address),
@@ -87,9 +88,28 @@ ADVERTISE="$(sed -n 's|^ *- --advertise-address=\([0-9.]*\)$|\1|p' "$MANIFESTS/k
 [ -n "$ADVERTISE" ] || fail "cannot read --advertise-address from $MANIFESTS/kube-apiserver.yaml"
 NODE_MINOR="$(cut -d. -f2 <<< "$NODE_VERSION")"
 
+# Unlike the renewal, this restarts no etcd member, only this node's API server and its two
+# clients: a peer that is down (one a `pulumi up --replace` is about to replace, say) must not
+# block the chain, as long as another control plane serves the API meanwhile. With peers but
+# none of them Ready it refuses: the API would go down with this one.
+another_serves() {
+  local nodes name status total=0 ready=0 down=""
+  nodes="$(kc get nodes -l node-role.kubernetes.io/control-plane -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')" \
+    || fail "could not list the control-plane nodes"
+  while read -r name status; do
+    if [ -z "$name" ] || [ "$name" = "$NODE_NAME" ]; then continue; fi
+    total=$((total + 1))
+    if [ "$status" = True ]; then ready=$((ready + 1)); else down="${down:+$down }$name"; fi
+  done <<< "$nodes"
+  if [ "$total" -gt 0 ] && [ "$ready" -eq 0 ]; then
+    fail "refusing to restart this control plane's API server: no other control plane is Ready ($down)"
+  fi
+  if [ -n "$down" ]; then log "WARNING: not Ready: $down; going on, another control plane serves the API"; fi
+}
+
 wait_for "the local API's /readyz" "$COMPONENT_READY_SECONDS" api_ready || fail "the local API is not ready; not touching a control plane that is not healthy"
 acquire_lease
-others_ready
+another_serves
 
 # ---- files the new flags name: in place before any manifest names them -------------------
 install_file() { # install_file SOURCE TARGET
