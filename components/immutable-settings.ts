@@ -26,7 +26,7 @@ interface GuardInputs {
       why: string;
       mayGrow?: boolean;
       legacyValue?: string;
-      changeableWhen?: readonly { key: string; equals?: string; atLeast?: number }[];
+      changeableWhen?: readonly { key: string; atLeast: number }[];
     }
   >;
 }
@@ -57,11 +57,9 @@ export function changedSettings(
     if (was.value === now.value) return [];
     if (now.mayGrow && Number(now.value) > Number(was.value)) return [];
     // Allowed when what is deployed makes it safe (a condition on a key the record lacks fails).
-    const holds = (c: { key: string; equals?: string; atLeast?: number }) => {
+    const holds = (c: { key: string; atLeast: number }) => {
       const recorded = before[c.key]?.value;
-      if (recorded === undefined) return false;
-      if (c.equals !== undefined && recorded !== c.equals) return false;
-      return c.atLeast === undefined || Number(recorded) >= c.atLeast;
+      return recorded !== undefined && Number(recorded) >= c.atLeast;
     };
     if (now.changeableWhen && now.changeableWhen.every(holds)) return [];
     return [{ property: "settings", reason: `${key} changed from ${was.value} to ${now.value}: ${now.why}` }];

@@ -20,14 +20,10 @@ export interface ImmutableSetting {
    */
   readonly legacyValue?: string;
   /**
-   * The change is allowed when every condition holds for the RECORDED (deployed) settings:
-   * a key's value equals `equals`, or is at least `atLeast`. Otherwise `why` explains.
+   * The change is allowed when, in the RECORDED (deployed) settings, each key's value is at
+   * least `atLeast`. Otherwise `why` explains.
    */
-  readonly changeableWhen?: readonly {
-    readonly key: string;
-    readonly equals?: string;
-    readonly atLeast?: number;
-  }[];
+  readonly changeableWhen?: readonly { readonly key: string; readonly atLeast: number }[];
 }
 
 /** Settings whose change would replace control planes, vSwitches or RAM roles in use. */
