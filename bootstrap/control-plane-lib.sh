@@ -162,12 +162,16 @@ restart_static_pod() {
   log "$c restarted and healthy"
 }
 
+# "<name> <Ready status>" for every control-plane Node.
+control_plane_nodes() {
+  kc get nodes -l node-role.kubernetes.io/control-plane -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'
+}
+
 # Every other control plane, and its etcd member, must be Ready before this one's
 # components go down: restarting etcd here while another member is down loses quorum.
 others_ready() {
   local nodes pods name status bad=""
-  nodes="$(kc get nodes -l node-role.kubernetes.io/control-plane -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')" \
-    || fail "could not list the control-plane nodes"
+  nodes="$(control_plane_nodes)" || fail "could not list the control-plane nodes"
   pods="$(kc -n kube-system get pods -l component=etcd -o jsonpath='{range .items[*]}{.spec.nodeName}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')" \
     || fail "could not list the etcd pods"
   while read -r name status; do

@@ -94,8 +94,7 @@ NODE_MINOR="$(cut -d. -f2 <<< "$NODE_VERSION")"
 # none of them Ready it refuses: the API would go down with this one.
 another_serves() {
   local nodes name status total=0 ready=0 down=""
-  nodes="$(kc get nodes -l node-role.kubernetes.io/control-plane -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')" \
-    || fail "could not list the control-plane nodes"
+  nodes="$(control_plane_nodes)" || fail "could not list the control-plane nodes"
   while read -r name status; do
     if [ -z "$name" ] || [ "$name" = "$NODE_NAME" ]; then continue; fi
     total=$((total + 1))
