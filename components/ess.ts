@@ -44,8 +44,16 @@ export interface EssApi {
    * RemoveInstances, the desired capacity decreased by as many, the instances released
    * (RemovePolicy release: AlibabaCloudDocs/ess 3150f66 intl.en-US/API Reference/Trigger
    * task/RemoveInstances.md; an attached instance not managed by ESS is only removed).
+   * `keepCapacity`: DecreaseDesiredCapacity false, the desired capacity unchanged, so that
+   * ESS launches as many from the group's template ("Auto Scaling automatically maintains
+   * ECS instances at this number": CreateScalingGroup.md DesiredCapacity).
    */
-  remove(scalingGroupId: string, instanceIds: readonly string[], clientToken: string): Promise<void>;
+  remove(
+    scalingGroupId: string,
+    instanceIds: readonly string[],
+    clientToken: string,
+    keepCapacity?: boolean,
+  ): Promise<void>;
   /**
    * AttachInstances, not entrusted: ESS never releases an instance it did not create
    * (Entrusted false; the expected capacity rises by as many).
@@ -118,11 +126,11 @@ export function essClient(regionId: string, endpoint?: string): EssApi {
         AdjustmentValue: String(total),
       });
     },
-    remove: (id, instanceIds, clientToken) =>
+    remove: (id, instanceIds, clientToken, keepCapacity) =>
       batched(instanceIds, (batch, n) =>
         call("RemoveInstances", {
           ScalingGroupId: id,
-          DecreaseDesiredCapacity: "true",
+          DecreaseDesiredCapacity: keepCapacity ? "false" : "true",
           RemovePolicy: "release",
           ClientToken: `${clientToken}-${n}`,
           ...batch,

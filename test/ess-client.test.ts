@@ -94,6 +94,20 @@ describe("the ESS client", () => {
     for (const q of calls)
       expect(q).toMatchObject({ DecreaseDesiredCapacity: "true", RemovePolicy: "release" });
     expect(new Set(calls.map((q) => q.ClientToken)).size).toBe(3);
+    // A wave without surge keeps the desired capacity: ESS launches as many (RemoveInstances.md).
+    await ess.remove("asg-1", ids.slice(0, 2), "ka-keep", true);
+    expect(
+      f
+        .calls("RemoveInstances")
+        .map((r) => r.query)
+        .slice(3),
+    ).toEqual([
+      expect.objectContaining({
+        DecreaseDesiredCapacity: "false",
+        RemovePolicy: "release",
+        "InstanceId.2": ids[1],
+      }),
+    ]);
     // An ESS error reaches the caller with its code.
     await expect(ess.scaleTo("asg-gone", 1)).rejects.toThrow(/InvalidScalingGroupId.NotFound/);
   });

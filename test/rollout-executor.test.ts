@@ -11,7 +11,7 @@ import { RolloutHalted, runEngine, type EngineResult } from "../components/rollo
 import type { RolloutTarget } from "../plan/rollout/observed";
 import { waveSizes } from "../plan/upgrade/waves";
 import { upgradeNodeCommand } from "../plan/upgrade-node";
-import { Crash, RolloutWorld } from "./harness/rollout-world";
+import { Crash, DIGEST_2, RolloutWorld } from "./harness/rollout-world";
 
 const FROM = "1.35.2";
 const TO = "1.36.5";
@@ -27,6 +27,7 @@ function ports(w: RolloutWorld, cps: number, log: string[] = [], etcdSnapshots =
   return cloudPorts({
     commands: w.commands(),
     ess: w.ess(),
+    instances: w.instances(),
     vpc: {
       freeAddresses: async (ids) => Object.fromEntries(ids.map((id) => [id, w.freeAddresses.get(id) ?? 100])),
     },
@@ -36,6 +37,9 @@ function ports(w: RolloutWorld, cps: number, log: string[] = [], etcdSnapshots =
       scalingGroupId: p.group,
       strategy: p.strategy,
       version: TO,
+      templateDigest: p.digest,
+      // The pools were last confirmed at their first template version.
+      confirmedTemplateVersion: "1",
     })),
     version: TO,
     drainBudgetSeconds: 60,
@@ -269,8 +273,9 @@ describe("the rollout executor against the fake cloud", () => {
     expect(off.journal.filter((j) => !j.includes("observe"))).toEqual([]);
   });
 
-  it("replaces a replace pool's nodes launched from an older template version, and leaves an in-place pool's", async () => {
-    // Everything at the target already; both pools' templates changed (a new image, say).
+  it("replaces a replace pool's nodes launched from an older template version, and leaves an in-place pool's whose template differs only in version", async () => {
+    // Everything at the target already; both pools have a new template version, the
+    // in-place pool's with the same digest (what a version change alone makes).
     const w = new RolloutWorld(TO, TO, 1, [
       { size: 3, room: 1, strategy: "replace" },
       { size: 2, room: 1, strategy: "in-place" },
@@ -285,6 +290,53 @@ describe("the rollout executor against the fake cloud", () => {
     expect(replaced?.instances.map((i) => replaced.instanceTemplate.get(i))).toEqual([2, 2, 2]);
     expect(inPlace?.instances).toEqual(before[1]);
     expect(w.journal.filter((j) => j.includes("upgrade-node"))).toEqual([]);
+    // Only the in-place pool's tags are read, each instance's once.
+    expect(w.describedIds).toEqual(before[1]);
+  });
+
+  it("replaces an in-place pool's nodes of another template digest without surge: a wave removed keeping the capacity, its replacements gated before the next", async () => {
+    const w = new RolloutWorld(TO, TO, 1, [{ size: 5, room: 0, strategy: "in-place", minSize: 3 }]);
+    const pool = w.pools.get("pool-0");
+    if (!pool) throw new Error("no pool");
+    Object.assign(pool, { templateVersion: 2, digest: DIGEST_2 });
+    const before = [...pool.instances];
+    await expect(run(w, 1)).resolves.toMatchObject({ status: "done" });
+    expectFinished(w, [5]);
+    expect(pool.instances.filter((i) => before.includes(i))).toEqual([]);
+    expect(pool.instances.map((i) => pool.instanceDigest.get(i))).toEqual(Array(5).fill(DIGEST_2));
+    expect(pool.desired).toBe(5);
+    const ess = w.journal.filter((j) => j.startsWith("ess"));
+    expect(ess.some((j) => j.startsWith("ess scale"))).toBe(false);
+    // Waves 1, then 2 (the room above minSize 3), each removal keeping the capacity.
+    expect(ess.map((j) => j.split(" ")[3]?.split(",").length)).toEqual([1, 2, 2]);
+    expect(ess.every((j) => j.endsWith("keeping capacity"))).toBe(true);
+    expect(w.journal.filter((j) => j.includes("upgrade-node"))).toEqual([]);
+  });
+
+  it("keeps an in-place pool's instances launched before templates were tagged, saying so once", async () => {
+    const w = new RolloutWorld(TO, TO, 1, [{ size: 3, room: 0, strategy: "in-place", minSize: 1 }]);
+    const pool = w.pools.get("pool-0");
+    if (!pool) throw new Error("no pool");
+    Object.assign(pool, { templateVersion: 2, digest: DIGEST_2 });
+    const [untagged, ...tagged] = pool.instances;
+    pool.instanceDigest.set(untagged ?? "", "");
+    const log: string[] = [];
+    await expect(
+      runEngine(ports(w, 1, log), target(w), { budgetMs: 3_600_000, waitMs: 0, stuckMs: 3_600_000 }),
+    ).resolves.toMatchObject({ status: "done" });
+    expect(w.violations).toEqual([]);
+    expect(pool.instances).toContain(untagged);
+    expect(pool.instances.filter((i) => tagged.includes(i))).toEqual([]);
+    expect(log.filter((l) => l.includes("carry no template tag"))).toEqual([
+      "pool pool-0: 1 instances carry no template tag (launched before this release recorded one): kept, upgraded in place for versions only",
+    ]);
+  });
+
+  it("halts, touching no node, when an in-place pool's minSize leaves no room for a wave without surge", async () => {
+    const w = new RolloutWorld(TO, TO, 1, [{ size: 3, room: 0, strategy: "in-place", minSize: 3 }]);
+    Object.assign(w.pools.get("pool-0") ?? {}, { templateVersion: 2, digest: DIGEST_2 });
+    await expect(run(w, 1)).rejects.toThrow(/holds 3 nodes, its minSize.*Lower the pool's minSize/);
+    expect(w.journal.filter((j) => / (mark|drain)|^ess/.test(j))).toEqual([]);
   });
 
   it("refuses to start on a cluster two minors behind the target or newer than it", async () => {
@@ -350,8 +402,10 @@ describe("the rollout executor against the fake cloud", () => {
             size: fc.integer({ min: 1, max: 9 }),
             room: fc.integer({ min: 1, max: 4 }),
             strategy: fc.constantFrom("replace" as const, "in-place" as const),
-            /** Its launch template changed too (a new image, say). */
+            /** Its launch template changed too (a new image, say): in place, replaced without surge. */
             templateChanged: fc.boolean(),
+            /** How far above the pool's minSize it is (a wave without surge takes no more). */
+            minRoom: fc.integer({ min: 1, max: 3 }),
             /** Instances the operator brought (nodePools[].adoptInstanceIds). */
             attached: fc.integer({ min: 0, max: 2 }),
           }),
@@ -360,11 +414,16 @@ describe("the rollout executor against the fake cloud", () => {
         fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 4 }),
         fc.integer({ min: 0, max: 2 }),
         async (cps, pools, crashes, registerAfter) => {
-          const w = new RolloutWorld(TO, FROM, cps, pools);
+          const w = new RolloutWorld(
+            TO,
+            FROM,
+            cps,
+            pools.map((p) => ({ ...p, minSize: Math.max(0, p.size - p.minRoom) })),
+          );
           w.registerAfter = registerAfter;
           pools.forEach((p, i) => {
             const pool = w.pools.get(`pool-${i}`);
-            if (pool && p.templateChanged) pool.templateVersion = 2;
+            if (pool && p.templateChanged) Object.assign(pool, { templateVersion: 2, digest: DIGEST_2 });
           });
           for (const at of crashes) {
             w.crashAfter = at;
@@ -380,10 +439,14 @@ describe("the rollout executor against the fake cloud", () => {
             w,
             pools.map((p) => p.size),
           );
-          // A replaced pool runs only nodes of its current template.
+          // A replaced pool runs only nodes of its current template, an in-place pool only of its digest.
           pools.forEach((p, i) => {
             const pool = w.pools.get(`pool-${i}`);
-            if (!pool || p.strategy !== "replace") return;
+            if (!pool) return;
+            for (const id of pool.instances)
+              if (!pool.attached.has(id) && p.strategy === "in-place")
+                expect(pool.instanceDigest.get(id)).toBe(pool.digest);
+            if (p.strategy !== "replace") return;
             for (const id of pool.instances)
               if (!pool.attached.has(id)) expect(pool.instanceTemplate.get(id)).toBe(pool.templateVersion);
             // The operator's instances are all still there.

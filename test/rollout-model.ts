@@ -3,7 +3,9 @@
 // before a crash. It checks the safety rules after every effect. What it models of the
 // real world: ESS launches new instances at the target's launch-template version and they
 // register as Ready Nodes by the next observation; drains and gates succeed unless the
-// test crashes them. It does not model timing, flapping readiness or failed gates.
+// test crashes them; a removal that keeps the capacity (an `in-place` pool's template
+// change) makes ESS launch as many, and one below minSize is what ESS refuses. It does
+// not model timing, flapping readiness or failed gates.
 import type { Action } from "../plan/rollout/decision";
 import type { Observed, ObservedPoolNode } from "../plan/rollout/observed";
 
@@ -19,10 +21,13 @@ export interface ModelPool {
   version: string;
   desired: number;
   maxSize: number;
+  minSize: number;
   strategy: "replace" | "in-place";
   steady?: number;
   /** Launching instances: observations left before each registers as a Node. */
   launching: number[];
+  /** Instances a removal that kept the capacity owes: ESS starts them after the removal. */
+  owed: number;
   nodes: { -readonly [K in keyof ObservedPoolNode]: ObservedPoolNode[K] }[];
 }
 
@@ -42,6 +47,8 @@ export class Crash extends Error {}
 
 export function observe(w: World): Observed {
   for (const p of w.pools) {
+    // A Node registers NotReady and turns Ready by the next observation.
+    for (const n of p.nodes) n.ready = true;
     p.launching = p.launching.map((n) => n - 1);
     for (; p.launching.length > 0 && (p.launching[0] ?? 0) < 0; p.launching.shift()) {
       const id = `i-${w.nextId++}`;
@@ -49,14 +56,15 @@ export function observe(w: World): Observed {
         name: `${p.name}-${id}`,
         instanceId: id,
         kubeletVersion: p.version,
-        ready: true,
+        ready: false,
         cordoned: false,
         marked: false,
         gated: false,
+        current: true,
       });
     }
   }
-  return {
+  const observed: Observed = {
     clusterVersion: w.clusterVersion,
     controlPlanes: w.cps.map((c) => ({
       name: c.name,
@@ -69,12 +77,17 @@ export function observe(w: World): Observed {
       name: p.name,
       desired: p.desired,
       maxSize: p.maxSize,
+      minSize: p.minSize,
       pending: p.launching.length,
       strategy: p.strategy,
       nodes: p.nodes.map((n) => ({ ...n })),
       ...(p.steady !== undefined ? { steady: p.steady } : {}),
     })),
   };
+  // ESS starts the instances a removal that kept the capacity owes after this observation:
+  // for one pass the group holds fewer than its desired capacity, nothing launching.
+  for (const p of w.pools) for (; p.owed > 0; p.owed--) p.launching.push(w.registerAfter);
+  return observed;
 }
 
 const minor = (v: string) => Number(v.split(".")[1]);
@@ -119,9 +132,16 @@ export function apply(w: World, action: Action, crashAfter = Infinity): void {
       return;
     }
     case "mark":
+      // Without surge, a wave takes nodes out before their replacements exist: the last
+      // wave's replacements must have passed the gate first.
+      if (
+        pool?.strategy === "in-place" &&
+        (pool.owed > 0 || pool.launching.length > 0 || pool.nodes.some((n) => n.current && !n.gated))
+      )
+        w.violations.push(`${pool.name}: a wave marked before the last one's replacements passed the gate`);
       for (const id of action.instanceIds) {
         const n = pool?.nodes.find((x) => x.instanceId === id);
-        if (!n || n.kubeletVersion === pool?.version)
+        if (!n || (n.kubeletVersion === pool?.version && !n.outdated))
           w.violations.push(`marked ${id}, which needs no replacement`);
         effect(() => {
           if (pool) pool.steady = action.steady;
@@ -160,6 +180,16 @@ export function apply(w: World, action: Action, crashAfter = Infinity): void {
         if (going.some((n) => !n.marked || !n.cordoned || !n.drained))
           w.violations.push(`${pool.name}: removed a node not marked and drained`);
         const staying = pool.nodes.filter((n) => !action.instanceIds.includes(n.instanceId));
+        if (action.keepCapacity) {
+          // ESS: the group keeps its desired capacity and launches as many; it refuses a
+          // removal that would leave fewer than minSize.
+          if (staying.length + pool.launching.length < pool.minSize)
+            w.violations.push(`${pool.name}: removed below minSize, which ESS refuses`);
+          pool.nodes = staying;
+          pool.owed += going.length;
+          delete pool.steady;
+          return;
+        }
         const serving = staying.filter((n) => n.kubeletVersion !== pool.version || n.gated).length;
         if (serving < (pool.steady ?? 0))
           w.violations.push(`${pool.name}: removed old nodes before their replacements passed the gate`);
@@ -172,6 +202,8 @@ export function apply(w: World, action: Action, crashAfter = Infinity): void {
       for (const name of action.nodes) {
         const n = pool?.nodes.find((x) => x.name === name);
         if (!n) continue;
+        if (n.outdated)
+          w.violations.push(`${name} upgraded in place, though its template needs a replacement`);
         effect(() => (n.cordoned = true));
         effect(() => (n.kubeletVersion = pool?.version ?? n.kubeletVersion));
         effect(() => (n.cordoned = false));

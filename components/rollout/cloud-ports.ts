@@ -13,28 +13,26 @@ import {
   rolloutNodeCommand,
   toObserved,
   type ClusterSnapshot,
-  type EssPool,
 } from "../../plan/rollout/node-script";
 import type { Observed } from "../../plan/rollout/observed";
 import { UPGRADE_NODE_COMMAND_SECONDS } from "../../plan/upgrade-node";
 import type { CommandApi } from "../cloud-assistant";
+import type { InstanceApi } from "../ecs-instances";
 import { whileEssBusy, type EssApi } from "../ess";
+import { poolObserver, type RolloutPool } from "./observe-pools";
 import type { VpcApi } from "../vpc";
 import { waitForCommand, type WaitOptions } from "../readiness";
 import { commandWaitSeconds, ESS_BUSY_SECONDS, ROLLOUT_AGENT_SECONDS } from "../../plan/rollout/limits";
 import { beforeControlPlanesMove } from "./before-control-planes";
 import { RolloutHalted, type RolloutPorts } from "./engine";
 
-export interface RolloutPool {
-  readonly name: string;
-  readonly scalingGroupId: string;
-  readonly strategy: "replace" | "in-place";
-  readonly version: string;
-}
+export type { RolloutPool } from "./observe-pools";
 
 export interface CloudPortsArgs {
   readonly commands: CommandApi;
   readonly ess: EssApi;
+  /** ECS, for an `in-place` pool's template tags (components/rollout/observe-pools.ts). */
+  readonly instances?: InstanceApi;
   readonly vpc?: VpcApi;
   /** The control planes' instance ids in placement order (cp-0 first). */
   readonly controlPlaneInstanceIds: readonly string[];
@@ -72,25 +70,16 @@ export interface CloudPortsArgs {
  */
 const NODE_BATCH = 100;
 
-/**
- * ESS lifecycle states of instances leaving the group; every other state (InService,
- * Pending, Pending:Wait, Protected, Standby, Stopped) keeps the instance in it
- * (DescribeScalingInstances LifecycleState, AlibabaCloudDocs/ess 3150f66 intl.en-US/
- * API Reference/Scaling group/DescribeScalingInstances.md).
- */
-const LEAVING = new Set(["Removing", "Removing:Wait"]);
-
 /** A ClientToken per step and its inputs (ESS: at most 64 ASCII characters): a retry is not done twice. */
 export const clientToken = (...parts: readonly (string | number)[]) =>
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   `ka-${(require("node:crypto") as typeof import("node:crypto")).createHash("sha256").update(parts.join("|")).digest("hex").slice(0, 40)}`;
 
 export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
+  const pools = poolObserver(a.pools, a.ess, a.instances, a.log);
   const byNode = new Map<string, string>();
   let lastSnapshot: ClusterSnapshot | undefined;
   let lastObserved: Observed | undefined;
-  /** Each pool's vSwitches, as ESS reports its group's. */
-  const vswitchesOf = new Map<string, readonly string[]>();
   const nameOf = (instanceId: string) => {
     const hit = [...byNode].find(([, id]) => id === instanceId);
     if (!hit) throw new RolloutHalted(`instance ${instanceId} has no Node in the last observation`);
@@ -243,31 +232,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
           throw new RolloutHalted(`the observation printed no result:\n${r.output.slice(-2000)}`);
         pages.push(parseSnapshot(r.result));
       }
-      const essPools: EssPool[] = [];
-      for (const p of a.pools) {
-        const [group, instances] = await Promise.all([
-          a.ess.group(p.scalingGroupId),
-          a.ess.instances(p.scalingGroupId),
-        ]);
-        // Both numbers (the group holds an explicit version: components/node-pool.ts); an
-        // attached instance has none and is judged by its kubelet alone.
-        const outdatedIds = instances
-          .filter((i) => i.launchTemplateVersion && group.launchTemplateVersion)
-          .filter((i) => i.launchTemplateVersion !== group.launchTemplateVersion)
-          .map((i) => i.instanceId);
-        vswitchesOf.set(p.name, group.vswitchIds);
-        essPools.push({
-          outdatedIds,
-          // CreationType (ESS struct_scaling_instance.go): AutoCreated or Attached.
-          attachedIds: instances.filter((i) => i.creationType === "Attached").map((i) => i.instanceId),
-          name: p.name,
-          desired: group.desired,
-          maxSize: group.maxSize,
-          instanceIds: instances.filter((i) => !LEAVING.has(i.lifecycleState)).map((i) => i.instanceId),
-          strategy: p.strategy,
-          version: p.version,
-        });
-      }
+      const essPools = await pools.observe();
       const snapshot = mergeSnapshots(pages);
       lastSnapshot = snapshot;
       const observed = toObserved(snapshot, a.controlPlaneInstanceIds, essPools);
@@ -328,7 +293,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
           // The plan's surge-addresses check, for this wave: its new instances must find
           // addresses in the pool's vSwitches, or ESS fails to launch them.
           const now = lastObserved?.pools.find((x) => x.name === p.name)?.desired ?? 0;
-          const vswitchIds = vswitchesOf.get(p.name) ?? [];
+          const vswitchIds = pools.vswitchesOf(p.name);
           if (a.vpc && vswitchIds.length > 0) {
             const free = await a.vpc.freeAddresses(vswitchIds);
             const total = Object.values(free).reduce((x, y) => x + y, 0);
@@ -359,8 +324,10 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
           const p = pool(action.pool);
           const ids = [...action.instanceIds].sort();
           // Retried whole while ESS is busy: each batch's ClientToken keeps a batch ESS took once.
+          // Without surge the group keeps its capacity and ESS launches as many (plan/rollout/no-surge.ts).
+          const keep = action.keepCapacity === true;
           return busyRetry(`remove from pool ${p.name}`, () =>
-            a.ess.remove(p.scalingGroupId, ids, clientToken(p.scalingGroupId, "remove", ...ids)),
+            a.ess.remove(p.scalingGroupId, ids, clientToken(p.scalingGroupId, "remove", ...ids), keep),
           );
         }
         case "upgrade-in-place": {

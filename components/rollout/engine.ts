@@ -49,8 +49,9 @@ const describe = (a: Action): string => {
     case "upgrade-control-plane":
       return `${a.command} on ${a.node}`;
     case "mark":
-    case "remove":
       return `${a.kind} ${a.instanceIds.join(", ")} in pool ${a.pool}`;
+    case "remove":
+      return `remove ${a.instanceIds.join(", ")} from pool ${a.pool}${a.keepCapacity ? ", its capacity kept (ESS launches as many)" : ""}`;
     case "surge":
       return `surge pool ${a.pool} to ${a.desired}`;
     case "upgrade-in-place":

@@ -27,8 +27,17 @@ export type Action =
   | { readonly kind: "gate"; readonly pool: string; readonly node: string }
   /** bootstrap/drain.sh on a control plane, the node kept cordoned (it is about to go). */
   | { readonly kind: "drain"; readonly pool: string; readonly node: string }
-  /** Remove drained marked nodes from the group (ESS RemoveInstances), its size back to `steady`. */
-  | { readonly kind: "remove"; readonly pool: string; readonly instanceIds: readonly string[] }
+  /**
+   * Remove drained marked nodes from the group (ESS RemoveInstances), its size back to
+   * `steady`; with `keepCapacity` (a wave without surge) the desired capacity stays and
+   * ESS launches as many from the group's template.
+   */
+  | {
+      readonly kind: "remove";
+      readonly pool: string;
+      readonly instanceIds: readonly string[];
+      readonly keepCapacity?: boolean;
+    }
   /** In-place: drain, `kubeadm upgrade node`, kubelet, uncordon, gate; these nodes together. */
   | { readonly kind: "upgrade-in-place"; readonly pool: string; readonly nodes: readonly string[] };
 

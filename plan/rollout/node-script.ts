@@ -162,13 +162,19 @@ export interface EssPool {
   readonly name: string;
   readonly desired: number;
   readonly maxSize: number;
+  readonly minSize?: number;
   /** Instances in the group that are or will be nodes (ESS lifecycle states other than Removing). */
   readonly instanceIds: readonly string[];
   readonly strategy: "replace" | "in-place";
   /** The version this pool is rolled to: a node passed the gate only at it. */
   readonly version: string;
-  /** Instances launched from an older launch-template version than the group's now. */
+  /**
+   * Instances not what the pool declares: launched from an older launch-template version
+   * than the group's now (replace), or tagged with another template digest (in-place).
+   */
   readonly outdatedIds?: readonly string[];
+  /** Instances launched from a newer launch-template version than the pool was last confirmed at. */
+  readonly currentIds?: readonly string[];
   /** Instances AttachInstances added (CreationType Attached): upgraded in place, never replaced. */
   readonly attachedIds?: readonly string[];
 }
@@ -198,6 +204,7 @@ export function toObserved(
   const observedPools: ObservedPool[] = pools.map((p) => {
     const nodes: ObservedPoolNode[] = [];
     let pending = 0;
+    const [outdated, current, attached] = [p.outdatedIds, p.currentIds, p.attachedIds].map((l) => new Set(l));
     for (const id of p.instanceIds) {
       const n = byInstance.get(id);
       if (!n) {
@@ -213,8 +220,9 @@ export function toObserved(
         drained: (n[3] & DRAINED) !== 0,
         marked: n[4] >= 0,
         gated: n[5] === p.version,
-        ...(p.outdatedIds?.includes(id) ? { outdated: true } : {}),
-        ...(p.attachedIds?.includes(id) ? { attached: true } : {}),
+        ...(outdated?.has(id) ? { outdated: true } : {}),
+        ...(current?.has(id) ? { current: true } : {}),
+        ...(attached?.has(id) ? { attached: true } : {}),
       });
     }
     const steady = p.instanceIds.map((id) => byInstance.get(id)?.[4] ?? -1).find((s) => s >= 0);
@@ -222,6 +230,7 @@ export function toObserved(
       name: p.name,
       desired: p.desired,
       maxSize: p.maxSize,
+      ...(p.minSize !== undefined ? { minSize: p.minSize } : {}),
       nodes,
       pending,
       strategy: p.strategy,

@@ -28,11 +28,16 @@ export interface ObservedPoolNode {
   /** Passed the rollout's gate (Ready at the target, its DaemonSet pods ready), recorded on the node. */
   readonly gated: boolean;
   /**
-   * Launched from an older version of the pool's launch template than the group's now
-   * (ESS reports both): its image, instance type, disk or user data are not what the
-   * pool declares, so a `replace` pool replaces it even at the target kubelet.
+   * Not what the pool declares. In a `replace` pool: launched from an older version of
+   * the pool's launch template than the group's now (ESS reports both), replaced even at
+   * the target kubelet. In an `in-place` pool: launched from a template whose image,
+   * instance types, disk or user data differ in more than the Kubernetes version (its
+   * template digest tag, plan/pool-template.ts), replaced without surge; a version alone
+   * moves in place.
    */
   readonly outdated?: boolean;
+  /** Launched from the group's launch-template version now: a replacement, or the autoscaler's since. */
+  readonly current?: boolean;
   /** An instance the operator brought (ESS CreationType Attached): upgraded in place, never replaced. */
   readonly attached?: boolean;
 }
@@ -42,6 +47,8 @@ export interface ObservedPool {
   /** The scaling group's desired capacity now. */
   readonly desired: number;
   readonly maxSize: number;
+  /** ESS refuses a removal that leaves fewer instances (RemoveInstances); absent: 0. */
+  readonly minSize?: number;
   readonly nodes: readonly ObservedPoolNode[];
   /** Instances the group is launching that have not registered as Nodes yet. */
   readonly pending: number;

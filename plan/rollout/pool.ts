@@ -1,28 +1,21 @@
 // A pool's next step. Replace: mark a wave of old nodes (recording the pool's size),
 // surge the scaling group by as many, gate each new node, and only once the pool again
 // holds its size in gated new and unmarked old nodes, drain the marked ones one by one and
-// remove them. In place: upgrade a wave of old nodes where they are. Waves follow
-// plan/upgrade/waves.ts, indexed by how many nodes are at the target already, so that a
-// rerun continues the wave sequence where it stands.
+// remove them. In place: upgrade a wave of old nodes where they are; nodes whose template
+// differs in more than the version are replaced without surge (plan/rollout/no-surge.ts).
+// Waves follow plan/upgrade/waves.ts, indexed by how many nodes are at the target
+// already, so that a rerun continues the wave sequence where it stands.
 import type { Decision } from "./decision";
+import { nextNoSurgeStep } from "./no-surge";
 import type { ObservedPool, ObservedPoolNode } from "./observed";
-
-/** The size of the next wave, from the nodes already at the target. */
-export function nextWave(waves: readonly number[], done: number): number {
-  let covered = 0;
-  for (const w of waves) {
-    covered += w;
-    if (covered > done) return w;
-  }
-  return waves[waves.length - 1] ?? 1;
-}
+import { nextWave } from "../upgrade/waves";
 
 export function nextPoolStep(
   pool: ObservedPool,
   version: string,
   waves: readonly number[],
 ): Decision | undefined {
-  if (pool.strategy === "in-place") return nextInPlaceStep(pool, version, waves);
+  if (pool.strategy === "in-place") return nextNoSurgeStep(pool, version, waves, nextInPlaceStep);
   // An instance the operator brought (nodePools[].adoptInstanceIds) is never replaced:
   // removing it would hand the operator's machine back. It stays through the waves, counted
   // in the pool's size, and is upgraded where it is once the launched nodes are done.
@@ -34,7 +27,7 @@ export function nextPoolStep(
   );
 }
 
-function nextInPlaceStep(
+export function nextInPlaceStep(
   pool: ObservedPool,
   version: string,
   waves: readonly number[],

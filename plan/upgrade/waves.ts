@@ -37,3 +37,16 @@ export function waveSizes(nodes: number, settings: WaveSettings): number[] {
   }
   return out;
 }
+
+/**
+ * The size of the next wave, from the nodes already at the target: the rollout observes
+ * afresh on every pass (plan/rollout/), so a rerun continues the sequence where it stands.
+ */
+export function nextWave(waves: readonly number[], done: number): number {
+  let covered = 0;
+  for (const w of waves) {
+    covered += w;
+    if (covered > done) return w;
+  }
+  return waves[waves.length - 1] ?? 1;
+}

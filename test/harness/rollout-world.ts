@@ -3,16 +3,24 @@
 // arguments, drain.sh's `set --` line, upgrade-node.sh's invocation) and answers with
 // the result line the real script prints (its format is checked against the real script
 // and kubectl in test/rollout-node.test.ts and test/drain.test.ts), and an ESS that
-// launches instances which register as Nodes a few observations later. Every effect is
+// launches instances which register as Nodes a few observations later (a removal that
+// keeps the capacity launches as many; one below MinSize is refused, as ESS does), and an
+// ECS that tells each instance's template-digest tag. Every effect is
 // checked against the rollout's safety rules; `crashAfter` kills the run (as a killed
 // `pulumi up` would) before the n-th effect. Not modelled: timing, flapping readiness,
 // Cloud Assistant delivery failures (test/readiness.test.ts covers those), and the
 // autoscaler.
 import { gzipSync } from "node:zlib";
 import type { CommandApi, InvocationResult } from "../../components/cloud-assistant";
+import type { InstanceApi } from "../../components/ecs-instances";
 import type { EssApi } from "../../components/ess";
+import { TEMPLATE_DIGEST_TAG } from "../../plan/pool-template";
 
 export class Crash extends Error {}
+
+/** Template digests (plan/pool-template.ts): the pools' at the start, and a changed one. */
+export const DIGEST_1 = "1".repeat(40);
+export const DIGEST_2 = "2".repeat(40);
 
 export interface WorldNode {
   instanceId: string;
@@ -41,6 +49,11 @@ export interface WorldPool {
   removing: Map<string, number>;
   /** Instances the operator brought (nodePools[].adoptInstanceIds): never removed by a rollout. */
   attached: Set<string>;
+  /** The template digest the group's version carries (plan/pool-template.ts), and each instance's tag. */
+  digest: string;
+  instanceDigest: Map<string, string>;
+  /** ESS refuses a removal that leaves fewer instances (RemoveInstances.md). */
+  minSize: number;
 }
 
 export class RolloutWorld {
@@ -55,6 +68,8 @@ export class RolloutWorld {
   /** Nodes whose gate fails (a DaemonSet pod never Ready). */
   failingGate = new Set<string>();
   crashAfter = Infinity;
+  /** Instance ids ECS was asked to describe, in order (each instance's tags are read once). */
+  describedIds: string[] = [];
   /** Free addresses per vSwitch (100 when unset). */
   freeAddresses = new Map<string, number>();
   /** apiserver_requested_deprecated_apis series the preflight reads. */
@@ -78,7 +93,13 @@ export class RolloutWorld {
     readonly target: string,
     from: string,
     cps: number,
-    pools: { size: number; room: number; strategy?: "replace" | "in-place"; attached?: number }[],
+    pools: {
+      size: number;
+      room: number;
+      strategy?: "replace" | "in-place";
+      attached?: number;
+      minSize?: number;
+    }[],
   ) {
     this.clusterVersion = from;
     for (let i = 0; i < cps; i++) this.addNode(`i-cp${i}`, from, true);
@@ -103,8 +124,20 @@ export class RolloutWorld {
         instances,
         launching: new Map(),
         removing: new Map(),
+        digest: DIGEST_1,
+        instanceDigest: new Map(instances.filter((id) => !attached.has(id)).map((id) => [id, DIGEST_1])),
+        minSize: p.minSize ?? 0,
       });
     });
+  }
+
+  /** ESS starts an instance from the group's template version, tagged with its digest. */
+  private launch(p: WorldPool, instanceId: string) {
+    p.instances.push(instanceId);
+    p.instanceTemplate.set(instanceId, p.templateVersion);
+    p.instanceDigest.set(instanceId, p.digest);
+    this.launched.add(instanceId);
+    p.launching.set(instanceId, this.registerAfter);
   }
 
   private newId() {
@@ -230,6 +263,24 @@ export class RolloutWorld {
       case "observe":
         return this.observe();
       case "mark":
+        // Without surge a wave goes before its replacements exist: the last wave's must be
+        // in and gated before the next is marked.
+        for (const p of this.pools.values()) {
+          if (
+            p.strategy !== "in-place" ||
+            !args.slice(1).some((n) => p.instances.includes(this.node(n).instanceId))
+          )
+            continue;
+          const ungated = p.instances.filter(
+            (x) =>
+              this.launched.has(x) &&
+              [...this.nodes.values()].find((n) => n.instanceId === x)?.annotations[
+                "kubeadm-alicloud.io/rollout-gated"
+              ] !== p.version,
+          );
+          if (ungated.length > 0)
+            this.violations.push(`${p.group}: a wave marked before ${ungated.join(", ")} passed the gate`);
+        }
         for (const name of args.slice(1))
           this.effect(
             `mark ${name}`,
@@ -359,6 +410,42 @@ export class RolloutWorld {
     return { status: "Success", exitCode: 0, output: "kubeadm-alicloud: node upgraded\n" };
   }
 
+  /** ECS DescribeInstances: each pool instance's tags (the template digest), for the in-place pools. */
+  instances(): InstanceApi {
+    const unused = async () => {
+      throw new Error("not modelled here (test/harness/adopt-world.ts)");
+    };
+    return {
+      describe: async (ids) => {
+        this.alive();
+        return ids.flatMap((instanceId) => {
+          const pool = [...this.pools.values()].find((p) => p.instanceDigest.has(instanceId));
+          if (!pool) return [];
+          this.describedIds.push(instanceId);
+          return [
+            {
+              instanceId,
+              status: "Running",
+              vpcId: "vpc-1",
+              vswitchId: "vsw-h",
+              instanceType: "ecs.g7.xlarge",
+              imageId: "m-1",
+              securityGroupIds: [],
+              httpTokens: "required",
+              tags: { [TEMPLATE_DIGEST_TAG]: pool.instanceDigest.get(instanceId) ?? "" },
+              privateIps: [],
+            },
+          ];
+        });
+      },
+      findByPrivateIps: unused,
+      joinSecurityGroup: unused,
+      leaveSecurityGroup: unused,
+      requireMetadataTokens: unused,
+      liftDeletionProtection: unused,
+    };
+  }
+
   /** ESS: a group's size and instances; a larger total launches instances, removal releases them. */
   ess(): EssApi {
     const byGroup = (id: string) => {
@@ -373,7 +460,7 @@ export class RolloutWorld {
         return {
           desired: p.desired,
           maxSize: p.maxSize,
-          minSize: 0,
+          minSize: p.minSize,
           lifecycleState: "Active",
           launchTemplateVersion: String(p.templateVersion),
           vswitchIds: ["vsw-h", "vsw-i"],
@@ -405,11 +492,7 @@ export class RolloutWorld {
         if (total > p.maxSize) this.violations.push(`${id} scaled past maxSize`);
         this.effect(`scale ${id}`, () => {
           for (let i = p.instances.length; i < total; i++) {
-            const instanceId = this.newId();
-            p.instances.push(instanceId);
-            p.instanceTemplate.set(instanceId, p.templateVersion);
-            this.launched.add(instanceId);
-            p.launching.set(instanceId, this.registerAfter);
+            this.launch(p, this.newId());
           }
           p.desired = total;
         });
@@ -423,11 +506,17 @@ export class RolloutWorld {
       protect: async () => {
         throw new Error("protect: not modelled here (test/harness/adopt-world.ts)");
       },
-      remove: async (id, instanceIds) => {
+      remove: async (id, instanceIds, _token, keepCapacity) => {
         this.alive();
         this.busy();
-        this.journal.push(`ess remove ${id} ${instanceIds.join(",")}`);
+        this.journal.push(
+          `ess remove ${id} ${instanceIds.join(",")}${keepCapacity ? " keeping capacity" : ""}`,
+        );
         const p = byGroup(id);
+        if (p.instances.length - instanceIds.length < p.minSize)
+          throw Object.assign(new Error("the scaling group would fall below MinSize"), {
+            code: "IncorrectCapacity.MinSize",
+          });
         this.effect(`remove from ${id}`, () => {
           for (const instanceId of instanceIds) {
             if (p.attached.has(instanceId))
@@ -444,6 +533,11 @@ export class RolloutWorld {
             // The Node goes a little later (the scale-in hook deletes it, or the CCM).
             p.removing.set(instanceId, 1);
             p.instances = p.instances.filter((x) => x !== instanceId);
+          }
+          if (keepCapacity) {
+            // The desired capacity stays: ESS launches as many (CreateScalingGroup.md DesiredCapacity).
+            instanceIds.forEach(() => this.launch(p, this.newId()));
+            return;
           }
           p.desired -= instanceIds.length;
           const serving = p.instances.filter((x) => {
