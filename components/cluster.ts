@@ -27,7 +27,7 @@ import { ControlPlaneRollout } from "./rollout/resources";
 import { kubernetesRepository, upgradeNodeCommand } from "../plan/upgrade-node";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
-import { poolUserData } from "./user-data";
+import { poolShapeUserData, poolUserData } from "./user-data";
 import { controlPlaneArgs } from "./control-plane-args";
 import { declareNodeLifecycle } from "./node-lifecycle";
 import { declarePoolRollouts } from "./pool-rollouts";
@@ -261,6 +261,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           deletionProtection: spec.controlPlane.deletionProtection,
           pool,
           userData: userDataOf[pool.name] as pulumi.Output<string>,
+          shapeUserData: poolShapeUserData(spec, pool, userDataFacts),
           imageId: imageId(pool.image),
           vswitchIds: poolVswitchIds,
           securityGroupId: this.securityGroups.workersGroupId,

@@ -2,6 +2,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodePoolSpec } from "../config/spec";
 import { resourceName } from "../plan/naming";
+import { poolTemplateDigest, TEMPLATE_DIGEST_TAG } from "../plan/pool-template";
 
 export interface NodePoolArgs {
   readonly clusterName: string;
@@ -13,6 +14,8 @@ export interface NodePoolArgs {
   readonly pool: NodePoolSpec;
   /** components/user-data.ts poolUserData. */
   readonly userData: pulumi.Input<string>;
+  /** components/user-data.ts poolShapeUserData: the user data apart from the version, for the digest. */
+  readonly shapeUserData: pulumi.Input<string>;
   readonly imageId: pulumi.Input<string>;
   readonly vswitchIds: readonly pulumi.Input<string>[];
   readonly securityGroupId: pulumi.Input<string>;
@@ -41,12 +44,27 @@ export class NodePool extends pulumi.ComponentResource {
   readonly scalingGroupId: pulumi.Output<string>;
   /** The launch-template version the group launches from, once the group took it. */
   readonly launchTemplateVersion: pulumi.Output<string>;
+  /** What its nodes are apart from the version (plan/pool-template.ts), tagged on each. */
+  readonly templateDigest: pulumi.Output<string>;
 
   constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:cluster:NodePool", name, {}, opts);
     const { clusterName, pool } = args;
     const child = { parent: this };
     const [firstType] = pool.instanceTypes;
+    this.templateDigest = pulumi
+      .all([args.imageId, args.securityGroupId, args.roleName, args.shapeUserData])
+      .apply(([imageId, securityGroupId, roleName, shapeUserData]) =>
+        poolTemplateDigest({
+          imageId,
+          instanceTypes: pool.instanceTypes,
+          systemDisk: pool.systemDisk,
+          ...(args.keyPairName ? { keyPairName: args.keyPairName } : {}),
+          securityGroupId,
+          roleName,
+          shapeUserData,
+        }),
+      );
     const template = new alicloud.ecs.EcsLaunchTemplate(
       resourceName(clusterName, "pool", pool.name),
       {
@@ -69,7 +87,15 @@ export class NodePool extends pulumi.ComponentResource {
         },
         // A launch template passes user data through unchanged: encode it here.
         userData: pulumi.output(args.userData).apply((u) => Buffer.from(u, "utf8").toString("base64")),
-        tags: { ...args.tags, "kubeadm-alicloud.io/role": "worker", "kubeadm-alicloud.io/pool": pool.name },
+        // Instance tags (LaunchTemplateData Tags: aliyun/terraform-provider-alicloud v1.289.0
+        // website/docs/r/ecs_launch_template.html.markdown `tags`, "assign to instance"):
+        // each node carries what it was launched as.
+        tags: pulumi.output(this.templateDigest).apply((digest) => ({
+          ...args.tags,
+          "kubeadm-alicloud.io/role": "worker",
+          "kubeadm-alicloud.io/pool": pool.name,
+          [TEMPLATE_DIGEST_TAG]: digest,
+        })),
         templateTags: { ...args.tags },
       },
       child,

@@ -49,13 +49,17 @@ export function declarePoolRollouts(
           .all([
             (a.pools[pool.name] as NodePool).scalingGroupId,
             (a.pools[pool.name] as NodePool).launchTemplateVersion,
+            (a.pools[pool.name] as NodePool).templateDigest,
           ])
-          .apply(([scalingGroupId, templateVersion]) => ({
+          .apply(([scalingGroupId, templateVersion, templateDigest]) => ({
             name: pool.name,
             scalingGroupId,
             strategy: pool.upgradeStrategy,
             waveSettings: { waves: spec.upgrade.waves, maxWaveShare: spec.upgrade.maxWaveShare },
             templateVersion,
+            templateDigest,
+            // Only when it holds: a pool's size is no input of its rollout (a resize is no rollout).
+            ...(pool.minSize >= pool.maxSize ? { fixedSize: true } : {}),
             // Adopted instances are upgraded in place, whatever the pool's strategy.
             ...(pool.adoptInstanceIds.length > 0 ? { adopted: true } : {}),
           })),

@@ -6,6 +6,7 @@ import type { ClusterSpec, NodePoolSpec } from "../config/spec";
 import type { ControlPlanePlacement } from "../plan/control-plane";
 import { controlPlaneSettingsCommand } from "../plan/control-plane-settings";
 import { renderUserData } from "../plan/node-bootstrap";
+import { atShapeVersion, SHAPE_DISCOVERY_HASH } from "../plan/pool-template";
 import type { KeyAlgorithm } from "../plan/pki";
 
 export interface UserDataFacts {
@@ -83,6 +84,19 @@ export function poolUserData(
         {},
       ),
     );
+}
+
+/**
+ * A pool's user data at plan/pool-template.ts SHAPE_VERSION (and SHAPE_DISCOVERY_HASH), for
+ * its template digest: what its nodes are apart from the version, which an `in-place` pool
+ * moves where they run.
+ */
+export function poolShapeUserData(
+  spec: ClusterSpec,
+  pool: NodePoolSpec,
+  facts: UserDataFacts,
+): pulumi.Output<string> {
+  return poolUserData(...atShapeVersion(spec, pool), { ...facts, discoveryHash: SHAPE_DISCOVERY_HASH });
 }
 
 /**

@@ -48,6 +48,28 @@ describe("the review of rendered changes", () => {
     expect(r.removed).toEqual([]);
   });
 
+  it("a pool's labels: every node of the pool replaced, in bold, and without surge for an in-place pool", async () => {
+    const pool = {
+      name: "web",
+      instanceTypes: ["ecs.g7.xlarge"],
+      minSize: 2,
+      maxSize: 6,
+      upgradeStrategy: "in-place",
+    };
+    const base = await rendered({ ...BASE, "kubeadm-alicloud:nodePools": [pool] });
+    const head = await rendered({
+      ...BASE,
+      "kubeadm-alicloud:nodePools": [{ ...pool, labels: { tier: "web" } }],
+    });
+    expect(review(base, head).alerts).toEqual([
+      "replaces every node of pool web without surge, a wave out of service at a time: its template changed (image, instance types, disk or user data)",
+    ]);
+    // A render of the same config draws new keys, yet shows no such change.
+    expect(review(base, await rendered({ ...BASE, "kubeadm-alicloud:nodePools": [pool] })).alerts).toEqual(
+      [],
+    );
+  });
+
   it("the control planes' instance type: each control plane restarted, in bold at the top", async () => {
     const base = await rendered(BASE);
     const head = await rendered({

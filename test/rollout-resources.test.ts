@@ -7,7 +7,12 @@
 // calling diff with the prior outputs is read in @pulumi/pulumi's dynamic provider host,
 // not run under the CLI.
 import { beforeAll, describe, expect, it } from "vitest";
-import { provider, stepRefusal, type RolloutInputs } from "../components/rollout/resources";
+import {
+  confirmedTemplate,
+  provider,
+  stepRefusal,
+  type RolloutInputs,
+} from "../components/rollout/resources";
 import { declareCluster, installMocks, specFor, type RecordedResource, type Recorder } from "./kit";
 
 const cp = (version: string, extra: Partial<RolloutInputs> = {}): RolloutInputs => ({
@@ -118,6 +123,16 @@ describe("the rollout's diff", () => {
     await expect(
       diff("id", done, pool("1.36.5", "replace", { controlPlaneInstanceIds: ["i-cp0", "i-cp1", "i-cp9"] })),
     ).resolves.toEqual({ changes: true });
+  });
+});
+
+describe("the template version a pool was last confirmed at", () => {
+  it("is the previous run's only when that run finished: nodes from newer versions pass the gate first", () => {
+    const done = { ...pool("1.36.5", "in-place"), confirmedVersion: "1.36.5" };
+    expect(confirmedTemplate(done)).toBe("3");
+    // A record a failed first run wrote (no confirmed version), or none: nothing is newer.
+    expect(confirmedTemplate(pool("1.36.5", "in-place"))).toBeUndefined();
+    expect(confirmedTemplate(undefined)).toBeUndefined();
   });
 });
 

@@ -16,6 +16,7 @@ import type { RolloutTarget } from "../../plan/rollout/observed";
 import { versionStepRefusals } from "../../plan/upgrade/version-policy";
 import { waveSizes, type WaveSettings } from "../../plan/upgrade/waves";
 import { ecsClient } from "../cloud-assistant";
+import { instanceClient } from "../ecs-instances";
 import { essClient } from "../ess";
 import { vpcClient } from "../vpc";
 import { cloudPorts } from "./cloud-ports";
@@ -35,6 +36,16 @@ export interface RolloutPoolInput {
    * user-data change) makes this rollout run, and replaces nodes launched from older ones.
    */
   readonly templateVersion: string;
+  /**
+   * What the pool's nodes are apart from their version (plan/pool-template.ts), tagged on
+   * each: an `in-place` pool replaces, without surge, nodes whose tag differs.
+   */
+  readonly templateDigest?: string;
+  /**
+   * nodePools[].minSize equals maxSize: a wave without surge never has room above minSize.
+   * (Only this, not the sizes: a resize is no reason for the rollout to run.)
+   */
+  readonly fixedSize?: boolean;
   /** The pool adopts instances (nodePools[].adoptInstanceIds): they are upgraded in place. */
   readonly adopted?: boolean;
 }
@@ -101,6 +112,25 @@ export function stepRefusal(confirmed: string | undefined, news: RolloutInputs):
   return undefined;
 }
 
+const DIGEST = /^[0-9a-f]{40}$/;
+
+/**
+ * Why a template change is refused at preview: an `in-place` pool replaces the nodes it
+ * makes outdated without surge, removing nodes before ESS launches their replacements,
+ * and ESS refuses a removal below MinSize (AlibabaCloudDocs/ess 3150f66 intl.en-US/API
+ * Reference/Trigger task/RemoveInstances.md). A pool whose minSize is its maxSize never
+ * has that room. (A digest not known yet, as in a preview, decides nothing.)
+ */
+export function templateRefusal(olds: Partial<RolloutInputs>, news: RolloutInputs): string | undefined {
+  const [was, now] = [olds.pool?.templateDigest, news.pool?.templateDigest];
+  const p = news.pool;
+  if (!p || p.strategy !== "in-place" || !was || !now || !DIGEST.test(was) || !DIGEST.test(now))
+    return undefined;
+  if (was === now || p.fixedSize !== true) return undefined;
+  const key = news.configKey.replace(/\.kubernetesVersion$/, "");
+  return `${key}: pool ${p.name}'s template changes (image, instance types, disk or user data), which an in-place pool carries by replacing its nodes without surge, a wave removed before ESS launches its replacements; but ${key}.minSize equals its maxSize, and ESS refuses a removal below minSize. Lower ${key}.minSize, or set ${key}.upgradeStrategy: replace`;
+}
+
 /** The inputs that decide a run, in a fixed order with sorted keys (state may reorder an object's keys). */
 const INPUT_KEYS = [
   "regionId",
@@ -127,7 +157,14 @@ const stable = (v: unknown): string =>
 export const sameInputs = (a: Partial<RolloutInputs>, b: Partial<RolloutInputs>) =>
   INPUT_KEYS.every((k) => stable(a[k]) === stable(b[k]));
 
-async function roll(inputs: RolloutInputs): Promise<RolloutOutputs> {
+/**
+ * The template version the pool was last confirmed at: instances launched from a newer
+ * one came with this rollout (or the autoscaler during it) and pass the gate first.
+ */
+export const confirmedTemplate = (olds?: RolloutOutputs) =>
+  olds?.confirmedVersion !== undefined ? olds.pool?.templateVersion : undefined;
+
+async function roll(inputs: RolloutInputs, olds?: RolloutOutputs): Promise<RolloutOutputs> {
   // The dynamic provider host has no engine log of its own (cmd/dynamic-provider/index.js
   // main sets none up): progress goes to its stderr, and into the outputs or the error.
   const lines: string[] = [];
@@ -140,6 +177,7 @@ async function roll(inputs: RolloutInputs): Promise<RolloutOutputs> {
   const waves = pool ? waveSizes((await essApi.group(pool.scalingGroupId)).maxSize, pool.waveSettings) : [];
   const ports = cloudPorts({
     commands: ecsClient(inputs.regionId),
+    instances: instanceClient(inputs.regionId),
     ess: essApi,
     vpc: vpcClient(inputs.regionId),
     controlPlaneInstanceIds: inputs.controlPlaneInstanceIds,
@@ -150,6 +188,8 @@ async function roll(inputs: RolloutInputs): Promise<RolloutOutputs> {
             scalingGroupId: pool.scalingGroupId,
             strategy: pool.strategy,
             version: inputs.version,
+            ...(pool.templateDigest ? { templateDigest: pool.templateDigest } : {}),
+            ...(confirmedTemplate(olds) ? { confirmedTemplateVersion: confirmedTemplate(olds) } : {}),
           },
         ]
       : [],
@@ -193,7 +233,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds: RolloutOutputs, news: RolloutInputs) {
     // Judged against the version last confirmed, from the prior outputs (diff receives
     // them: @pulumi/pulumi dynamic/index.d.ts ResourceProvider.diff), at preview.
-    const refusal = stepRefusal(olds.confirmedVersion, news);
+    const refusal = stepRefusal(olds.confirmedVersion, news) ?? templateRefusal(olds, news);
     if (refusal) throw new Error(refusal);
     return { changes: olds.confirmedVersion !== news.version || !sameInputs(olds, news) };
   },
@@ -201,8 +241,8 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     const outs = await roll(inputs);
     return { id: inputs.pool ? `rollout-${inputs.pool.name}` : "rollout-control-planes", outs };
   },
-  async update(_id, _olds: RolloutOutputs, news: RolloutInputs) {
-    return { outs: await roll(news) };
+  async update(_id, olds: RolloutOutputs, news: RolloutInputs) {
+    return { outs: await roll(news, olds) };
   },
 };
 

@@ -56,6 +56,34 @@ function replacing(type: string, keys: readonly string[]): string[] {
   return entry ? keys.filter((k) => entry.replace[k] !== undefined) : [];
 }
 
+const POOL_ROLLOUT = "pulumi-nodejs:dynamic/kubeadm-alicloud:PoolRollout";
+
+/**
+ * Pools whose nodes the change replaces: a new template digest in the pool's rollout
+ * (plan/pool-template.ts) means their image, instance types, disk or user data changed,
+ * and the rollout replaces every node launched before (components/rollout).
+ */
+function poolReplacements(
+  before: ReadonlyMap<string, BundleResource>,
+  after: ReadonlyMap<string, BundleResource>,
+): string[] {
+  type PoolInput = { name?: string; strategy?: string; templateDigest?: string } | undefined;
+  const out: string[] = [];
+  for (const [k, now] of after) {
+    if (now.type !== POOL_ROLLOUT) continue;
+    const [was, is] = [before.get(k)?.inputs.pool as PoolInput, now.inputs.pool as PoolInput];
+    if (!was?.templateDigest || !is?.templateDigest || was.templateDigest === is.templateDigest) continue;
+    const how =
+      is.strategy === "in-place"
+        ? "without surge, a wave out of service at a time"
+        : "in waves, new nodes first";
+    out.push(
+      `replaces every node of pool ${is.name ?? now.name} ${how}: its template changed (image, instance types, disk or user data)`,
+    );
+  }
+  return out;
+}
+
 export function review(base: readonly BundleResource[], head: readonly BundleResource[]): Review {
   const key = (r: BundleResource) => `${r.type}::${r.name}`;
   const before = new Map(base.map((r) => [key(r), r]));
@@ -102,6 +130,7 @@ export function review(base: readonly BundleResource[], head: readonly BundleRes
     else if (c.restartedBy.length > 0)
       alerts.push(`restarts ${what}: ${c.name} (${c.restartedBy.join(", ")})`);
   }
+  alerts.push(...poolReplacements(before, after));
   for (const r of removed) {
     const what = kindOf(r.type);
     if (what)
