@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kubeadm-alicloud: carry a change of the control planes' kubeadm settings (the API server's
 # flags and mounts, the audit log, anonymous access, the API certificate's names, the image
-# repository) to THIS running control plane. Pulumi runs it through Cloud Assistant on one
+# repository) and of the kubelets' configuration to THIS running control plane. Pulumi runs it through Cloud Assistant on one
 # control plane after another, each only once the one before is healthy again
 # (plan/control-plane-settings.ts renders what it reads).
 #
@@ -21,6 +21,7 @@
 #
 # Inputs (/etc/kubeadm-alicloud/control-plane-settings/): settings.env, cluster-configuration.yaml
 # and init-configuration.yaml (placeholders for the version, this node's name and address),
+# kubelet-configuration.yaml (the kubelets' KubeletConfiguration),
 # cert-sans (one name per line), settings.sha256, and when enabled audit-policy.yaml and
 # authentication-config-v1.yaml / -v1beta1.yaml. Output: the log below, and the digest in
 # /var/lib/kubeadm-alicloud/control-plane-settings.sha256 once applied (a rerun is a no-op).
@@ -208,6 +209,42 @@ for c in "${COMPONENTS[@]}"; do
   rm -f "$WORK/failed-$c.yaml"
   log "$c runs with the new settings and is healthy"
 done
+
+# ---- the kubelets' configuration: the cluster's copy, then this node's ---------------------
+# kubeadm's way again (kubeadm-reconfigure.md, "Applying kubelet configuration changes"):
+# kube-system/kubelet-config (data key kubelet), which joining nodes and `kubeadm upgrade`
+# read, then on each node `kubeadm upgrade node phase kubelet-config` writes it to
+# /var/lib/kubelet/config.yaml and the kubelet restarts. The ConfigMap is written by
+# `kubeadm init phase upload-config kubelet` (phases/kubelet/config.go CreateConfigMap:
+# create or update), which defaults our KubeletConfiguration as `kubeadm init` did
+# (clusterDNS, clusterDomain, staticPodPath...), never by hand.
+{ cat "$WORK/kubeadm.yaml"; echo "---"; cat "$DIR/kubelet-configuration.yaml"; } > "$WORK/kubelet.yaml"
+timeout "$KUBEADM_SECONDS" kubeadm init phase upload-config kubelet --config "$WORK/kubelet.yaml" \
+  || fail "kubeadm init phase upload-config kubelet failed"
+KUBELET_CONFIG="$ROOT/var/lib/kubelet/config.yaml"
+cp -p "$KUBELET_CONFIG" "$WORK/before/kubelet-config.yaml" || fail "cannot read $KUBELET_CONFIG"
+timeout "$KUBEADM_SECONDS" kubeadm upgrade node phase kubelet-config \
+  || { cp -p "$WORK/before/kubelet-config.yaml" "$KUBELET_CONFIG"; fail "kubeadm upgrade node phase kubelet-config failed; the previous configuration is back"; }
+# The kubelet's own health endpoint, as kubeadm waits for it (healthzPort 10248 on localhost:
+# cmd/kubeadm/app/constants KubeletHealthzPort), then this Node Ready in the API.
+kubelet_healthy() {
+  curl -sf --max-time 5 http://127.0.0.1:10248/healthz >/dev/null 2>&1 \
+    && control_plane_nodes | grep -qxF "$NODE_NAME True"
+}
+if ! cmp -s "$WORK/before/kubelet-config.yaml" "$KUBELET_CONFIG"; then
+  cp -p "$KUBELET_CONFIG" "$WORK/failed-kubelet-config.yaml"
+  log "kubelet: new configuration; restarting it"
+  systemctl restart kubelet || fail "systemctl restart kubelet failed"
+  if ! wait_for "the kubelet to be healthy" "$COMPONENT_READY_SECONDS" kubelet_healthy; then
+    log "kubelet: not healthy within ${COMPONENT_READY_SECONDS}s; putting back its previous configuration"
+    cp -p "$WORK/before/kubelet-config.yaml" "$KUBELET_CONFIG"
+    systemctl restart kubelet || log "systemctl restart kubelet failed"
+    wait_for "the kubelet to be healthy with its previous configuration" "$COMPONENT_READY_SECONDS" kubelet_healthy \
+      || log "the kubelet is not healthy with its previous configuration either"
+    fail "the kubelet did not take the new configuration; it runs with its previous one (kube-system/kubelet-config holds the new one). The new configuration was: $(head -c 4000 "$WORK/failed-kubelet-config.yaml")"
+  fi
+  log "kubelet runs with the new configuration and is healthy"
+fi
 
 printf '%s\n' "$DIGEST" > "$APPLIED"
 log "settings ${DIGEST:0:12} in place on $NODE_NAME"

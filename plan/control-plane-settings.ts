@@ -7,6 +7,8 @@
 // on each control plane regenerate the static pod manifests with `kubeadm init phase
 // control-plane <component> --config`, and, for new certificate names, the API server's
 // certificate with `kubeadm init phase certs apiserver --config` after moving the old one away.
+// The kubelets' configuration likewise: kube-system/kubelet-config, then `kubeadm upgrade node
+// phase kubelet-config` and a kubelet restart on each node.
 // bootstrap/reconfigure-control-plane.sh does that under the control planes' Lease; this module
 // renders what it reads. Pure: no resource is declared.
 import { createHash } from "node:crypto";
@@ -28,6 +30,7 @@ import {
   KUBEADM_API,
   NODE_PLACEHOLDERS,
   clusterConfiguration,
+  kubeletConfiguration,
   type ClusterFacts,
 } from "./kubeadm";
 import { renderFileInstaller } from "./node-commands";
@@ -46,6 +49,7 @@ export const SETTINGS_PATHS = {
   env: `${DIR}/settings.env`,
   clusterConfiguration: `${DIR}/cluster-configuration.yaml`,
   initConfiguration: `${DIR}/init-configuration.yaml`,
+  kubeletConfiguration: `${DIR}/kubelet-configuration.yaml`,
   certSans: `${DIR}/cert-sans`,
   digest: `${DIR}/settings.sha256`,
   auditPolicy: `${DIR}/audit-policy.yaml`,
@@ -72,7 +76,7 @@ const COMPONENTS = 3;
 /**
  * Every bounded wait of one run in a row, plus slack for kubectl calls: the local API, the
  * Lease, two kubeadm phases, each component restarted and healthy, one put back (the run ends
- * there), the API server restarted for a new certificate.
+ * there), the API server restarted for a new certificate, then the kubelet's configuration.
  */
 export const RECONFIGURE_SECONDS =
   COMPONENT_READY_SECONDS +
@@ -81,6 +85,9 @@ export const RECONFIGURE_SECONDS =
   COMPONENTS * (STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS) +
   COMPONENT_READY_SECONDS +
   (2 * STATIC_POD_WAIT_SECONDS + COMPONENT_READY_SECONDS) +
+  // The kubelet: two kubeadm phases, its restart and, when it is not healthy, the put-back.
+  2 * KUBEADM_SECONDS +
+  2 * COMPONENT_READY_SECONDS +
   300;
 
 /** Cloud Assistant's Timeout: the script's waits, then two minutes for the files and the agent. */
@@ -111,6 +118,11 @@ export function renderControlPlaneSettings(spec: ClusterSpec, facts: ClusterFact
   const files: NodeFile[] = [
     { path: SETTINGS_PATHS.clusterConfiguration, content: cluster, permissions: "0600" },
     { path: SETTINGS_PATHS.initConfiguration, content: init, permissions: "0600" },
+    {
+      path: SETTINGS_PATHS.kubeletConfiguration,
+      content: stringify(kubeletConfiguration()),
+      permissions: "0644",
+    },
     { path: SETTINGS_PATHS.certSans, content: `${certSans(spec, facts).join("\n")}\n`, permissions: "0644" },
     ...(h.audit.enabled
       ? [{ path: SETTINGS_PATHS.auditPolicy, content: renderAuditPolicy(), permissions: "0644" }]

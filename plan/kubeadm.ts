@@ -114,7 +114,13 @@ export function clusterConfiguration(
   };
 }
 
-function kubeletConfiguration() {
+/**
+ * The kubelets' configuration: kubeadm init uploads it to kube-system/kubelet-config, every
+ * joining node downloads it from there; running ones take a change through the control
+ * planes' settings change (plan/control-plane-settings.ts) and, for pool nodes, replacement
+ * (its digest is in each node's settings: plan/node-bootstrap.ts renderNodeEnv).
+ */
+export function kubeletConfiguration() {
   return {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
     kind: "KubeletConfiguration",

@@ -5,6 +5,7 @@
 // and the systemd units, then starts the bootstrap unit.
 // No key and no token: those are fetched at boot (plan/node-secrets.ts).
 import { NODE_LIB } from "./node-paths";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { stringify as toml } from "smol-toml";
 import { CONTAINERD_CERTS_DIR, hostsFiles } from "./registry-mirrors";
 import { stringify as yaml } from "yaml";
 import type { ClusterSpec, NodePoolSpec } from "../config/spec";
-import { renderKubeadmConfig, type ClusterFacts } from "./kubeadm";
+import { kubeletConfiguration, renderKubeadmConfig, type ClusterFacts } from "./kubeadm";
 import {
   AUDIT_POLICY_FILE,
   AUTH_CONFIG_FILE,
@@ -113,6 +114,10 @@ export interface NodeBootstrapArgs {
   readonly first?: boolean;
 }
 
+/** The kubelets' configuration (plan/kubeadm.ts), as 16 hexadecimal digits. */
+export const kubeletConfigurationDigest = () =>
+  createHash("sha256").update(yaml(kubeletConfiguration())).digest("hex").slice(0, 16);
+
 /** The settings file the script sources. Values are checked, so quoting is plain. */
 export function renderNodeEnv(a: NodeBootstrapArgs): string {
   const version = a.role === "worker" && a.pool ? a.pool.kubernetesVersion : a.spec.kubernetesVersion;
@@ -129,6 +134,10 @@ export function renderNodeEnv(a: NodeBootstrapArgs): string {
     CONTAINERD_DEB_VERSION: CONTAINERD.deb,
     CONTAINERD_RPM_VERSION: CONTAINERD.rpm,
     KUBEADM_ATTEMPT_SECONDS: String(KUBEADM_ATTEMPT_SECONDS),
+    // Read by no script: a joining node takes the kubelets' configuration from the cluster
+    // (kube-system/kubelet-config), so its digest is here to make a new one a new launch
+    // template, and the pools' rollout replace nodes that joined with the old one.
+    KUBELET_CONFIGURATION: kubeletConfigurationDigest(),
     ROLE_WAIT_SECONDS: String(ROLE_WAIT_SECONDS),
     // Workers reach the API through the load balancer; control planes never do (hairpin).
     ...(controlPlane

@@ -9,12 +9,11 @@
 // kubeadm-reconfigure.md (the ConfigMap, then `kubeadm init phase control-plane` and `certs
 // apiserver` per control plane).
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments, stringify as yaml } from "yaml";
-import type { ClusterSpec } from "../config/spec";
-import { CERT_RENEWAL_PATHS, CONTROL_PLANE_LIB, LEASE_STALE_SECONDS } from "../plan/cert-renewal";
+import { parseAllDocuments } from "yaml";
+import { LEASE_STALE_SECONDS } from "../plan/cert-renewal";
 import {
   RECONFIGURE_SCRIPT_PATH,
   RECONFIGURE_COMMAND_SECONDS,
@@ -27,91 +26,21 @@ import {
   renderReconfigureEnv,
 } from "../plan/control-plane-settings";
 import { AUDIT_POLICY_FILE, AUTH_CONFIG_FILE, renderAuditPolicy } from "../plan/hardening";
-import { renderKubeadmConfig, type ClusterFacts } from "../plan/kubeadm";
+import { renderKubeadmConfig } from "../plan/kubeadm";
 import { COMMAND_CONTENT_LIMIT, commandContentSize } from "../plan/node-commands";
-import { exists, read, runScript, sandbox, type Run, type Sandbox } from "./harness/harness";
-import { specFor } from "./kit";
-
-const NODE = "cn-hangzhou.i-bp1stub0001";
-const NODE_IP = "10.0.255.116";
-const FACTS: ClusterFacts = {
-  loadBalancerAddress: "10.0.0.250",
-  discoveryHash: `sha256:${"ab".repeat(32)}`,
-  encryptionAlgorithm: "RSA-2048",
-};
-const ALL_READY = {
-  STUB_CP_NODES: [NODE, "cn-hangzhou.i-bp1stub0002", "cn-hangzhou.i-bp1stub0003"]
-    .map((n) => `${n}:True`)
-    .join(","),
-};
-
-const spec = (apiServer: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): ClusterSpec =>
-  specFor({ clusterName: "cps", ...(Object.keys(apiServer).length ? { apiServer } : {}), ...extra });
-
-/** A bootstrapped control plane at `version`: static pods and certificate kubeadm made from `deployed`. */
-function controlPlane(deployed: ClusterSpec, version: string, facts: ClusterFacts = FACTS): Sandbox {
-  const file = (path: string, content: string, permissions = "0644") => ({ path, content, permissions });
-  const box = sandbox(
-    `#cloud-config\n${yaml({
-      write_files: [
-        file(CERT_RENEWAL_PATHS.lib, CONTROL_PLANE_LIB),
-        file("/var/lib/kubeadm-alicloud/done", "fingerprint\n"),
-        file("/var/lib/kubeadm-alicloud/node-name", `${NODE}\n`),
-        file("/etc/kubernetes/admin.conf", "apiVersion: v1\nkind: Config\n", "0600"),
-        file(
-          "/etc/kubernetes/manifests/etcd.yaml",
-          "apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\n",
-          "0600",
-        ),
-      ],
-    })}`,
-    "ubuntu-24.04",
-  );
-  // What `kubeadm init` did at boot, from the same kubeadm phases, with the deployed config.
-  const init = renderKubeadmConfig({
-    spec: deployed,
-    facts,
-    role: "init",
-    imageRepository: deployed.nodeSoftware.imageRepository,
-    initToken: { ttl: "24h", groups: ["system:bootstrappers:kubeadm:default-node-token"] },
-  })
-    .replaceAll("__NODE_IP__", NODE_IP)
-    .replaceAll("__NODE_NAME__", NODE)
-    .replace(/kubernetesVersion: .*/, `kubernetesVersion: ${version}`);
-  const config = join(box.state, "..", "init.yaml");
-  writeFileSync(config, init);
-  const seed = join(box.state, "..", "seed.sh");
-  writeFileSync(
-    seed,
-    `set -e\nmkdir -p "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/pki"\nkubeadm init phase certs apiserver --config ${config}\nkubeadm init phase control-plane all --config ${config}\n`,
-  );
-  const r = runScript(box, seed, []);
-  if (r.status !== 0) throw new Error(r.output);
-  return box;
-}
-
-function apply(box: Sandbox, next: ClusterSpec, env: Record<string, string> = {}, facts = FACTS): Run {
-  const script = join(box.state, "..", "command.sh");
-  writeFileSync(script, controlPlaneSettingsCommand(next, facts));
-  return runScript(box, script, [], {
-    ...ALL_READY,
-    STUB_KUBEADM_CONFIG: "kubernetesVersion: v1.36.5\n",
-    ...env,
-  });
-}
-
-const manifest = (box: Sandbox, c: string) => read(box, `etc/kubernetes/manifests/${c}.yaml`);
-const restarted = (run: Run) =>
-  run.calls.filter((c) => c.startsWith("crictl-saw ")).map((c) => c.split(" ").slice(1).join(" "));
-const sans = (box: Sandbox) =>
-  spawnSync(
-    "openssl",
-    ["x509", "-in", join(box.root, "etc/kubernetes/pki/apiserver.crt"), "-noout", "-ext", "subjectAltName"],
-    {
-      encoding: "utf8",
-    },
-  ).stdout;
-const clusterConfig = (box: Sandbox) => readFileSync(join(box.state, "kubeadm-config"), "utf8");
+import { exists, read } from "./harness/harness";
+import {
+  FACTS,
+  NODE,
+  NODE_IP,
+  apply,
+  clusterConfig,
+  controlPlane,
+  manifest,
+  restarted,
+  sans,
+  spec,
+} from "./harness/settings-box";
 
 describe("a control plane's settings change, in a sandbox", () => {
   it("unchanged settings restart nothing; the cluster's copy becomes ours at its own version; a rerun does nothing", () => {
@@ -167,7 +96,14 @@ describe("a control plane's settings change, in a sandbox", () => {
                   : "",
       )
       .filter(Boolean);
-    expect(order).toEqual(["lease", "others", "kubeadm-config", "control-plane all", "release"]);
+    expect(order).toEqual([
+      "lease",
+      "others",
+      "kubeadm-config",
+      "control-plane all",
+      "upload-config kubelet",
+      "release",
+    ]);
     expect(existsSync(join(box.state, "lease"))).toBe(false);
   });
 

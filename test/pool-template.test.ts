@@ -7,7 +7,11 @@
 // `tags` ("assign to instance": aliyun/terraform-provider-alicloud v1.289.0
 // website/docs/r/ecs_launch_template.html.markdown), not run here.
 import { beforeAll, describe, expect, it } from "vitest";
-import { poolTemplateDigest, TEMPLATE_DIGEST_TAG } from "../plan/pool-template";
+import { createHash } from "node:crypto";
+import { stringify } from "yaml";
+import { kubeletConfiguration } from "../plan/kubeadm";
+import { kubeletConfigurationDigest, renderNodeEnv } from "../plan/node-bootstrap";
+import { poolTemplateDigest, SHAPE_DISCOVERY_HASH, TEMPLATE_DIGEST_TAG } from "../plan/pool-template";
 import { provider, templateRefusal, type RolloutInputs } from "../components/rollout/resources";
 import type { NodePoolSpec } from "../config/spec";
 import { poolShapeUserData, poolUserData } from "../components/user-data";
@@ -89,6 +93,22 @@ describe("the pool template digest", () => {
     // ...what enters the digest does not, and a label (kubelet --node-labels) does.
     expect(await b.shape).toBe(await a.shape);
     expect(await labelled.shape).not.toBe(await a.shape);
+  });
+
+  it("moves with the kubelets' configuration, which joining nodes take from the cluster, not from user data", async () => {
+    const env = renderNodeEnv({
+      spec: specFor({ nodePools: [POOL] }, "prod"),
+      facts: {
+        loadBalancerAddress: "10.0.0.10",
+        discoveryHash: SHAPE_DISCOVERY_HASH,
+        encryptionAlgorithm: "RSA-2048",
+      },
+      role: "worker",
+      pool: specFor({ nodePools: [POOL] }, "prod").nodePools[0] as NodePoolSpec,
+    });
+    const digest = createHash("sha256").update(stringify(kubeletConfiguration())).digest("hex").slice(0, 16);
+    expect(env).toContain(`\nKUBELET_CONFIGURATION=${digest}\n`);
+    expect(kubeletConfigurationDigest()).toBe(digest);
   });
 
   it("depends on each part of what a node is", () => {

@@ -41,6 +41,12 @@ case "$name" in
       */meta-data/instance-id) printf 'i-bp1stub0001' ;;
       */meta-data/private-ipv4) printf '%s' "${STUB_NODE_IP:-10.0.0.21}" ;;
       # A control plane's /readyz: STUB_SERVING_PEERS lists the addresses that serve.
+      # The kubelet's healthz: failing while its config.yaml holds STUB_KUBELET_UNHEALTHY_MATCH.
+      *:10248/healthz)
+        if [ -n "${STUB_KUBELET_UNHEALTHY_MATCH:-}" ] && grep -q "$STUB_KUBELET_UNHEALTHY_MATCH" "$KUBEADM_ALICLOUD_ROOT/var/lib/kubelet/config.yaml"; then
+          echo "curl: (7) Failed to connect" >&2; exit 7
+        fi
+        printf 'ok' ;;
       */readyz) [[ ",${STUB_SERVING_PEERS:-}," == *",${resolve##*:},"* ]] || { echo "curl: (7) Failed to connect" >&2; exit 7; } ;;
       # A peer's kube-system/kubeadm-config, read by a joining control plane: kubernetesVersion is
       # STUB_CLUSTER_VERSION, else the version the node's own node.env names.
@@ -73,6 +79,15 @@ case "$name" in
           # all` writes manifests from the config: image, advertise address, the API server's flags.
           config="" prev=""
           for a in "$@"; do if [ "$prev" = --config ]; then config="$a"; fi; prev="$a"; done
+          # `init phase upload-config kubelet`: the config's KubeletConfiguration becomes
+          # kube-system/kubelet-config ($STUB_STATE/kubelet-config), with a field kubeadm defaults.
+          if [ "$3" = upload-config ]; then
+            awk 'function flush() { if (doc ~ /kind: KubeletConfiguration/) printf "%s", doc; doc = "" }
+                 /^---$/ { flush(); next } { doc = doc $0 "\n" } END { flush() }' "$config" > "$STUB_STATE/kubelet-config"
+            grep -q 'kind: KubeletConfiguration' "$STUB_STATE/kubelet-config" || { echo "error: stub: no KubeletConfiguration" >&2; exit 1; }
+            echo "staticPodPath: /etc/kubernetes/manifests" >> "$STUB_STATE/kubelet-config"
+            exit 0
+          fi
           cp "$config" "$STUB_STATE/kubeadm-phase-config.yaml"
           if [ -n "${STUB_KUBEADM_PHASE_FAIL:-}" ] && [[ "$*" == *"$STUB_KUBEADM_PHASE_FAIL"* ]]; then echo "error: stub: phase failed" >&2; exit 1; fi
           pki="$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/pki" manifests="$KUBEADM_ALICLOUD_ROOT/etc/kubernetes/manifests"
@@ -133,6 +148,12 @@ case "$name" in
           sed -n 's/^ *- token: \(.*\)$/kubeadm join api:6443 --token \1 --discovery-token-ca-cert-hash sha256:x/p' "$config"
         fi ;;
       reset) rm -rf "$KUBEADM_ALICLOUD_ROOT/etc/kubernetes" ;;
+      # `upgrade node phase kubelet-config`: kube-system/kubelet-config onto this node's config.yaml.
+      upgrade)
+        if [ "$*" = "upgrade node phase kubelet-config" ]; then
+          mkdir -p "$KUBEADM_ALICLOUD_ROOT/var/lib/kubelet"
+          cp "$STUB_STATE/kubelet-config" "$KUBEADM_ALICLOUD_ROOT/var/lib/kubelet/config.yaml"
+        fi ;;
       certs) # renew-certs.sh: expiry from STUB_CERT_EXPIRES until a renewal sets STUB_CERT_RENEWED_EXPIRES
         if [ "${2:-}" = renew ]; then
           if [ -n "${STUB_KUBEADM_RENEW_FAIL:-}" ]; then echo "error: stub: renewal failed" >&2; exit 1; fi
