@@ -1,7 +1,8 @@
 // What adopting an instance asks of ECS about the instance itself (components/adopt/):
 // what it is (DescribeInstances), the pool's security group joined and left
 // (JoinSecurityGroup, LeaveSecurityGroup) and metadata tokens required, as the pool's
-// launch template requires them (ModifyInstanceMetadataOptions HttpTokens=required).
+// launch template requires them (ModifyInstanceMetadataOptions HttpTokens=required), and
+// what it was bootstrapped from tagged on it (TagResources).
 // Alibaba's ECS SDK (@alicloud/ecs20140526 7.11.6, models DescribeInstancesRequest/
 // ResponseBody, JoinSecurityGroupRequest, LeaveSecurityGroupRequest,
 // ModifyInstanceMetadataOptionsRequest), on the client components/cloud-assistant.ts makes.
@@ -37,6 +38,11 @@ export interface InstanceApi {
    * (AlibabaCloudDocs/ecs intl.en-US API Reference/Instances/ModifyInstanceAttribute.md, DeleteInstance.md).
    */
   liftDeletionProtection(instanceId: string): Promise<void>;
+  /**
+   * Tags on the instance, added or overwritten (TagResources ResourceType instance:
+   * @alicloud/ecs20140526 7.11.6 TagResourcesRequest; a key up to 128 characters).
+   */
+  tag(instanceId: string, tags: Readonly<Record<string, string>>): Promise<void>;
 }
 
 /** DescribeInstances takes at most 100 ids a call (InstanceIds, a JSON array: DescribeInstancesRequest). */
@@ -120,6 +126,16 @@ export function instanceClient(regionId: string, endpoint?: string): InstanceApi
     liftDeletionProtection: async (instanceId) => {
       await client.modifyInstanceAttribute(
         new ecs.ModifyInstanceAttributeRequest({ instanceId, deletionProtection: false }),
+      );
+    },
+    tag: async (instanceId, tags) => {
+      await client.tagResources(
+        new ecs.TagResourcesRequest({
+          regionId,
+          resourceType: "instance",
+          resourceId: [instanceId],
+          tag: Object.entries(tags).map(([key, value]) => new ecs.TagResourcesRequestTag({ key, value })),
+        }),
       );
     },
   };

@@ -2,7 +2,7 @@ import * as alicloud from "@pulumi/alicloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodePoolSpec } from "../config/spec";
 import { resourceName } from "../plan/naming";
-import { poolTemplateDigest, TEMPLATE_DIGEST_TAG } from "../plan/pool-template";
+import { bootstrapDigest, poolTemplateDigest, TEMPLATE_DIGEST_TAG } from "../plan/pool-template";
 
 export interface NodePoolArgs {
   readonly clusterName: string;
@@ -46,12 +46,15 @@ export class NodePool extends pulumi.ComponentResource {
   readonly launchTemplateVersion: pulumi.Output<string>;
   /** What its nodes are apart from the version (plan/pool-template.ts), tagged on each. */
   readonly templateDigest: pulumi.Output<string>;
+  /** Its user data apart from the version (plan/pool-template.ts bootstrapDigest), for adopted instances. */
+  readonly bootstrapDigest: pulumi.Output<string>;
 
   constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-alicloud:cluster:NodePool", name, {}, opts);
     const { clusterName, pool } = args;
     const child = { parent: this };
     const [firstType] = pool.instanceTypes;
+    this.bootstrapDigest = pulumi.output(args.shapeUserData).apply(bootstrapDigest);
     this.templateDigest = pulumi
       .all([args.imageId, args.securityGroupId, args.roleName, args.shapeUserData])
       .apply(([imageId, securityGroupId, roleName, shapeUserData]) =>

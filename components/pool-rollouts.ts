@@ -84,6 +84,7 @@ export function declarePoolRollouts(
           roleName: a.roleNames[pool.name] as pulumi.Input<string>,
           version: rollout.confirmedVersion,
           instanceIds: pool.adoptInstanceIds,
+          bootstrapDigest: (a.pools[pool.name] as NodePool).bootstrapDigest,
           commands: (a.userData[pool.name] as pulumi.Output<string>).apply((u) =>
             adoptionCommands(u, spec.region, spec.upgrade.drainTimeoutSeconds),
           ),

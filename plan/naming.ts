@@ -7,6 +7,11 @@ export const STACK_TAG = "kubeadm-alicloud.io/stack";
 /** dev, staging or prod: what the guardrail policies key on. */
 export const ENVIRONMENT_TAG = "kubeadm-alicloud.io/environment";
 export const ROLE_TAG = "kubeadm-alicloud.io/role";
+/**
+ * On an adopted instance: the digest of the pool user data it was bootstrapped from, apart
+ * from the version (components/adopt/refresh.ts bootstraps one tagged otherwise again).
+ */
+export const BOOTSTRAP_TAG = "kubeadm-alicloud.io/bootstrap";
 
 /** Pulumi logical name of a cluster-scoped resource: `<cluster>-<suffix>`. */
 /**

@@ -61,3 +61,12 @@ export function poolTemplateDigest(shape: PoolTemplateShape): string {
   ];
   return createHash("sha256").update(JSON.stringify(fixed)).digest("hex").slice(0, 40);
 }
+
+/**
+ * What an adopted instance is bootstrapped from, apart from the version: its pool's user data
+ * at SHAPE_VERSION alone (the operator owns its image, type and disk). Tagged on the instance
+ * (plan/naming.ts BOOTSTRAP_TAG); components/adopt/refresh.ts bootstraps one tagged otherwise again.
+ */
+export function bootstrapDigest(shapeUserData: string): string {
+  return createHash("sha256").update(shapeUserData).digest("hex").slice(0, 40);
+}

@@ -4,47 +4,9 @@
 // attached before its node passed the gate, nothing detached while protected, while its
 // Node exists or while its kubelet runs, the group never under minSize.
 import { describe, expect, it } from "vitest";
-import { adoptInstances, releaseInstances, type AdoptArgs } from "../components/adopt/engine";
-import { adoptInstallCommands, adoptResetCommand, adoptWaitCommand } from "../plan/adopt";
-import { scaleInCommandParts } from "../plan/scale-in";
-import { AdoptWorld, Crash } from "./harness/adopt-world";
-import { nodeUserData } from "./harness/nodes";
-import { specFor } from "./kit";
-
-const REGION = "cn-hangzhou";
-const VERSION = "1.35.2";
-const install = adoptInstallCommands(nodeUserData(specFor({}, "prod"), "worker"));
-
-function setup() {
-  const w = new AdoptWorld(REGION, VERSION, ["i-cp0", "i-cp1"]);
-  w.addLaunched("i-launched1");
-  w.addInstance("i-adopt0001");
-  w.addInstance("i-adopt0002", { role: "kac-pool-role", securityGroups: ["sg-own", "sg-pool"] });
-  const log: string[] = [];
-  const args: AdoptArgs = {
-    regionId: REGION,
-    configKey: "kubeadm-alicloud:nodePools[0]",
-    pool: "default",
-    scalingGroupId: "asg-0",
-    vpcId: "vpc-1",
-    securityGroupId: "sg-pool",
-    roleName: "kac-pool-role",
-    version: VERSION,
-    controlPlaneInstanceIds: ["i-cp0", "i-cp1"],
-    commands: {
-      install,
-      wait: adoptWaitCommand(),
-      reset: adoptResetCommand(),
-      scaleIn: scaleInCommandParts(REGION, 60),
-    },
-    drainBudgetSeconds: 60,
-    gateSeconds: 60,
-    log: (l) => log.push(l),
-    wait: { pollMs: 0, sleep: async () => undefined },
-  };
-  const ports = { commands: w.commands(), roles: w.roles(), instances: w.instanceApi(), ess: w.ess() };
-  return { w, args, ports, log };
-}
+import { adoptInstances, releaseInstances } from "../components/adopt/engine";
+import { Crash } from "./harness/adopt-world";
+import { install, setup } from "./harness/adopt-setup";
 
 const IDS = ["i-adopt0001", "i-adopt0002"];
 

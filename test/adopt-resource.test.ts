@@ -1,7 +1,8 @@
 // Adopted instances as declared (components/adopt/resource.ts, components/cluster.ts), under
 // Pulumi's mocks: one resource per pool that lists any, none for a pool that lists none,
 // parented to its pool, waiting for the pool's rollout, and carrying the pool's own user
-// data as install commands. And its diff: only the list and the group decide a run.
+// data as install commands and the digest of that user data apart from the version. And its
+// diff: the list, the group and that digest decide a run, not the version.
 import { beforeAll, describe, expect, it } from "vitest";
 import { provider, type AdoptOutputs } from "../components/adopt/resource";
 import { cloudConfigParts, renderAdoptInstaller } from "../plan/adopt";
@@ -75,6 +76,8 @@ describe("adopted instances under mocks", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { gunzipSync } = require("node:zlib") as typeof import("node:zlib");
     expect(gunzipSync(Buffer.from(payload, "base64")).toString("utf8")).toBe(renderAdoptInstaller(userData));
+    // What it is bootstrapped from apart from the version: tagged on each instance it bootstraps.
+    expect(r.inputs.bootstrapDigest).toMatch(/^[0-9a-f]{40}$/);
   });
 });
 
@@ -85,6 +88,14 @@ describe("the adoption's diff", () => {
     scalingGroupId: "asg-1",
     version: "1.35.2",
   } as unknown as AdoptOutputs;
+
+  it("runs for new pool user data (its digest), not for a new version alone", async () => {
+    const tagged = { ...olds, bootstrapDigest: "a".repeat(40) } as AdoptOutputs;
+    await expect(diff("id", tagged, { ...tagged, bootstrapDigest: "b".repeat(40) })).resolves.toEqual({
+      changes: true,
+    });
+    await expect(diff("id", tagged, { ...tagged, version: "1.36.5" })).resolves.toEqual({ changes: false });
+  });
 
   it("runs for a changed list or group only, whatever the order of the list", async () => {
     await expect(diff("id", olds, { ...olds, instanceIds: ["i-a", "i-b"] })).resolves.toEqual({

@@ -92,4 +92,19 @@ describe("the ECS instance client", () => {
     await expect(api.liftDeletionProtection("i-2")).rejects.toThrow(/InvalidInstanceId.NotFound/);
     expect((await api.describe(["i-1"]))[0]?.imageId).toBe("m-1");
   });
+
+  it("tags an instance (TagResources, ResourceType instance), which DescribeInstances then shows; an unknown one is named", async () => {
+    const f = await fake({ instances: { "i-1": described(1) } });
+    const api = instanceClient("cn-hangzhou", f.url);
+    await api.tag("i-1", { "kubeadm-alicloud.io/bootstrap": "b".repeat(40) });
+    expect(f.calls("TagResources")[0]?.query).toMatchObject({
+      RegionId: "cn-hangzhou",
+      ResourceType: "instance",
+      "ResourceId.1": "i-1",
+      "Tag.1.Key": "kubeadm-alicloud.io/bootstrap",
+      "Tag.1.Value": "b".repeat(40),
+    });
+    expect((await api.describe(["i-1"]))[0]?.tags["kubeadm-alicloud.io/bootstrap"]).toBe("b".repeat(40));
+    await expect(api.tag("i-2", { a: "b" })).rejects.toThrow(/InvalidResourceId.NotFound/);
+  });
 });

@@ -30,7 +30,7 @@ import type { InstanceApi } from "../ecs-instances";
 import { whileEssBusy, type EssApi } from "../ess";
 import { waitForCommand, type WaitOptions } from "../readiness";
 import { clientToken } from "../rollout/cloud-ports";
-import { ROLE_TAG } from "../../plan/naming";
+import { BOOTSTRAP_TAG, ROLE_TAG } from "../../plan/naming";
 
 export interface AdoptPorts {
   readonly commands: CommandApi;
@@ -64,6 +64,12 @@ export interface AdoptArgs {
   };
   readonly drainBudgetSeconds: number;
   readonly gateSeconds: number;
+  /**
+   * What the pool's user data is apart from the version (a digest of components/user-data.ts
+   * poolShapeUserData), tagged on each instance it bootstraps: one tagged otherwise is
+   * bootstrapped again (components/adopt/refresh.ts).
+   */
+  readonly bootstrapDigest?: string;
   readonly log: (line: string) => void;
   /** How long ESS may stay busy with another scaling activity before an attach or detach gives up. */
   readonly essBusySeconds?: number;
@@ -142,6 +148,39 @@ async function problems(ports: AdoptPorts, a: AdoptArgs, ids: readonly string[])
   return out;
 }
 
+/**
+ * The pool's user data installed on the instance, its bootstrap waited for, its node gated from
+ * a control plane (rollout-node.py adopt: Ready at the pool's version, its DaemonSet pods Ready,
+ * marked adopted and held from scale-down), then tagged with what it was bootstrapped from.
+ */
+export async function bootstrap(ports: AdoptPorts, a: AdoptArgs, id: string): Promise<void> {
+  a.log(`${id}: installing the pool's bootstrap (${a.commands.install.length} commands)`);
+  for (const [n, c] of a.commands.install.entries()) {
+    const r = await run(ports, a, id, c, ADOPT_COMMAND_SECONDS, `install the bootstrap (${n + 1})`);
+    if (r.exitCode !== 0)
+      throw new Error(`${id}: installing the bootstrap failed (exit ${r.exitCode}):\n${tail(r.output)}`);
+  }
+  const w = await run(ports, a, id, a.commands.wait, ADOPT_WAIT_COMMAND_SECONDS, "wait for the bootstrap");
+  if (w.exitCode !== 0)
+    throw new Error(
+      `${id}: the bootstrap did not succeed; it stays out of the scaling group:\n${tail(w.output)}`,
+    );
+  const step = rolloutNodeCommand({
+    kind: "adopt",
+    node: nodeName(a, id),
+    version: a.version,
+    seconds: a.gateSeconds,
+  });
+  const g = await onControlPlane(ports, a, step.script, step.timeoutSeconds, `gate ${nodeName(a, id)}`);
+  const result = parseRolloutResult(g.output);
+  if (g.exitCode !== 0 || !result?.ok)
+    throw new Error(
+      `${id}: node ${nodeName(a, id)} did not pass its gate at ${a.version}: ${result?.problems?.join("; ") ?? result?.reason ?? "no result"}; it stays out of the scaling group:\n${tail(g.output)}`,
+    );
+  a.log(`${id}: node ${nodeName(a, id)} passed its gate`);
+  if (a.bootstrapDigest) await ports.instances.tag(id, { [BOOTSTRAP_TAG]: a.bootstrapDigest });
+}
+
 export async function adoptInstances(ports: AdoptPorts, a: AdoptArgs, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   const found = await problems(ports, a, ids);
@@ -175,36 +214,54 @@ export async function adoptInstances(ports: AdoptPorts, a: AdoptArgs, ids: reado
     if ((await ports.roles.instanceRole(id)) !== a.roleName) await ports.roles.attachRole(id, a.roleName);
     if (i.httpTokens !== "required") await ports.instances.requireMetadataTokens(id);
     if (inGroup.has(id)) continue;
-    a.log(`${id}: installing the pool's bootstrap (${a.commands.install.length} commands)`);
-    for (const [n, c] of a.commands.install.entries()) {
-      const r = await run(ports, a, id, c, ADOPT_COMMAND_SECONDS, `install the bootstrap (${n + 1})`);
-      if (r.exitCode !== 0)
-        throw new Error(`${id}: installing the bootstrap failed (exit ${r.exitCode}):\n${tail(r.output)}`);
-    }
-    const w = await run(ports, a, id, a.commands.wait, ADOPT_WAIT_COMMAND_SECONDS, "wait for the bootstrap");
-    if (w.exitCode !== 0)
-      throw new Error(
-        `${id}: the bootstrap did not succeed; it stays out of the scaling group:\n${tail(w.output)}`,
-      );
-    const step = rolloutNodeCommand({
-      kind: "adopt",
-      node: nodeName(a, id),
-      version: a.version,
-      seconds: a.gateSeconds,
-    });
-    const g = await onControlPlane(ports, a, step.script, step.timeoutSeconds, `gate ${nodeName(a, id)}`);
-    const result = parseRolloutResult(g.output);
-    if (g.exitCode !== 0 || !result?.ok)
-      throw new Error(
-        `${id}: node ${nodeName(a, id)} did not pass its gate at ${a.version}: ${result?.problems?.join("; ") ?? result?.reason ?? "no result"}; it stays out of the scaling group:\n${tail(g.output)}`,
-      );
-    a.log(`${id}: node ${nodeName(a, id)} passed its gate`);
+    await bootstrap(ports, a, id);
   }
   if (toAttach.length > 0)
     await whileBusy(a, "attach", () =>
       ports.ess.attach(a.scalingGroupId, toAttach, clientToken(a.scalingGroupId, "attach", ...toAttach)),
     );
   await ports.ess.protect(a.scalingGroupId, ids, true);
+}
+
+/**
+ * The instance's node out of the cluster: drained from a control plane and its Node deleted
+ * (exit 0 too when it never registered), reset so that its kubelet cannot register again, and
+ * once more, in case it did before the reset.
+ */
+export async function leaveCluster(
+  ports: AdoptPorts,
+  a: AdoptArgs,
+  id: string,
+  status: string,
+): Promise<void> {
+  const node = nodeName(a, id);
+  if (status !== "Running")
+    throw new Error(
+      `${id} is ${status}: its node ${node} cannot be drained; start the instance, or delete the Node yourself (kubectl delete node ${node}), and run again`,
+    );
+  const [before, after] = a.commands.scaleIn;
+  const scaleIn = async () => {
+    const r = await onControlPlane(
+      ports,
+      a,
+      `${before}${id}${after}`,
+      a.drainBudgetSeconds + DRAIN_MARGIN_SECONDS,
+      `drain ${node}`,
+    );
+    if (r.exitCode !== 0) throw new Error(drainFailure(node, r.output));
+  };
+  await scaleIn();
+  const reset = await run(
+    ports,
+    a,
+    id,
+    a.commands.reset,
+    ADOPT_COMMAND_SECONDS,
+    `take ${id} out of the cluster`,
+  );
+  if (reset.exitCode !== 0)
+    throw new Error(`${id}: the reset failed (exit ${reset.exitCode}):\n${tail(reset.output)}`);
+  await scaleIn();
 }
 
 export async function releaseInstances(
@@ -223,18 +280,6 @@ export async function releaseInstances(
       `${a.configKey}.adoptInstanceIds: taking ${inGroup.length} instances out leaves ${members.length - inGroup.length}, under minSize ${group.minSize} (ESS refuses): lower ${a.configKey}.minSize in the same change`,
     );
   const views = new Map((await ports.instances.describe(ids)).map((i) => [i.instanceId, i]));
-  const [before, after] = a.commands.scaleIn;
-  const scaleIn = async (id: string) => {
-    const node = nodeName(a, id);
-    const r = await onControlPlane(
-      ports,
-      a,
-      `${before}${id}${after}`,
-      a.drainBudgetSeconds + DRAIN_MARGIN_SECONDS,
-      `drain ${node}`,
-    );
-    if (r.exitCode !== 0) throw new Error(drainFailure(node, r.output));
-  };
   for (const id of ids) {
     const status = views.get(id)?.status;
     if (status === undefined) {
@@ -243,24 +288,7 @@ export async function releaseInstances(
       a.log(`${id} no longer exists: nothing to drain or reset`);
       continue;
     }
-    if (status !== "Running")
-      throw new Error(
-        `${id} is ${status}: its node ${nodeName(a, id)} cannot be drained; start the instance, or delete the Node yourself (kubectl delete node ${nodeName(a, id)}), and run again`,
-      );
-    // Drained and its Node deleted (exit 0 too when it never registered); reset so that its
-    // kubelet cannot register again; and once more, in case it did before the reset.
-    await scaleIn(id);
-    const reset = await run(
-      ports,
-      a,
-      id,
-      a.commands.reset,
-      ADOPT_COMMAND_SECONDS,
-      `take ${id} out of the cluster`,
-    );
-    if (reset.exitCode !== 0)
-      throw new Error(`${id}: the reset failed (exit ${reset.exitCode}):\n${tail(reset.output)}`);
-    await scaleIn(id);
+    await leaveCluster(ports, a, id, status);
   }
   if (inGroup.length > 0) {
     await ports.ess.protect(a.scalingGroupId, inGroup, false);

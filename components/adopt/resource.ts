@@ -1,14 +1,16 @@
 // The instances a pool adopts (nodePools[].adoptInstanceIds), as one dynamic resource per
 // pool that lists any: whatever the list's length, one resource. Its create and update run
 // components/adopt/engine.ts (instances taken off the list are let go first, which frees
-// their room in the group, then the list is adopted: what is done already is skipped);
-// its delete lets go of all of them. Pulumi's dynamic provider host ignores customTimeouts
+// their room in the group, then the list is adopted: what is done already is skipped; then
+// those bootstrapped from older pool user data are bootstrapped again: ./refresh.ts); its
+// delete lets go of all of them. Pulumi's dynamic provider host ignores customTimeouts
 // (@pulumi/pulumi cmd/dynamic-provider/index.js), so every step keeps its own limit.
 import * as pulumi from "@pulumi/pulumi";
 import { ecsClient } from "../cloud-assistant";
 import { instanceClient } from "../ecs-instances";
 import { essClient } from "../ess";
 import { adoptInstances, releaseInstances, type AdoptArgs, type AdoptPorts } from "./engine";
+import { refreshInstances } from "./refresh";
 
 export type AdoptInputs = Omit<AdoptArgs, "log" | "wait" | "essBusySeconds"> & {
   readonly instanceIds: readonly string[];
@@ -42,6 +44,7 @@ async function converge(inputs: AdoptInputs, letGo: readonly string[]): Promise<
   try {
     await releaseInstances(ports, args, letGo);
     await adoptInstances(ports, args, instanceIds);
+    await refreshInstances(ports, args, instanceIds);
   } catch (err) {
     throw new Error(
       `${inputs.configKey}.adoptInstanceIds (pool ${inputs.pool}): ${(err as Error).message}\nIts last steps:\n${lines.slice(-LOG_LINES).join("\n")}\nFix the cause and run pulumi up again: what is done is not done twice.`,
@@ -53,10 +56,14 @@ async function converge(inputs: AdoptInputs, letGo: readonly string[]): Promise<
 
 export const provider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds: AdoptOutputs, news: AdoptInputs) {
-    // Only the list and the group decide a run: the pool's user data reaches an adopted
-    // instance once, at adoption, as it reaches a launched node once, at its first boot.
+    // The list, the group and what the pool's user data is apart from the version decide a
+    // run: new user data bootstraps each adopted instance again (./refresh.ts), as it
+    // replaces the pool's launched nodes. (The rendered commands carry the version, which
+    // the pool's rollout moves in place: they decide nothing.)
     const changes =
-      !sameList(olds.instanceIds, news.instanceIds) || olds.scalingGroupId !== news.scalingGroupId;
+      !sameList(olds.instanceIds, news.instanceIds) ||
+      olds.scalingGroupId !== news.scalingGroupId ||
+      olds.bootstrapDigest !== news.bootstrapDigest;
     return { changes };
   },
   async create(inputs: AdoptInputs) {

@@ -22,6 +22,9 @@ export interface WorldInstance {
   role?: string;
   /** Installer parts stored on the instance, and whether the bootstrap was started. */
   parts: Set<number>;
+  partScripts: Map<number, string>;
+  /** The installer parts its last bootstrap ran (the user data it holds). */
+  installed?: string;
   bootstrapStarted: boolean;
   kubeletRunning: boolean;
 }
@@ -63,6 +66,7 @@ export class AdoptWorld {
       httpTokens: "optional",
       tags: {},
       parts: new Set(),
+      partScripts: new Map(),
       bootstrapStarted: false,
       kubeletRunning: false,
       ...over,
@@ -130,7 +134,10 @@ export class AdoptWorld {
     const rollout = /^exec python3 -c "[^"]*" (.*)$/m.exec(script);
     const scaleIn = /bash "\$d\/scale-in-drain\.sh" '(i-[a-z0-9]+)' (\S+) (\d+)$/m.exec(script);
     if (part?.[1]) {
-      this.effect(`${on} part ${part[1]}`, () => this.instance(on).parts.add(Number(part[1])));
+      this.effect(`${on} part ${part[1]}`, () => {
+        this.instance(on).parts.add(Number(part[1]));
+        this.instance(on).partScripts.set(Number(part[1]), script);
+      });
       return this.ok(`kubeadm-alicloud-adopt: part ${Number(part[1]) + 1} stored\n`);
     }
     if (/sha256sum/.test(script)) {
@@ -138,7 +145,11 @@ export class AdoptWorld {
       const i = this.instance(on);
       if (!wanted.every((n) => i.parts.has(n)))
         return this.failed(3, "kubeadm-alicloud-adopt: the installer's parts do not add up (sha256)\n");
-      this.effect(`${on} install`, () => (i.bootstrapStarted = true));
+      this.effect(`${on} install`, () => {
+        i.bootstrapStarted = true;
+        // What it bootstraps from: the parts the installer names, in its order.
+        i.installed = [...new Set(wanted)].map((n) => i.partScripts.get(n) ?? "").join("\n");
+      });
       return this.ok("kubeadm-alicloud-adopt: installed; the bootstrap started\n");
     }
     if (/did not finish in time/.test(script)) {
@@ -267,6 +278,10 @@ export class AdoptWorld {
       liftDeletionProtection: async () => {
         throw new Error("liftDeletionProtection: adoption never releases an instance");
       },
+      tag: async (id, tags) =>
+        this.effect(`${id} tag ${Object.values(tags).join(",")}`, () =>
+          Object.assign(this.instance(id).tags, tags),
+        ),
     };
   }
 

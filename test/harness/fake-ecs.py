@@ -188,6 +188,26 @@ def instance_ok(q):
     return 200, {"RequestId": "fake"}
 
 
+def tag_resources(q):
+    """TagResources (ResourceType instance, ResourceId.N, Tag.N.Key/Value): the tags land on
+    the instance, where DescribeInstances shows them (Tags.Tag[] of TagKey/TagValue)."""
+    if q.get("ResourceType") != "instance":
+        return error(400, "InvalidResourceType.NotSupported", "fake-ecs.py tags instances only")
+    known = CFG.get("instances", {})
+    ids = [v for k, v in sorted(q.items()) if k.startswith("ResourceId.")]
+    missing = [i for i in ids if i not in known]
+    if not ids or missing:
+        return error(404, "InvalidResourceId.NotFound", "The specified ResourceIds are not found: " + ",".join(missing))
+    n = 1
+    while "Tag.%d.Key" % n in q:
+        for i in ids:
+            tags = known[i].setdefault("Tags", {}).setdefault("Tag", [])
+            tags[:] = [t for t in tags if t.get("TagKey") != q["Tag.%d.Key" % n]]
+            tags.append({"TagKey": q["Tag.%d.Key" % n], "TagValue": q.get("Tag.%d.Value" % n, "")})
+        n += 1
+    return 200, {"RequestId": "fake"}
+
+
 def vpc_vswitches(q):
     vid = q.get("VSwitchId", "")
     free = CFG.get("vswitches", {})
@@ -211,6 +231,7 @@ ACTIONS = {
     "LeaveSecurityGroup": instance_ok,
     "ModifyInstanceMetadataOptions": instance_ok,
     "ModifyInstanceAttribute": instance_ok,
+    "TagResources": tag_resources,
 }
 
 

@@ -443,6 +443,7 @@ export class RolloutWorld {
       leaveSecurityGroup: unused,
       requireMetadataTokens: unused,
       liftDeletionProtection: unused,
+      tag: unused,
     };
   }
 
