@@ -52,10 +52,9 @@ export function guardedSettings(spec: ClusterSpec): ImmutableSetting[] {
 /**
  * Settings that replace control planes: the provider replaces an instance for a new system disk
  * category (system_disk_category is ForceNew in aliyun/terraform-provider-alicloud v1.289.0
- * alicloud/resource_alicloud_instance.go). (A new pinned image replaces them too, with 3 control
- * planes or more configured: components/control-plane.ts; its drain refuses to replace one while
- * fewer than 3 run, so no record is needed for it.) The readiness chain replaces
- * them one at a time, each drained first and its release protection lifted
+ * alicloud/resource_alicloud_instance.go), and for a new pinned image (components/control-plane.ts
+ * replaceOnChanges; its drain also refuses to replace one while fewer than 3 run). The readiness
+ * chain replaces them one at a time, each drained first and its release protection lifted
  * (components/control-plane-drain.ts), the new instance joining through a peer and removing the
  * old one's etcd member and Node (bootstrap/control-plane.sh). Allowed only with at least 3
  * control planes deployed: a single control plane's etcd data goes with its disk.
@@ -64,7 +63,20 @@ function replacingSettings(spec: ClusterSpec): ImmutableSetting[] {
   const when = [{ key: "controlPlane.count", atLeast: 3 }];
   const how =
     'Control planes are replaced one at a time only with at least 3 of them deployed: a single control plane\'s etcd data goes with its disk (restore a backup into a new cluster instead, README "Restoring etcd from a backup")';
+  const image = spec.controlPlane.image;
   return [
+    {
+      // A pinned image replaces control planes one at a time (components/control-plane.ts
+      // replaceOnChanges imageId, with 3 or more); an unpinned one is ignored on running
+      // control planes (the newest public image moves by itself), so a change of OS, or going
+      // back to unpinned, would change nothing that runs: refused, not silently kept.
+      key: "controlPlane.image",
+      value: image.id ?? `the newest public ${image.os} image`,
+      why: image.id
+        ? `a new image replaces the control planes. ${how}`
+        : `an unpinned image is never put onto running control planes (the newest public image moves by itself, and the provider would swap the system disk with etcd's data in place), so this would change none of them. To move them, pin controlPlane.image.id to the image you want (a public id must match controlPlane.image.os): with 3 control planes deployed they are replaced one at a time. Otherwise keep the deployed setting`,
+      ...(image.id ? { changeableWhen: when } : {}),
+    },
     {
       key: "controlPlane.systemDisk.category",
       value: spec.controlPlane.systemDisk.category,

@@ -253,4 +253,31 @@ describe("the guard and settings that replace control planes one at a time", () 
       ),
     ).toContain("controlPlane.systemDisk.category");
   });
+
+  it("a new control-plane image: a pinned one passes with 3 deployed; an unpinned OS change, unpinning, or 1 control plane is refused instead of ignored", () => {
+    const pinned = (id: string) => ({ os: "ubuntu-24.04", id });
+    const three = record({ count: 3, image: pinned("m-1") });
+    expect(changedSettings(three, record({ count: 3, image: pinned("m-2") }))).toEqual([]);
+    const reasons = (before: Record<string, unknown>, after: Record<string, unknown>, stack = "prod") =>
+      changedSettings(record(before, stack), record(after, stack)).map((f) => f.reason);
+    // Unpinned: the newest public image moves by itself and is never rolled onto running
+    // control planes (components/control-plane.ts ignores it), so an OS change would do nothing.
+    expect(
+      reasons({ count: 3, image: { os: "ubuntu-22.04" } }, { count: 3, image: { os: "ubuntu-24.04" } }),
+    ).toEqual([
+      expect.stringMatching(
+        /^controlPlane\.image changed from the newest public ubuntu-22\.04 image to the newest public ubuntu-24\.04 image: .*pin controlPlane\.image\.id/,
+      ),
+    ]);
+    expect(
+      reasons({ count: 3, image: pinned("m-1") }, { count: 3, image: { os: "ubuntu-24.04" } }),
+    ).toHaveLength(1);
+    expect(reasons({ count: 1, image: pinned("m-1") }, { count: 1, image: pinned("m-2") }, "dev")).toEqual([
+      expect.stringMatching(
+        /^controlPlane\.image changed from m-1 to m-2: .* only with at least 3 of them deployed/,
+      ),
+    ]);
+    // The newest public image itself moving is no change of the setting.
+    expect(reasons({ count: 3 }, { count: 3 })).toEqual([]);
+  });
 });
