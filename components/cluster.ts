@@ -23,13 +23,12 @@ import { NodePool } from "./node-pool";
 import { NodeSecretStore } from "./node-secrets";
 import { EtcdBackups } from "./etcd-backups";
 import { nodeRoles } from "./node-roles";
-import { ControlPlaneRollout } from "./rollout/resources";
-import { kubernetesRepository, upgradeNodeCommand } from "../plan/upgrade-node";
 import { ClusterPki } from "./pki";
 import { SecurityGroups } from "./security-groups";
 import { poolShapeUserData, poolUserData } from "./user-data";
 import { controlPlaneArgs } from "./control-plane-args";
 import { declareNodeLifecycle } from "./node-lifecycle";
+import { declareControlPlaneRollout } from "./control-plane-rollout";
 import { declarePoolRollouts } from "./pool-rollouts";
 
 export interface KubeadmClusterArgs {
@@ -215,32 +214,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     // The staged rollout (components/rollout): every version change of the control planes
     // goes through it, one control plane at a time, after the control planes' own
     // installers; the pools follow only once it confirmed (README "Upgrades").
-    const rolloutSettings = {
-      regionId: spec.region,
-      controlPlaneInstanceIds: pulumi.all(this.controlPlane.instanceIds),
-      drainBudgetSeconds: spec.upgrade.drainTimeoutSeconds,
-      gateSeconds: spec.upgrade.gateTimeoutSeconds,
-      budgetMinutes: spec.upgrade.timeBudgetMinutes,
-      etcdSnapshots: spec.etcdBackup.enabled,
-    };
-    const controlPlaneRollout = new ControlPlaneRollout(
-      resourceName(spec.clusterName, "rollout", "control-planes"),
-      {
-        ...rolloutSettings,
-        configKey: "kubernetesVersion",
-        version: spec.kubernetesVersion,
-        controlPlaneVersion: spec.kubernetesVersion,
-        upgradeCommands: {
-          apply: upgradeNodeCommand("apply", spec.kubernetesVersion),
-          node: upgradeNodeCommand("node", spec.kubernetesVersion),
-        },
-        packageRepository: kubernetesRepository(
-          spec.nodeSoftware.packageSource,
-          spec.kubernetesVersion.split(".").slice(0, 2).join("."),
-        ),
-      },
-      { parent: this, dependsOn: [...this.controlPlane.readiness, this.controlPlane.lastInstall] },
-    );
+    const { controlPlaneRollout, rolloutSettings } = declareControlPlaneRollout(this, spec, {
+      instanceIds: this.controlPlane.instanceIds,
+      after: [...this.controlPlane.readiness, this.controlPlane.lastInstall],
+    });
     this.confirmedVersion = controlPlaneRollout.confirmedVersion;
 
     // In zone-name order, so that reordering the stack's zones changes nothing here.

@@ -2,9 +2,8 @@
 // bootstrap/rollout-node.py on a control plane, each pool through ESS) and how it acts
 // (Cloud Assistant commands on control planes and upgraded nodes, ESS for a pool's size
 // and removals). Every command has its own Cloud Assistant Timeout and the wait for it
-// its own limit beyond (components/readiness.ts waitForCommand); a failed step halts
-// with the node's output.
-import { drainCommand, drainFailure, parseDrainResult } from "../../plan/drain";
+// its own limit beyond (components/readiness.ts waitForCommand, through ./commands.ts);
+// a failed step halts with the node's output.
 import type { Action } from "../../plan/rollout/decision";
 import {
   mergeSnapshots,
@@ -21,9 +20,10 @@ import type { InstanceApi } from "../ecs-instances";
 import { whileEssBusy, type EssApi } from "../ess";
 import { poolObserver, type RolloutPool } from "./observe-pools";
 import type { VpcApi } from "../vpc";
-import { waitForCommand, type WaitOptions } from "../readiness";
-import { commandWaitSeconds, ESS_BUSY_SECONDS, ROLLOUT_AGENT_SECONDS } from "../../plan/rollout/limits";
+import type { WaitOptions } from "../readiness";
+import { ESS_BUSY_SECONDS } from "../../plan/rollout/limits";
 import { beforeControlPlanesMove } from "./before-control-planes";
+import { rolloutCommands } from "./commands";
 import { RolloutHalted, type RolloutPorts } from "./engine";
 
 export type { RolloutPool } from "./observe-pools";
@@ -91,65 +91,7 @@ export function cloudPorts(a: CloudPortsArgs): RolloutPorts {
     return id;
   };
 
-  /** Runs a command and returns its output and exit code; undeliverable or timed out: halts. */
-  const run = async (instanceId: string, script: string, timeoutSeconds: number, what: string) => {
-    try {
-      return await waitForCommand(a.commands, instanceId, script, timeoutSeconds, {
-        // Nested limits (plan/rollout/limits.ts): the agent of a running node, the
-        // command's own Timeout, then polling slack.
-        agentOnlineSeconds: ROLLOUT_AGENT_SECONDS,
-        gateSeconds: commandWaitSeconds(timeoutSeconds),
-        ...a.wait,
-        what: `could not ${what}`,
-        returnFailures: true,
-        log: a.log,
-      });
-    } catch (err) {
-      throw new RolloutHalted((err as Error).message);
-    }
-  };
-
-  /** rollout-node.py on a control plane: the first in placement order, other than `avoid`, that answers. */
-  const onControlPlane = async (
-    step: Parameters<typeof rolloutNodeCommand>[0],
-    what: string,
-    avoid?: string,
-  ) => {
-    const { script, timeoutSeconds } = rolloutNodeCommand(step);
-    const candidates = a.controlPlaneInstanceIds.filter((id) => id !== avoid);
-    let lastError = "";
-    for (const id of candidates.length > 0 ? candidates : a.controlPlaneInstanceIds) {
-      try {
-        const r = await run(id, script, timeoutSeconds, what);
-        const result = parseRolloutResult(r.output);
-        if (result?.reason === "api") {
-          lastError = `${id}: the API did not answer (${result.message ?? ""})`;
-          continue;
-        }
-        return { ...r, result };
-      } catch (err) {
-        lastError = (err as Error).message;
-      }
-    }
-    throw new RolloutHalted(`no control plane could ${what}: ${lastError}`);
-  };
-
-  const requireOk = (r: Awaited<ReturnType<typeof onControlPlane>>, what: string) => {
-    if (r.exitCode === 0 && r.result?.ok) return;
-    const problems = r.result?.problems?.join("; ") ?? r.result?.message ?? r.result?.reason ?? "no result";
-    const tail = r.output.trimEnd().split("\n").slice(-20).join("\n");
-    throw new RolloutHalted(`${what} failed: ${problems}. Its output:\n${tail}`);
-  };
-
-  /** A failed drain uncordons (drain.sh) and halts; a rerun drains again. */
-  const drain = async (node: string, avoid?: string) => {
-    const { script, timeoutSeconds } = drainCommand(node, a.drainBudgetSeconds);
-    const candidates = a.controlPlaneInstanceIds.filter((id) => id !== avoid);
-    const runner = candidates[0] ?? a.controlPlaneInstanceIds[0];
-    if (!runner) throw new RolloutHalted("no control plane to drain from");
-    const r = await run(runner, script, timeoutSeconds, `drain ${node}`);
-    if (!parseDrainResult(r.output)?.ok) throw new RolloutHalted(drainFailure(node, r.output));
-  };
+  const { run, onControlPlane, requireOk, drain } = rolloutCommands(a);
 
   const upgradeInPlace = async (
     node: string,
