@@ -11,7 +11,7 @@ import { RolloutHalted, runEngine, type EngineResult } from "../components/rollo
 import type { RolloutTarget } from "../plan/rollout/observed";
 import { waveSizes } from "../plan/upgrade/waves";
 import { upgradeNodeCommand } from "../plan/upgrade-node";
-import { Crash, DIGEST_2, RolloutWorld } from "./harness/rollout-world";
+import { Crash, DIGEST_1, DIGEST_2, RolloutWorld } from "./harness/rollout-world";
 
 const FROM = "1.35.2";
 const TO = "1.36.5";
@@ -38,8 +38,9 @@ function ports(w: RolloutWorld, cps: number, log: string[] = [], etcdSnapshots =
       strategy: p.strategy,
       version: TO,
       templateDigest: p.digest,
-      // The pools were last confirmed at their first template version.
+      // The pools were last confirmed at their first template version and digest.
       confirmedTemplateVersion: "1",
+      confirmedTemplateDigest: DIGEST_1,
     })),
     version: TO,
     drainBudgetSeconds: 60,

@@ -28,6 +28,8 @@ export interface ModelPool {
   launching: number[];
   /** Instances a removal that kept the capacity owes: ESS starts them after the removal. */
   owed: number;
+  /** Its template digest moved since it was last confirmed (nodes to replace). */
+  replacing?: boolean;
   nodes: { -readonly [K in keyof ObservedPoolNode]: ObservedPoolNode[K] }[];
 }
 
@@ -78,6 +80,7 @@ export function observe(w: World): Observed {
       desired: p.desired,
       maxSize: p.maxSize,
       minSize: p.minSize,
+      ...(p.replacing ? { replacing: true } : {}),
       pending: p.launching.length,
       strategy: p.strategy,
       nodes: p.nodes.map((n) => ({ ...n })),

@@ -8,6 +8,7 @@
 // not run under the CLI.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  confirmedDigest,
   confirmedTemplate,
   provider,
   stepRefusal,
@@ -130,6 +131,12 @@ describe("the template version a pool was last confirmed at", () => {
   it("is the previous run's only when that run finished: nodes from newer versions pass the gate first", () => {
     const done = { ...pool("1.36.5", "in-place"), confirmedVersion: "1.36.5" };
     expect(confirmedTemplate(done)).toBe("3");
+    const digested = {
+      ...done,
+      pool: { ...(done.pool as NonNullable<RolloutInputs["pool"]>), templateDigest: "d".repeat(40) },
+    };
+    expect(confirmedDigest(digested)).toBe("d".repeat(40));
+    expect(confirmedDigest({ ...digested, confirmedVersion: undefined })).toBeUndefined();
     // A record a failed first run wrote (no confirmed version), or none: nothing is newer.
     expect(confirmedTemplate(pool("1.36.5", "in-place"))).toBeUndefined();
     expect(confirmedTemplate(undefined)).toBeUndefined();

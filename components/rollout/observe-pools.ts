@@ -17,6 +17,8 @@ export interface RolloutPool {
   readonly templateDigest?: string;
   /** The launch-template version the pool was last confirmed at; absent: none recorded. */
   readonly confirmedTemplateVersion?: string;
+  /** The template digest the pool was last confirmed at; absent: none recorded. */
+  readonly confirmedTemplateDigest?: string;
 }
 
 /**
@@ -104,6 +106,9 @@ export function poolObserver(
           attachedIds: staying.filter((i) => i.creationType === "Attached").map((i) => i.instanceId),
           strategy: p.strategy,
           version: p.version,
+          ...(p.templateDigest && p.confirmedTemplateDigest && p.templateDigest !== p.confirmedTemplateDigest
+            ? { replacing: true }
+            : {}),
         });
       }
       return out;

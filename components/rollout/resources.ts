@@ -163,6 +163,9 @@ export const sameInputs = (a: Partial<RolloutInputs>, b: Partial<RolloutInputs>)
  */
 export const confirmedTemplate = (olds?: RolloutOutputs) =>
   olds?.confirmedVersion !== undefined ? olds.pool?.templateVersion : undefined;
+/** ...and its template digest (plan/pool-template.ts): a new one means nodes to replace. */
+export const confirmedDigest = (olds?: RolloutOutputs) =>
+  olds?.confirmedVersion !== undefined ? olds.pool?.templateDigest : undefined;
 
 async function roll(inputs: RolloutInputs, olds?: RolloutOutputs): Promise<RolloutOutputs> {
   // The dynamic provider host has no engine log of its own (cmd/dynamic-provider/index.js
@@ -190,6 +193,7 @@ async function roll(inputs: RolloutInputs, olds?: RolloutOutputs): Promise<Rollo
             version: inputs.version,
             ...(pool.templateDigest ? { templateDigest: pool.templateDigest } : {}),
             ...(confirmedTemplate(olds) ? { confirmedTemplateVersion: confirmedTemplate(olds) } : {}),
+            ...(confirmedDigest(olds) ? { confirmedTemplateDigest: confirmedDigest(olds) } : {}),
           },
         ]
       : [],

@@ -35,7 +35,11 @@ export function nextNoSurgeStep(
     };
   }
   const size = pool.nodes.length + pool.pending;
-  if (pool.pending > 0 || size < pool.desired)
+  // While replacing, a removed wave's replacements must be in before anything else moves
+  // (ESS starts them after the removal: for a while the group is short and nothing launches).
+  // Otherwise the pool may be short for its own reasons (the autoscaler asking past a quota,
+  // which is why a pool is in-place at all), and a version change does not wait for it.
+  if (pool.replacing === true && (pool.pending > 0 || size < pool.desired))
     return {
       kind: "wait",
       reason: `pool ${pool.name}: ${pool.desired - pool.nodes.length} instances launching or joining (${pool.pending} without a Node yet)`,

@@ -175,6 +175,8 @@ export interface EssPool {
   readonly outdatedIds?: readonly string[];
   /** Instances launched from a newer launch-template version than the pool was last confirmed at. */
   readonly currentIds?: readonly string[];
+  /** The pool's template digest moved since it was last confirmed. */
+  readonly replacing?: boolean;
   /** Instances AttachInstances added (CreationType Attached): upgraded in place, never replaced. */
   readonly attachedIds?: readonly string[];
 }
@@ -231,6 +233,7 @@ export function toObserved(
       desired: p.desired,
       maxSize: p.maxSize,
       ...(p.minSize !== undefined ? { minSize: p.minSize } : {}),
+      ...(p.replacing ? { replacing: true } : {}),
       nodes,
       pending,
       strategy: p.strategy,

@@ -49,6 +49,11 @@ export interface ObservedPool {
   readonly maxSize: number;
   /** ESS refuses a removal that leaves fewer instances (RemoveInstances); absent: 0. */
   readonly minSize?: number;
+  /**
+   * The pool's template digest moved since it was last confirmed (plan/pool-template.ts): an
+   * `in-place` pool is replacing nodes without surge, and waits for each wave's replacements.
+   */
+  readonly replacing?: boolean;
   readonly nodes: readonly ObservedPoolNode[];
   /** Instances the group is launching that have not registered as Nodes yet. */
   readonly pending: number;
