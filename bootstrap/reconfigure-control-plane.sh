@@ -217,7 +217,9 @@ done
 # /var/lib/kubelet/config.yaml and the kubelet restarts. The ConfigMap is written by
 # `kubeadm init phase upload-config kubelet` (phases/kubelet/config.go CreateConfigMap:
 # create or update), which defaults our KubeletConfiguration as `kubeadm init` did
-# (clusterDNS, clusterDomain, staticPodPath...), never by hand.
+# (clusterDNS, clusterDomain, staticPodPath...), never by hand: its --config file is read like
+# init's, the KubeletConfiguration document kept as a component config and defaulted
+# (cmd/kubeadm/app/util/config/initconfiguration.go BytesToInitConfiguration).
 { cat "$WORK/kubeadm.yaml"; echo "---"; cat "$DIR/kubelet-configuration.yaml"; } > "$WORK/kubelet.yaml"
 timeout "$KUBEADM_SECONDS" kubeadm init phase upload-config kubelet --config "$WORK/kubelet.yaml" \
   || fail "kubeadm init phase upload-config kubelet failed"

@@ -91,8 +91,11 @@ export class NodePool extends pulumi.ComponentResource {
         // A launch template passes user data through unchanged: encode it here.
         userData: pulumi.output(args.userData).apply((u) => Buffer.from(u, "utf8").toString("base64")),
         // Instance tags (LaunchTemplateData Tags: aliyun/terraform-provider-alicloud v1.289.0
-        // website/docs/r/ecs_launch_template.html.markdown `tags`, "assign to instance"):
-        // each node carries what it was launched as.
+        // website/docs/r/ecs_launch_template.html.markdown `tags`, "assign to instance"), which
+        // ESS puts on the instances it launches ("to add tags to an ECS instance in the scaling
+        // group, you must specify the tags in the scaling configuration or in the launch
+        // template": AlibabaCloudDocs/ess 3150f66 intl.en-US/Scaling Group/Scaling group/Create a
+        // scaling group.md): each node carries what it was launched as.
         tags: pulumi.output(this.templateDigest).apply((digest) => ({
           ...args.tags,
           "kubeadm-alicloud.io/role": "worker",

@@ -38,9 +38,12 @@ async function declared(poolOverrides: Record<string, unknown> = {}) {
   );
   const template = rs.find((r) => r.type === "alicloud:ecs/ecsLaunchTemplate:EcsLaunchTemplate");
   const rollout = rs.find((r) => r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:PoolRollout");
+  const adopted = rs.find((r) => r.type === "pulumi-nodejs:dynamic/kubeadm-alicloud:AdoptedInstances");
   return {
     tag: (template?.inputs.tags as Record<string, string>)[TEMPLATE_DIGEST_TAG],
     rolled: (rollout?.inputs.pool as { templateDigest?: string }).templateDigest,
+    /** What the pool's adopted instances are bootstrapped from (components/adopt/refresh.ts). */
+    adopted: adopted?.inputs.bootstrapDigest as string | undefined,
   };
 }
 
@@ -109,6 +112,24 @@ describe("the pool template digest", () => {
     const digest = createHash("sha256").update(stringify(kubeletConfiguration())).digest("hex").slice(0, 16);
     expect(env).toContain(`\nKUBELET_CONFIGURATION=${digest}\n`);
     expect(kubeletConfigurationDigest()).toBe(digest);
+  });
+
+  it("gives adopted instances a digest of the user data alone: kept by a version, moved by a label, not by an instance type", async () => {
+    const adopt = { adoptInstanceIds: ["i-bp1aaaaaaaa"] };
+    const base = await declared({ ...adopt, kubernetesVersion: "1.35.2" });
+    expect(base.adopted).toMatch(/^[0-9a-f]{40}$/);
+    expect(base.adopted).not.toBe(base.tag);
+    expect((await declared({ ...adopt, kubernetesVersion: "1.36.5" })).adopted).toBe(base.adopted);
+    // The operator owns an adopted instance's type and image: no reason to bootstrap it again.
+    const typed = await declared({
+      ...adopt,
+      kubernetesVersion: "1.35.2",
+      instanceTypes: ["ecs.g7.2xlarge"],
+    });
+    expect(typed.adopted).toBe(base.adopted);
+    expect(typed.tag).not.toBe(base.tag);
+    const labelled = await declared({ ...adopt, kubernetesVersion: "1.35.2", labels: { team: "data" } });
+    expect(labelled.adopted).not.toBe(base.adopted);
   });
 
   it("depends on each part of what a node is", () => {
